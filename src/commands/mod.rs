@@ -1,0 +1,14 @@
+//! One module per subcommand; each turns parsed flags into behaviour and returns an exit code.
+
+pub mod schema;
+pub mod validate;
+
+use crate::cli::{Cli, Command};
+
+/// Runs the parsed command and returns its exit code.
+pub fn dispatch(cli: Cli) -> i32 {
+    match cli.command {
+        Command::Validate(args) => validate::run(&args),
+        Command::Schema(args) => schema::run(&args),
+    }
+}

@@ -1,0 +1,1 @@
+//! The plan language: the YAML model with spans, parsing, validation and diagnostics.

@@ -1,0 +1,110 @@
+//! The resolved plan: concrete jobs and final settings, the only input the executor reads.
+//!
+//! Owns the second stage of the two-stage plan (ripgrep's `lowargs` then `hiargs`): `plan::model` mirrors
+//! the file with spans; this holds what a run acts on after flags, plan values and defaults were merged and
+//! every selector was turned into job ids. Does not own parsing, validation or resolution (`resolve.rs`).
+
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use crate::api::{AccountId, JobId, JobStatus, TargetStatus};
+
+/// Whether mutating calls are made.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RunMode {
+    /// Make the changes.
+    Apply,
+    /// Do everything but mutating calls; jobs that would change end `would_apply`.
+    DryRun,
+}
+
+/// Limits and timings of one run.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RunSettings {
+    /// Mutating calls in flight at once.
+    pub concurrency: u32,
+    /// Mutating calls (UpdateJobStatus, UpdateJobPriority) per second, whole plan.
+    pub rate_limit: f64,
+    /// Read calls (DescribeJob, ListJobs, GetJobTagging) per second, whole plan.
+    pub poll_rate_limit: f64,
+    /// How often a waiting entry polls its gate.
+    pub poll_interval: Duration,
+    /// Apply or dry run.
+    pub mode: RunMode,
+}
+
+/// Where a run talks to: shown before confirmation and written in the report.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Target {
+    /// The account every call names.
+    pub account_id: AccountId,
+    /// The region the client signs for.
+    pub region: String,
+    /// A custom endpoint (the sandbox), or `None` for AWS's own.
+    pub endpoint: Option<String>,
+}
+
+/// A status condition an entry waits for before it acts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Gate {
+    /// Whose status is watched.
+    pub subject: GateSubject,
+    /// The gate holds when the watched status is any of these.
+    pub statuses: Vec<JobStatus>,
+    /// How long to wait before the job ends `timed_out`.
+    pub timeout: Duration,
+}
+
+/// Whose status a gate watches.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum GateSubject {
+    /// Each job of the entry waits for its own status.
+    OwnStatus,
+    /// Every job of the entry waits for this other job's status.
+    OtherJob(JobId),
+}
+
+/// One job an entry acts on, as seen while resolving.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ResolvedJob {
+    /// The job.
+    pub id: JobId,
+    /// Its description, when known.
+    pub description: Option<String>,
+    /// Its status when it was resolved.
+    pub status_seen: JobStatus,
+    /// Its priority when it was resolved.
+    pub priority_seen: i32,
+}
+
+/// One plan entry with its concrete jobs.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ResolvedEntry {
+    /// The entry's unique name.
+    pub name: String,
+    /// Indexes (into `ResolvedPlan::entries`) of the entries that must succeed first.
+    pub after: Vec<usize>,
+    /// The jobs to act on, in a stable order.
+    pub jobs: Vec<ResolvedJob>,
+    /// The condition to wait for, if any.
+    pub gate: Option<Gate>,
+    /// The status to request, if any.
+    pub target: Option<TargetStatus>,
+    /// The priority to set, if any.
+    pub priority: Option<i32>,
+    /// The `StatusUpdateReason` to send.
+    pub reason: Option<String>,
+}
+
+/// Everything a run needs, with no reference back to the plan file's syntax.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ResolvedPlan {
+    /// Account, region and endpoint.
+    pub target: Target,
+    /// Limits and timings.
+    pub settings: RunSettings,
+    /// Entries in plan order.
+    pub entries: Vec<ResolvedEntry>,
+}

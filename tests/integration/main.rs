@@ -1,0 +1,15 @@
+//! The one integration test binary: drives the compiled `s3plan` binary (and the sandbox over HTTP).
+
+use assert_cmd::Command;
+
+#[test]
+fn help_names_the_subcommands() {
+    let output = Command::cargo_bin("s3plan")
+        .unwrap()
+        .arg("--help")
+        .output()
+        .unwrap();
+    assert!(output.status.success());
+    let text = String::from_utf8(output.stdout).unwrap();
+    assert!(text.contains("validate"), "{text}");
+}
