@@ -1,1 +1,21 @@
 //! The plan language: the YAML model with spans, parsing, validation and diagnostics.
+//!
+//! Only re-exports. The passes, in order: `parse` (bytes -> text -> node tree), `structure` (the node tree
+//! against the plan's JSON Schema), `parse` again (the typed model), `validate` (semantics); `load` runs
+//! them. `model` is the typed plan, `schema` its JSON Schema, `diagnostic*` the problems.
+
+pub mod diagnostic;
+pub mod diagnostic_kind;
+mod load;
+pub mod model;
+mod node;
+mod parse;
+pub mod schema;
+mod structure;
+mod validate;
+
+pub use diagnostic::{Diagnostic, DiagnosticRecord, Located, Span};
+pub use diagnostic_kind::{DiagnosticKind, Severity};
+pub use load::{Checked, LoadedPlan, PlanError, check_bytes, check_file, load, load_str};
+pub use model::Plan;
+pub use parse::MAX_PLAN_BYTES;
