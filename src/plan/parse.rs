@@ -5,6 +5,7 @@
 //! own structural or semantic checks (`structure.rs`, `validate.rs`).
 
 use serde::de::DeserializeOwned;
+use serde_saphyr::budget::BudgetBreach;
 use serde_saphyr::{DuplicateKeyPolicy, Options, Spanned};
 
 use super::diagnostic::{Diagnostic, Span};
@@ -79,32 +80,78 @@ fn typed<T: DeserializeOwned>(text: &str) -> Result<T, Box<Diagnostic>> {
 }
 
 fn to_diagnostic(error: &serde_saphyr::Error, text: &str) -> Box<Diagnostic> {
-    let inner = error.without_snippet();
+    let mut inner = error.without_snippet();
+    // An error met while replaying an alias wraps the real one.
+    while let serde_saphyr::Error::AliasError { error, .. } = inner {
+        inner = error.without_snippet();
+    }
     let message = plain_message(inner);
     let kind = match inner {
-        serde_saphyr::Error::MultipleDocuments { .. } => DiagnosticKind::MultipleDocuments,
-        serde_saphyr::Error::Budget { .. }
-        | serde_saphyr::Error::AliasReplayLimitExceeded { .. }
+        serde_saphyr::Error::MultipleDocuments { .. }
+        | serde_saphyr::Error::Budget {
+            breach: BudgetBreach::Documents { .. },
+            ..
+        } => DiagnosticKind::MultipleDocuments,
+        serde_saphyr::Error::Budget { breach, .. } => DiagnosticKind::TooComplex {
+            message: match breach {
+                BudgetBreach::Depth { .. } => {
+                    format!("maps and lists nest deeper than {MAX_DEPTH} levels")
+                }
+                BudgetBreach::Aliases { .. } | BudgetBreach::Anchors { .. } => {
+                    "too many anchors or aliases".to_owned()
+                }
+                BudgetBreach::Events { .. } | BudgetBreach::Nodes { .. } => {
+                    "too many YAML nodes".to_owned()
+                }
+                other => format!("{other:?}"),
+            },
+        },
+        serde_saphyr::Error::AliasReplayLimitExceeded { .. }
         | serde_saphyr::Error::AliasExpansionLimitExceeded { .. }
         | serde_saphyr::Error::AliasReplayStackDepthExceeded { .. }
         | serde_saphyr::Error::AliasReplayCounterOverflow { .. }
         | serde_saphyr::Error::RecursiveReferencesRequireWeakTypes { .. } => {
-            DiagnosticKind::TooComplex { message }
+            DiagnosticKind::TooComplex {
+                message: "aliases expand to too many values (an alias bomb?)".to_owned(),
+            }
         }
-        _ if message.contains("budget") || message.contains("alias") => {
-            DiagnosticKind::TooComplex { message }
-        }
+        _ if message.contains("recursion limit") => DiagnosticKind::TooComplex {
+            message: format!("maps and lists nest deeper than {MAX_DEPTH} levels"),
+        },
         _ => DiagnosticKind::Syntax { message },
     };
     Box::new(match error.location() {
-        Some(location) if location.line() > 0 => {
-            let mut span = Span::from_location(&location);
-            span.offset = span.offset.min(text.len());
-            span.len = span.len.min(text.len() - span.offset);
-            Diagnostic::at(span, kind)
-        }
+        Some(location) if location.line() > 0 => Diagnostic::at(error_span(&location, text), kind),
         _ => Diagnostic::file(kind),
     })
+}
+
+/// The span of a parser error. Syntax errors carry line and column but no byte offset, so the offset is
+/// found from those.
+fn error_span(location: &serde_saphyr::Location, text: &str) -> Span {
+    if location.span().byte_offset().is_some() {
+        let mut span = Span::from_location(location);
+        span.offset = span.offset.min(text.len());
+        span.len = span.len.min(text.len() - span.offset);
+        return span;
+    }
+    let line = usize::try_from(location.line()).unwrap_or(1).max(1);
+    let column = usize::try_from(location.column()).unwrap_or(1).max(1);
+    let line_start = text
+        .match_indices('\n')
+        .nth(line.saturating_sub(2))
+        .map_or(0, |(i, _)| if line == 1 { 0 } else { i + 1 });
+    let rest = &text[line_start..];
+    let offset = rest
+        .char_indices()
+        .take_while(|(_, c)| *c != '\n')
+        .nth(column - 1)
+        .map_or_else(
+            || line_start + rest.find('\n').unwrap_or(rest.len()),
+            |(i, _)| line_start + i,
+        );
+    let len = text[offset..].chars().next().map_or(0, char::len_utf8);
+    Span::new(offset, len)
 }
 
 /// The parser's message without its location suffix (the diagnostic carries the location itself).
@@ -113,7 +160,7 @@ fn plain_message(error: &serde_saphyr::Error) -> String {
         snippets: serde_saphyr::SnippetMode::Off,
     });
     let first = rendered.lines().next().unwrap_or_default().trim();
-    let without_location = match first.rfind(" at line ") {
+    let without_location = match first.find(" at line ") {
         Some(index) => &first[..index],
         None => first,
     };

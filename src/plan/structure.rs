@@ -388,8 +388,12 @@ fn wrong_type(
             "no" | "off" | "n" => Some("write `false`".to_owned()),
             _ => None,
         },
-        (Node::Str(_), _) if accepts.integer || accepts.number => {
-            Some("write the number without quotes".to_owned())
+        (Node::Str(text), _) if accepts.integer || accepts.number => {
+            if text.trim().parse::<f64>().is_ok() {
+                Some("write the number without quotes".to_owned())
+            } else {
+                Some("write a number, e.g. `8`".to_owned())
+            }
         }
         (Node::Str(_), _) if accepts.array => Some(format!(
             "write a list, e.g. `{}: [value]`",
