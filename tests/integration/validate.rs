@@ -1,0 +1,333 @@
+//! `s3plan validate` and `s3plan schema` through the binary: the examples, the broken-plan corpus
+//! (snapshots pin file:line:column, message and help), JSON output, and hostile files.
+
+use std::path::{Path, PathBuf};
+
+use assert_cmd::Command;
+use serde_json::Value;
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// `s3plan` with a stable rendering: no colour, fixed width, run from `dir`.
+fn s3plan(dir: &Path) -> Command {
+    let mut cmd = Command::cargo_bin("s3plan").unwrap();
+    cmd.current_dir(dir)
+        .env("NO_COLOR", "1")
+        .env("COLUMNS", "100")
+        .env_remove("RUST_LOG");
+    cmd
+}
+
+fn yaml_files(dir: &Path) -> Vec<PathBuf> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "yaml"))
+        .collect();
+    files.sort();
+    files
+}
+
+struct Run {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+fn validate(dir: &Path, args: &[&str]) -> Run {
+    let output = s3plan(dir).arg("validate").args(args).output().unwrap();
+    Run {
+        code: output.status.code().unwrap(),
+        stdout: String::from_utf8(output.stdout).unwrap(),
+        stderr: String::from_utf8(output.stderr).unwrap(),
+    }
+}
+
+fn json(dir: &Path, file: &str) -> (i32, Vec<Value>) {
+    let run = validate(dir, &["--format", "json", file]);
+    let value: Value = serde_json::from_str(&run.stdout).unwrap();
+    (run.code, value.as_array().unwrap().clone())
+}
+
+fn codes(records: &[Value]) -> Vec<String> {
+    records
+        .iter()
+        .map(|r| {
+            r["code"]
+                .as_str()
+                .unwrap()
+                .trim_start_matches("s3plan::plan::")
+                .to_owned()
+        })
+        .collect()
+}
+
+#[test]
+fn every_example_is_valid_and_has_the_schema_modeline() {
+    let examples = yaml_files(&root().join("examples"));
+    assert!(examples.len() >= 3, "{examples:?}");
+    for example in &examples {
+        let text = std::fs::read_to_string(example).unwrap();
+        assert!(
+            text.starts_with("# yaml-language-server: $schema=../schemas/plan.schema.json\n"),
+            "{} lacks the modeline",
+            example.display()
+        );
+        let run = validate(&root(), &[example.to_str().unwrap()]);
+        assert_eq!(run.code, 0, "{}: {}", example.display(), run.stderr);
+        assert!(run.stderr.contains("valid: "), "{}", run.stderr);
+    }
+}
+
+#[test]
+fn committed_schema_matches_the_generated_one() {
+    let output = s3plan(&root()).arg("schema").output().unwrap();
+    assert!(output.status.success());
+    let generated = String::from_utf8(output.stdout).unwrap();
+    let committed = std::fs::read_to_string(root().join("schemas/plan.schema.json")).unwrap();
+    assert!(
+        generated == committed,
+        "schemas/plan.schema.json is stale; run `cargo run -- schema > schemas/plan.schema.json`"
+    );
+    let schema: Value = serde_json::from_str(&generated).unwrap();
+    assert_eq!(schema["$schema"], "http://json-schema.org/draft-07/schema#");
+    assert_eq!(schema["additionalProperties"], false);
+}
+
+#[test]
+fn corpus_of_broken_plans_matches_snapshots() {
+    let dir = root().join("tests/plans/invalid");
+    let files = yaml_files(&dir);
+    assert!(files.len() >= 25, "only {} broken plans", files.len());
+    for file in files {
+        let name = file.file_name().unwrap().to_str().unwrap();
+        let run = validate(&dir, &[name]);
+        assert_eq!(run.code, 2, "{name} should be invalid:\n{}", run.stderr);
+        assert!(run.stdout.is_empty(), "{name}: {}", run.stdout);
+        let snapshot = format!("invalid__{}", name.trim_end_matches(".yaml"));
+        insta::assert_snapshot!(snapshot, run.stderr);
+    }
+}
+
+#[test]
+fn warnings_are_printed_but_do_not_fail() {
+    let dir = root().join("tests/plans/warnings");
+    let run = validate(&dir, &["pointless-gate.yaml"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    insta::assert_snapshot!("warnings__pointless-gate", run.stderr);
+    let (code, records) = json(&dir, "pointless-gate.yaml");
+    assert_eq!(code, 0);
+    assert!(
+        records.iter().all(|r| r["severity"] == "warning"),
+        "{records:?}"
+    );
+    assert_eq!(records.len(), 2, "{records:?}");
+}
+
+#[test]
+fn all_semantic_mistakes_of_a_file_are_reported_in_one_run() {
+    let dir = root().join("tests/plans/invalid");
+    let (code, records) = json(&dir, "many-semantic-mistakes.yaml");
+    assert_eq!(code, 2);
+    let lines: Vec<u64> = records
+        .iter()
+        .map(|r| r["line"].as_u64().unwrap())
+        .collect();
+    let mut sorted = lines.clone();
+    sorted.sort_unstable();
+    assert_eq!(lines, sorted, "diagnostics are not in file order");
+    let mut found = codes(&records);
+    found.sort();
+    let mut expected = vec![
+        "unsupported_version",
+        "reason_length",
+        "out_of_range",
+        "out_of_range",
+        "invalid_name",
+        "pointless_gate",
+        "conflicting_targets",
+        "cycle",
+        "unknown_after",
+        "duplicate_name",
+        "selector_without_filter",
+        "out_of_range",
+        "no_action",
+        "max_jobs_without_select",
+    ];
+    expected.sort_unstable();
+    assert_eq!(found, expected);
+}
+
+#[test]
+fn all_structural_mistakes_of_a_file_are_reported_in_one_run() {
+    let dir = root().join("tests/plans/invalid");
+    let (code, records) = json(&dir, "many-structural-mistakes.yaml");
+    assert_eq!(code, 2);
+    let found = codes(&records);
+    assert_eq!(
+        found,
+        [
+            "wrong_type",
+            "unknown_key",
+            "wrong_type",
+            "invalid_job_id",
+            "unknown_value",
+            "unknown_value",
+            "duplicate_key",
+            "missing_key",
+            "wrong_type",
+            "unknown_key",
+        ]
+    );
+    let first = &records[0];
+    assert_eq!(first["file"], "many-structural-mistakes.yaml");
+    assert_eq!(
+        (first["line"].as_u64(), first["column"].as_u64()),
+        (Some(2), Some(13))
+    );
+    assert_eq!(first["severity"], "error");
+    assert!(first["help"].as_str().unwrap().contains("quote"), "{first}");
+}
+
+#[test]
+fn json_output_names_file_line_column_code_message_and_help() {
+    let dir = root().join("tests/plans/invalid");
+    let (code, records) = json(&dir, "set-misspelled.yaml");
+    assert_eq!(code, 2);
+    insta::assert_json_snapshot!("json__set-misspelled", records);
+}
+
+#[test]
+fn several_files_in_one_run_report_each_and_fail_if_any_is_invalid() {
+    let run = validate(
+        &root(),
+        &[
+            "examples/release-runbook.yaml",
+            "tests/plans/invalid/cycle.yaml",
+        ],
+    );
+    assert_eq!(run.code, 2);
+    assert!(
+        run.stderr.contains("valid: examples/release-runbook.yaml"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr
+            .contains("invalid: tests/plans/invalid/cycle.yaml (1 error)"),
+        "{}",
+        run.stderr
+    );
+}
+
+/// Writes `bytes` to a temp file and validates it; the message must be one clear diagnostic.
+fn hostile(name: &str, bytes: &[u8]) -> (i32, Vec<Value>) {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join(name), bytes).unwrap();
+    json(dir.path(), name)
+}
+
+fn single(records: &[Value]) -> (&str, &str) {
+    assert_eq!(records.len(), 1, "{records:?}");
+    (
+        records[0]["code"].as_str().unwrap(),
+        records[0]["message"].as_str().unwrap(),
+    )
+}
+
+#[test]
+fn empty_and_comment_only_files_are_refused() {
+    for text in ["", "\n\n  \n", "# a plan, some day\n"] {
+        let (code, records) = hostile("empty.yaml", text.as_bytes());
+        assert_eq!(code, 2);
+        assert_eq!(
+            single(&records),
+            ("s3plan::plan::empty", "the plan is empty")
+        );
+    }
+}
+
+#[test]
+fn non_utf8_file_is_refused_with_the_offset() {
+    let (code, records) = hostile("latin1.yaml", b"version: 1\nreason: caf\xe9\n");
+    assert_eq!(code, 2);
+    let (kind, message) = single(&records);
+    assert_eq!(kind, "s3plan::plan::not_utf8");
+    assert!(message.contains("byte offset 22"), "{message}");
+}
+
+#[test]
+fn binary_file_is_refused() {
+    let bytes: Vec<u8> = b"\x7fELF\x02\x01\x01\x00".repeat(1000);
+    let (code, records) = hostile("a.out", &bytes);
+    assert_eq!(code, 2);
+    assert_eq!(single(&records).0, "s3plan::plan::binary");
+}
+
+#[test]
+fn fifty_megabyte_file_is_refused_before_parsing() {
+    let line = "  - { name: n, job_id: \"3f6c2e1a-8b4d-4c2e-9f1a-2b7d6e5c4a01\", set: Ready }\n";
+    let mut text = String::from("version: 1\njobs:\n");
+    while text.len() < 50 * 1024 * 1024 {
+        text.push_str(line);
+    }
+    let (code, records) = hostile("huge.yaml", text.as_bytes());
+    assert_eq!(code, 2);
+    let (kind, message) = single(&records);
+    assert_eq!(kind, "s3plan::plan::file_too_large");
+    assert!(message.contains("over 10 MiB"), "{message}");
+}
+
+#[test]
+fn deep_nesting_is_refused() {
+    let flow = format!(
+        "version: 1\njobs: {}{}\n",
+        "[".repeat(100_000),
+        "]".repeat(100_000)
+    );
+    let block: String = (1..2000)
+        .map(|i| format!("{}- \n", "  ".repeat(i)))
+        .collect();
+    for text in [flow, format!("version: 1\njobs:\n{block}")] {
+        let (code, records) = hostile("deep.yaml", text.as_bytes());
+        assert_eq!(code, 2);
+        let (kind, message) = single(&records);
+        assert_eq!(kind, "s3plan::plan::too_complex");
+        assert!(message.contains("nest deeper than 32 levels"), "{message}");
+    }
+}
+
+#[test]
+fn billion_laughs_is_refused() {
+    let mut text =
+        String::from("version: 1\na: &a [lol, lol, lol, lol, lol, lol, lol, lol, lol]\n");
+    let names = ["a", "b", "c", "d", "e", "f", "g", "h", "i"];
+    for pair in names.windows(2) {
+        let refs = vec![format!("*{}", pair[0]); 9].join(", ");
+        text.push_str(&format!("{}: &{} [{refs}]\n", pair[1], pair[1]));
+    }
+    text.push_str("jobs: *i\n");
+    let (code, records) = hostile("lol.yaml", text.as_bytes());
+    assert_eq!(code, 2);
+    let (kind, message) = single(&records);
+    assert_eq!(kind, "s3plan::plan::too_complex");
+    assert!(message.contains("alias"), "{message}");
+}
+
+#[test]
+fn missing_file_is_reported_not_panicked() {
+    let run = validate(&root(), &["no/such/plan.yaml"]);
+    assert_eq!(run.code, 2);
+    assert!(
+        run.stderr.contains("cannot read the plan"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains("invalid: no/such/plan.yaml"),
+        "{}",
+        run.stderr
+    );
+}
