@@ -11,11 +11,15 @@ use std::path::{Path, PathBuf};
 use miette::NamedSource;
 use sha2::{Digest, Sha256};
 
-use super::diagnostic::Diagnostic;
+use serde_saphyr::Spanned;
+
+use super::diagnostic::{Diagnostic, Span};
 use super::diagnostic_kind::DiagnosticKind;
 use super::model::Plan;
+use super::node::Node;
 use super::parse::{self, MAX_PLAN_BYTES};
-use super::{structure, validate};
+use super::structure::Structure;
+use super::{node_de, structure, validate};
 
 /// A plan that passed validation.
 #[derive(Debug, Clone)]
@@ -202,11 +206,13 @@ pub fn check_bytes(path: &Path, bytes: &[u8]) -> Checked {
         Ok(nodes) => nodes,
         Err(diagnostic) => return finish(text.to_owned(), None, vec![*diagnostic]),
     };
-    let problems = structure::check(&nodes);
-    drop(nodes);
-    if !problems.is_empty() {
+    let structure = structure::check(&nodes);
+    if !structure.diagnostics.is_empty() {
+        let mut problems = semantic_despite(&nodes, &structure);
+        problems.extend(structure.diagnostics);
         return finish(text.to_owned(), None, problems);
     }
+    drop(nodes);
     match parse::plan(text) {
         Ok(plan) => {
             let problems = validate::validate(&plan);
@@ -214,4 +220,55 @@ pub fn check_bytes(path: &Path, bytes: &[u8]) -> Checked {
         }
         Err(diagnostic) => finish(text.to_owned(), None, vec![*diagnostic]),
     }
+}
+
+/// Semantic problems of a file with structural ones: the broken parts are pruned, the rest is read and
+/// validated, and only problems that cannot be artefacts of the pruning are kept: none inside an entry
+/// that had a structural problem, and no "no entries" when `jobs` had some. (An entry pruned whole has no usable `name`, so no `after` can have
+/// meant it.)
+fn semantic_despite(nodes: &Spanned<Node>, structure: &Structure) -> Vec<Diagnostic> {
+    let Some(pruned) = structure.prune(nodes) else {
+        return Vec::new();
+    };
+    let Ok(plan) = node_de::from_node::<Plan>(&pruned) else {
+        return Vec::new();
+    };
+    let starts = entry_starts(nodes);
+    let faulty: Vec<std::ops::Range<usize>> = starts
+        .iter()
+        .enumerate()
+        .map(|(i, start)| *start..starts.get(i + 1).copied().unwrap_or(usize::MAX))
+        .filter(|range| {
+            structure
+                .diagnostics
+                .iter()
+                .filter_map(|d| d.span)
+                .any(|span| range.contains(&span.offset))
+        })
+        .collect();
+    validate::validate(&plan)
+        .into_iter()
+        .filter(|d| {
+            let offset = d.span.map_or(0, |s| s.offset);
+            // `jobs` had entries before pruning, so "no entries" would only blame the pruning.
+            let pruning_artefact =
+                matches!(d.kind, DiagnosticKind::NoEntries) && !starts.is_empty();
+            !pruning_artefact && !faulty.iter().any(|range| range.contains(&offset))
+        })
+        .collect()
+}
+
+/// Byte offsets where each entry of `jobs` starts, in the unpruned tree.
+fn entry_starts(nodes: &Spanned<Node>) -> Vec<usize> {
+    let Node::Map(pairs) = &nodes.value else {
+        return Vec::new();
+    };
+    pairs
+        .iter()
+        .find(|(key, _)| key.value == Node::Str("jobs".to_owned()))
+        .map(|(_, jobs)| match &jobs.value {
+            Node::Seq(items) => items.iter().map(|i| Span::of(i).offset).collect(),
+            _ => Vec::new(),
+        })
+        .unwrap_or_default()
 }

@@ -2,13 +2,16 @@
 //!
 //! Only re-exports. The passes, in order: `parse` (bytes -> text -> node tree), `structure` (the node tree
 //! against the plan's JSON Schema), `parse` again (the typed model), `validate` (semantics); `load` runs
-//! them. `model` is the typed plan, `schema` its JSON Schema, `diagnostic*` the problems.
+//! them. When the structure pass finds problems, `node_de` reads the typed model from the pruned node
+//! tree so the semantic problems of the sound parts are reported in the same run. `model` is the typed
+//! plan, `schema` its JSON Schema, `diagnostic*` the problems.
 
 pub mod diagnostic;
 pub mod diagnostic_kind;
 mod load;
 pub mod model;
 mod node;
+mod node_de;
 mod parse;
 pub mod schema;
 mod structure;

@@ -6,6 +6,8 @@
 //! parse agree by construction; once it finds nothing, the typed parse cannot fail on shape. Does not own
 //! semantic checks that need the typed model (`validate.rs`).
 
+use std::collections::HashSet;
+
 use serde_json::{Map, Value};
 use serde_saphyr::Spanned;
 
@@ -15,24 +17,77 @@ use super::model::{FORMAT_ACCOUNT_ID, FORMAT_DATE_TIME, FORMAT_DURATION, FORMAT_
 use super::node::Node;
 use crate::api::{AccountId, JobId};
 
+/// Identifies a node of the tree: its span and kind (a map and its first key start at the same byte).
+type NodeId = (Span, u8);
+
+fn id(node: &Spanned<Node>) -> NodeId {
+    let kind = match node.value {
+        Node::Null => 0,
+        Node::Bool(_) => 1,
+        Node::Int(_) => 2,
+        Node::Float(_) => 3,
+        Node::Str(_) => 4,
+        Node::Seq(_) => 5,
+        Node::Map(_) => 6,
+    };
+    (Span::of(node), kind)
+}
+
+/// What the structural check found.
+pub(crate) struct Structure {
+    /// Every structural problem.
+    pub(crate) diagnostics: Vec<Diagnostic>,
+    /// The nodes at fault: pruning them leaves a tree the typed model can read.
+    bad: HashSet<NodeId>,
+}
+
+impl Structure {
+    /// The tree without the nodes at fault (a map missing a required key goes whole); `None` when the
+    /// root itself is at fault.
+    pub(crate) fn prune(&self, node: &Spanned<Node>) -> Option<Spanned<Node>> {
+        if self.bad.contains(&id(node)) {
+            return None;
+        }
+        let value = match &node.value {
+            Node::Seq(items) => Node::Seq(items.iter().filter_map(|i| self.prune(i)).collect()),
+            Node::Map(pairs) => Node::Map(
+                pairs
+                    .iter()
+                    .filter(|(key, _)| !self.bad.contains(&id(key)))
+                    .filter_map(|(key, value)| Some((key.clone(), self.prune(value)?)))
+                    .collect(),
+            ),
+            other => other.clone(),
+        };
+        Some(Spanned::new(value, node.referenced, node.defined))
+    }
+}
+
 /// Checks `root` against the plan schema; returns every problem found.
-pub(crate) fn check(root: &Spanned<Node>) -> Vec<Diagnostic> {
+pub(crate) fn check(root: &Spanned<Node>) -> Structure {
     let schema = &*super::schema::SCHEMA;
     let mut walker = Walker {
         root: schema,
         out: Vec::new(),
+        bad: HashSet::new(),
     };
     match &root.value {
-        Node::Null => walker.out.push(Diagnostic::file(DiagnosticKind::Empty)),
+        Node::Null => {
+            walker.bad.insert(id(root));
+            walker.out.push(Diagnostic::file(DiagnosticKind::Empty));
+        }
         Node::Map(_) => walker.check(schema, root, None),
-        other => walker.out.push(Diagnostic::at(
-            Span::of(root),
+        other => walker.fault(
+            root,
             DiagnosticKind::NotAMap {
                 found: other.kind_name(),
             },
-        )),
+        ),
     }
-    walker.out
+    Structure {
+        diagnostics: walker.out,
+        bad: walker.bad,
+    }
 }
 
 /// The kinds of node a schema accepts.
@@ -116,9 +171,16 @@ impl Accepts {
 struct Walker<'a> {
     root: &'a Value,
     out: Vec<Diagnostic>,
+    bad: HashSet<NodeId>,
 }
 
 impl<'a> Walker<'a> {
+    /// Records a problem at `node` and marks the node for pruning.
+    fn fault(&mut self, node: &Spanned<Node>, kind: DiagnosticKind) {
+        self.bad.insert(id(node));
+        self.out.push(Diagnostic::at(Span::of(node), kind));
+    }
+
     fn resolve(&self, schema: &'a Value) -> (&'a Value, Option<&'a str>) {
         let mut schema = schema;
         let mut name = None;
@@ -201,7 +263,7 @@ impl<'a> Walker<'a> {
         if !accepts.node(&node.value) {
             let format = self.format_of(schema);
             let kind = wrong_type(&accepts, format, &node.value, field);
-            self.out.push(Diagnostic::at(Span::of(node), kind));
+            self.fault(node, kind);
             return;
         }
         if let Some(all) = schema.get("allOf").and_then(Value::as_array) {
@@ -213,10 +275,7 @@ impl<'a> Walker<'a> {
             if let Node::Str(value) = &node.value
                 && !allowed.contains(&value.as_str())
             {
-                self.out.push(Diagnostic::at(
-                    Span::of(node),
-                    unknown_value(name, field, value, &allowed),
-                ));
+                self.fault(node, unknown_value(name, field, value, &allowed));
             }
             return;
         }
@@ -230,21 +289,19 @@ impl<'a> Walker<'a> {
             return;
         }
         match &node.value {
-            Node::Int(value) if i64::try_from(*value).is_err() => self.out.push(Diagnostic::at(
-                Span::of(node),
-                DiagnosticKind::IntegerTooLarge,
-            )),
+            Node::Int(value) if i64::try_from(*value).is_err() => {
+                self.fault(node, DiagnosticKind::IntegerTooLarge);
+            }
             Node::Str(text) => {
                 if let Some(format) = schema.get("format").and_then(Value::as_str)
                     && let Some(kind) = check_format(format, text)
                 {
-                    self.out.push(Diagnostic::at(Span::of(node), kind));
+                    self.fault(node, kind);
                 }
             }
             Node::Seq(items) => {
                 if items.is_empty() && schema.get("minItems").and_then(Value::as_u64) > Some(0) {
-                    self.out
-                        .push(Diagnostic::at(Span::of(node), DiagnosticKind::EmptyList));
+                    self.fault(node, DiagnosticKind::EmptyList);
                 }
                 if let Some(item_schema) = schema.get("items") {
                     for item in items {
@@ -269,20 +326,26 @@ impl<'a> Walker<'a> {
             .and_then(Value::as_object)
             .unwrap_or(&EMPTY);
         let additional = schema.get("additionalProperties");
+        let required: Vec<&str> = schema
+            .get("required")
+            .and_then(Value::as_array)
+            .map(|r| r.iter().filter_map(Value::as_str).collect())
+            .unwrap_or_default();
         let mut seen: Vec<(&str, Span)> = Vec::with_capacity(pairs.len());
         for (key, value) in pairs {
             let Node::Str(key_text) = &key.value else {
-                self.out.push(Diagnostic::at(
-                    Span::of(key),
+                self.fault(
+                    key,
                     DiagnosticKind::WrongType {
                         expected: "a string key".to_owned(),
                         found: key.value.kind_name(),
                         hint: None,
                     },
-                ));
+                );
                 continue;
             };
             if let Some((_, first)) = seen.iter().find(|(k, _)| *k == key_text) {
+                self.bad.insert(id(key));
                 self.out.push(
                     Diagnostic::at(
                         Span::of(key),
@@ -297,10 +360,15 @@ impl<'a> Walker<'a> {
             seen.push((key_text, Span::of(key)));
             if let Some(property) = properties.get(key_text) {
                 self.check(property, value, Some(key_text));
+                if self.bad.contains(&id(value)) && required.contains(&key_text.as_str()) {
+                    // Without this key the map cannot become its type: prune it whole.
+                    self.bad.insert(id(node));
+                }
             } else {
                 match additional {
                     Some(Value::Bool(false)) => {
                         let expected: Vec<String> = properties.keys().cloned().collect();
+                        self.bad.insert(id(key));
                         self.out.push(Diagnostic::at(
                             Span::of(key),
                             DiagnosticKind::UnknownKey {
@@ -318,16 +386,14 @@ impl<'a> Walker<'a> {
                 }
             }
         }
-        if let Some(required) = schema.get("required").and_then(Value::as_array) {
-            for key in required.iter().filter_map(Value::as_str) {
-                if !seen.iter().any(|(k, _)| *k == key) {
-                    self.out.push(Diagnostic::at(
-                        Span::of(node),
-                        DiagnosticKind::MissingKey {
-                            key: key.to_owned(),
-                        },
-                    ));
-                }
+        for key in required {
+            if !seen.iter().any(|(k, _)| *k == key) {
+                self.fault(
+                    node,
+                    DiagnosticKind::MissingKey {
+                        key: key.to_owned(),
+                    },
+                );
             }
         }
     }
@@ -451,4 +517,26 @@ pub(crate) fn suggest<'c>(
         .filter(|(_, score)| *score >= 0.8)
         .max_by(|a, b| a.1.total_cmp(&b.1))
         .map(|(c, _)| c)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::suggest;
+
+    #[test]
+    fn suggestions_catch_typos_and_case_but_not_strangers() {
+        let statuses = ["Cancelled", "Cancelling", "Complete", "Suspended"];
+        for (input, expected) in [
+            ("Canceled", Some("Cancelled")),
+            ("cancelled", Some("Cancelled")),
+            ("Suspend", Some("Suspended")),
+            ("Bogus", None),
+        ] {
+            assert_eq!(
+                suggest(input, statuses.iter().copied()),
+                expected,
+                "{input}"
+            );
+        }
+    }
 }

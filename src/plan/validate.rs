@@ -492,3 +492,80 @@ fn check_conflicts(plan: &Plan, out: &mut Vec<Diagnostic>) {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::plan::check_bytes;
+    use std::path::Path;
+
+    const HEAD: &str = "version: 1\njobs:\n";
+
+    /// (entries after `jobs:`, expected code, expected line:column of its span).
+    const CASES: &[(&str, &str, (usize, usize))] = &[
+        (
+            "  - name: a\n    job_id: \"abcde\"\n    set: Ready\n  - name: a\n    job_id: \"fghij\"\n    set: Ready\n",
+            "duplicate_name",
+            (6, 11),
+        ),
+        ("  - name: a\n    set: Ready\n", "no_job_set", (3, 11)),
+        ("  - name: a\n    job_id: \"abcde\"\n", "no_action", (3, 11)),
+        (
+            "  - name: a\n    job_id: \"abcde\"\n    after: [b]\n    set: Ready\n",
+            "unknown_after",
+            (5, 13),
+        ),
+        (
+            "  - name: a\n    job_id: \"abcde\"\n    after: [a]\n    set: Ready\n",
+            "after_self",
+            (5, 13),
+        ),
+        (
+            "  - name: a\n    job_id: \"abcde\"\n    priority: 2147483648\n",
+            "out_of_range",
+            (5, 15),
+        ),
+        (
+            "  - name: a\n    select: { all: false }\n    set: Cancelled\n",
+            "selector_all_false",
+            (4, 20),
+        ),
+        (
+            "  - name: a\n    job_id: \"abcde\"\n    wait_for: { status: Cancelling }\n    set: Cancelled\n",
+            "pointless_gate",
+            (5, 25),
+        ),
+    ];
+
+    #[test]
+    fn each_rule_reports_its_kind_at_its_span() {
+        for (entries, code, (line, column)) in CASES {
+            let text = format!("{HEAD}{entries}");
+            let checked = check_bytes(Path::new("t.yaml"), text.as_bytes());
+            let found: Vec<(&str, (usize, usize))> = checked
+                .diagnostics
+                .iter()
+                .map(|d| {
+                    let code = d.kind.code().trim_start_matches("s3plan::plan::");
+                    (code, d.line_column(&checked.source))
+                })
+                .collect();
+            assert!(
+                found.contains(&(*code, (*line, *column))),
+                "{code} at {line}:{column} expected in {found:?} for\n{text}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_valid_plan_has_no_problems_and_defaults_apply() {
+        let text = format!("{HEAD}  - name: a\n    job_id: \"abcde\"\n    set: Ready\n");
+        let loaded = crate::plan::load_str("t.yaml", &text).unwrap();
+        assert!(loaded.warnings.is_empty());
+        assert_eq!(
+            loaded.plan.concurrency(),
+            crate::plan::model::DEFAULT_CONCURRENCY
+        );
+        assert_eq!(loaded.plan.timeout(), crate::plan::model::DEFAULT_TIMEOUT);
+        assert_eq!(loaded.sha256.len(), 64);
+    }
+}

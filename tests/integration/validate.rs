@@ -192,6 +192,35 @@ fn all_structural_mistakes_of_a_file_are_reported_in_one_run() {
 }
 
 #[test]
+fn structural_and_semantic_mistakes_are_reported_together() {
+    let dir = root().join("tests/plans/invalid");
+    let (code, records) = json(&dir, "many-mixed-mistakes.yaml");
+    assert_eq!(code, 2);
+    let found: Vec<(u64, String)> = records
+        .iter()
+        .map(|r| r["line"].as_u64().unwrap())
+        .zip(codes(&records))
+        .collect();
+    let expected = [
+        (2, "wrong_type"),
+        (3, "reason_length"),
+        (4, "out_of_range"),
+        (6, "wrong_type"),
+        (10, "unknown_key"),
+        (11, "unknown_value"),
+        (12, "invalid_name"),
+        (14, "unknown_after"),
+        (17, "selector_without_filter"),
+        (19, "missing_key"),
+    ];
+    let expected: Vec<(u64, String)> = expected
+        .iter()
+        .map(|(line, code)| (*line, (*code).to_owned()))
+        .collect();
+    assert_eq!(found, expected);
+}
+
+#[test]
 fn json_output_names_file_line_column_code_message_and_help() {
     let dir = root().join("tests/plans/invalid");
     let (code, records) = json(&dir, "set-misspelled.yaml");
