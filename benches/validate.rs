@@ -88,6 +88,14 @@ fn generate() -> String {
     text
 }
 
+/// CPU time this thread has run, from `/proc/thread-self/schedstat` (nanoseconds on a CPU). Wall time
+/// on a shared machine includes waiting for a core; this is the cost "on one core".
+fn cpu_time() -> Option<Duration> {
+    let stat = std::fs::read_to_string("/proc/thread-self/schedstat").ok()?;
+    let nanos: u64 = stat.split_whitespace().next()?.parse().ok()?;
+    Some(Duration::from_nanos(nanos))
+}
+
 fn vm_hwm_kib() -> Option<u64> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
     let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
@@ -97,13 +105,18 @@ fn vm_hwm_kib() -> Option<u64> {
 fn main() {
     let text = generate();
     let mut times: Vec<Duration> = Vec::with_capacity(RUNS);
+    let mut cpu: Vec<Duration> = Vec::with_capacity(RUNS);
     let mut peak_heap = 0;
     for _ in 0..RUNS {
         let before = LIVE.load(Ordering::Relaxed);
         PEAK.store(before, Ordering::Relaxed);
         let start = Instant::now();
+        let cpu_start = cpu_time();
         let loaded = s3plan::plan::load_str("bench.yaml", &text);
         let elapsed = start.elapsed();
+        if let (Some(before), Some(after)) = (cpu_start, cpu_time()) {
+            cpu.push(after - before);
+        }
         peak_heap = peak_heap.max(PEAK.load(Ordering::Relaxed) - before);
         match loaded {
             Ok(plan) => assert_eq!(plan.plan.entries().count(), ENTRIES),
@@ -118,10 +131,14 @@ fn main() {
         mib(text.len())
     );
     println!(
-        "  median {:?}, worst {:?}",
+        "  wall: median {:?}, worst {:?}",
         times[RUNS / 2],
         times[RUNS - 1]
     );
+    cpu.sort();
+    if let (Some(median), Some(worst)) = (cpu.get(cpu.len() / 2), cpu.last()) {
+        println!("  cpu (one core): median {median:?}, worst {worst:?}");
+    }
     println!(
         "  peak heap during one validation: {:.1} MiB",
         mib(peak_heap)

@@ -222,6 +222,11 @@ pub enum DiagnosticKind {
         /// How many.
         count: usize,
     },
+    /// A structurally sound plan the model could not read: a bug in s3plan.
+    Internal {
+        /// The deserializer's message.
+        message: String,
+    },
     /// A gate that makes the entry's change impossible (a warning).
     PointlessGate {
         /// The status waited for.
@@ -300,6 +305,7 @@ impl DiagnosticKind {
             Self::TagValueLength { .. } => "s3plan::plan::tag_value_length",
             Self::TooManyTags { .. } => "s3plan::plan::too_many_tags",
             Self::PointlessGate { .. } => "s3plan::plan::pointless_gate",
+            Self::Internal { .. } => "s3plan::plan::internal",
         }
     }
 
@@ -405,6 +411,9 @@ impl DiagnosticKind {
                 action,
                 why,
             } => format!("waiting for `{status}` makes `{action}` pointless: {why}"),
+            Self::Internal { message } => {
+                format!("s3plan could not read a plan it found sound (a bug): {message}")
+            }
         }
     }
 
@@ -542,6 +551,7 @@ impl DiagnosticKind {
             Self::PointlessGate { .. } => {
                 "wait for a status the job can still leave, or remove the gate".to_owned()
             }
+            Self::Internal { .. } => "please report this with the plan file attached".to_owned(),
             Self::OutOfRange { .. }
             | Self::Syntax { .. }
             | Self::NotAMap { .. }

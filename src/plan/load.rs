@@ -212,13 +212,19 @@ pub fn check_bytes(path: &Path, bytes: &[u8]) -> Checked {
         problems.extend(structure.diagnostics);
         return finish(text.to_owned(), None, problems);
     }
-    drop(nodes);
-    match parse::plan(text) {
+    // The structure is sound, so the typed model reads from the same tree (no second parse).
+    match node_de::from_node::<Plan>(&nodes) {
         Ok(plan) => {
             let problems = validate::validate(&plan);
             finish(text.to_owned(), Some(plan), problems)
         }
-        Err(diagnostic) => finish(text.to_owned(), None, vec![*diagnostic]),
+        Err(error) => finish(
+            text.to_owned(),
+            None,
+            vec![Diagnostic::file(DiagnosticKind::Internal {
+                message: error.to_string(),
+            })],
+        ),
     }
 }
 

@@ -462,6 +462,20 @@ impl DescriptionPattern {
         }
     }
 
+    /// Checks `text` the way [`DescriptionPattern::parse`] reads it, without building a glob matcher
+    /// (a glob's regex costs ~0.1 ms to build; a 10,000-entry plan must validate in well under 200 ms).
+    pub fn check(text: &str) -> Result<(), String> {
+        if text.starts_with(REGEX_PREFIX) {
+            Self::parse(text).map(|_| ())
+        } else {
+            globset::GlobBuilder::new(text)
+                .literal_separator(false)
+                .build()
+                .map(|_| ())
+                .map_err(|e| e.kind().to_string())
+        }
+    }
+
     /// Whether `description` matches.
     pub fn is_match(&self, description: &str) -> bool {
         match self {

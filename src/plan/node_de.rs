@@ -189,32 +189,104 @@ impl<'de> MapAccess<'de> for SpannedFields<'_> {
         match index {
             0 => seed.deserialize(().into_deserializer()),
             1 => seed.deserialize(NodeDe(self.node)),
-            2 => seed
-                .deserialize(location_value(&self.node.referenced))
-                .map_err(de::Error::custom),
-            _ => seed
-                .deserialize(location_value(&self.node.defined))
-                .map_err(de::Error::custom),
+            2 => seed.deserialize(location_value(&self.node.referenced)),
+            _ => seed.deserialize(location_value(&self.node.defined)),
         }
     }
 }
 
-/// A location in the shape `Location`'s own `Deserialize` reads.
-fn location_value(location: &Location) -> serde_json::Value {
+/// A location in the shape `Location`'s own `Deserialize` reads: `{line, column, span: {offset, len,
+/// byte_info: [byte_offset, byte_len]}, source_id}`, replayed without allocating.
+fn location_value(location: &Location) -> Fields<'static> {
     let span = location.span();
-    serde_json::json!({
-        "line": location.line(),
-        "column": location.column(),
-        "span": {
-            "offset": span.offset(),
-            "len": span.len(),
-            "byte_info": [
-                span.byte_offset().unwrap_or(u64::from(u32::MAX)),
-                span.byte_len().unwrap_or(u64::from(u32::MAX)),
-            ],
-        },
-        "source_id": location.source_id(),
-    })
+    let unknown = u64::from(u32::MAX);
+    Fields::new(
+        &["line", "column", "span", "source_id"],
+        [
+            Field::Int(location.line()),
+            Field::Int(location.column()),
+            Field::Span([
+                span.offset(),
+                span.len(),
+                span.byte_offset().unwrap_or(unknown),
+                span.byte_len().unwrap_or(unknown),
+            ]),
+            Field::Int(u64::from(location.source_id())),
+        ],
+    )
+}
+
+#[derive(Clone, Copy)]
+enum Field {
+    Int(u64),
+    /// offset, len, byte offset, byte len.
+    Span([u64; 4]),
+    Pair([u64; 2]),
+}
+
+/// A small fixed map of numbers (a `Location`, a `Span`).
+struct Fields<'k> {
+    keys: &'k [&'static str],
+    values: [Field; 4],
+    next: usize,
+}
+
+impl<'k> Fields<'k> {
+    fn new(keys: &'k [&'static str], values: [Field; 4]) -> Self {
+        Self {
+            keys,
+            values,
+            next: 0,
+        }
+    }
+}
+
+impl<'de> de::Deserializer<'de> for Fields<'_> {
+    type Error = Error;
+
+    fn deserialize_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Error> {
+        visitor.visit_map(self)
+    }
+
+    forward_to_deserialize_any! {
+        bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string bytes byte_buf option unit
+        unit_struct newtype_struct seq tuple tuple_struct map struct enum identifier ignored_any
+    }
+}
+
+impl<'de> MapAccess<'de> for Fields<'_> {
+    type Error = Error;
+
+    fn next_key_seed<K: DeserializeSeed<'de>>(
+        &mut self,
+        seed: K,
+    ) -> Result<Option<K::Value>, Error> {
+        let Some(key) = self.keys.get(self.next) else {
+            return Ok(None);
+        };
+        seed.deserialize(StrDeserializer::<Error>::new(key))
+            .map(Some)
+    }
+
+    fn next_value_seed<V: DeserializeSeed<'de>>(&mut self, seed: V) -> Result<V::Value, Error> {
+        let value = self.values[self.next.min(3)];
+        self.next += 1;
+        match value {
+            Field::Int(n) => seed.deserialize(n.into_deserializer()),
+            Field::Span([offset, len, byte_offset, byte_len]) => seed.deserialize(Fields::new(
+                &["offset", "len", "byte_info"],
+                [
+                    Field::Int(offset),
+                    Field::Int(len),
+                    Field::Pair([byte_offset, byte_len]),
+                    Field::Int(0),
+                ],
+            )),
+            Field::Pair(pair) => {
+                seed.deserialize(de::value::SeqDeserializer::new(pair.into_iter()))
+            }
+        }
+    }
 }
 
 #[cfg(test)]

@@ -4,13 +4,11 @@
 //! alias bombs, deep nesting and huge documents) and the mapping of parser errors to diagnostics. Does not
 //! own structural or semantic checks (`structure.rs`, `validate.rs`).
 
-use serde::de::DeserializeOwned;
 use serde_saphyr::budget::BudgetBreach;
 use serde_saphyr::{DuplicateKeyPolicy, Options, Spanned};
 
 use super::diagnostic::{Diagnostic, Span};
 use super::diagnostic_kind::DiagnosticKind;
-use super::model::Plan;
 use super::node::Node;
 
 /// Plans larger than this are refused before parsing (10 MiB; a 10,000-entry plan is about 1 MiB).
@@ -63,20 +61,8 @@ fn options() -> Options {
 
 /// Reads the text into a node tree; fails only on YAML syntax or a budget breach.
 pub(crate) fn nodes(text: &str) -> Result<Spanned<Node>, Box<Diagnostic>> {
-    typed::<Spanned<Node>>(text)
-}
-
-/// Reads the text into the typed model. After a clean structural check this does not fail; if it does,
-/// the error still becomes a diagnostic.
-pub(crate) fn plan(text: &str) -> Result<Plan, Box<Diagnostic>> {
-    let mut options = options();
-    // The structure pass has reported duplicates already; the typed parse needs no second opinion.
-    options.duplicate_keys = DuplicateKeyPolicy::Error;
-    serde_saphyr::from_str_with_options::<Plan>(text, options).map_err(|e| to_diagnostic(&e, text))
-}
-
-fn typed<T: DeserializeOwned>(text: &str) -> Result<T, Box<Diagnostic>> {
-    serde_saphyr::from_str_with_options::<T>(text, options()).map_err(|e| to_diagnostic(&e, text))
+    serde_saphyr::from_str_with_options::<Spanned<Node>>(text, options())
+        .map_err(|e| to_diagnostic(&e, text))
 }
 
 fn to_diagnostic(error: &serde_saphyr::Error, text: &str) -> Box<Diagnostic> {

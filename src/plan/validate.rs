@@ -223,7 +223,7 @@ fn check_selector(select: &Spanned<Selector>, out: &mut Vec<Diagnostic>) {
         None => {}
     }
     if let Some(description) = &selector.description
-        && let Err(reason) = DescriptionPattern::parse(&description.value)
+        && let Err(reason) = DescriptionPattern::check(&description.value)
     {
         let syntax = if description.value.starts_with(REGEX_PREFIX) {
             "regex"
