@@ -34,7 +34,9 @@ pub struct GlobalArgs {
 pub enum Command {
     /// Check plan files offline and report every mistake with its file, line and column.
     #[command(
-        after_help = "Example:\n  s3plan validate examples/*.yaml\n  s3plan validate --format json plan.yaml"
+        after_help = "Examples:\n  s3plan validate examples/*.yaml\n  s3plan validate --format json plan.yaml\n\n\
+                      Exits 0 when every plan is valid (warnings are printed but allowed), 2 otherwise.\n\
+                      Needs no network and no credentials. The format: docs/plan.md."
     )]
     Validate(ValidateArgs),
     /// Print the JSON Schema of the plan format (for editors and CI).

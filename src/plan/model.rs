@@ -4,7 +4,7 @@
 //! Owns the types serde reads and schemars turns into `schemas/plan.schema.json`, and small accessors that
 //! apply defaults. Does not own reading files (`parse.rs`), checks (`structure.rs`, `validate.rs`) or the
 //! resolution of selectors into jobs (`resolve.rs`). Values are only guaranteed to be in range once a plan
-//! came out of [`crate::plan::load`] (the accessors rely on that and say so).
+//! came out of [`crate::plan::load()`] (the accessors rely on that and say so).
 //!
 //! Rules of the schema (see `docs/plan.md`): plain structs with `deny_unknown_fields`, externally tagged
 //! enums only, no `untagged`/`flatten` (they lose spans). The one value with several shapes, `wait_for`,

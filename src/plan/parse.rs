@@ -11,7 +11,7 @@ use super::diagnostic::{Diagnostic, Span};
 use super::diagnostic_kind::DiagnosticKind;
 use super::node::Node;
 
-/// Plans larger than this are refused before parsing (10 MiB; a 10,000-entry plan is about 1 MiB).
+/// Plans larger than this are refused before parsing (10 MiB; a 10,000-entry plan is about 1.9 MiB).
 pub const MAX_PLAN_BYTES: u64 = 10 * 1024 * 1024;
 
 /// Deepest nesting of maps and lists accepted (a plan needs 5).
