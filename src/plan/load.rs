@@ -278,3 +278,45 @@ fn entry_starts(nodes: &Spanned<Node>) -> Vec<usize> {
         })
         .unwrap_or_default()
 }
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use proptest::prelude::*;
+
+    use super::check_bytes;
+
+    const EXAMPLE: &str = include_str!("../../examples/release-runbook.yaml");
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+
+        /// Whatever the bytes, checking returns (never panics) and an invalid verdict carries a problem.
+        #[test]
+        fn arbitrary_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..512)) {
+            let checked = check_bytes(Path::new("p.yaml"), &bytes);
+            prop_assert!(checked.is_valid() || !checked.diagnostics.is_empty());
+        }
+
+        /// A real plan with a slice cut out and arbitrary text put in its place.
+        #[test]
+        fn mutated_plans_never_panic(
+            start in 0..EXAMPLE.len(),
+            cut in 0usize..40,
+            insert in "[ -~\n]{0,20}",
+        ) {
+            let start = (0..=start).rev().find(|i| EXAMPLE.is_char_boundary(*i)).unwrap_or(0);
+            let end = (start + cut).min(EXAMPLE.len());
+            let end = (end..=EXAMPLE.len()).find(|i| EXAMPLE.is_char_boundary(*i)).unwrap_or(EXAMPLE.len());
+            let text = format!("{}{}{}", &EXAMPLE[..start], insert, &EXAMPLE[end..]);
+            let checked = check_bytes(Path::new("p.yaml"), text.as_bytes());
+            prop_assert!(checked.is_valid() || !checked.diagnostics.is_empty());
+            for diagnostic in &checked.diagnostics {
+                if let Some(span) = diagnostic.span {
+                    prop_assert!(span.offset + span.len <= checked.source.len(), "{diagnostic:?}");
+                }
+            }
+        }
+    }
+}
