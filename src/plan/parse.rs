@@ -40,6 +40,8 @@ pub(crate) fn decode(bytes: &[u8]) -> Result<&str, Box<Diagnostic>> {
 fn options() -> Options {
     serde_saphyr::options! {
         strict_booleans: true,
+        // Plans never read comments; not capturing their text saves work on commented plans.
+        emit_comments: false,
         // Duplicates reach the node visitor, so `structure.rs` can report every one with both places.
         duplicate_keys: DuplicateKeyPolicy::PassThrough,
         budget: serde_saphyr::budget! {
