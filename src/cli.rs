@@ -41,7 +41,9 @@ pub enum Command {
     #[command(after_help = "Example:\n  s3plan schema > schemas/plan.schema.json")]
     Schema(SchemaArgs),
     /// Run a local S3 Control Batch Operations server (the job API) to rehearse plans against.
-    #[command(after_help = "Examples:\n  s3plan sandbox --port 9300\n  s3plan sandbox --seed jobs.yaml --speed 60 --throttle UpdateJobStatus=5:10 --fault-rate 0.01\n\nSee docs/sandbox.md for the seed format, the admin API and how to point the AWS CLI at it.")]
+    #[command(
+        after_help = "Examples:\n  s3plan sandbox --port 9300\n  s3plan sandbox --seed jobs.yaml --speed 60 --throttle UpdateJobStatus=5:10 --fault-rate 0.01\n\nSee docs/sandbox.md for the seed format, the admin API and how to point the AWS CLI at it."
+    )]
     Sandbox(SandboxArgs),
 }
 

@@ -8,8 +8,8 @@ use std::io::Write as _;
 use crate::cli::{CancelBeforeStartArg, SandboxArgs};
 use crate::errors::{EXIT_INVALID, EXIT_OK};
 use crate::sandbox::{
-    CancelBeforeStart, Credentials, Knobs, Operation, RepeatRequest, Sandbox, SandboxBuilder,
-    SandboxError, Seed, Throttle, TransitionRules, DEMO_SEED_YAML,
+    CancelBeforeStart, Credentials, DEMO_SEED_YAML, Knobs, Operation, RepeatRequest, Sandbox,
+    SandboxBuilder, SandboxError, Seed, Throttle, TransitionRules,
 };
 
 /// Runs `s3plan sandbox`.
@@ -22,7 +22,10 @@ pub fn run(args: &SandboxArgs) -> i32 {
         print!("{DEMO_SEED_YAML}");
         return EXIT_OK;
     }
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(err) => {
             eprintln!("error: failed to start the async runtime: {err}");

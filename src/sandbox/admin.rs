@@ -32,14 +32,18 @@ use super::server::Shared;
 fn json_response(status: StatusCode, value: &serde_json::Value) -> Response {
     let mut response = Response::new(Body::from(value.to_string()));
     *response.status_mut() = status;
-    response
-        .headers_mut()
-        .insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
     response
 }
 
 fn bad(message: impl std::fmt::Display) -> Response {
-    json_response(StatusCode::BAD_REQUEST, &json!({ "error": message.to_string() }))
+    json_response(
+        StatusCode::BAD_REQUEST,
+        &json!({ "error": message.to_string() }),
+    )
 }
 
 #[derive(Deserialize)]
@@ -76,7 +80,12 @@ pub(crate) async fn handle(shared: &Shared, parts: &Parts, body: &[u8]) -> Respo
             )
         })
         .collect();
-    let q = |key: &str| query.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str());
+    let q = |key: &str| {
+        query
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
+    };
     let segments: Vec<&str> = path.split('/').skip(2).collect();
     match (&parts.method, segments.as_slice()) {
         (&Method::GET, ["health"]) => json_response(StatusCode::OK, &json!({ "status": "ok" })),
@@ -97,9 +106,7 @@ pub(crate) async fn handle(shared: &Shared, parts: &Parts, body: &[u8]) -> Respo
             Ok(_) => bad("speed must be a non-negative number"),
             Err(e) => bad(e),
         },
-        (&Method::GET, ["knobs"]) => {
-            json_response(StatusCode::OK, &json!(shared.knobs().knobs()))
-        }
+        (&Method::GET, ["knobs"]) => json_response(StatusCode::OK, &json!(shared.knobs().knobs())),
         (&Method::PUT, ["knobs"]) => match serde_json::from_slice::<Knobs>(body) {
             Ok(knobs) => match knobs.validate() {
                 Ok(()) => {

@@ -91,7 +91,9 @@ impl AuditLog {
                 .map_err(std::io::Error::other)
                 .and_then(|line| writeln!(writer, "{line}"));
             if let Err(err) = written {
-                tracing::warn!("failed to write the audit log file, continuing in memory only: {err}");
+                tracing::warn!(
+                    "failed to write the audit log file, continuing in memory only: {err}"
+                );
                 *file = None;
             }
         }
@@ -132,7 +134,10 @@ impl CallCounts {
 
     /// Every operation's count.
     pub fn all(&self) -> BTreeMap<Operation, u64> {
-        Operation::ALL.into_iter().map(|op| (op, self.get(op))).collect()
+        Operation::ALL
+            .into_iter()
+            .map(|op| (op, self.get(op)))
+            .collect()
     }
 }
 
@@ -173,7 +178,10 @@ mod tests {
         let one = log.filter(Some(Operation::UpdateJobStatus), Some("job-2"));
         assert_eq!(one[0].seq, 3);
         let text = std::fs::read_to_string(&path).unwrap();
-        let lines: Vec<AuditEntry> = text.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+        let lines: Vec<AuditEntry> = text
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
         assert_eq!(lines, log.entries());
     }
 }

@@ -6,8 +6,8 @@
 //! payload hash comes from `x-amz-content-sha256` when present). Shares no code with the client side.
 //! Does not check clock skew: sandbox time is simulated, so `RequestTimeTooSkewed` would only confuse.
 
-use hmac::{Hmac, Mac as _};
 use axum::http::HeaderMap;
+use hmac::{Hmac, Mac as _};
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, percent_decode_str, utf8_percent_encode};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest as _, Sha256};
@@ -121,7 +121,11 @@ fn parse_authorization(value: &str) -> Result<Authorization<'_>, WireError> {
             Some(("Credential", v)) => credential = Some(v),
             Some(("SignedHeaders", v)) => signed = Some(v),
             Some(("Signature", v)) => signature = Some(v),
-            _ => return Err(malformed(format!("unexpected Authorization component {part:?}"))),
+            _ => {
+                return Err(malformed(format!(
+                    "unexpected Authorization component {part:?}"
+                )));
+            }
         }
     }
     let credential = credential.ok_or_else(|| malformed("Authorization has no Credential"))?;
@@ -132,7 +136,9 @@ fn parse_authorization(value: &str) -> Result<Authorization<'_>, WireError> {
         .ok_or_else(|| malformed("Credential must be AKID/date/region/service/aws4_request"))?;
     let parts: Vec<&str> = scope.split('/').collect();
     let [scope_date, region, service, "aws4_request"] = parts.as_slice() else {
-        return Err(malformed("Credential must be AKID/date/region/service/aws4_request"));
+        return Err(malformed(
+            "Credential must be AKID/date/region/service/aws4_request",
+        ));
     };
     if signature.len() != 64 || !signature.bytes().all(|b| b.is_ascii_hexdigit()) {
         return Err(malformed("Signature must be 64 hex digits"));
@@ -233,7 +239,11 @@ fn canonical_request(
     let mut out = String::with_capacity(512);
     out.push_str(req.method);
     out.push('\n');
-    out.push_str(if req.raw_path.is_empty() { "/" } else { req.raw_path });
+    out.push_str(if req.raw_path.is_empty() {
+        "/"
+    } else {
+        req.raw_path
+    });
     out.push('\n');
     let mut pairs: Vec<(String, String)> = req
         .raw_query
@@ -362,17 +372,30 @@ mod tests {
             body: b"",
         };
         assert_eq!(
-            authenticate(&AuthMode::RequireHeader, &req).unwrap_err().code,
+            authenticate(&AuthMode::RequireHeader, &req)
+                .unwrap_err()
+                .code,
             ErrorCode::AccessDenied
         );
         for (value, code) in [
             ("AWS AKID:sig", ErrorCode::UnsupportedAuthorization),
-            ("AWS4-HMAC-SHA256 Credential=AKID", ErrorCode::AuthorizationHeaderMalformed),
+            (
+                "AWS4-HMAC-SHA256 Credential=AKID",
+                ErrorCode::AuthorizationHeaderMalformed,
+            ),
         ] {
             let mut headers = HeaderMap::new();
             headers.insert("authorization", value.parse().unwrap());
-            let req = SignedRequest { headers: &headers, ..req };
-            assert_eq!(authenticate(&AuthMode::RequireHeader, &req).unwrap_err().code, code);
+            let req = SignedRequest {
+                headers: &headers,
+                ..req
+            };
+            assert_eq!(
+                authenticate(&AuthMode::RequireHeader, &req)
+                    .unwrap_err()
+                    .code,
+                code
+            );
         }
     }
 

@@ -37,13 +37,22 @@ impl Throttle {
             .parse()
             .ok()
             .filter(|r: &f64| r.is_finite() && *r > 0.0)
-            .ok_or_else(|| SandboxError::InvalidKnob(format!("throttle rate {rate:?} must be a positive number")))?;
-        let burst = match burst {
-            Some(b) => Some(b.trim().parse::<u32>().ok().filter(|b| *b > 0).ok_or_else(|| {
-                SandboxError::InvalidKnob(format!("throttle burst {b:?} must be a positive integer"))
-            })?),
-            None => None,
-        };
+            .ok_or_else(|| {
+                SandboxError::InvalidKnob(format!(
+                    "throttle rate {rate:?} must be a positive number"
+                ))
+            })?;
+        let burst =
+            match burst {
+                Some(b) => Some(b.trim().parse::<u32>().ok().filter(|b| *b > 0).ok_or_else(
+                    || {
+                        SandboxError::InvalidKnob(format!(
+                            "throttle burst {b:?} must be a positive integer"
+                        ))
+                    },
+                )?),
+                None => None,
+            };
         Ok(Throttle { rate, burst })
     }
 
@@ -75,7 +84,10 @@ pub struct Knobs {
 impl Knobs {
     /// Checks rates and probabilities.
     pub fn validate(&self) -> Result<(), SandboxError> {
-        for (name, p) in [("fault_rate", self.fault_rate), ("drop_rate", self.drop_rate)] {
+        for (name, p) in [
+            ("fault_rate", self.fault_rate),
+            ("drop_rate", self.drop_rate),
+        ] {
             if !(0.0..=1.0).contains(&p) {
                 return Err(SandboxError::InvalidKnob(format!(
                     "{name} must be between 0 and 1, got {p}"
@@ -242,7 +254,11 @@ impl KnobState {
     }
 
     fn throttle_for(&self, op: Operation) -> Option<Throttle> {
-        self.knobs.throttle.get(&op).copied().or(self.knobs.throttle_all)
+        self.knobs
+            .throttle
+            .get(&op)
+            .copied()
+            .or(self.knobs.throttle_all)
     }
 
     /// Installs a scripted fault.
@@ -259,7 +275,8 @@ impl KnobState {
     pub fn on_call(&mut self, op: Operation) -> (Verdict, Duration) {
         let mut latency = Duration::from_millis(self.knobs.latency_ms);
         if self.knobs.latency_jitter_ms > 0 {
-            latency += Duration::from_millis(self.rng.random_range(0..=self.knobs.latency_jitter_ms));
+            latency +=
+                Duration::from_millis(self.rng.random_range(0..=self.knobs.latency_jitter_ms));
         }
         let mut scripted = None;
         for active in &mut self.scripted {
@@ -319,7 +336,11 @@ mod tests {
     #[test]
     fn scripted_fault_hits_exactly_the_kth_call_of_its_operation() {
         let mut state = KnobState::new(Knobs::default());
-        state.script(ScriptedFault::throttle(Operation::UpdateJobStatus).on_call(3).times(2));
+        state.script(
+            ScriptedFault::throttle(Operation::UpdateJobStatus)
+                .on_call(3)
+                .times(2),
+        );
         let mut verdicts = Vec::new();
         for _ in 0..6 {
             assert_eq!(state.on_call(Operation::DescribeJob).0, Verdict::Serve);
@@ -340,7 +361,9 @@ mod tests {
             },
         );
         let mut state = KnobState::new(knobs);
-        let verdicts: Vec<Verdict> = (0..5).map(|_| state.on_call(Operation::DescribeJob).0).collect();
+        let verdicts: Vec<Verdict> = (0..5)
+            .map(|_| state.on_call(Operation::DescribeJob).0)
+            .collect();
         let (s, t) = (Verdict::Serve, Verdict::Throttle);
         assert_eq!(verdicts, [s, s, s, t, t]);
         assert_eq!(state.on_call(Operation::ListJobs).0, s);
@@ -356,21 +379,35 @@ mod tests {
         };
         let run = || {
             let mut state = KnobState::new(knobs.clone());
-            (0..200).map(|_| state.on_call(Operation::DescribeJob).0).collect::<Vec<_>>()
+            (0..200)
+                .map(|_| state.on_call(Operation::DescribeJob).0)
+                .collect::<Vec<_>>()
         };
         let first = run();
         assert_eq!(first, run());
-        let errors = first.iter().filter(|v| **v == Verdict::InternalError).count();
+        let errors = first
+            .iter()
+            .filter(|v| **v == Verdict::InternalError)
+            .count();
         assert!((30..=90).contains(&errors), "{errors}");
         assert!(first.contains(&Verdict::Drop));
     }
 
     #[test]
     fn throttle_spec_parses() {
-        assert_eq!(Throttle::parse("50").unwrap(), Throttle { rate: 50.0, burst: None });
+        assert_eq!(
+            Throttle::parse("50").unwrap(),
+            Throttle {
+                rate: 50.0,
+                burst: None
+            }
+        );
         assert_eq!(
             Throttle::parse("2.5:10").unwrap(),
-            Throttle { rate: 2.5, burst: Some(10) }
+            Throttle {
+                rate: 2.5,
+                burst: Some(10)
+            }
         );
         assert!(Throttle::parse("0").is_err());
         assert!(Throttle::parse("5:0").is_err());

@@ -11,7 +11,17 @@ use super::clock::SimTime;
 
 /// The 13 job statuses of the S3 Control model, spelled as on the wire.
 #[derive(
-    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, schemars::JsonSchema,
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    schemars::JsonSchema,
 )]
 pub enum JobStatus {
     /// Just created.
@@ -222,7 +232,9 @@ pub struct Events {
 
 /// What a cancel does to a job that has not started running (`New`, `Preparing`, `Ready`): reference §1.3
 /// marks it [INF]. Default: straight to `Cancelled` (nothing started).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, schemars::JsonSchema)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, schemars::JsonSchema,
+)]
 pub enum CancelBeforeStart {
     /// Answer `Cancelled`, terminal at once.
     #[default]
@@ -233,7 +245,9 @@ pub enum CancelBeforeStart {
 
 /// What a request for the status a job already has (or is heading to) gets: `Ready` on `Ready`, cancel on
 /// `Cancelling`/`Cancelled`. Reference §1.3/§7 leave it open. Default: `JobStatusException`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, schemars::JsonSchema)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, schemars::JsonSchema,
+)]
 pub enum RepeatRequest {
     /// `JobStatusException`.
     #[default]
@@ -243,7 +257,9 @@ pub enum RepeatRequest {
 }
 
 /// The [INF] cells of the UpdateJobStatus table that are configurable.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, schemars::JsonSchema)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, schemars::JsonSchema,
+)]
 #[serde(deny_unknown_fields, default)]
 pub struct TransitionRules {
     /// Cancel of a `New`, `Preparing` or `Ready` job.
@@ -470,10 +486,7 @@ impl Timeline {
             if seg.status != JobStatus::Active || seg.start > t {
                 continue;
             }
-            let end = self
-                .segments
-                .get(i + 1)
-                .map_or(t, |next| next.start.min(t));
+            let end = self.segments.get(i + 1).map_or(t, |next| next.start.min(t));
             active_ms += (end.0 - seg.start.0).max(0);
         }
         let active_ms = active_ms.min(self.active_goal_ms.max(0));
@@ -555,7 +568,9 @@ mod tests {
         use JobStatus::*;
         assert_eq!(
             statuses(&tl),
-            [New, Preparing, Suspended, Ready, Active, Completing, Complete]
+            [
+                New, Preparing, Suspended, Ready, Active, Completing, Complete
+            ]
         );
         let mid = tl.snapshot(&s, SimTime(90));
         assert_eq!(mid.status, Active);
@@ -600,7 +615,9 @@ mod tests {
         use JobStatus::*;
         assert_eq!(
             statuses(&tl),
-            [New, Preparing, Ready, Active, Pausing, Paused, Active, Failing, Failed]
+            [
+                New, Preparing, Ready, Active, Pausing, Paused, Active, Failing, Failed
+            ]
         );
         assert_eq!(tl.status_at(SimTime(52)), Pausing);
         assert_eq!(tl.status_at(SimTime(60)), Paused);

@@ -85,7 +85,10 @@ fn query_pairs(raw: Option<&str>) -> Vec<(String, String)> {
 }
 
 fn first<'a>(pairs: &'a [(String, String)], key: &str) -> Option<&'a str> {
-    pairs.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
+    pairs
+        .iter()
+        .find(|(k, _)| k == key)
+        .map(|(_, v)| v.as_str())
 }
 
 /// The outcome of serving one job request.
@@ -181,7 +184,11 @@ async fn serve(
     match verdict {
         Verdict::Serve => {}
         Verdict::Throttle => {
-            return WireError::new(ErrorCode::TooManyRequests, "Please reduce your request rate.").into();
+            return WireError::new(
+                ErrorCode::TooManyRequests,
+                "Please reduce your request rate.",
+            )
+            .into();
         }
         Verdict::InternalError => {
             return WireError::new(
@@ -193,7 +200,11 @@ async fn serve(
         Verdict::Drop => return Reply::Drop,
     }
     let Some(account) = account else {
-        return WireError::new(ErrorCode::BadRequest, "the x-amz-account-id header is required").into();
+        return WireError::new(
+            ErrorCode::BadRequest,
+            "the x-amz-account-id header is required",
+        )
+        .into();
     };
     if account.len() != 12 || !account.bytes().all(|b| b.is_ascii_digit()) {
         return WireError::new(
@@ -287,7 +298,13 @@ async fn serve(
                 status_update_reason: None,
                 suspended_cause: None,
             };
-            let id = store.create(account, &req.client_request_token, req.fingerprint, job, now)?;
+            let id = store.create(
+                account,
+                &req.client_request_token,
+                req.fingerprint,
+                job,
+                now,
+            )?;
             Ok(Reply::Ok {
                 body: wire::create_job(&id),
                 result_status: None,
@@ -337,7 +354,9 @@ fn list_params(
     let token = first(pairs, "nextToken");
     if let Some(token) = token {
         let valid_chars = token.bytes().all(|b| {
-            b.is_ascii_alphanumeric() || matches!(b, b'+' | b':' | b'/' | b'=' | b'?') || (b'#'..=b'_').contains(&b)
+            b.is_ascii_alphanumeric()
+                || matches!(b, b'+' | b':' | b'/' | b'=' | b'?')
+                || (b'#'..=b'_').contains(&b)
         });
         if token.is_empty() || token.len() > 1024 || !valid_chars {
             return Err(WireError::new(
@@ -365,7 +384,12 @@ fn audit(
                 .map_err(|e| e.to_string())
                 .and_then(super::xml::parse)
             {
-                for key in ["ClientRequestToken", "Description", "Priority", "ConfirmationRequired"] {
+                for key in [
+                    "ClientRequestToken",
+                    "Description",
+                    "Priority",
+                    "ConfirmationRequired",
+                ] {
                     if let Some(v) = root.child_text(key) {
                         params.insert(key.to_owned(), v.to_owned());
                     }
@@ -436,9 +460,10 @@ fn with_headers(mut response: Response, request_id: &str) -> Response {
 
 fn ok_response(body: String, request_id: &str) -> Response {
     let mut response = Response::new(Body::from(body));
-    response
-        .headers_mut()
-        .insert(header::CONTENT_TYPE, HeaderValue::from_static("application/xml"));
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/xml"),
+    );
     with_headers(response, request_id)
 }
 
@@ -447,9 +472,10 @@ pub(crate) fn error_response(err: &WireError, request_id: &str) -> Response {
     let mut response = Response::new(Body::from(wire::error(err, request_id)));
     *response.status_mut() =
         StatusCode::from_u16(err.code.http_status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    response
-        .headers_mut()
-        .insert(header::CONTENT_TYPE, HeaderValue::from_static("application/xml"));
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/xml"),
+    );
     with_headers(response, request_id)
 }
 
@@ -472,16 +498,52 @@ mod tests {
         let cases = [
             (Method::GET, "/v20180820/jobs", Ok(Operation::ListJobs)),
             (Method::POST, "/v20180820/jobs", Ok(Operation::CreateJob)),
-            (Method::GET, "/v20180820/jobs/job-1", Ok(Operation::DescribeJob)),
-            (Method::POST, "/v20180820/jobs/job-1/status", Ok(Operation::UpdateJobStatus)),
-            (Method::POST, "/v20180820/jobs/job-1/priority", Ok(Operation::UpdateJobPriority)),
-            (Method::GET, "/v20180820/jobs/job-1/tagging", Ok(Operation::GetJobTagging)),
-            (Method::PUT, "/v20180820/jobs/job-1/tagging", Ok(Operation::PutJobTagging)),
-            (Method::DELETE, "/v20180820/jobs/job-1/tagging", Ok(Operation::DeleteJobTagging)),
-            (Method::DELETE, "/v20180820/jobs/job-1", Err(ErrorCode::MethodNotAllowed)),
-            (Method::GET, "/v20180820/jobs/job-1/other", Err(ErrorCode::UnknownOperation)),
+            (
+                Method::GET,
+                "/v20180820/jobs/job-1",
+                Ok(Operation::DescribeJob),
+            ),
+            (
+                Method::POST,
+                "/v20180820/jobs/job-1/status",
+                Ok(Operation::UpdateJobStatus),
+            ),
+            (
+                Method::POST,
+                "/v20180820/jobs/job-1/priority",
+                Ok(Operation::UpdateJobPriority),
+            ),
+            (
+                Method::GET,
+                "/v20180820/jobs/job-1/tagging",
+                Ok(Operation::GetJobTagging),
+            ),
+            (
+                Method::PUT,
+                "/v20180820/jobs/job-1/tagging",
+                Ok(Operation::PutJobTagging),
+            ),
+            (
+                Method::DELETE,
+                "/v20180820/jobs/job-1/tagging",
+                Ok(Operation::DeleteJobTagging),
+            ),
+            (
+                Method::DELETE,
+                "/v20180820/jobs/job-1",
+                Err(ErrorCode::MethodNotAllowed),
+            ),
+            (
+                Method::GET,
+                "/v20180820/jobs/job-1/other",
+                Err(ErrorCode::UnknownOperation),
+            ),
             (Method::GET, "/", Err(ErrorCode::UnknownOperation)),
-            (Method::GET, "/v20180820/jobsx", Err(ErrorCode::UnknownOperation)),
+            (
+                Method::GET,
+                "/v20180820/jobsx",
+                Err(ErrorCode::UnknownOperation),
+            ),
         ];
         for (method, path, expected) in cases {
             let got = route(&method, path).map(|r| r.op).map_err(|e| e.code);
@@ -492,10 +554,14 @@ mod tests {
     #[test]
     fn list_params_validate_like_the_model() {
         let p = |q: &str| query_pairs(Some(q));
-        let (s, max, _) = list_params(&p("jobStatuses=Active&jobStatuses=Suspended&maxResults=5")).unwrap();
+        let (s, max, _) =
+            list_params(&p("jobStatuses=Active&jobStatuses=Suspended&maxResults=5")).unwrap();
         assert_eq!(s, [JobStatus::Active, JobStatus::Suspended]);
         assert_eq!(max, 5);
-        assert_eq!(list_params(&p("maxResults=0")).unwrap().1, DEFAULT_PAGE_SIZE);
+        assert_eq!(
+            list_params(&p("maxResults=0")).unwrap().1,
+            DEFAULT_PAGE_SIZE
+        );
         for (q, code) in [
             ("maxResults=1001", ErrorCode::InvalidRequest),
             ("maxResults=-1", ErrorCode::InvalidRequest),

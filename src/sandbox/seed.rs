@@ -47,7 +47,11 @@ impl<'de> Deserialize<'de> for SeedDuration {
         let text = String::deserialize(d)?;
         humantime::parse_duration(&text)
             .map(SeedDuration)
-            .map_err(|e| serde::de::Error::custom(format!("invalid duration {text:?}: {e} (write e.g. 90s, 5m, 2h)")))
+            .map_err(|e| {
+                serde::de::Error::custom(format!(
+                    "invalid duration {text:?}: {e} (write e.g. 90s, 5m, 2h)"
+                ))
+            })
     }
 }
 
@@ -299,15 +303,30 @@ impl Seed {
             store.add_account(&account.id);
             let mut jobs = Vec::new();
             for job in &account.jobs {
-                jobs.push(place(job, &account.id, job.id.clone(), job.description.clone(), start, store)?);
+                jobs.push(place(
+                    job,
+                    &account.id,
+                    job.id.clone(),
+                    job.description.clone(),
+                    start,
+                    store,
+                )?);
             }
             for batch in &account.generate {
                 if batch.job.id.is_some() {
                     return Err(SandboxError::InvalidSeed(
-                        "a generated batch's job template cannot have an id (use id_prefix)".to_owned(),
+                        "a generated batch's job template cannot have an id (use id_prefix)"
+                            .to_owned(),
                     ));
                 }
-                let template = place(&batch.job, &account.id, None, batch.job.description.clone(), start, store)?;
+                let template = place(
+                    &batch.job,
+                    &account.id,
+                    None,
+                    batch.job.description.clone(),
+                    start,
+                    store,
+                )?;
                 for n in 1..=batch.count {
                     let mut job = template.clone();
                     job.id = Some(match &batch.id_prefix {
@@ -358,7 +377,9 @@ fn place(
         preparing_ms: t.preparing.map_or(defaults.preparing_ms, SeedDuration::ms),
         ready_ms: t.ready.map_or(defaults.ready_ms, SeedDuration::ms),
         active_ms: t.active.map_or(defaults.active_ms, SeedDuration::ms),
-        transition_ms: t.transition.map_or(defaults.transition_ms, SeedDuration::ms),
+        transition_ms: t
+            .transition
+            .map_or(defaults.transition_ms, SeedDuration::ms),
     };
     let target = job.status;
     let mut pause = job.pause.map(|p| Pause {
@@ -373,8 +394,14 @@ fn place(
     }
     let mut failure = job.fail.as_ref().map(|f| Failure {
         after_active_ms: f.after.ms(),
-        code: f.code.clone().unwrap_or_else(|| "TaskFailureThresholdExceeded".to_owned()),
-        reason: f.reason.clone().unwrap_or_else(|| "too many tasks failed".to_owned()),
+        code: f
+            .code
+            .clone()
+            .unwrap_or_else(|| "TaskFailureThresholdExceeded".to_owned()),
+        reason: f
+            .reason
+            .clone()
+            .unwrap_or_else(|| "too many tasks failed".to_owned()),
     });
     if matches!(target, Some(JobStatus::Failing | JobStatus::Failed)) && failure.is_none() {
         failure = Some(Failure {
@@ -389,7 +416,9 @@ fn place(
     };
     let rate = job.task_failure_rate.unwrap_or(0.0);
     if !(0.0..=1.0).contains(&rate) {
-        return Err(invalid(format!("task_failure_rate must be between 0 and 1, got {rate}")));
+        return Err(invalid(format!(
+            "task_failure_rate must be between 0 and 1, got {rate}"
+        )));
     }
     let mut script = JobScript {
         created: SimTime(0),
@@ -411,7 +440,10 @@ fn place(
             -job.created_ago.map_or(0, SeedDuration::ms)
         }
         Some(status) => {
-            if !matches!(status, JobStatus::New | JobStatus::Preparing | JobStatus::Suspended) {
+            if !matches!(
+                status,
+                JobStatus::New | JobStatus::Preparing | JobStatus::Suspended
+            ) {
                 events.confirmed_at = confirm;
             }
             if matches!(status, JobStatus::Cancelling | JobStatus::Cancelled) {
@@ -422,8 +454,9 @@ fn place(
                     events.confirmed_at = None;
                     SimTime(prepared + CONFIRM_DELAY_MS)
                 } else {
-                    let active = first_start(&natural, JobStatus::Active)
-                        .ok_or_else(|| invalid("never becomes Active, cannot be cancelled while running".into()))?;
+                    let active = first_start(&natural, JobStatus::Active).ok_or_else(|| {
+                        invalid("never becomes Active, cannot be cancelled while running".into())
+                    })?;
                     active.plus_ms((timings.active_ms as f64 * progress) as i64)
                 };
                 events.cancelled_at = Some(at);
@@ -450,16 +483,21 @@ fn place(
         }
     };
     let shift = |t: SimTime| SimTime(t.0 + start.0 + offset);
-    script.created = shift(SimTime(0));
+    script.created = SimTime(start.0 + offset);
     events.confirmed_at = events.confirmed_at.map(shift);
     events.cancelled_at = events.cancelled_at.map(shift);
     if let Some(status) = target {
         let check = Timeline::build(&script, events, rules).status_at(start);
         if check != status {
-            return Err(invalid(format!("its timings give {check} at start, not {status}")));
+            return Err(invalid(format!(
+                "its timings give {check} at start, not {status}"
+            )));
         }
     }
-    let operation_name = job.operation.clone().unwrap_or_else(|| "S3PutObjectTagging".to_owned());
+    let operation_name = job
+        .operation
+        .clone()
+        .unwrap_or_else(|| "S3PutObjectTagging".to_owned());
     if !OPERATION_NAMES.contains(&operation_name.as_str()) {
         return Err(invalid(format!(
             "unknown operation {operation_name:?}; expected one of {}",
@@ -530,7 +568,9 @@ mod tests {
             };
             let mut store = store();
             seed.load_into(&mut store, start).unwrap();
-            let (_, snap) = store.job(DEMO_ACCOUNT, &format!("job-{status}"), start).unwrap();
+            let (_, snap) = store
+                .job(DEMO_ACCOUNT, &format!("job-{status}"), start)
+                .unwrap();
             assert_eq!(snap.status, status);
         }
     }
@@ -538,7 +578,9 @@ mod tests {
     #[test]
     fn demo_seed_loads_with_its_documented_shape() {
         let mut store = store();
-        let n = Seed::demo().load_into(&mut store, SimTime(1_700_000_000_000)).unwrap();
+        let n = Seed::demo()
+            .load_into(&mut store, SimTime(1_700_000_000_000))
+            .unwrap();
         assert!(n >= 20, "{n}");
         assert!(store.has_account(DEMO_ACCOUNT));
     }
@@ -581,6 +623,10 @@ accounts:
     #[test]
     fn committed_schema_matches_the_types() {
         let committed = include_str!("../../schemas/sandbox-seed.schema.json");
-        assert_eq!(committed, Seed::json_schema(), "run `s3plan sandbox --print-seed-schema > schemas/sandbox-seed.schema.json`");
+        assert_eq!(
+            committed,
+            Seed::json_schema(),
+            "run `s3plan sandbox --print-seed-schema > schemas/sandbox-seed.schema.json`"
+        );
     }
 }

@@ -143,7 +143,10 @@ impl SandboxBuilder {
                 "speed must be a non-negative number, got {speed}"
             )));
         }
-        let mut knobs = self.knobs.or_else(|| seed.knobs.clone()).unwrap_or_default();
+        let mut knobs = self
+            .knobs
+            .or_else(|| seed.knobs.clone())
+            .unwrap_or_default();
         for (op, throttle) in self.throttles {
             match op {
                 Some(op) => {
@@ -155,7 +158,9 @@ impl SandboxBuilder {
         knobs.validate()?;
         let rules = self.rules.or(seed.rules).unwrap_or_default();
         let mut store = Store::new(
-            seed.region.clone().unwrap_or_else(|| "us-east-1".to_owned()),
+            seed.region
+                .clone()
+                .unwrap_or_else(|| "us-east-1".to_owned()),
             rules,
             seed.random_seed.unwrap_or(0),
         );
@@ -178,12 +183,13 @@ impl SandboxBuilder {
             request_seq: AtomicU64::new(1),
             request_salt: seed.random_seed.unwrap_or(0),
         });
-        let listener = TcpListener::bind(&self.bind)
-            .await
-            .map_err(|source| SandboxError::Bind {
-                addr: self.bind.clone(),
-                source,
-            })?;
+        let listener =
+            TcpListener::bind(&self.bind)
+                .await
+                .map_err(|source| SandboxError::Bind {
+                    addr: self.bind.clone(),
+                    source,
+                })?;
         let addr = listener.local_addr().map_err(|source| SandboxError::Bind {
             addr: self.bind.clone(),
             source,
@@ -410,7 +416,10 @@ impl KillableStream {
 }
 
 fn aborted() -> std::io::Error {
-    std::io::Error::new(std::io::ErrorKind::ConnectionAborted, "dropped by the sandbox")
+    std::io::Error::new(
+        std::io::ErrorKind::ConnectionAborted,
+        "dropped by the sandbox",
+    )
 }
 
 impl AsyncRead for KillableStream {

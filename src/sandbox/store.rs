@@ -228,11 +228,7 @@ impl Store {
         mut job: NewJob,
         now: SimTime,
     ) -> Result<String, WireError> {
-        if let Some((id, known)) = self
-            .accounts
-            .get(account)
-            .and_then(|a| a.tokens.get(token))
-        {
+        if let Some((id, known)) = self.accounts.get(account).and_then(|a| a.tokens.get(token)) {
             return if *known == fingerprint {
                 Ok(id.clone())
             } else {
@@ -287,7 +283,12 @@ impl Store {
         Ok((record, snap))
     }
 
-    fn record_mut(&mut self, account: &str, id: &str, now: SimTime) -> Result<&mut JobRecord, WireError> {
+    fn record_mut(
+        &mut self,
+        account: &str,
+        id: &str,
+        now: SimTime,
+    ) -> Result<&mut JobRecord, WireError> {
         self.job(account, id, now)?;
         self.accounts
             .get_mut(account)
@@ -500,10 +501,18 @@ mod tests {
     #[test]
     fn confirm_then_cancel_follows_the_table() {
         let mut store = Store::new("us-east-1", TransitionRules::default(), 1);
-        store.insert("111122223333", job("job-00001", true)).unwrap();
+        store
+            .insert("111122223333", job("job-00001", true))
+            .unwrap();
         let t = SimTime(60_000);
         let status = store
-            .update_status("111122223333", "job-00001", RequestedStatus::Ready, Some("go"), t)
+            .update_status(
+                "111122223333",
+                "job-00001",
+                RequestedStatus::Ready,
+                Some("go"),
+                t,
+            )
             .unwrap();
         assert_eq!(status, JobStatus::Ready);
         let err = store
@@ -529,7 +538,9 @@ mod tests {
     fn pages_walk_newest_first_without_overlap() {
         let mut store = Store::new("us-east-1", TransitionRules::default(), 1);
         for i in 0..5 {
-            store.insert("a", job(&format!("job-{i:05}"), true)).unwrap();
+            store
+                .insert("a", job(&format!("job-{i:05}"), true))
+                .unwrap();
         }
         let now = SimTime(60_000);
         let first = store.list("a", &[], 2, None, now).unwrap();
@@ -547,9 +558,19 @@ mod tests {
         let mut store = Store::new("us-east-1", TransitionRules::default(), 1);
         store.insert("a", job("job-00001", true)).unwrap();
         store
-            .update_status("a", "job-00001", RequestedStatus::Cancelled, None, SimTime(60_000))
+            .update_status(
+                "a",
+                "job-00001",
+                RequestedStatus::Cancelled,
+                None,
+                SimTime(60_000),
+            )
             .unwrap();
-        assert!(store.job("a", "job-00001", SimTime(60_000 + RETENTION_MS)).is_ok());
+        assert!(
+            store
+                .job("a", "job-00001", SimTime(60_000 + RETENTION_MS))
+                .is_ok()
+        );
         let late = SimTime(60_001 + RETENTION_MS);
         assert_eq!(
             store.job("a", "job-00001", late).unwrap_err().code,

@@ -68,13 +68,13 @@ pub fn describe_job(record: &JobRecord, snap: &Snapshot, account: &str, region: 
     if let Some(r) = &record.status_update_reason {
         leaf(&mut out, "StatusUpdateReason", r);
     }
-    if snap.status == JobStatus::Failed || snap.status == JobStatus::Failing {
-        if let Some(f) = &record.script.failure {
-            out.push_str("<FailureReasons><member>");
-            leaf(&mut out, "FailureCode", &f.code);
-            leaf(&mut out, "FailureReason", &f.reason);
-            out.push_str("</member></FailureReasons>");
-        }
+    if matches!(snap.status, JobStatus::Failed | JobStatus::Failing)
+        && let Some(f) = &record.script.failure
+    {
+        out.push_str("<FailureReasons><member>");
+        leaf(&mut out, "FailureCode", &f.code);
+        leaf(&mut out, "FailureReason", &f.reason);
+        out.push_str("</member></FailureReasons>");
     }
     out.push_str(&record.report_xml);
     leaf(
@@ -270,7 +270,11 @@ pub fn parse_create_job(body: &[u8]) -> Result<CreateJobRequest, WireError> {
         None => None,
         Some("true") => Some(true),
         Some("false") => Some(false),
-        Some(other) => return Err(bad(format!("ConfirmationRequired must be true or false, not {other:?}"))),
+        Some(other) => {
+            return Err(bad(format!(
+                "ConfirmationRequired must be true or false, not {other:?}"
+            )));
+        }
     };
     let description = root.child_text("Description").map(str::to_owned);
     if let Some(d) = &description {
@@ -295,9 +299,13 @@ pub fn parse_create_job(body: &[u8]) -> Result<CreateJobRequest, WireError> {
         (Some(m), None) => Some(element_xml(m)),
         (None, Some(g)) => Some(element_xml(g)),
         (None, None) => return Err(bad("one of Manifest or ManifestGenerator is required")),
-        (Some(_), Some(_)) => return Err(bad("Manifest and ManifestGenerator are mutually exclusive")),
+        (Some(_), Some(_)) => {
+            return Err(bad("Manifest and ManifestGenerator are mutually exclusive"));
+        }
     };
-    let report = root.child("Report").ok_or_else(|| bad("Report is required"))?;
+    let report = root
+        .child("Report")
+        .ok_or_else(|| bad("Report is required"))?;
     if report.child_text("Enabled").is_none() {
         return Err(bad("Report.Enabled is required"));
     }
@@ -306,7 +314,8 @@ pub fn parse_create_job(body: &[u8]) -> Result<CreateJobRequest, WireError> {
         .ok_or_else(|| bad("RoleArn is required"))?
         .to_owned();
     check_len("RoleArn", &role_arn, 1, 2048)?;
-    if !role_arn.starts_with("arn:") || !role_arn.contains(":iam::") || !role_arn.contains(":role/") {
+    if !role_arn.starts_with("arn:") || !role_arn.contains(":iam::") || !role_arn.contains(":role/")
+    {
         return Err(bad(format!("RoleArn {role_arn:?} is not an IAM role ARN")));
     }
     let tags = match root.child("Tags") {
@@ -315,7 +324,9 @@ pub fn parse_create_job(body: &[u8]) -> Result<CreateJobRequest, WireError> {
     };
     let mut hasher = sha2::Sha256::new();
     let mut canonical = root.clone();
-    canonical.children.retain(|c| c.name != "ClientRequestToken");
+    canonical
+        .children
+        .retain(|c| c.name != "ClientRequestToken");
     hasher.update(element_xml(&canonical).as_bytes());
     Ok(CreateJobRequest {
         client_request_token: token,
@@ -361,7 +372,10 @@ fn parse_tags(tags: &Element) -> Result<Vec<Tag>, WireError> {
     if out.len() > MAX_TAGS {
         return Err(WireError::new(
             ErrorCode::TooManyTags,
-            format!("{} tags given; a job can have at most {MAX_TAGS}", out.len()),
+            format!(
+                "{} tags given; a job can have at most {MAX_TAGS}",
+                out.len()
+            ),
         ));
     }
     Ok(out)
@@ -419,17 +433,36 @@ mod tests {
         assert_eq!(req.operation_name, "S3PutObjectTagging");
         assert_eq!(req.priority, 10);
         assert_eq!(req.confirmation_required, Some(true));
-        assert!(req.operation_xml.starts_with("<Operation><S3PutObjectTagging><TagSet><member>"));
-        assert!(req.manifest_xml.unwrap().contains("<Fields><member>Bucket</member>"));
+        assert!(
+            req.operation_xml
+                .starts_with("<Operation><S3PutObjectTagging><TagSet><member>")
+        );
+        assert!(
+            req.manifest_xml
+                .unwrap()
+                .contains("<Fields><member>Bucket</member>")
+        );
     }
 
     #[test]
     fn rejects_bad_create_job_bodies() {
         let cases = [
             ("<Nope/>", "expected root"),
-            (&CREATE.replace("<Priority>10</Priority>", "<Priority>-1</Priority>"), "priority"),
-            (&CREATE.replace("S3PutObjectTagging>", "S3Bogus>"), "unknown operation"),
-            (&CREATE.replace("<RoleArn>arn:aws:iam::123456789012:role/batch</RoleArn>", ""), "RoleArn"),
+            (
+                &CREATE.replace("<Priority>10</Priority>", "<Priority>-1</Priority>"),
+                "priority",
+            ),
+            (
+                &CREATE.replace("S3PutObjectTagging>", "S3Bogus>"),
+                "unknown operation",
+            ),
+            (
+                &CREATE.replace(
+                    "<RoleArn>arn:aws:iam::123456789012:role/batch</RoleArn>",
+                    "",
+                ),
+                "RoleArn",
+            ),
         ];
         for (body, needle) in cases {
             let err = parse_create_job(body.as_bytes()).unwrap_err();
