@@ -13,3 +13,6 @@ fn help_names_the_subcommands() {
     let text = String::from_utf8(output.stdout).unwrap();
     assert!(text.contains("validate"), "{text}");
 }
+
+mod sandbox_ops;
+mod sandbox_support;
