@@ -343,12 +343,13 @@ pub fn parse_create_job(body: &[u8]) -> Result<CreateJobRequest, WireError> {
     })
 }
 
-/// Parses a `PutJobTaggingRequest` body.
+/// Parses a `PutJobTaggingRequest` body. A missing `Tags` element is an empty set (the Rust SDK omits an
+/// empty list), which deletes all tags as the model documents for an empty set.
 pub fn parse_put_job_tagging(body: &[u8]) -> Result<Vec<Tag>, WireError> {
     let root = parse_root(body, "PutJobTaggingRequest")?;
     match root.child("Tags") {
         Some(tags) => parse_tags(tags),
-        None => Err(bad("Tags is required")),
+        None => Ok(Vec::new()),
     }
 }
 

@@ -14,5 +14,6 @@ fn help_names_the_subcommands() {
     assert!(text.contains("validate"), "{text}");
 }
 
+mod sandbox_errors;
 mod sandbox_ops;
 mod sandbox_support;
