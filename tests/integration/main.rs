@@ -15,5 +15,6 @@ fn help_names_the_subcommands() {
 }
 
 mod sandbox_errors;
+mod sandbox_knobs;
 mod sandbox_ops;
 mod sandbox_support;
