@@ -14,7 +14,9 @@ fn help_names_the_subcommands() {
     assert!(text.contains("validate"), "{text}");
 }
 
+mod sandbox_auth;
 mod sandbox_errors;
 mod sandbox_knobs;
+mod sandbox_lifecycle;
 mod sandbox_ops;
 mod sandbox_support;
