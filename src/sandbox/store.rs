@@ -577,4 +577,130 @@ mod tests {
             ErrorCode::NotFound
         );
     }
+
+    mod properties {
+        use proptest::prelude::*;
+
+        use super::*;
+        use crate::sandbox::lifecycle::{CancelBeforeStart, Failure, Pause, RepeatRequest};
+
+        fn reachable(from: JobStatus, to: JobStatus) -> bool {
+            let mut seen = vec![from];
+            let mut i = 0;
+            while i < seen.len() {
+                for next in seen[i].successors() {
+                    if !seen.contains(next) {
+                        seen.push(*next);
+                    }
+                }
+                i += 1;
+            }
+            seen.contains(&to)
+        }
+
+        #[derive(Debug, Clone)]
+        enum Step {
+            Advance(i64),
+            Confirm(usize),
+            Cancel(usize),
+        }
+
+        fn step() -> impl Strategy<Value = Step> {
+            prop_oneof![
+                (0i64..120_000).prop_map(Step::Advance),
+                (0usize..4).prop_map(Step::Confirm),
+                (0usize..4).prop_map(Step::Cancel),
+            ]
+        }
+
+        fn script() -> impl Strategy<Value = JobScript> {
+            (
+                any::<bool>(),
+                prop::array::uniform5(0i64..60_000),
+                prop::option::of((0i64..60_000, 0i64..60_000)),
+                prop::option::of(0i64..90_000),
+                0i64..10_000,
+            )
+                .prop_map(|(confirm, t, pause, fail, tasks)| JobScript {
+                    created: SimTime(0),
+                    confirmation_required: confirm,
+                    timings: Timings {
+                        new_ms: t[0],
+                        preparing_ms: t[1],
+                        ready_ms: t[2],
+                        active_ms: t[3],
+                        transition_ms: t[4],
+                    },
+                    pause: pause.map(|(after, paused)| Pause {
+                        after_active_ms: after,
+                        paused_ms: paused,
+                    }),
+                    failure: fail.map(|after| Failure {
+                        after_active_ms: after,
+                        code: "C".into(),
+                        reason: "r".into(),
+                    }),
+                    total_tasks: tasks,
+                    task_failure_rate: 0.1,
+                })
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(256))]
+
+            /// No job ever takes a transition the reference forbids, terminal jobs never change, and
+            /// every UpdateJobStatus answer follows the decision table.
+            #[test]
+            fn jobs_only_take_allowed_transitions(
+                scripts in prop::collection::vec(script(), 4),
+                steps in prop::collection::vec(step(), 1..40),
+                slow_cancel in any::<bool>(),
+                accept_repeats in any::<bool>(),
+            ) {
+                let rules = TransitionRules {
+                    cancel_before_start: if slow_cancel { CancelBeforeStart::Cancelling } else { CancelBeforeStart::Cancelled },
+                    repeat_request: if accept_repeats { RepeatRequest::Accept } else { RepeatRequest::Reject },
+                };
+                let mut store = Store::new("us-east-1", rules, 3);
+                let ids: Vec<String> = (0..4).map(|i| format!("prop-{i:05}")).collect();
+                for (id, script) in ids.iter().zip(&scripts) {
+                    let mut new = job(id, script.confirmation_required);
+                    new.script = script.clone();
+                    store.insert("a", new).unwrap();
+                }
+                let mut now = SimTime(0);
+                let status = |store: &Store, id: &str, now| store.job("a", id, now).unwrap().1.status;
+                let mut last: Vec<JobStatus> = ids.iter().map(|id| status(&store, id, now)).collect();
+                for step in steps {
+                    match step {
+                        Step::Advance(ms) => now = now.plus_ms(ms),
+                        Step::Confirm(i) | Step::Cancel(i) => {
+                            let requested = if matches!(step, Step::Confirm(_)) {
+                                RequestedStatus::Ready
+                            } else {
+                                RequestedStatus::Cancelled
+                            };
+                            let before = status(&store, &ids[i], now);
+                            let answer = store.update_status("a", &ids[i], requested, Some("why"), now);
+                            match (decide(before, requested, rules), answer) {
+                                (Decision::Reject, Err(e)) => prop_assert_eq!(e.code, ErrorCode::JobStatus),
+                                (Decision::Unchanged, Ok(s)) => prop_assert_eq!(s, before),
+                                (Decision::Confirm, Ok(s)) => prop_assert!(reachable(JobStatus::Ready, s), "{s}"),
+                                (Decision::Cancel, Ok(s)) => prop_assert!(matches!(s, JobStatus::Cancelling | JobStatus::Cancelled), "{s}"),
+                                (d, a) => prop_assert!(false, "decision {d:?} but answer {a:?} for {before}"),
+                            }
+                        }
+                    }
+                    for (i, id) in ids.iter().enumerate() {
+                        let current = status(&store, id, now);
+                        prop_assert!(reachable(last[i], current), "{id}: {} -> {current}", last[i]);
+                        if last[i].is_terminal() {
+                            prop_assert_eq!(current, last[i]);
+                        }
+                        last[i] = current;
+                    }
+                }
+            }
+        }
+    }
 }

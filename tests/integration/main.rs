@@ -15,6 +15,7 @@ fn help_names_the_subcommands() {
 }
 
 mod sandbox_auth;
+mod sandbox_cli;
 mod sandbox_errors;
 mod sandbox_knobs;
 mod sandbox_lifecycle;

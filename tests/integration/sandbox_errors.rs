@@ -318,7 +318,7 @@ async fn unknown_routes_and_malformed_requests_get_xml_errors() {
         let response = raw(addr, &request).await.unwrap();
         assert_eq!(response.status, status, "{request}\n{}", response.body);
         assert!(
-            response.body.contains(&format!("<ErrorResponse xmlns=\"http://awss3control.amazonaws.com/doc/2018-08-20/\"><Error><Type>")),
+            response.body.contains("<ErrorResponse xmlns=\"http://awss3control.amazonaws.com/doc/2018-08-20/\"><Error><Type>"),
             "{}",
             response.body
         );
