@@ -14,6 +14,8 @@ use aws_sdk_s3control::config::retry::RetryConfig;
 use aws_sdk_s3control::config::{BehaviorVersion, Credentials, Region};
 use aws_sdk_s3control::types::RequestedJobStatus;
 use s3plan::sandbox::{Operation, Sandbox, Seed};
+use tokio::io::{AsyncBufReadExt as _, AsyncReadExt as _, AsyncWriteExt as _, BufReader};
+use tokio::net::TcpStream;
 
 const JOBS: usize = 100_000;
 const CONCURRENCY: usize = 64;
@@ -34,7 +36,13 @@ fn client(url: &str) -> Client {
     let conf = aws_sdk_s3control::Config::builder()
         .behavior_version(BehaviorVersion::latest())
         .region(Region::new("us-east-1"))
-        .credentials_provider(Credentials::new("AKIDBENCH", "bench-secret", None, None, "bench"))
+        .credentials_provider(Credentials::new(
+            "AKIDBENCH",
+            "bench-secret",
+            None,
+            None,
+            "bench",
+        ))
         .endpoint_resolver(FixedEndpoint(url.to_owned()))
         .retry_config(RetryConfig::disabled())
         .build();
@@ -42,7 +50,7 @@ fn client(url: &str) -> Client {
 }
 
 fn id(n: usize) -> String {
-    format!("bench-{:06}", n % JOBS + 1)
+    format!("bench-{:05}", n % JOBS + 1)
 }
 
 /// Runs `total` calls of `call` from `CONCURRENCY` tasks; returns (elapsed, errors).
@@ -75,6 +83,105 @@ where
         task.await.expect("bench task");
     }
     (started.elapsed(), errors.load(Ordering::Relaxed))
+}
+
+/// A minimal keep-alive HTTP/1.1 client: isolates the server's cost from the SDK's (signing, parsing).
+struct RawConnection {
+    stream: BufReader<TcpStream>,
+    line: String,
+    body: Vec<u8>,
+}
+
+impl RawConnection {
+    async fn open(addr: std::net::SocketAddr) -> Self {
+        let stream = TcpStream::connect(addr).await.expect("connect");
+        stream.set_nodelay(true).expect("nodelay");
+        RawConnection {
+            stream: BufReader::new(stream),
+            line: String::new(),
+            body: Vec::new(),
+        }
+    }
+
+    /// Sends one request and returns the status code.
+    async fn call(&mut self, method: &str, target: &str) -> u16 {
+        let request = format!(
+            "{method} {target} HTTP/1.1\r\nHost: 127.0.0.1\r\nx-amz-account-id: {ACCOUNT}\r\nAuthorization: AWS4-HMAC-SHA256 Credential=AKIDBENCH/20260101/us-east-1/s3/aws4_request, SignedHeaders=host, Signature=0000000000000000000000000000000000000000000000000000000000000000\r\nContent-Length: 0\r\n\r\n"
+        );
+        self.stream
+            .get_mut()
+            .write_all(request.as_bytes())
+            .await
+            .expect("write");
+        self.line.clear();
+        self.stream
+            .read_line(&mut self.line)
+            .await
+            .expect("status line");
+        let status = self
+            .line
+            .split(' ')
+            .nth(1)
+            .and_then(|s| s.parse().ok())
+            .expect("status");
+        let mut length = 0;
+        loop {
+            self.line.clear();
+            self.stream.read_line(&mut self.line).await.expect("header");
+            if self.line == "\r\n" {
+                break;
+            }
+            if let Some((name, value)) = self.line.split_once(':')
+                && name.eq_ignore_ascii_case("content-length")
+            {
+                length = value.trim().parse().expect("content-length");
+            }
+        }
+        self.body.resize(length, 0);
+        self.stream.read_exact(&mut self.body).await.expect("body");
+        status
+    }
+}
+
+/// `total` raw calls from `CONCURRENCY` keep-alive connections; returns (elapsed, non-200 answers).
+async fn drive_raw(
+    addr: std::net::SocketAddr,
+    total: usize,
+    method: &'static str,
+    target: fn(usize) -> String,
+) -> (Duration, usize) {
+    let next = Arc::new(AtomicUsize::new(0));
+    let errors = Arc::new(AtomicUsize::new(0));
+    let started = Instant::now();
+    let tasks: Vec<_> = (0..CONCURRENCY)
+        .map(|_| {
+            let (next, errors) = (Arc::clone(&next), Arc::clone(&errors));
+            tokio::spawn(async move {
+                let mut conn = RawConnection::open(addr).await;
+                loop {
+                    let n = next.fetch_add(1, Ordering::Relaxed);
+                    if n >= total {
+                        break;
+                    }
+                    if conn.call(method, &target(n)).await != 200 {
+                        errors.fetch_add(1, Ordering::Relaxed);
+                    }
+                }
+            })
+        })
+        .collect();
+    for task in tasks {
+        task.await.expect("bench task");
+    }
+    (started.elapsed(), errors.load(Ordering::Relaxed))
+}
+
+fn report(what: &str, total: usize, (elapsed, errors): (Duration, usize)) {
+    assert_eq!(errors, 0, "{what}: {errors} calls failed");
+    println!(
+        "{what}: {total} calls, {CONCURRENCY} concurrent, {elapsed:.2?}, {:.0} req/s",
+        total as f64 / elapsed.as_secs_f64()
+    );
 }
 
 fn main() {
@@ -115,11 +222,7 @@ fn main() {
             async move { c.describe_job().account_id(ACCOUNT).job_id(id(n * 7919)).send().await.is_ok() }
         })
         .await;
-        println!(
-            "DescribeJob: {DESCRIBES} calls, {CONCURRENCY} concurrent, {:.2?}, {:.0} req/s, {errors} errors",
-            elapsed,
-            DESCRIBES as f64 / elapsed.as_secs_f64()
-        );
+        report("DescribeJob (SDK client)", DESCRIBES, (elapsed, errors));
 
         let update = c.clone();
         let (elapsed, errors) = drive(UPDATES, move |n| {
@@ -136,11 +239,18 @@ fn main() {
             }
         })
         .await;
-        println!(
-            "UpdateJobStatus: {UPDATES} calls, {CONCURRENCY} concurrent, {:.2?}, {:.0} req/s, {errors} errors",
-            elapsed,
-            UPDATES as f64 / elapsed.as_secs_f64()
-        );
+        report("UpdateJobStatus (SDK client)", UPDATES, (elapsed, errors));
+
+        // The same with a raw keep-alive client: the server's own cost. Cancelling the now-Ready jobs
+        // exercises the same path as confirming them.
+        let addr = sandbox.addr();
+        let result = drive_raw(addr, DESCRIBES, "GET", |n| format!("/v20180820/jobs/{}", id(n * 7919))).await;
+        report("DescribeJob (raw client)", DESCRIBES, result);
+        let result = drive_raw(addr, UPDATES, "POST", |n| {
+            format!("/v20180820/jobs/{}/status?requestedJobStatus=Cancelled&statusUpdateReason=bench", id(n))
+        })
+        .await;
+        report("UpdateJobStatus (raw client)", UPDATES, result);
         println!(
             "audit entries: {}, calls: {:?}",
             sandbox.audit_for(Some(Operation::UpdateJobStatus), None).len(),
