@@ -82,7 +82,7 @@ pub struct SandboxArgs {
     /// Sandbox seconds per real second (60 = a minute per second; 0 = frozen except admin advances).
     #[arg(long, value_name = "X")]
     pub speed: Option<f64>,
-    /// Throttle an operation (or `all`) with a token bucket: OP=RATE[:BURST], e.g. UpdateJobStatus=5:10.
+    /// Throttle an operation (or `all`) with a token bucket: OP=RATE or OP=RATE:BURST, e.g. UpdateJobStatus=5:10.
     #[arg(long, value_name = "OP=RATE[:BURST]")]
     pub throttle: Vec<String>,
     /// Probability (0..1) that a call answers 500 InternalServiceException.
@@ -91,7 +91,7 @@ pub struct SandboxArgs {
     /// Probability (0..1) that a call's connection is closed without a response.
     #[arg(long, value_name = "P")]
     pub drop_rate: Option<f64>,
-    /// Latency added to every call, with optional uniform jitter: BASE[:JITTER], e.g. 20ms:10ms.
+    /// Latency added to every call, with optional uniform jitter: BASE or BASE:JITTER, e.g. 20ms:10ms.
     #[arg(long, value_name = "BASE[:JITTER]")]
     pub latency: Option<String>,
     /// Seed of the random faults and jitter.

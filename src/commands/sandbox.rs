@@ -120,6 +120,12 @@ fn builder(args: &SandboxArgs) -> Result<SandboxBuilder, SandboxError> {
 }
 
 async fn serve(args: &SandboxArgs) -> Result<(), SandboxError> {
+    if !args.bind.is_loopback() {
+        tracing::warn!(
+            "listening on {}: the job API and the unauthenticated admin API are reachable from other hosts",
+            args.bind
+        );
+    }
     let handle = builder(args)?.start().await?;
     println!("listening on {}", handle.url());
     // Scripts read the first line through a pipe: make sure it leaves now.

@@ -1,7 +1,7 @@
 //! Who gets in: every job request must carry an `Authorization: AWS4-HMAC-SHA256 …` header; when the
 //! sandbox has credentials it verifies the SigV4 signature (canonical request, string to sign, signing key).
 //!
-//! Written from the SigV4 specification (https://docs.aws.amazon.com/IAM/latest/UserGuide/create-signed-request.html)
+//! Written from the SigV4 specification (<https://docs.aws.amazon.com/IAM/latest/UserGuide/create-signed-request.html>)
 //! with S3's rules (signing name `s3`: the path is used as sent, never normalised or double-encoded; the
 //! payload hash comes from `x-amz-content-sha256` when present). Shares no code with the client side.
 //! Does not check clock skew: sandbox time is simulated, so `RequestTimeTooSkewed` would only confuse.

@@ -1,7 +1,7 @@
 //! Errors: the AWS error codes the sandbox answers with ([`ErrorCode`], [`WireError`]) and the typed error
 //! for starting a sandbox ([`SandboxError`]).
 //!
-//! Owns the code → HTTP status mapping (reference §3.2, [INF] statuses chosen so both SDKs retry the right
+//! Owns the code → HTTP status mapping (reference §3.2, `[INF]` statuses chosen so both SDKs retry the right
 //! things). Does not own the XML envelope (see `wire.rs`).
 
 use std::path::PathBuf;

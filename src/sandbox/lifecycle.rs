@@ -231,7 +231,7 @@ pub struct Events {
 }
 
 /// What a cancel does to a job that has not started running (`New`, `Preparing`, `Ready`): reference §1.3
-/// marks it [INF]. Default: straight to `Cancelled` (nothing started).
+/// marks it `[INF]`. Default: straight to `Cancelled` (nothing started).
 #[derive(
     Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, schemars::JsonSchema,
 )]
@@ -256,7 +256,7 @@ pub enum RepeatRequest {
     Accept,
 }
 
-/// The [INF] cells of the UpdateJobStatus table that are configurable.
+/// The `[INF]` cells of the UpdateJobStatus table that are configurable.
 #[derive(
     Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, schemars::JsonSchema,
 )]
@@ -281,7 +281,7 @@ pub enum Decision {
     Reject,
 }
 
-/// The UpdateJobStatus decision table (reference §1.3; [INF] cells per [`TransitionRules`]).
+/// The UpdateJobStatus decision table (reference §1.3; `[INF]` cells per [`TransitionRules`]).
 pub fn decide(current: JobStatus, requested: RequestedStatus, rules: TransitionRules) -> Decision {
     use JobStatus::*;
     let repeat = match rules.repeat_request {
@@ -336,7 +336,7 @@ pub struct Snapshot {
 }
 
 impl Timeline {
-    /// Builds the story of `script` with `events` applied and `rules` for the [INF] cases.
+    /// Builds the story of `script` with `events` applied and `rules` for the `[INF]` cases.
     pub fn build(script: &JobScript, events: Events, rules: TransitionRules) -> Timeline {
         let t = script.timings;
         let mut segs = Vec::with_capacity(10);

@@ -142,6 +142,13 @@ pub(crate) async fn handle(
         .and_then(|v| v.to_str().ok())
         .map(str::to_owned);
     let reply = serve(&shared, &parts, &body, &route, &pairs, account.as_deref()).await;
+    match &reply {
+        Reply::Ok { .. } => tracing::debug!(op = %route.op, %request_id, "200"),
+        Reply::Err(err) => {
+            tracing::debug!(op = %route.op, %request_id, code = err.code.as_str(), "{}", err.message)
+        }
+        Reply::Drop => tracing::debug!(op = %route.op, %request_id, "connection dropped"),
+    }
     if route.op.is_mutating() {
         audit(&shared, &route, &pairs, &body, account, &reply, &request_id);
     }

@@ -124,7 +124,7 @@ impl SandboxBuilder {
         self
     }
 
-    /// The [INF] UpdateJobStatus choices (default: the documented ones).
+    /// The `[INF]` UpdateJobStatus choices (default: the documented ones).
     pub fn rules(mut self, rules: TransitionRules) -> Self {
         self.rules = Some(rules);
         self

@@ -147,12 +147,12 @@ impl Store {
         &self.region
     }
 
-    /// The [INF] transition rules in force.
+    /// The `[INF]` transition rules in force.
     pub fn rules(&self) -> TransitionRules {
         self.rules
     }
 
-    /// Changes the [INF] transition rules (existing timelines keep the rules they were built with).
+    /// Changes the `[INF]` transition rules (existing timelines keep the rules they were built with).
     pub fn set_rules(&mut self, rules: TransitionRules) {
         self.rules = rules;
     }
