@@ -442,3 +442,35 @@ async fn account_prefixed_hosts_and_absolute_form_uris_are_served() {
     assert!(absolute.body.contains("<ListJobsResult"));
     assert!(absolute.body.contains("<NextToken>"));
 }
+
+/// The exact bytes of representative answers, so a wire-format change is a reviewed decision.
+#[tokio::test]
+async fn wire_format_snapshots() {
+    let sandbox = Sandbox::builder()
+        .speed(0.0)
+        .start_time("2026-06-01T12:00:00Z".parse().unwrap())
+        .start()
+        .await
+        .unwrap();
+    let mut settings = insta::Settings::clone_current();
+    settings.add_filter(r"[0-9A-F]{16}", "[REQUEST-ID]");
+    let fetch = |target: String| {
+        let addr = sandbox.addr();
+        async move {
+            raw(addr, &get(&target, "127.0.0.1", Some(ACCOUNT)))
+                .await
+                .unwrap()
+                .body
+        }
+    };
+    let describe = fetch(format!("/v20180820/jobs/{FAILED_REVIEWS}")).await;
+    let list = fetch("/v20180820/jobs?jobStatuses=Active&maxResults=2".to_owned()).await;
+    let tags = fetch(format!("/v20180820/jobs/{SUSPENDED_EU}/tagging")).await;
+    let missing = fetch("/v20180820/jobs/no-such-job".to_owned()).await;
+    settings.bind(|| {
+        insta::assert_snapshot!("describe_failed_job", describe);
+        insta::assert_snapshot!("list_active_jobs", list);
+        insta::assert_snapshot!("get_job_tagging", tags);
+        insta::assert_snapshot!("not_found_error", missing);
+    });
+}
