@@ -621,6 +621,33 @@ accounts:
     }
 
     #[test]
+    fn settings_sections_parse() {
+        let yaml = r#"
+start_time: 2026-06-01T12:00:00Z
+random_seed: 42
+region: eu-west-1
+speed: 60
+knobs: {fault_rate: 0.01, throttle: {UpdateJobStatus: {rate: 5, burst: 10}}, throttle_all: {rate: 100}}
+rules: {cancel_before_start: Cancelling, repeat_request: Accept}
+credentials: [{access_key_id: AKIDSANDBOX, secret_access_key: sandbox}]
+accounts: []
+"#;
+        let seed = Seed::from_yaml(yaml, None).unwrap();
+        assert_eq!(seed.start().unwrap(), Some(SimTime(1_780_315_200_000)));
+        let knobs = seed.knobs.unwrap();
+        assert_eq!(
+            knobs.throttle[&super::super::operation::Operation::UpdateJobStatus].burst,
+            Some(10)
+        );
+        assert_eq!(knobs.throttle_all.unwrap().rate, 100.0);
+        assert_eq!(
+            seed.rules.unwrap().cancel_before_start,
+            super::super::lifecycle::CancelBeforeStart::Cancelling
+        );
+        assert_eq!(seed.credentials[0].access_key_id, "AKIDSANDBOX");
+    }
+
+    #[test]
     fn committed_schema_matches_the_types() {
         let committed = include_str!("../../schemas/sandbox-seed.schema.json");
         assert_eq!(
