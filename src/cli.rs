@@ -42,6 +42,11 @@ pub enum Command {
     /// Print the JSON Schema of the plan format (for editors and CI).
     #[command(after_help = "Example:\n  s3plan schema > schemas/plan.schema.json")]
     Schema(SchemaArgs),
+    /// Run a local S3 Control Batch Operations server (the job API) to rehearse plans against.
+    #[command(
+        after_help = "Examples:\n  s3plan sandbox --port 9300\n  s3plan sandbox --seed jobs.yaml --speed 60 --throttle UpdateJobStatus=5:10 --fault-rate 0.01\n\nSee docs/sandbox.md for the seed format, the admin API and how to point the AWS CLI at it."
+    )]
+    Sandbox(SandboxArgs),
 }
 
 /// Output format of diagnostics.
@@ -62,6 +67,65 @@ pub struct ValidateArgs {
     /// How diagnostics are printed.
     #[arg(long, value_enum, default_value_t = DiagnosticFormat::Human)]
     pub format: DiagnosticFormat,
+}
+
+/// `s3plan sandbox`.
+#[derive(Debug, Args)]
+pub struct SandboxArgs {
+    /// TCP port (0 picks a free one; the first stdout line names it).
+    #[arg(long, default_value_t = 9300)]
+    pub port: u16,
+    /// Address to listen on. Anything but loopback exposes an unauthenticated admin API.
+    #[arg(long, default_value = "127.0.0.1", value_name = "ADDR")]
+    pub bind: std::net::IpAddr,
+    /// Seed file (YAML, schemas/sandbox-seed.schema.json). Default: the built-in demo seed.
+    #[arg(long, value_name = "FILE")]
+    pub seed: Option<PathBuf>,
+    /// Sandbox seconds per real second (60 = a minute per second; 0 = frozen except admin advances).
+    #[arg(long, value_name = "X")]
+    pub speed: Option<f64>,
+    /// Throttle an operation (or `all`) with a token bucket: OP=RATE or OP=RATE:BURST, e.g. UpdateJobStatus=5:10.
+    #[arg(long, value_name = "OP=RATE[:BURST]")]
+    pub throttle: Vec<String>,
+    /// Probability (0..1) that a call answers 500 InternalServiceException.
+    #[arg(long, value_name = "P")]
+    pub fault_rate: Option<f64>,
+    /// Probability (0..1) that a call's connection is closed without a response.
+    #[arg(long, value_name = "P")]
+    pub drop_rate: Option<f64>,
+    /// Latency added to every call, with optional uniform jitter: BASE or BASE:JITTER, e.g. 20ms:10ms.
+    #[arg(long, value_name = "BASE[:JITTER]")]
+    pub latency: Option<String>,
+    /// Seed of the random faults and jitter.
+    #[arg(long, value_name = "N")]
+    pub random_seed: Option<u64>,
+    /// Verify SigV4 signatures against this key pair (repeatable). Without it any signed request passes.
+    #[arg(long, value_name = "AKID:SECRET")]
+    pub credentials: Vec<String>,
+    /// Also append the audit log (every mutating call) to FILE as JSON lines.
+    #[arg(long, value_name = "FILE")]
+    pub audit_log: Option<PathBuf>,
+    /// What a cancel of a New/Preparing/Ready job answers (the reference leaves it open).
+    #[arg(long, value_enum, value_name = "STATUS")]
+    pub cancel_before_start: Option<CancelBeforeStartArg>,
+    /// Answer repeated requests (Ready on Ready, cancel on Cancelling) with 200 instead of JobStatusException.
+    #[arg(long)]
+    pub accept_repeats: bool,
+    /// Print the seed file's JSON Schema and exit.
+    #[arg(long)]
+    pub print_seed_schema: bool,
+    /// Print the built-in demo seed and exit.
+    #[arg(long)]
+    pub print_demo_seed: bool,
+}
+
+/// `--cancel-before-start` values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum CancelBeforeStartArg {
+    /// Straight to Cancelled (default).
+    Cancelled,
+    /// Cancelling, then Cancelled.
+    Cancelling,
 }
 
 /// `s3plan schema`.

@@ -1,5 +1,6 @@
 //! One module per subcommand; each turns parsed flags into behaviour and returns an exit code.
 
+pub mod sandbox;
 pub mod schema;
 pub mod validate;
 
@@ -10,5 +11,6 @@ pub fn dispatch(cli: Cli) -> i32 {
     match cli.command {
         Command::Validate(args) => validate::run(&args),
         Command::Schema(args) => schema::run(&args),
+        Command::Sandbox(args) => sandbox::run(&args),
     }
 }

@@ -15,3 +15,11 @@ fn help_names_the_subcommands() {
     let text = String::from_utf8(output.stdout).unwrap();
     assert!(text.contains("validate"), "{text}");
 }
+
+mod sandbox_auth;
+mod sandbox_cli;
+mod sandbox_errors;
+mod sandbox_knobs;
+mod sandbox_lifecycle;
+mod sandbox_ops;
+mod sandbox_support;

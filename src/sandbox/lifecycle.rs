@@ -1,0 +1,689 @@
+//! The job lifecycle as a pure function: a job's status, dates and progress at a sandbox instant follow
+//! from its seeded [`JobScript`], the user [`Events`] applied to it (confirm, cancel) and the clock.
+//!
+//! Owns the sandbox's own [`JobStatus`] enum, the [`Timeline`] built from a script, and the UpdateJobStatus
+//! decision table ([`decide`], reference §1.3). It owns no storage (see `store.rs`) and no timers: nothing
+//! here runs in the background, so the same seed and the same requests always tell the same story.
+
+use serde::{Deserialize, Serialize};
+
+use super::clock::SimTime;
+
+/// The 13 job statuses of the S3 Control model, spelled as on the wire.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    schemars::JsonSchema,
+)]
+pub enum JobStatus {
+    /// Just created.
+    New,
+    /// Reading the manifest.
+    Preparing,
+    /// Waiting for the owner to confirm.
+    Suspended,
+    /// Queued to run.
+    Ready,
+    /// Running tasks.
+    Active,
+    /// On the way to `Paused`.
+    Pausing,
+    /// Pre-empted by a higher-priority job.
+    Paused,
+    /// On the way to `Complete`.
+    Completing,
+    /// Every task was attempted (terminal).
+    Complete,
+    /// On the way to `Cancelled`.
+    Cancelling,
+    /// Cancelled by request (terminal).
+    Cancelled,
+    /// On the way to `Failed`.
+    Failing,
+    /// Stopped by a job-level failure (terminal).
+    Failed,
+}
+
+impl JobStatus {
+    /// Every status, in lifecycle order.
+    pub const ALL: [JobStatus; 13] = [
+        JobStatus::New,
+        JobStatus::Preparing,
+        JobStatus::Suspended,
+        JobStatus::Ready,
+        JobStatus::Active,
+        JobStatus::Pausing,
+        JobStatus::Paused,
+        JobStatus::Completing,
+        JobStatus::Complete,
+        JobStatus::Cancelling,
+        JobStatus::Cancelled,
+        JobStatus::Failing,
+        JobStatus::Failed,
+    ];
+
+    /// The wire spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            JobStatus::New => "New",
+            JobStatus::Preparing => "Preparing",
+            JobStatus::Suspended => "Suspended",
+            JobStatus::Ready => "Ready",
+            JobStatus::Active => "Active",
+            JobStatus::Pausing => "Pausing",
+            JobStatus::Paused => "Paused",
+            JobStatus::Completing => "Completing",
+            JobStatus::Complete => "Complete",
+            JobStatus::Cancelling => "Cancelling",
+            JobStatus::Cancelled => "Cancelled",
+            JobStatus::Failing => "Failing",
+            JobStatus::Failed => "Failed",
+        }
+    }
+
+    /// Parses the wire spelling (case-sensitive, as the service is).
+    pub fn parse(text: &str) -> Option<JobStatus> {
+        JobStatus::ALL.into_iter().find(|s| s.as_str() == text)
+    }
+
+    /// `Complete`, `Cancelled` and `Failed` never change.
+    pub fn is_terminal(self) -> bool {
+        matches!(
+            self,
+            JobStatus::Complete | JobStatus::Cancelled | JobStatus::Failed
+        )
+    }
+
+    /// The statuses this one may move to directly, automatically or by UpdateJobStatus (reference §1.1).
+    pub fn successors(self) -> &'static [JobStatus] {
+        use JobStatus::*;
+        match self {
+            New => &[Preparing, Cancelled, Cancelling],
+            Preparing => &[Ready, Suspended, Cancelled, Cancelling],
+            Suspended => &[Ready, Cancelled],
+            Ready => &[Active, Cancelled, Cancelling],
+            Active => &[Pausing, Completing, Failing, Cancelling],
+            Pausing => &[Paused, Cancelling],
+            Paused => &[Active, Cancelling],
+            Completing => &[Complete],
+            Cancelling => &[Cancelled],
+            Failing => &[Failed],
+            Complete | Cancelled | Failed => &[],
+        }
+    }
+}
+
+impl std::fmt::Display for JobStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The statuses UpdateJobStatus accepts as `requestedJobStatus`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum RequestedStatus {
+    /// Confirm a `Suspended` job.
+    Ready,
+    /// Cancel the job.
+    Cancelled,
+}
+
+impl RequestedStatus {
+    /// Parses the wire spelling.
+    pub fn parse(text: &str) -> Option<RequestedStatus> {
+        match text {
+            "Ready" => Some(RequestedStatus::Ready),
+            "Cancelled" => Some(RequestedStatus::Cancelled),
+            _ => None,
+        }
+    }
+
+    /// The wire spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RequestedStatus::Ready => "Ready",
+            RequestedStatus::Cancelled => "Cancelled",
+        }
+    }
+}
+
+/// How long each automatic phase lasts, in sandbox milliseconds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Timings {
+    /// `New` → `Preparing`.
+    pub new_ms: i64,
+    /// `Preparing` → `Ready` or `Suspended`.
+    pub preparing_ms: i64,
+    /// `Ready` → `Active` (queue wait).
+    pub ready_ms: i64,
+    /// Active time needed to attempt every task.
+    pub active_ms: i64,
+    /// Length of each transitional status (`Pausing`, `Completing`, `Cancelling`, `Failing`).
+    pub transition_ms: i64,
+}
+
+impl Default for Timings {
+    fn default() -> Self {
+        Timings {
+            new_ms: 2_000,
+            preparing_ms: 10_000,
+            ready_ms: 5_000,
+            active_ms: 300_000,
+            transition_ms: 3_000,
+        }
+    }
+}
+
+/// A pre-emption: after `after_active_ms` of active time the job pauses for `paused_ms`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Pause {
+    /// Active time before the pause starts.
+    pub after_active_ms: i64,
+    /// Time spent `Paused`.
+    pub paused_ms: i64,
+}
+
+/// A job-level failure after `after_active_ms` of active time.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Failure {
+    /// Active time before the job starts `Failing`.
+    pub after_active_ms: i64,
+    /// `FailureCode` (1–64 chars).
+    pub code: String,
+    /// `FailureReason` (1–256 chars).
+    pub reason: String,
+}
+
+/// Everything that decides a job's story apart from user requests.
+#[derive(Debug, Clone, PartialEq)]
+pub struct JobScript {
+    /// `CreationTime`.
+    pub created: SimTime,
+    /// Whether `Preparing` leads to `Suspended`.
+    pub confirmation_required: bool,
+    /// Phase lengths.
+    pub timings: Timings,
+    /// Optional pre-emption.
+    pub pause: Option<Pause>,
+    /// Optional job-level failure.
+    pub failure: Option<Failure>,
+    /// `TotalNumberOfTasks`.
+    pub total_tasks: i64,
+    /// Fraction (0..=1) of attempted tasks that fail without failing the job.
+    pub task_failure_rate: f64,
+}
+
+/// User requests applied to a job (each at most once: the decision table forbids repeats).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Events {
+    /// When a `Suspended` job was confirmed.
+    pub confirmed_at: Option<SimTime>,
+    /// When the job was cancelled.
+    pub cancelled_at: Option<SimTime>,
+}
+
+/// What a cancel does to a job that has not started running (`New`, `Preparing`, `Ready`): reference §1.3
+/// marks it `[INF]`. Default: straight to `Cancelled` (nothing started).
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, schemars::JsonSchema,
+)]
+pub enum CancelBeforeStart {
+    /// Answer `Cancelled`, terminal at once.
+    #[default]
+    Cancelled,
+    /// Answer `Cancelling`, `Cancelled` after the transition time.
+    Cancelling,
+}
+
+/// What a request for the status a job already has (or is heading to) gets: `Ready` on `Ready`, cancel on
+/// `Cancelling`/`Cancelled`. Reference §1.3/§7 leave it open. Default: `JobStatusException`.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, schemars::JsonSchema,
+)]
+pub enum RepeatRequest {
+    /// `JobStatusException`.
+    #[default]
+    Reject,
+    /// 200 with the current status, nothing changes.
+    Accept,
+}
+
+/// The `[INF]` cells of the UpdateJobStatus table that are configurable.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, schemars::JsonSchema,
+)]
+#[serde(deny_unknown_fields, default)]
+pub struct TransitionRules {
+    /// Cancel of a `New`, `Preparing` or `Ready` job.
+    pub cancel_before_start: CancelBeforeStart,
+    /// Repeated requests.
+    pub repeat_request: RepeatRequest,
+}
+
+/// The outcome of an UpdateJobStatus request for a job in a given status.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Decision {
+    /// Record a confirm event now.
+    Confirm,
+    /// Record a cancel event now.
+    Cancel,
+    /// Answer 200 with the current status; change nothing.
+    Unchanged,
+    /// Answer `JobStatusException`.
+    Reject,
+}
+
+/// The UpdateJobStatus decision table (reference §1.3; `[INF]` cells per [`TransitionRules`]).
+pub fn decide(current: JobStatus, requested: RequestedStatus, rules: TransitionRules) -> Decision {
+    use JobStatus::*;
+    let repeat = match rules.repeat_request {
+        RepeatRequest::Accept => Decision::Unchanged,
+        RepeatRequest::Reject => Decision::Reject,
+    };
+    match (requested, current) {
+        (RequestedStatus::Ready, Suspended) => Decision::Confirm,
+        (RequestedStatus::Ready, Ready) => repeat,
+        (RequestedStatus::Ready, _) => Decision::Reject,
+        (
+            RequestedStatus::Cancelled,
+            New | Preparing | Suspended | Ready | Active | Pausing | Paused,
+        ) => Decision::Cancel,
+        (RequestedStatus::Cancelled, Cancelling | Cancelled) => repeat,
+        (RequestedStatus::Cancelled, Completing | Complete | Failing | Failed) => Decision::Reject,
+    }
+}
+
+/// One status and the instant the job entered it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Segment {
+    /// When the status starts.
+    pub start: SimTime,
+    /// The status.
+    pub status: JobStatus,
+}
+
+/// A job's whole story as status segments in time order; the last segment lasts forever.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Timeline {
+    segments: Vec<Segment>,
+    /// Instant at which all tasks have been attempted or the job stopped (progress stops growing).
+    active_goal_ms: i64,
+}
+
+/// A job's observable state at an instant.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Snapshot {
+    /// `Status`.
+    pub status: JobStatus,
+    /// `SuspendedDate`, once the job has been `Suspended`.
+    pub suspended_date: Option<SimTime>,
+    /// `TerminationDate`, once terminal.
+    pub termination_date: Option<SimTime>,
+    /// `ElapsedTimeInActiveSeconds`, in milliseconds.
+    pub active_ms: i64,
+    /// `NumberOfTasksSucceeded`.
+    pub succeeded: i64,
+    /// `NumberOfTasksFailed`.
+    pub failed: i64,
+}
+
+impl Timeline {
+    /// Builds the story of `script` with `events` applied and `rules` for the `[INF]` cases.
+    pub fn build(script: &JobScript, events: Events, rules: TransitionRules) -> Timeline {
+        let t = script.timings;
+        let mut segs = Vec::with_capacity(10);
+        let created = script.created;
+        segs.push(Segment {
+            start: created,
+            status: JobStatus::New,
+        });
+        let preparing = created.plus_ms(t.new_ms);
+        segs.push(Segment {
+            start: preparing,
+            status: JobStatus::Preparing,
+        });
+        let prepared = preparing.plus_ms(t.preparing_ms);
+        let goal_ms = match &script.failure {
+            Some(f) => f.after_active_ms.clamp(0, t.active_ms),
+            None => t.active_ms,
+        };
+        'natural: {
+            let ready_at = if script.confirmation_required {
+                segs.push(Segment {
+                    start: prepared,
+                    status: JobStatus::Suspended,
+                });
+                match events.confirmed_at {
+                    Some(c) => c.max(prepared),
+                    None => break 'natural,
+                }
+            } else {
+                prepared
+            };
+            segs.push(Segment {
+                start: ready_at,
+                status: JobStatus::Ready,
+            });
+            let active_at = ready_at.plus_ms(t.ready_ms);
+            segs.push(Segment {
+                start: active_at,
+                status: JobStatus::Active,
+            });
+            let mut now = active_at;
+            let mut used = 0;
+            if let Some(p) = script.pause
+                && p.after_active_ms < goal_ms
+            {
+                let after = p.after_active_ms.max(0);
+                now = now.plus_ms(after);
+                used = after;
+                segs.push(Segment {
+                    start: now,
+                    status: JobStatus::Pausing,
+                });
+                now = now.plus_ms(t.transition_ms);
+                segs.push(Segment {
+                    start: now,
+                    status: JobStatus::Paused,
+                });
+                now = now.plus_ms(p.paused_ms.max(0));
+                segs.push(Segment {
+                    start: now,
+                    status: JobStatus::Active,
+                });
+            }
+            now = now.plus_ms(goal_ms - used);
+            let (ending, end) = if script.failure.is_some() {
+                (JobStatus::Failing, JobStatus::Failed)
+            } else {
+                (JobStatus::Completing, JobStatus::Complete)
+            };
+            segs.push(Segment {
+                start: now,
+                status: ending,
+            });
+            segs.push(Segment {
+                start: now.plus_ms(t.transition_ms),
+                status: end,
+            });
+        }
+        let mut timeline = Timeline {
+            segments: segs,
+            active_goal_ms: goal_ms,
+        };
+        if let Some(x) = events.cancelled_at {
+            timeline.cancel_at(x, t.transition_ms, rules);
+        }
+        timeline
+    }
+
+    /// Cuts the natural story at `x` and appends the cancellation.
+    fn cancel_at(&mut self, x: SimTime, transition_ms: i64, rules: TransitionRules) {
+        let current = self.status_at(x);
+        if current.is_terminal() || current == JobStatus::Cancelling {
+            return;
+        }
+        self.segments.retain(|s| s.start <= x);
+        let immediate = match current {
+            JobStatus::Suspended => true,
+            JobStatus::New | JobStatus::Preparing | JobStatus::Ready => {
+                rules.cancel_before_start == CancelBeforeStart::Cancelled
+            }
+            _ => false,
+        };
+        if immediate {
+            self.segments.push(Segment {
+                start: x,
+                status: JobStatus::Cancelled,
+            });
+        } else {
+            self.segments.push(Segment {
+                start: x,
+                status: JobStatus::Cancelling,
+            });
+            self.segments.push(Segment {
+                start: x.plus_ms(transition_ms),
+                status: JobStatus::Cancelled,
+            });
+        }
+    }
+
+    /// The segments, in time order.
+    pub fn segments(&self) -> &[Segment] {
+        &self.segments
+    }
+
+    /// The status at `t` (a job observed before its creation reads `New`).
+    pub fn status_at(&self, t: SimTime) -> JobStatus {
+        self.segment_at(t).status
+    }
+
+    fn segment_at(&self, t: SimTime) -> Segment {
+        // Zero-length segments are skipped: the last segment starting at or before `t` wins.
+        let idx = self.segments.partition_point(|s| s.start <= t);
+        self.segments[idx.saturating_sub(1)]
+    }
+
+    /// The full observable state at `t`.
+    pub fn snapshot(&self, script: &JobScript, t: SimTime) -> Snapshot {
+        let current = self.segment_at(t);
+        let suspended_date = self
+            .segments
+            .iter()
+            .find(|s| s.status == JobStatus::Suspended && s.start <= t)
+            .map(|s| s.start);
+        let termination_date = current.status.is_terminal().then_some(current.start);
+        let mut active_ms = 0i64;
+        for (i, seg) in self.segments.iter().enumerate() {
+            if seg.status != JobStatus::Active || seg.start > t {
+                continue;
+            }
+            let end = self.segments.get(i + 1).map_or(t, |next| next.start.min(t));
+            active_ms += (end.0 - seg.start.0).max(0);
+        }
+        let active_ms = active_ms.min(self.active_goal_ms.max(0));
+        let full_ms = script.timings.active_ms.max(1);
+        let total = script.total_tasks.max(0);
+        let attempted = if script.timings.active_ms <= 0 {
+            if current.status.is_terminal() && current.status != JobStatus::Cancelled {
+                total
+            } else {
+                0
+            }
+        } else {
+            ((total as i128 * active_ms as i128) / full_ms as i128) as i64
+        };
+        let attempted = if current.status == JobStatus::Complete {
+            total
+        } else {
+            attempted.min(total)
+        };
+        let rate = script.task_failure_rate.clamp(0.0, 1.0);
+        let failed = ((attempted as f64) * rate).round() as i64;
+        Snapshot {
+            status: current.status,
+            suspended_date,
+            termination_date,
+            active_ms,
+            succeeded: attempted - failed,
+            failed,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn script(confirmation_required: bool) -> JobScript {
+        JobScript {
+            created: SimTime(0),
+            confirmation_required,
+            timings: Timings {
+                new_ms: 10,
+                preparing_ms: 10,
+                ready_ms: 10,
+                active_ms: 100,
+                transition_ms: 5,
+            },
+            pause: None,
+            failure: None,
+            total_tasks: 1000,
+            task_failure_rate: 0.0,
+        }
+    }
+
+    fn statuses(tl: &Timeline) -> Vec<JobStatus> {
+        tl.segments().iter().map(|s| s.status).collect()
+    }
+
+    #[test]
+    fn unconfirmed_job_waits_in_suspended_forever() {
+        let s = script(true);
+        let tl = Timeline::build(&s, Events::default(), TransitionRules::default());
+        assert_eq!(tl.status_at(SimTime(5)), JobStatus::New);
+        assert_eq!(tl.status_at(SimTime(15)), JobStatus::Preparing);
+        assert_eq!(tl.status_at(SimTime(1_000_000)), JobStatus::Suspended);
+        let snap = tl.snapshot(&s, SimTime(50));
+        assert_eq!(snap.suspended_date, Some(SimTime(20)));
+        assert_eq!(snap.termination_date, None);
+    }
+
+    #[test]
+    fn confirmed_job_runs_to_complete_with_progress() {
+        let s = script(true);
+        let events = Events {
+            confirmed_at: Some(SimTime(30)),
+            cancelled_at: None,
+        };
+        let tl = Timeline::build(&s, events, TransitionRules::default());
+        use JobStatus::*;
+        assert_eq!(
+            statuses(&tl),
+            [
+                New, Preparing, Suspended, Ready, Active, Completing, Complete
+            ]
+        );
+        let mid = tl.snapshot(&s, SimTime(90));
+        assert_eq!(mid.status, Active);
+        assert_eq!(mid.active_ms, 50);
+        assert_eq!(mid.succeeded, 500);
+        let end = tl.snapshot(&s, SimTime(1000));
+        assert_eq!(end.status, Complete);
+        assert_eq!(end.termination_date, Some(SimTime(145)));
+        assert_eq!(end.succeeded, 1000);
+        assert_eq!(end.active_ms, 100);
+    }
+
+    #[test]
+    fn cancel_of_active_job_goes_through_cancelling_and_freezes_progress() {
+        let s = script(false);
+        let events = Events {
+            confirmed_at: None,
+            cancelled_at: Some(SimTime(60)),
+        };
+        let tl = Timeline::build(&s, events, TransitionRules::default());
+        assert_eq!(tl.status_at(SimTime(62)), JobStatus::Cancelling);
+        let end = tl.snapshot(&s, SimTime(1000));
+        assert_eq!(end.status, JobStatus::Cancelled);
+        assert_eq!(end.termination_date, Some(SimTime(65)));
+        assert_eq!(end.active_ms, 30);
+        assert_eq!(end.succeeded, 300);
+    }
+
+    #[test]
+    fn pause_and_failure_follow_the_script() {
+        let mut s = script(false);
+        s.pause = Some(Pause {
+            after_active_ms: 20,
+            paused_ms: 40,
+        });
+        s.failure = Some(Failure {
+            after_active_ms: 50,
+            code: "X".into(),
+            reason: "y".into(),
+        });
+        let tl = Timeline::build(&s, Events::default(), TransitionRules::default());
+        use JobStatus::*;
+        assert_eq!(
+            statuses(&tl),
+            [
+                New, Preparing, Ready, Active, Pausing, Paused, Active, Failing, Failed
+            ]
+        );
+        assert_eq!(tl.status_at(SimTime(52)), Pausing);
+        assert_eq!(tl.status_at(SimTime(60)), Paused);
+        let end = tl.snapshot(&s, SimTime(10_000));
+        assert_eq!(end.status, Failed);
+        assert_eq!(end.active_ms, 50);
+        assert_eq!(end.succeeded, 500);
+    }
+
+    #[test]
+    fn decision_table_matches_reference_rows() {
+        use Decision::*;
+        use JobStatus::*;
+        let r = TransitionRules::default();
+        let rows = [
+            (Suspended, Confirm, Cancel),
+            (Active, Reject, Cancel),
+            (New, Reject, Cancel),
+            (Preparing, Reject, Cancel),
+            (Ready, Reject, Cancel),
+            (Pausing, Reject, Cancel),
+            (Paused, Reject, Cancel),
+            (Completing, Reject, Reject),
+            (Cancelling, Reject, Reject),
+            (Failing, Reject, Reject),
+            (Complete, Reject, Reject),
+            (Cancelled, Reject, Reject),
+            (Failed, Reject, Reject),
+        ];
+        for (status, ready, cancel) in rows {
+            assert_eq!(decide(status, RequestedStatus::Ready, r), ready, "{status}");
+            assert_eq!(
+                decide(status, RequestedStatus::Cancelled, r),
+                cancel,
+                "{status}"
+            );
+        }
+        let lenient = TransitionRules {
+            repeat_request: RepeatRequest::Accept,
+            ..r
+        };
+        assert_eq!(decide(Ready, RequestedStatus::Ready, lenient), Unchanged);
+        assert_eq!(
+            decide(Cancelling, RequestedStatus::Cancelled, lenient),
+            Unchanged
+        );
+    }
+
+    #[test]
+    fn cancel_before_start_rule_is_honoured() {
+        let s = script(false);
+        let events = Events {
+            confirmed_at: None,
+            cancelled_at: Some(SimTime(25)),
+        };
+        let strict = Timeline::build(&s, events, TransitionRules::default());
+        assert_eq!(strict.status_at(SimTime(25)), JobStatus::Cancelled);
+        let slow = Timeline::build(
+            &s,
+            events,
+            TransitionRules {
+                cancel_before_start: CancelBeforeStart::Cancelling,
+                ..TransitionRules::default()
+            },
+        );
+        assert_eq!(slow.status_at(SimTime(25)), JobStatus::Cancelling);
+        assert_eq!(slow.status_at(SimTime(30)), JobStatus::Cancelled);
+    }
+}

@@ -1,0 +1,659 @@
+//! The seed file: accounts, explicit jobs and generated batches, plus optional clock, knobs, rules and
+//! credentials. YAML, validated by `schemas/sandbox-seed.schema.json` (generated from these types).
+//!
+//! Owns the file format, the built-in demo seed (`demo-seed.yaml`) and turning a seed into store jobs
+//! placed so that each job has its seeded `status` at the sandbox's start time. Does not serve anything.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use super::auth::Credentials;
+use super::clock::SimTime;
+use super::error::SandboxError;
+use super::knobs::Knobs;
+use super::lifecycle::{
+    Events, Failure, JobScript, JobStatus, Pause, Timeline, Timings, TransitionRules,
+};
+use super::store::{NewJob, Store, Tag};
+use super::wire::OPERATION_NAMES;
+
+/// The built-in demo seed (account `111122223333`), used when no seed is given.
+pub const DEMO_SEED_YAML: &str = include_str!("demo-seed.yaml");
+
+/// The demo account id.
+pub const DEMO_ACCOUNT: &str = "111122223333";
+
+/// A duration written like `90s`, `5m`, `2h 30m` (humantime syntax).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SeedDuration(pub Duration);
+
+impl SeedDuration {
+    fn ms(self) -> i64 {
+        i64::try_from(self.0.as_millis()).unwrap_or(i64::MAX)
+    }
+}
+
+impl Serialize for SeedDuration {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&humantime::format_duration(self.0).to_string())
+    }
+}
+
+impl<'de> Deserialize<'de> for SeedDuration {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(d)?;
+        humantime::parse_duration(&text)
+            .map(SeedDuration)
+            .map_err(|e| {
+                serde::de::Error::custom(format!(
+                    "invalid duration {text:?}: {e} (write e.g. 90s, 5m, 2h)"
+                ))
+            })
+    }
+}
+
+impl schemars::JsonSchema for SeedDuration {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Duration".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "type": "string",
+            "description": "A duration such as `90s`, `5m`, `2h 30m` or `1day`.",
+            "pattern": "^[0-9]"
+        })
+    }
+}
+
+/// A seed document.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Seed {
+    /// Sandbox time at start (RFC 3339). Default: the real current time.
+    #[serde(default)]
+    pub start_time: Option<String>,
+    /// Seed for generated job ids and token checksums (same seed, same ids). Default 0.
+    #[serde(default)]
+    pub random_seed: Option<u64>,
+    /// Region used in job ARNs. Default `us-east-1`.
+    #[serde(default)]
+    pub region: Option<String>,
+    /// Sandbox seconds per real second. Default 1 (flags override).
+    #[serde(default)]
+    pub speed: Option<f64>,
+    /// Throttling and faults (flags override individual fields).
+    #[serde(default)]
+    pub knobs: Option<Knobs>,
+    /// Choices for the UpdateJobStatus cases the reference leaves open.
+    #[serde(default)]
+    pub rules: Option<TransitionRules>,
+    /// Access keys to verify SigV4 signatures against. Empty: any signed request passes.
+    #[serde(default)]
+    pub credentials: Vec<Credentials>,
+    /// Accounts and their jobs.
+    #[serde(default)]
+    pub accounts: Vec<SeedAccount>,
+}
+
+/// An account.
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SeedAccount {
+    /// 12-digit account id.
+    pub id: String,
+    /// Explicit jobs.
+    #[serde(default)]
+    pub jobs: Vec<SeedJob>,
+    /// Generated batches of similar jobs.
+    #[serde(default)]
+    pub generate: Vec<SeedBatch>,
+}
+
+/// `count` jobs shaped like `job`, numbered from 1.
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SeedBatch {
+    /// How many jobs.
+    pub count: u32,
+    /// Ids become `{id_prefix}{n:05}`; without it ids are generated UUIDs.
+    #[serde(default)]
+    pub id_prefix: Option<String>,
+    /// Descriptions become `{description_prefix}{n:05}` (overrides `job.description`).
+    #[serde(default)]
+    pub description_prefix: Option<String>,
+    /// The shape of every job (its `id` must be unset).
+    #[serde(default)]
+    pub job: SeedJob,
+}
+
+/// One job.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SeedJob {
+    /// Job id (5–36 of `[a-zA-Z0-9-_]`). Default: a generated UUID.
+    #[serde(default)]
+    pub id: Option<String>,
+    /// Status at the sandbox's start time; the job's creation time is placed so that it holds. Without
+    /// it the job is created `created_ago` before start and its status follows from the timings.
+    #[serde(default)]
+    pub status: Option<JobStatus>,
+    /// Time between creation and sandbox start when `status` is not given. Default 0.
+    #[serde(default)]
+    pub created_ago: Option<SeedDuration>,
+    /// `Description` (1–256 chars).
+    #[serde(default)]
+    pub description: Option<String>,
+    /// `Priority`. Default 10.
+    #[serde(default)]
+    pub priority: Option<i32>,
+    /// Operation name, e.g. `S3PutObjectTagging` (default), `S3PutObjectCopy`, `LambdaInvoke`.
+    #[serde(default)]
+    pub operation: Option<String>,
+    /// Job tags.
+    #[serde(default)]
+    pub tags: BTreeMap<String, String>,
+    /// Whether the job waits in `Suspended` for confirmation. Default true (what AWS does when the flag
+    /// is omitted, reference §1.2).
+    #[serde(default)]
+    pub confirmation_required: Option<bool>,
+    /// `TotalNumberOfTasks`. Default 1000.
+    #[serde(default)]
+    pub tasks: Option<i64>,
+    /// Fraction of tasks that fail without failing the job. Default 0.
+    #[serde(default)]
+    pub task_failure_rate: Option<f64>,
+    /// How far (0..1) into its current phase the job is at start, for timed phases. Default 0.25.
+    #[serde(default)]
+    pub progress: Option<f64>,
+    /// Phase lengths.
+    #[serde(default)]
+    pub timings: SeedTimings,
+    /// A pre-emption while active.
+    #[serde(default)]
+    pub pause: Option<SeedPause>,
+    /// A job-level failure.
+    #[serde(default)]
+    pub fail: Option<SeedFailure>,
+    /// `SuspendedCause`. Default `AwaitingConfirmation`.
+    #[serde(default)]
+    pub suspended_cause: Option<String>,
+    /// `StatusUpdateReason` for jobs seeded as already confirmed or cancelled.
+    #[serde(default)]
+    pub status_update_reason: Option<String>,
+    /// `RoleArn`. Default `arn:aws:iam::{account}:role/batch-operations`.
+    #[serde(default)]
+    pub role_arn: Option<String>,
+}
+
+/// Phase lengths (each optional; defaults: new 2s, preparing 10s, ready 5s, active 5m, transition 3s).
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SeedTimings {
+    /// `New`.
+    #[serde(default)]
+    pub new: Option<SeedDuration>,
+    /// `Preparing`.
+    #[serde(default)]
+    pub preparing: Option<SeedDuration>,
+    /// `Ready` (queue wait).
+    #[serde(default)]
+    pub ready: Option<SeedDuration>,
+    /// Active time to attempt every task.
+    #[serde(default)]
+    pub active: Option<SeedDuration>,
+    /// Each transitional status (`Pausing`, `Completing`, `Cancelling`, `Failing`).
+    #[serde(default)]
+    pub transition: Option<SeedDuration>,
+}
+
+/// A pre-emption.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SeedPause {
+    /// Active time before pausing.
+    pub after: SeedDuration,
+    /// Time spent `Paused`.
+    pub paused_for: SeedDuration,
+}
+
+/// A job-level failure.
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SeedFailure {
+    /// Active time before the job starts `Failing`.
+    pub after: SeedDuration,
+    /// `FailureCode`. Default `TaskFailureThresholdExceeded`.
+    #[serde(default)]
+    pub code: Option<String>,
+    /// `FailureReason`.
+    #[serde(default)]
+    pub reason: Option<String>,
+}
+
+impl Seed {
+    /// Parses a YAML (or JSON) seed document.
+    pub fn from_yaml(text: &str, path: Option<&Path>) -> Result<Seed, SandboxError> {
+        serde_saphyr::from_str(text).map_err(|e| SandboxError::ParseSeed {
+            path: path.map(Path::to_owned),
+            message: e.to_string(),
+        })
+    }
+
+    /// Reads and parses a seed file.
+    pub fn from_file(path: &Path) -> Result<Seed, SandboxError> {
+        let text = std::fs::read_to_string(path).map_err(|source| SandboxError::ReadSeed {
+            path: path.to_owned(),
+            source,
+        })?;
+        Seed::from_yaml(&text, Some(path))
+    }
+
+    /// The built-in demo seed.
+    pub fn demo() -> Seed {
+        Seed::from_yaml(DEMO_SEED_YAML, None).expect("the built-in demo seed is valid (tested)")
+    }
+
+    /// A seed with one empty account.
+    pub fn empty_account(account: &str) -> Seed {
+        Seed {
+            accounts: vec![SeedAccount {
+                id: account.to_owned(),
+                jobs: Vec::new(),
+                generate: Vec::new(),
+            }],
+            ..Seed::default()
+        }
+    }
+
+    /// The sandbox start time this seed asks for.
+    pub fn start(&self) -> Result<Option<SimTime>, SandboxError> {
+        self.start_time
+            .as_deref()
+            .map(|t| {
+                t.parse::<jiff::Timestamp>()
+                    .map(SimTime::from_timestamp)
+                    .map_err(|e| SandboxError::InvalidSeed(format!("start_time {t:?}: {e}")))
+            })
+            .transpose()
+    }
+
+    /// The JSON Schema of the seed format.
+    pub fn json_schema() -> String {
+        let schema = schemars::schema_for!(Seed);
+        let mut text = serde_json::to_string_pretty(&schema).expect("a schema serialises");
+        text.push('\n');
+        text
+    }
+
+    /// Adds the seed's accounts and jobs to `store`, placing them relative to `start`. Returns the number
+    /// of jobs added.
+    pub fn load_into(&self, store: &mut Store, start: SimTime) -> Result<usize, SandboxError> {
+        let mut added = 0;
+        for account in &self.accounts {
+            if account.id.len() != 12 || !account.id.bytes().all(|b| b.is_ascii_digit()) {
+                return Err(SandboxError::InvalidSeed(format!(
+                    "account id {:?} must be 12 digits",
+                    account.id
+                )));
+            }
+            store.add_account(&account.id);
+            let mut jobs = Vec::new();
+            for job in &account.jobs {
+                jobs.push(place(
+                    job,
+                    &account.id,
+                    job.id.clone(),
+                    job.description.clone(),
+                    start,
+                    store,
+                )?);
+            }
+            for batch in &account.generate {
+                if batch.job.id.is_some() {
+                    return Err(SandboxError::InvalidSeed(
+                        "a generated batch's job template cannot have an id (use id_prefix)"
+                            .to_owned(),
+                    ));
+                }
+                let template = place(
+                    &batch.job,
+                    &account.id,
+                    None,
+                    batch.job.description.clone(),
+                    start,
+                    store,
+                )?;
+                for n in 1..=batch.count {
+                    let mut job = template.clone();
+                    job.id = Some(match &batch.id_prefix {
+                        Some(prefix) => format!("{prefix}{n:05}"),
+                        None => store.generate_id(),
+                    });
+                    if let Some(prefix) = &batch.description_prefix {
+                        job.description = Some(format!("{prefix}{n:05}"));
+                    }
+                    jobs.push(job);
+                }
+            }
+            // Creation order is the ListJobs order: insert oldest first.
+            jobs.sort_by_key(|j| j.script.created);
+            for job in jobs {
+                if let Some(id) = &job.id {
+                    super::wire::check_job_id(id)
+                        .map_err(|e| SandboxError::InvalidSeed(e.message))?;
+                }
+                store
+                    .insert(&account.id, job)
+                    .map_err(|e| SandboxError::InvalidSeed(e.message))?;
+                added += 1;
+            }
+        }
+        Ok(added)
+    }
+}
+
+const CONFIRM_DELAY_MS: i64 = 60_000;
+const SETTLED_MS: i64 = 3_600_000;
+
+/// Builds a store job whose status at `start` is the seeded one.
+fn place(
+    job: &SeedJob,
+    account: &str,
+    id: Option<String>,
+    description: Option<String>,
+    start: SimTime,
+    store: &mut Store,
+) -> Result<NewJob, SandboxError> {
+    let label = id.clone().unwrap_or_else(|| "(generated)".to_owned());
+    let invalid = |msg: String| SandboxError::InvalidSeed(format!("job {label}: {msg}"));
+    let defaults = Timings::default();
+    let t = &job.timings;
+    let timings = Timings {
+        new_ms: t.new.map_or(defaults.new_ms, SeedDuration::ms),
+        preparing_ms: t.preparing.map_or(defaults.preparing_ms, SeedDuration::ms),
+        ready_ms: t.ready.map_or(defaults.ready_ms, SeedDuration::ms),
+        active_ms: t.active.map_or(defaults.active_ms, SeedDuration::ms),
+        transition_ms: t
+            .transition
+            .map_or(defaults.transition_ms, SeedDuration::ms),
+    };
+    let target = job.status;
+    let mut pause = job.pause.map(|p| Pause {
+        after_active_ms: p.after.ms(),
+        paused_ms: p.paused_for.ms(),
+    });
+    if matches!(target, Some(JobStatus::Pausing | JobStatus::Paused)) && pause.is_none() {
+        pause = Some(Pause {
+            after_active_ms: timings.active_ms / 4,
+            paused_ms: 600_000,
+        });
+    }
+    let mut failure = job.fail.as_ref().map(|f| Failure {
+        after_active_ms: f.after.ms(),
+        code: f
+            .code
+            .clone()
+            .unwrap_or_else(|| "TaskFailureThresholdExceeded".to_owned()),
+        reason: f
+            .reason
+            .clone()
+            .unwrap_or_else(|| "too many tasks failed".to_owned()),
+    });
+    if matches!(target, Some(JobStatus::Failing | JobStatus::Failed)) && failure.is_none() {
+        failure = Some(Failure {
+            after_active_ms: timings.active_ms / 2,
+            code: "TaskFailureThresholdExceeded".to_owned(),
+            reason: "more than 50% of tasks failed after 100 tasks had been attempted".to_owned(),
+        });
+    }
+    let confirmation_required = match target {
+        Some(JobStatus::Suspended) => true,
+        _ => job.confirmation_required.unwrap_or(true),
+    };
+    let rate = job.task_failure_rate.unwrap_or(0.0);
+    if !(0.0..=1.0).contains(&rate) {
+        return Err(invalid(format!(
+            "task_failure_rate must be between 0 and 1, got {rate}"
+        )));
+    }
+    let mut script = JobScript {
+        created: SimTime(0),
+        confirmation_required,
+        timings,
+        pause,
+        failure,
+        total_tasks: job.tasks.unwrap_or(1000).max(0),
+        task_failure_rate: rate,
+    };
+    let progress = job.progress.unwrap_or(0.25).clamp(0.0, 1.0);
+    let prepared = timings.new_ms + timings.preparing_ms;
+    let confirm = confirmation_required.then_some(SimTime(prepared + CONFIRM_DELAY_MS));
+    let mut events = Events::default();
+    let rules = store.rules();
+    let offset = match target {
+        None => {
+            events.confirmed_at = None;
+            -job.created_ago.map_or(0, SeedDuration::ms)
+        }
+        Some(status) => {
+            if !matches!(
+                status,
+                JobStatus::New | JobStatus::Preparing | JobStatus::Suspended
+            ) {
+                events.confirmed_at = confirm;
+            }
+            if matches!(status, JobStatus::Cancelling | JobStatus::Cancelled) {
+                // Cancelled: a job cancelled while waiting for confirmation; Cancelling: cancelled while
+                // running, `progress` of the way through its active time.
+                let natural = Timeline::build(&script, events, rules);
+                let at = if status == JobStatus::Cancelled && confirmation_required {
+                    events.confirmed_at = None;
+                    SimTime(prepared + CONFIRM_DELAY_MS)
+                } else {
+                    let active = first_start(&natural, JobStatus::Active).ok_or_else(|| {
+                        invalid("never becomes Active, cannot be cancelled while running".into())
+                    })?;
+                    active.plus_ms((timings.active_ms as f64 * progress) as i64)
+                };
+                events.cancelled_at = Some(at);
+            }
+            let timeline = Timeline::build(&script, events, rules);
+            let segments = timeline.segments();
+            let idx = segments
+                .iter()
+                .position(|s| s.status == status)
+                .ok_or_else(|| invalid(format!("its timings never reach {status}")))?;
+            let seg_start = segments[idx].start.0;
+            let within = match segments.get(idx + 1) {
+                Some(next) => {
+                    let len = next.start.0 - seg_start;
+                    if len <= 0 {
+                        return Err(invalid(format!("the {status} phase has zero length")));
+                    }
+                    ((len as f64 * progress) as i64).clamp(0, len - 1)
+                }
+                None if status == JobStatus::Suspended => 600_000,
+                None => SETTLED_MS,
+            };
+            -(seg_start + within)
+        }
+    };
+    let shift = |t: SimTime| SimTime(t.0 + start.0 + offset);
+    script.created = SimTime(start.0 + offset);
+    events.confirmed_at = events.confirmed_at.map(shift);
+    events.cancelled_at = events.cancelled_at.map(shift);
+    if let Some(status) = target {
+        let check = Timeline::build(&script, events, rules).status_at(start);
+        if check != status {
+            return Err(invalid(format!(
+                "its timings give {check} at start, not {status}"
+            )));
+        }
+    }
+    let operation_name = job
+        .operation
+        .clone()
+        .unwrap_or_else(|| "S3PutObjectTagging".to_owned());
+    if !OPERATION_NAMES.contains(&operation_name.as_str()) {
+        return Err(invalid(format!(
+            "unknown operation {operation_name:?}; expected one of {}",
+            OPERATION_NAMES.join(", ")
+        )));
+    }
+    let id_or_placeholder = id.clone().unwrap_or_else(|| "job".to_owned());
+    Ok(NewJob {
+        id,
+        description,
+        priority: job.priority.unwrap_or(10).max(0),
+        operation_xml: format!("<Operation><{operation_name}></{operation_name}></Operation>"),
+        operation_name,
+        manifest_xml: Some(format!(
+            "<Manifest><Spec><Format>S3BatchOperations_CSV_20180820</Format><Fields><member>Bucket</member><member>Key</member></Fields></Spec><Location><ObjectArn>arn:aws:s3:::manifests-{account}/{id_or_placeholder}.csv</ObjectArn><ETag>60e460c9d1046e73f7dde5043ac3ae85</ETag></Location></Manifest>"
+        )),
+        report_xml: "<Report><Enabled>false</Enabled></Report>".to_owned(),
+        role_arn: job
+            .role_arn
+            .clone()
+            .unwrap_or_else(|| format!("arn:aws:iam::{account}:role/batch-operations")),
+        tags: job
+            .tags
+            .iter()
+            .map(|(k, v)| Tag {
+                key: k.clone(),
+                value: v.clone(),
+            })
+            .collect(),
+        script,
+        events,
+        status_update_reason: job.status_update_reason.clone(),
+        suspended_cause: job.suspended_cause.clone(),
+    })
+}
+
+fn first_start(timeline: &Timeline, status: JobStatus) -> Option<SimTime> {
+    timeline
+        .segments()
+        .iter()
+        .find(|s| s.status == status)
+        .map(|s| s.start)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn store() -> Store {
+        Store::new("us-east-1", TransitionRules::default(), 0)
+    }
+
+    #[test]
+    fn every_status_can_be_seeded() {
+        let start = SimTime(1_700_000_000_000);
+        for status in JobStatus::ALL {
+            let seed = Seed {
+                accounts: vec![SeedAccount {
+                    id: DEMO_ACCOUNT.into(),
+                    jobs: vec![SeedJob {
+                        id: Some(format!("job-{status}")),
+                        status: Some(status),
+                        ..SeedJob::default()
+                    }],
+                    generate: Vec::new(),
+                }],
+                ..Seed::default()
+            };
+            let mut store = store();
+            seed.load_into(&mut store, start).unwrap();
+            let (_, snap) = store
+                .job(DEMO_ACCOUNT, &format!("job-{status}"), start)
+                .unwrap();
+            assert_eq!(snap.status, status);
+        }
+    }
+
+    #[test]
+    fn demo_seed_loads_with_its_documented_shape() {
+        let mut store = store();
+        let n = Seed::demo()
+            .load_into(&mut store, SimTime(1_700_000_000_000))
+            .unwrap();
+        assert!(n >= 20, "{n}");
+        assert!(store.has_account(DEMO_ACCOUNT));
+    }
+
+    #[test]
+    fn batches_generate_numbered_jobs() {
+        let yaml = r#"
+accounts:
+  - id: "444455556666"
+    generate:
+      - count: 3
+        id_prefix: "reindex-"
+        description_prefix: "reindex shard "
+        job: {status: Active, tags: {team: search}}
+"#;
+        let seed = Seed::from_yaml(yaml, None).unwrap();
+        let mut store = store();
+        let start = SimTime(1_700_000_000_000);
+        assert_eq!(seed.load_into(&mut store, start).unwrap(), 3);
+        let (job, snap) = store.job("444455556666", "reindex-00003", start).unwrap();
+        assert_eq!(snap.status, JobStatus::Active);
+        assert_eq!(job.description.as_deref(), Some("reindex shard 00003"));
+        assert_eq!(job.tags[0].key, "team");
+    }
+
+    #[test]
+    fn bad_seeds_are_explained() {
+        let unknown_field = Seed::from_yaml("accounts: [{id: '111122223333', jobz: []}]", None);
+        assert!(unknown_field.unwrap_err().to_string().contains("jobz"));
+        let bad_duration = Seed::from_yaml(
+            "accounts: [{id: '111122223333', jobs: [{timings: {active: soon}}]}]",
+            None,
+        );
+        assert!(bad_duration.unwrap_err().to_string().contains("soon"));
+        let seed = Seed::from_yaml("accounts: [{id: '12'}]", None).unwrap();
+        let err = seed.load_into(&mut store(), SimTime(0)).unwrap_err();
+        assert!(err.to_string().contains("12 digits"), "{err}");
+    }
+
+    #[test]
+    fn settings_sections_parse() {
+        let yaml = r#"
+start_time: 2026-06-01T12:00:00Z
+random_seed: 42
+region: eu-west-1
+speed: 60
+knobs: {fault_rate: 0.01, throttle: {UpdateJobStatus: {rate: 5, burst: 10}}, throttle_all: {rate: 100}}
+rules: {cancel_before_start: Cancelling, repeat_request: Accept}
+credentials: [{access_key_id: AKIDSANDBOX, secret_access_key: sandbox}]
+accounts: []
+"#;
+        let seed = Seed::from_yaml(yaml, None).unwrap();
+        assert_eq!(seed.start().unwrap(), Some(SimTime(1_780_315_200_000)));
+        let knobs = seed.knobs.unwrap();
+        assert_eq!(
+            knobs.throttle[&super::super::operation::Operation::UpdateJobStatus].burst,
+            Some(10)
+        );
+        assert_eq!(knobs.throttle_all.unwrap().rate, 100.0);
+        assert_eq!(
+            seed.rules.unwrap().cancel_before_start,
+            super::super::lifecycle::CancelBeforeStart::Cancelling
+        );
+        assert_eq!(seed.credentials[0].access_key_id, "AKIDSANDBOX");
+    }
+
+    #[test]
+    fn committed_schema_matches_the_types() {
+        let committed = include_str!("../../schemas/sandbox-seed.schema.json");
+        assert_eq!(
+            committed,
+            Seed::json_schema(),
+            "run `s3plan sandbox --print-seed-schema > schemas/sandbox-seed.schema.json`"
+        );
+    }
+}

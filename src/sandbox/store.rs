@@ -1,0 +1,706 @@
+//! In-memory state: accounts and their jobs, and the operations on them (describe, list, update status and
+//! priority, tags, create).
+//!
+//! Owns job records, the ListJobs cursor token and input validation that needs the state (unknown job,
+//! retention, idempotency). Statuses come from `lifecycle.rs` at the instant passed in; the store never
+//! reads a clock itself and holds no locks (the server wraps it in one mutex).
+
+use std::collections::{BTreeMap, HashMap};
+
+use rand::{Rng as _, SeedableRng as _};
+use sha2::Digest as _;
+
+use super::clock::SimTime;
+use super::error::{ErrorCode, WireError};
+use super::lifecycle::{
+    Decision, Events, JobScript, JobStatus, RequestedStatus, Snapshot, Timeline, Timings,
+    TransitionRules, decide,
+};
+
+/// Jobs stay visible this long after reaching a terminal status (reference §1.4: 90 days).
+pub const RETENTION_MS: i64 = 90 * 24 * 3600 * 1000;
+/// ListJobs page size when `maxResults` is absent or 0 (AWS does not document one; 1000 is the maximum).
+pub const DEFAULT_PAGE_SIZE: usize = 1000;
+/// Most tags a job may carry.
+pub const MAX_TAGS: usize = 50;
+
+/// A job tag.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Tag {
+    /// Key, 1–128 chars.
+    pub key: String,
+    /// Value, 0–256 chars.
+    pub value: String,
+}
+
+/// Everything the sandbox knows about one job.
+#[derive(Debug, Clone)]
+pub struct JobRecord {
+    /// `JobId`.
+    pub id: String,
+    /// Creation order within the store; the ListJobs cursor.
+    pub seq: u64,
+    /// `Description`.
+    pub description: Option<String>,
+    /// `Priority`.
+    pub priority: i32,
+    /// The operation's name (`S3PutObjectTagging`, …) for ListJobs.
+    pub operation_name: String,
+    /// The `<Operation>` element, echoed by DescribeJob.
+    pub operation_xml: String,
+    /// The `<Manifest>` element, if any.
+    pub manifest_xml: Option<String>,
+    /// The `<Report>` element.
+    pub report_xml: String,
+    /// `RoleArn`.
+    pub role_arn: String,
+    /// Job tags.
+    pub tags: Vec<Tag>,
+    /// The seeded story.
+    pub script: JobScript,
+    /// User requests applied so far.
+    pub events: Events,
+    /// `script` + `events`, cached.
+    pub timeline: Timeline,
+    /// `StatusUpdateReason` of the last accepted UpdateJobStatus.
+    pub status_update_reason: Option<String>,
+    /// `SuspendedCause` once suspended.
+    pub suspended_cause: Option<String>,
+}
+
+/// A job to add: either from a seed or from CreateJob.
+#[derive(Debug, Clone)]
+pub struct NewJob {
+    /// Explicit id; generated when `None`.
+    pub id: Option<String>,
+    /// `Description`.
+    pub description: Option<String>,
+    /// `Priority`.
+    pub priority: i32,
+    /// Operation name.
+    pub operation_name: String,
+    /// `<Operation>` element.
+    pub operation_xml: String,
+    /// `<Manifest>` element.
+    pub manifest_xml: Option<String>,
+    /// `<Report>` element.
+    pub report_xml: String,
+    /// `RoleArn`.
+    pub role_arn: String,
+    /// Tags.
+    pub tags: Vec<Tag>,
+    /// The story.
+    pub script: JobScript,
+    /// Events already applied (seeded jobs that were confirmed or cancelled before the sandbox started).
+    pub events: Events,
+    /// Reason echoed as `StatusUpdateReason` for seeded events.
+    pub status_update_reason: Option<String>,
+    /// `SuspendedCause`.
+    pub suspended_cause: Option<String>,
+}
+
+#[derive(Debug, Default)]
+struct AccountJobs {
+    jobs: BTreeMap<u64, JobRecord>,
+    ids: HashMap<String, u64>,
+    /// CreateJob idempotency: client token → (job id, request fingerprint).
+    tokens: HashMap<String, (String, [u8; 32])>,
+}
+
+/// The sandbox's job state.
+#[derive(Debug)]
+pub struct Store {
+    accounts: HashMap<String, AccountJobs>,
+    next_seq: u64,
+    rules: TransitionRules,
+    region: String,
+    token_salt: [u8; 16],
+    rng: rand_chacha::ChaCha8Rng,
+}
+
+/// One ListJobs page.
+#[derive(Debug)]
+pub struct Page<'a> {
+    /// Jobs with their state now.
+    pub jobs: Vec<(&'a JobRecord, Snapshot)>,
+    /// Token for the next page, when more jobs may follow.
+    pub next_token: Option<String>,
+}
+
+impl Store {
+    /// An empty store. `random_seed` drives generated ids and the token checksum salt.
+    pub fn new(region: impl Into<String>, rules: TransitionRules, random_seed: u64) -> Self {
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(random_seed);
+        let token_salt = rng.random();
+        Store {
+            accounts: HashMap::new(),
+            next_seq: 1,
+            rules,
+            region: region.into(),
+            token_salt,
+            rng,
+        }
+    }
+
+    /// The region used in job ARNs.
+    pub fn region(&self) -> &str {
+        &self.region
+    }
+
+    /// The `[INF]` transition rules in force.
+    pub fn rules(&self) -> TransitionRules {
+        self.rules
+    }
+
+    /// Changes the `[INF]` transition rules (existing timelines keep the rules they were built with).
+    pub fn set_rules(&mut self, rules: TransitionRules) {
+        self.rules = rules;
+    }
+
+    /// Creates `account` if it does not exist.
+    pub fn add_account(&mut self, account: &str) {
+        self.accounts.entry(account.to_owned()).or_default();
+    }
+
+    /// Whether `account` exists.
+    pub fn has_account(&self, account: &str) -> bool {
+        self.accounts.contains_key(account)
+    }
+
+    /// Account ids, sorted.
+    pub fn accounts(&self) -> Vec<String> {
+        let mut ids: Vec<String> = self.accounts.keys().cloned().collect();
+        ids.sort();
+        ids
+    }
+
+    /// Number of jobs in `account` (including expired ones).
+    pub fn job_count(&self, account: &str) -> usize {
+        self.accounts.get(account).map_or(0, |a| a.jobs.len())
+    }
+
+    /// Adds a job to an account (created if needed) and returns its id. Fails on a duplicate id.
+    pub fn insert(&mut self, account: &str, job: NewJob) -> Result<String, WireError> {
+        let id = match job.id {
+            Some(id) => id,
+            None => self.fresh_id(),
+        };
+        let timeline = Timeline::build(&job.script, job.events, self.rules);
+        let seq = self.next_seq;
+        let jobs = self.accounts.entry(account.to_owned()).or_default();
+        if jobs.ids.contains_key(&id) {
+            return Err(WireError::new(
+                ErrorCode::BadRequest,
+                format!("job {id} already exists in account {account}"),
+            ));
+        }
+        self.next_seq += 1;
+        jobs.ids.insert(id.clone(), seq);
+        jobs.jobs.insert(
+            seq,
+            JobRecord {
+                id: id.clone(),
+                seq,
+                description: job.description,
+                priority: job.priority,
+                operation_name: job.operation_name,
+                operation_xml: job.operation_xml,
+                manifest_xml: job.manifest_xml,
+                report_xml: job.report_xml,
+                role_arn: job.role_arn,
+                tags: job.tags,
+                script: job.script,
+                events: job.events,
+                timeline,
+                status_update_reason: job.status_update_reason,
+                suspended_cause: job.suspended_cause,
+            },
+        );
+        Ok(id)
+    }
+
+    /// CreateJob: adds a job created `now`, honouring the client request token.
+    pub fn create(
+        &mut self,
+        account: &str,
+        token: &str,
+        fingerprint: [u8; 32],
+        mut job: NewJob,
+        now: SimTime,
+    ) -> Result<String, WireError> {
+        if let Some((id, known)) = self.accounts.get(account).and_then(|a| a.tokens.get(token)) {
+            return if *known == fingerprint {
+                Ok(id.clone())
+            } else {
+                Err(WireError::new(
+                    ErrorCode::Idempotency,
+                    format!(
+                        "client request token {token} was already used for a different CreateJob request"
+                    ),
+                ))
+            };
+        }
+        job.script.created = now;
+        let id = self.insert(account, job)?;
+        if let Some(jobs) = self.accounts.get_mut(account) {
+            jobs.tokens
+                .insert(token.to_owned(), (id.clone(), fingerprint));
+        }
+        Ok(id)
+    }
+
+    fn fresh_id(&mut self) -> String {
+        let bytes: [u8; 16] = self.rng.random();
+        uuid::Builder::from_random_bytes(bytes)
+            .into_uuid()
+            .hyphenated()
+            .to_string()
+    }
+
+    /// A generated id (lowercase UUID v4) from the store's deterministic generator.
+    pub fn generate_id(&mut self) -> String {
+        self.fresh_id()
+    }
+
+    /// The job and its state at `now`; `NotFoundException` when unknown or past retention.
+    pub fn job(
+        &self,
+        account: &str,
+        id: &str,
+        now: SimTime,
+    ) -> Result<(&JobRecord, Snapshot), WireError> {
+        let record = self
+            .accounts
+            .get(account)
+            .and_then(|a| a.ids.get(id).and_then(|seq| a.jobs.get(seq)));
+        let Some(record) = record else {
+            return Err(not_found(id));
+        };
+        let snap = record.timeline.snapshot(&record.script, now);
+        if expired(&snap, now) {
+            return Err(not_found(id));
+        }
+        Ok((record, snap))
+    }
+
+    fn record_mut(
+        &mut self,
+        account: &str,
+        id: &str,
+        now: SimTime,
+    ) -> Result<&mut JobRecord, WireError> {
+        self.job(account, id, now)?;
+        self.accounts
+            .get_mut(account)
+            .and_then(|a| a.ids.get(id).copied().and_then(|seq| a.jobs.get_mut(&seq)))
+            .ok_or_else(|| not_found(id))
+    }
+
+    /// ListJobs: newest first, filtered by `statuses` (empty = all), from the cursor in `token`.
+    ///
+    /// The token is a cursor over creation order (the sequence number of the last job returned, with a
+    /// checksum), not an offset into the filtered list, so jobs changing status between pages never shift
+    /// other jobs out of or into view twice.
+    pub fn list(
+        &self,
+        account: &str,
+        statuses: &[JobStatus],
+        max: usize,
+        token: Option<&str>,
+        now: SimTime,
+    ) -> Result<Page<'_>, WireError> {
+        let cursor = match token {
+            Some(t) => Some(self.decode_token(account, t)?),
+            None => None,
+        };
+        let Some(jobs) = self.accounts.get(account) else {
+            return Ok(Page {
+                jobs: Vec::new(),
+                next_token: None,
+            });
+        };
+        let upper = cursor.unwrap_or(u64::MAX);
+        let mut out = Vec::with_capacity(max.min(64));
+        let mut last = None;
+        let mut more = false;
+        for (seq, record) in jobs.jobs.range(..upper).rev() {
+            let snap = record.timeline.snapshot(&record.script, now);
+            if expired(&snap, now) || record.script.created > now {
+                continue;
+            }
+            if !statuses.is_empty() && !statuses.contains(&snap.status) {
+                continue;
+            }
+            if out.len() == max {
+                more = true;
+                break;
+            }
+            out.push((record, snap));
+            last = Some(*seq);
+        }
+        let next_token = match (more, last) {
+            (true, Some(seq)) => Some(self.encode_token(account, seq)),
+            _ => None,
+        };
+        Ok(Page {
+            jobs: out,
+            next_token,
+        })
+    }
+
+    fn checksum(&self, account: &str, seq: u64) -> u32 {
+        let mut hasher = sha2::Sha256::new();
+        hasher.update(self.token_salt);
+        hasher.update(account.as_bytes());
+        hasher.update(seq.to_be_bytes());
+        let digest = hasher.finalize();
+        u32::from_be_bytes([digest[0], digest[1], digest[2], digest[3]])
+    }
+
+    fn encode_token(&self, account: &str, seq: u64) -> String {
+        format!("c{seq:x}-{:08x}", self.checksum(account, seq))
+    }
+
+    fn decode_token(&self, account: &str, token: &str) -> Result<u64, WireError> {
+        let invalid = || {
+            WireError::new(
+                ErrorCode::InvalidNextToken,
+                "the nextToken is not one this server issued for this account",
+            )
+        };
+        let rest = token.strip_prefix('c').ok_or_else(invalid)?;
+        let (seq, check) = rest.split_once('-').ok_or_else(invalid)?;
+        let seq = u64::from_str_radix(seq, 16).map_err(|_| invalid())?;
+        let check = u32::from_str_radix(check, 16).map_err(|_| invalid())?;
+        if check != self.checksum(account, seq) {
+            return Err(invalid());
+        }
+        Ok(seq)
+    }
+
+    /// UpdateJobStatus: applies the decision table at `now` and returns the status to answer with.
+    pub fn update_status(
+        &mut self,
+        account: &str,
+        id: &str,
+        requested: RequestedStatus,
+        reason: Option<&str>,
+        now: SimTime,
+    ) -> Result<JobStatus, WireError> {
+        let rules = self.rules;
+        let record = self.record_mut(account, id, now)?;
+        let current = record.timeline.status_at(now);
+        match decide(current, requested, rules) {
+            Decision::Reject => Err(WireError::new(
+                ErrorCode::JobStatus,
+                format!(
+                    "job {id} is {current}; requestedJobStatus={} is not allowed in this status",
+                    requested.as_str()
+                ),
+            )),
+            Decision::Unchanged => {
+                if let Some(reason) = reason {
+                    record.status_update_reason = Some(reason.to_owned());
+                }
+                Ok(current)
+            }
+            Decision::Confirm | Decision::Cancel => {
+                if requested == RequestedStatus::Ready {
+                    record.events.confirmed_at = Some(now);
+                } else {
+                    record.events.cancelled_at = Some(now);
+                }
+                record.timeline = Timeline::build(&record.script, record.events, rules);
+                record.status_update_reason = reason.map(str::to_owned);
+                Ok(record.timeline.status_at(now))
+            }
+        }
+    }
+
+    /// UpdateJobPriority.
+    pub fn update_priority(
+        &mut self,
+        account: &str,
+        id: &str,
+        priority: i32,
+        now: SimTime,
+    ) -> Result<i32, WireError> {
+        let record = self.record_mut(account, id, now)?;
+        record.priority = priority;
+        Ok(priority)
+    }
+
+    /// PutJobTagging (replaces the whole set; empty deletes all).
+    pub fn put_tags(
+        &mut self,
+        account: &str,
+        id: &str,
+        tags: Vec<Tag>,
+        now: SimTime,
+    ) -> Result<(), WireError> {
+        let record = self.record_mut(account, id, now)?;
+        record.tags = tags;
+        Ok(())
+    }
+
+    /// DeleteJobTagging.
+    pub fn delete_tags(&mut self, account: &str, id: &str, now: SimTime) -> Result<(), WireError> {
+        let record = self.record_mut(account, id, now)?;
+        record.tags.clear();
+        Ok(())
+    }
+}
+
+/// Default phase lengths for jobs made by CreateJob.
+pub fn created_job_script(confirmation_required: bool) -> JobScript {
+    JobScript {
+        created: SimTime(0),
+        confirmation_required,
+        timings: Timings::default(),
+        pause: None,
+        failure: None,
+        total_tasks: 100,
+        task_failure_rate: 0.0,
+    }
+}
+
+fn expired(snap: &Snapshot, now: SimTime) -> bool {
+    snap.termination_date
+        .is_some_and(|end| now.0.saturating_sub(end.0) > RETENTION_MS)
+}
+
+fn not_found(id: &str) -> WireError {
+    WireError::new(ErrorCode::NotFound, format!("no such job: {id}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn job(id: &str, confirmation_required: bool) -> NewJob {
+        NewJob {
+            id: Some(id.to_owned()),
+            description: Some(format!("job {id}")),
+            priority: 10,
+            operation_name: "S3PutObjectTagging".into(),
+            operation_xml: "<Operation><S3PutObjectTagging/></Operation>".into(),
+            manifest_xml: None,
+            report_xml: "<Report><Enabled>false</Enabled></Report>".into(),
+            role_arn: "arn:aws:iam::111122223333:role/batch".into(),
+            tags: Vec::new(),
+            script: JobScript {
+                created: SimTime(0),
+                ..created_job_script(confirmation_required)
+            },
+            events: Events::default(),
+            status_update_reason: None,
+            suspended_cause: None,
+        }
+    }
+
+    #[test]
+    fn confirm_then_cancel_follows_the_table() {
+        let mut store = Store::new("us-east-1", TransitionRules::default(), 1);
+        store
+            .insert("111122223333", job("job-00001", true))
+            .unwrap();
+        let t = SimTime(60_000);
+        let status = store
+            .update_status(
+                "111122223333",
+                "job-00001",
+                RequestedStatus::Ready,
+                Some("go"),
+                t,
+            )
+            .unwrap();
+        assert_eq!(status, JobStatus::Ready);
+        let err = store
+            .update_status("111122223333", "job-00001", RequestedStatus::Ready, None, t)
+            .unwrap_err();
+        assert_eq!(err.code, ErrorCode::JobStatus);
+        let (record, _) = store.job("111122223333", "job-00001", t).unwrap();
+        assert_eq!(record.status_update_reason.as_deref(), Some("go"));
+    }
+
+    #[test]
+    fn unknown_job_and_forged_token_are_rejected() {
+        let store = Store::new("us-east-1", TransitionRules::default(), 1);
+        let err = store.job("111122223333", "nope-1", SimTime(0)).unwrap_err();
+        assert_eq!(err.code, ErrorCode::NotFound);
+        let err = store
+            .list("111122223333", &[], 10, Some("c5-00000000"), SimTime(0))
+            .unwrap_err();
+        assert_eq!(err.code, ErrorCode::InvalidNextToken);
+    }
+
+    #[test]
+    fn pages_walk_newest_first_without_overlap() {
+        let mut store = Store::new("us-east-1", TransitionRules::default(), 1);
+        for i in 0..5 {
+            store
+                .insert("a", job(&format!("job-{i:05}"), true))
+                .unwrap();
+        }
+        let now = SimTime(60_000);
+        let first = store.list("a", &[], 2, None, now).unwrap();
+        let ids: Vec<&str> = first.jobs.iter().map(|(r, _)| r.id.as_str()).collect();
+        assert_eq!(ids, ["job-00004", "job-00003"]);
+        let token = first.next_token.unwrap();
+        let second = store.list("a", &[], 10, Some(&token), now).unwrap();
+        let ids: Vec<&str> = second.jobs.iter().map(|(r, _)| r.id.as_str()).collect();
+        assert_eq!(ids, ["job-00002", "job-00001", "job-00000"]);
+        assert!(second.next_token.is_none());
+    }
+
+    #[test]
+    fn terminal_jobs_expire_after_retention() {
+        let mut store = Store::new("us-east-1", TransitionRules::default(), 1);
+        store.insert("a", job("job-00001", true)).unwrap();
+        store
+            .update_status(
+                "a",
+                "job-00001",
+                RequestedStatus::Cancelled,
+                None,
+                SimTime(60_000),
+            )
+            .unwrap();
+        assert!(
+            store
+                .job("a", "job-00001", SimTime(60_000 + RETENTION_MS))
+                .is_ok()
+        );
+        let late = SimTime(60_001 + RETENTION_MS);
+        assert_eq!(
+            store.job("a", "job-00001", late).unwrap_err().code,
+            ErrorCode::NotFound
+        );
+    }
+
+    mod properties {
+        use proptest::prelude::*;
+
+        use super::*;
+        use crate::sandbox::lifecycle::{CancelBeforeStart, Failure, Pause, RepeatRequest};
+
+        fn reachable(from: JobStatus, to: JobStatus) -> bool {
+            let mut seen = vec![from];
+            let mut i = 0;
+            while i < seen.len() {
+                for next in seen[i].successors() {
+                    if !seen.contains(next) {
+                        seen.push(*next);
+                    }
+                }
+                i += 1;
+            }
+            seen.contains(&to)
+        }
+
+        #[derive(Debug, Clone)]
+        enum Step {
+            Advance(i64),
+            Confirm(usize),
+            Cancel(usize),
+        }
+
+        fn step() -> impl Strategy<Value = Step> {
+            prop_oneof![
+                (0i64..120_000).prop_map(Step::Advance),
+                (0usize..4).prop_map(Step::Confirm),
+                (0usize..4).prop_map(Step::Cancel),
+            ]
+        }
+
+        fn script() -> impl Strategy<Value = JobScript> {
+            (
+                any::<bool>(),
+                prop::array::uniform5(0i64..60_000),
+                prop::option::of((0i64..60_000, 0i64..60_000)),
+                prop::option::of(0i64..90_000),
+                0i64..10_000,
+            )
+                .prop_map(|(confirm, t, pause, fail, tasks)| JobScript {
+                    created: SimTime(0),
+                    confirmation_required: confirm,
+                    timings: Timings {
+                        new_ms: t[0],
+                        preparing_ms: t[1],
+                        ready_ms: t[2],
+                        active_ms: t[3],
+                        transition_ms: t[4],
+                    },
+                    pause: pause.map(|(after, paused)| Pause {
+                        after_active_ms: after,
+                        paused_ms: paused,
+                    }),
+                    failure: fail.map(|after| Failure {
+                        after_active_ms: after,
+                        code: "C".into(),
+                        reason: "r".into(),
+                    }),
+                    total_tasks: tasks,
+                    task_failure_rate: 0.1,
+                })
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(256))]
+
+            /// No job ever takes a transition the reference forbids, terminal jobs never change, and
+            /// every UpdateJobStatus answer follows the decision table.
+            #[test]
+            fn jobs_only_take_allowed_transitions(
+                scripts in prop::collection::vec(script(), 4),
+                steps in prop::collection::vec(step(), 1..40),
+                slow_cancel in any::<bool>(),
+                accept_repeats in any::<bool>(),
+            ) {
+                let rules = TransitionRules {
+                    cancel_before_start: if slow_cancel { CancelBeforeStart::Cancelling } else { CancelBeforeStart::Cancelled },
+                    repeat_request: if accept_repeats { RepeatRequest::Accept } else { RepeatRequest::Reject },
+                };
+                let mut store = Store::new("us-east-1", rules, 3);
+                let ids: Vec<String> = (0..4).map(|i| format!("prop-{i:05}")).collect();
+                for (id, script) in ids.iter().zip(&scripts) {
+                    let mut new = job(id, script.confirmation_required);
+                    new.script = script.clone();
+                    store.insert("a", new).unwrap();
+                }
+                let mut now = SimTime(0);
+                let status = |store: &Store, id: &str, now| store.job("a", id, now).unwrap().1.status;
+                let mut last: Vec<JobStatus> = ids.iter().map(|id| status(&store, id, now)).collect();
+                for step in steps {
+                    match step {
+                        Step::Advance(ms) => now = now.plus_ms(ms),
+                        Step::Confirm(i) | Step::Cancel(i) => {
+                            let requested = if matches!(step, Step::Confirm(_)) {
+                                RequestedStatus::Ready
+                            } else {
+                                RequestedStatus::Cancelled
+                            };
+                            let before = status(&store, &ids[i], now);
+                            let answer = store.update_status("a", &ids[i], requested, Some("why"), now);
+                            match (decide(before, requested, rules), answer) {
+                                (Decision::Reject, Err(e)) => prop_assert_eq!(e.code, ErrorCode::JobStatus),
+                                (Decision::Unchanged, Ok(s)) => prop_assert_eq!(s, before),
+                                (Decision::Confirm, Ok(s)) => prop_assert!(reachable(JobStatus::Ready, s), "{s}"),
+                                (Decision::Cancel, Ok(s)) => prop_assert!(matches!(s, JobStatus::Cancelling | JobStatus::Cancelled), "{s}"),
+                                (d, a) => prop_assert!(false, "decision {d:?} but answer {a:?} for {before}"),
+                            }
+                        }
+                    }
+                    for (i, id) in ids.iter().enumerate() {
+                        let current = status(&store, id, now);
+                        prop_assert!(reachable(last[i], current), "{id}: {} -> {current}", last[i]);
+                        if last[i].is_terminal() {
+                            prop_assert_eq!(current, last[i]);
+                        }
+                        last[i] = current;
+                    }
+                }
+            }
+        }
+    }
+}
