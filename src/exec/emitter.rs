@@ -1,0 +1,34 @@
+//! The sending side of the event channel: stamps each event with wall time and elapsed run time.
+//!
+//! Owns nothing but the channel and the run's start. Does not own what is sent (`event.rs`) or who reads it
+//! (`coordinator.rs`).
+
+use tokio::sync::mpsc;
+use tokio::time::Instant;
+
+use crate::event::{Event, EventKind};
+
+/// Cheap to clone; every task that reports progress holds one.
+#[derive(Debug, Clone)]
+pub struct Emitter {
+    tx: mpsc::Sender<Event>,
+    start: Instant,
+}
+
+impl Emitter {
+    /// Wraps `tx`; elapsed times are measured from `start`.
+    pub fn new(tx: mpsc::Sender<Event>, start: Instant) -> Self {
+        Self { tx, start }
+    }
+
+    /// Sends one event, waiting while the coordinator is behind (back-pressure bounds memory).
+    pub async fn emit(&self, kind: EventKind) {
+        let event = Event {
+            at: jiff::Timestamp::now(),
+            elapsed: self.start.elapsed(),
+            kind,
+        };
+        // The coordinator outlives the executor; a closed channel means it was aborted, so dropping is right.
+        let _ = self.tx.send(event).await;
+    }
+}
