@@ -460,7 +460,7 @@ async fn apply<C: JobControl>(
     if let Some(priority) = entry.priority {
         let step = if status.is_terminal() {
             Step::quiet(
-                Outcome::Skipped,
+                Outcome::Unchanged,
                 Some(format!("job is {status}; priority no longer matters")),
             )
         } else if priority == priority_seen {
@@ -742,4 +742,742 @@ async fn recheck<C: JobControl>(
     step.status_after = Some(now);
     step.request_id = answer.request_id;
     step
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+    use std::sync::Mutex;
+    use std::time::Duration;
+
+    use super::*;
+    use crate::api::AccountId;
+    use crate::api::fake::{FakeJobControl, Fault};
+    use crate::event::Event;
+    use crate::exec::{RunOptions, RunSummary, run};
+    use crate::report::{Reporter, ReporterSet};
+    use crate::resolved::{Gate, ResolvedJob, RunSettings, Target};
+
+    /// Keeps every event for the test to inspect.
+    #[derive(Clone, Default)]
+    struct Collect(Arc<Mutex<Vec<Event>>>);
+
+    impl Reporter for Collect {
+        fn name(&self) -> &str {
+            "collect"
+        }
+        fn report(&mut self, event: &Event) -> std::io::Result<()> {
+            self.0.lock().unwrap().push(event.clone());
+            Ok(())
+        }
+    }
+
+    struct Outcomes {
+        summary: RunSummary,
+        events: Vec<Event>,
+    }
+
+    impl Outcomes {
+        fn record(&self, job: &str) -> JobRecord {
+            let found: Vec<&JobRecord> = self
+                .events
+                .iter()
+                .filter_map(|e| match &e.kind {
+                    EventKind::JobFinished(r) if r.job_id.as_str() == job => Some(&**r),
+                    _ => None,
+                })
+                .collect();
+            assert_eq!(found.len(), 1, "exactly one JobFinished for {job}");
+            found[0].clone()
+        }
+
+        fn count(&self, pred: impl Fn(&EventKind) -> bool) -> usize {
+            self.events.iter().filter(|e| pred(&e.kind)).count()
+        }
+    }
+
+    fn settings(mode: RunMode) -> RunSettings {
+        RunSettings {
+            concurrency: 8,
+            rate_limit: 50.0,
+            poll_rate_limit: 50.0,
+            poll_interval: Duration::from_secs(5),
+            mode,
+        }
+    }
+
+    fn job(fake: &FakeJobControl, id: &str, status: JobStatus) -> ResolvedJob {
+        let id = fake.add_job(id, status);
+        ResolvedJob {
+            id,
+            description: None,
+            status_seen: status,
+            priority_seen: 10,
+        }
+    }
+
+    fn entry(name: &str, jobs: Vec<ResolvedJob>, target: Option<TargetStatus>) -> ResolvedEntry {
+        ResolvedEntry {
+            name: name.to_owned(),
+            after: Vec::new(),
+            jobs,
+            gate: None,
+            target,
+            priority: None,
+            reason: Some("test".to_owned()),
+        }
+    }
+
+    fn gate(subject: GateSubject, statuses: &[JobStatus], timeout_secs: u64) -> Option<Gate> {
+        Some(Gate {
+            subject,
+            statuses: statuses.to_vec(),
+            timeout: Duration::from_secs(timeout_secs),
+        })
+    }
+
+    async fn run_with(
+        fake: &Arc<FakeJobControl>,
+        settings: RunSettings,
+        entries: Vec<ResolvedEntry>,
+        cancel: CancellationToken,
+    ) -> Outcomes {
+        let plan = ResolvedPlan {
+            target: Target {
+                account_id: AccountId::parse("111122223333").unwrap(),
+                region: "us-east-1".to_owned(),
+                endpoint: None,
+            },
+            settings,
+            entries,
+        };
+        let collect = Collect::default();
+        let mut reporters = ReporterSet::new();
+        reporters.add(collect.clone());
+        let summary = run(plan, fake.clone(), reporters, cancel, RunOptions::default()).await;
+        let events = collect.0.lock().unwrap().clone();
+        Outcomes { summary, events }
+    }
+
+    async fn run_plan(
+        fake: &Arc<FakeJobControl>,
+        mode: RunMode,
+        entries: Vec<ResolvedEntry>,
+    ) -> Outcomes {
+        run_with(fake, settings(mode), entries, CancellationToken::new()).await
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn targets_are_judged_before_any_call() {
+        let fake = Arc::new(FakeJobControl::new());
+        let cancels = vec![
+            job(&fake, "cancel-suspended", JobStatus::Suspended),
+            job(&fake, "cancel-active", JobStatus::Active),
+            job(&fake, "cancel-cancelled", JobStatus::Cancelled),
+            job(&fake, "cancel-cancelling", JobStatus::Cancelling),
+            job(&fake, "cancel-complete", JobStatus::Complete),
+        ];
+        let confirms = vec![
+            job(&fake, "confirm-suspended", JobStatus::Suspended),
+            job(&fake, "confirm-active", JobStatus::Active),
+            job(&fake, "confirm-cancelled", JobStatus::Cancelled),
+            job(&fake, "confirm-preparing", JobStatus::Preparing),
+        ];
+        let out = run_plan(
+            &fake,
+            RunMode::Apply,
+            vec![
+                entry("cancel", cancels, Some(TargetStatus::Cancelled)),
+                entry("confirm", confirms, Some(TargetStatus::Ready)),
+            ],
+        )
+        .await;
+        for (id, outcome, after, calls) in [
+            (
+                "cancel-suspended",
+                Outcome::Applied,
+                Some(JobStatus::Cancelled),
+                1,
+            ),
+            (
+                "cancel-active",
+                Outcome::Applied,
+                Some(JobStatus::Cancelling),
+                1,
+            ),
+            ("cancel-cancelled", Outcome::Unchanged, None, 0),
+            ("cancel-cancelling", Outcome::Unchanged, None, 0),
+            ("cancel-complete", Outcome::Skipped, None, 0),
+            (
+                "confirm-suspended",
+                Outcome::Applied,
+                Some(JobStatus::Ready),
+                1,
+            ),
+            ("confirm-active", Outcome::Unchanged, None, 0),
+            ("confirm-cancelled", Outcome::Skipped, None, 0),
+            ("confirm-preparing", Outcome::Failed, None, 0),
+        ] {
+            let record = out.record(id);
+            assert_eq!(record.outcome, outcome, "{id}: {:?}", record.reason);
+            assert_eq!(record.status_after, after, "{id}");
+            assert_eq!(record.attempts, calls, "{id}");
+            let job = JobId::parse(id).unwrap();
+            assert_eq!(
+                u32::try_from(fake.job_calls(&job, ApiCall::UpdateJobStatus)).unwrap(),
+                calls,
+                "{id}"
+            );
+        }
+        assert!(out.record("cancel-active").request_id.is_some());
+        assert_eq!(out.summary.count(Outcome::Applied), 3);
+        assert_eq!(out.summary.exit_code(), crate::errors::EXIT_JOBS_FAILED);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_missing_job_fails_with_the_aws_code() {
+        let fake = Arc::new(FakeJobControl::new());
+        let ghost = ResolvedJob {
+            id: JobId::parse("ghost-job").unwrap(),
+            description: None,
+            status_seen: JobStatus::Active,
+            priority_seen: 1,
+        };
+        let out = run_plan(
+            &fake,
+            RunMode::Apply,
+            vec![entry("e", vec![ghost], Some(TargetStatus::Cancelled))],
+        )
+        .await;
+        let record = out.record("ghost-job");
+        assert_eq!(record.outcome, Outcome::Failed);
+        assert_eq!(record.attempts, 1, "NotFound is not retried");
+        assert_eq!(record.error.unwrap().code, "NotFoundException");
+        assert!(record.request_id.is_some());
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_dry_run_makes_no_mutating_call() {
+        let fake = Arc::new(FakeJobControl::new());
+        let jobs = vec![
+            job(&fake, "dry-active", JobStatus::Active),
+            job(&fake, "dry-cancelled", JobStatus::Cancelled),
+        ];
+        let mut e = entry("e", jobs, Some(TargetStatus::Cancelled));
+        e.priority = Some(99);
+        let out = run_plan(&fake, RunMode::DryRun, vec![e]).await;
+        assert_eq!(fake.mutations(), 0);
+        assert_eq!(out.record("dry-active").outcome, Outcome::WouldApply);
+        assert_eq!(out.record("dry-cancelled").outcome, Outcome::Unchanged);
+        assert_eq!(out.summary.exit_code(), crate::errors::EXIT_OK);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn priority_changes_go_beside_or_without_a_status() {
+        let fake = Arc::new(FakeJobControl::new());
+        let mut only = entry(
+            "only",
+            vec![job(&fake, "prio-only", JobStatus::Active)],
+            None,
+        );
+        only.priority = Some(42);
+        let mut both = entry(
+            "both",
+            vec![job(&fake, "prio-both", JobStatus::Suspended)],
+            Some(TargetStatus::Ready),
+        );
+        both.priority = Some(7);
+        let mut same = entry(
+            "same",
+            vec![job(&fake, "prio-same", JobStatus::Active)],
+            None,
+        );
+        same.priority = Some(10);
+        let out = run_plan(&fake, RunMode::Apply, vec![only, both, same]).await;
+        assert_eq!(out.record("prio-only").outcome, Outcome::Applied);
+        assert_eq!(fake.priority(&JobId::parse("prio-only").unwrap()), Some(42));
+        let both = out.record("prio-both");
+        assert_eq!(both.outcome, Outcome::Applied);
+        assert_eq!(both.attempts, 2);
+        assert_eq!(
+            fake.status(&JobId::parse("prio-both").unwrap()),
+            Some(JobStatus::Ready)
+        );
+        assert_eq!(out.record("prio-same").outcome, Outcome::Unchanged);
+        assert_eq!(fake.calls(ApiCall::UpdateJobPriority), 2);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn own_status_gates_hold_time_out_or_become_unreachable() {
+        let fake = Arc::new(FakeJobControl::new());
+        let met = job(&fake, "gate-met", JobStatus::Preparing);
+        fake.schedule_status(&met.id, Duration::from_secs(30), JobStatus::Suspended);
+        let late = job(&fake, "gate-late", JobStatus::Preparing);
+        let past = job(&fake, "gate-past", JobStatus::Active);
+        let mut e = entry("e", vec![met, late, past], Some(TargetStatus::Ready));
+        e.gate = gate(GateSubject::OwnStatus, &[JobStatus::Suspended], 120);
+        let out = run_plan(&fake, RunMode::Apply, vec![e]).await;
+
+        let met = out.record("gate-met");
+        assert_eq!(met.outcome, Outcome::Applied, "{:?}", met.reason);
+        assert_eq!(met.status_before, Some(JobStatus::Suspended));
+        assert!(
+            met.waited >= Duration::from_secs(30) && met.waited <= Duration::from_secs(36),
+            "{:?}",
+            met.waited
+        );
+
+        let late = out.record("gate-late");
+        assert_eq!(late.outcome, Outcome::TimedOut);
+        assert_eq!(late.waited, Duration::from_secs(120));
+
+        let past = out.record("gate-past");
+        assert_eq!(past.outcome, Outcome::Failed);
+        assert!(
+            past.reason
+                .as_deref()
+                .unwrap()
+                .contains("can no longer become Suspended"),
+            "{:?}",
+            past.reason
+        );
+        assert!(
+            past.waited < Duration::from_secs(1),
+            "fails at once: {:?}",
+            past.waited
+        );
+        assert_eq!(fake.mutations(), 1);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn other_job_gates_wait_for_that_job() {
+        let fake = Arc::new(FakeJobControl::new());
+        let watched = fake.add_job("upstream", JobStatus::Active);
+        fake.schedule_status(&watched, Duration::from_secs(60), JobStatus::Complete);
+        let doomed = fake.add_job("upstream-bad", JobStatus::Active);
+        fake.schedule_status(&doomed, Duration::from_secs(20), JobStatus::Failed);
+        let mut go = entry(
+            "go",
+            vec![
+                job(&fake, "down-a", JobStatus::Suspended),
+                job(&fake, "down-b", JobStatus::Suspended),
+            ],
+            Some(TargetStatus::Ready),
+        );
+        go.gate = gate(GateSubject::OtherJob(watched), &[JobStatus::Complete], 600);
+        let mut stop = entry(
+            "stop",
+            vec![job(&fake, "down-c", JobStatus::Suspended)],
+            Some(TargetStatus::Ready),
+        );
+        stop.gate = gate(GateSubject::OtherJob(doomed), &[JobStatus::Complete], 600);
+        let out = run_plan(&fake, RunMode::Apply, vec![go, stop]).await;
+        for id in ["down-a", "down-b"] {
+            let record = out.record(id);
+            assert_eq!(record.outcome, Outcome::Applied);
+            assert!(
+                record.waited >= Duration::from_secs(60)
+                    && record.waited <= Duration::from_secs(66)
+            );
+        }
+        let stopped = out.record("down-c");
+        assert_eq!(stopped.outcome, Outcome::Failed);
+        assert!(
+            stopped
+                .reason
+                .as_deref()
+                .unwrap()
+                .contains("job upstream-bad"),
+            "{:?}",
+            stopped.reason
+        );
+        assert!(stopped.waited <= Duration::from_secs(26));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn after_chains_wait_for_success_and_skip_on_failure() {
+        let fake = Arc::new(FakeJobControl::new());
+        let first = entry(
+            "first",
+            vec![job(&fake, "chain-1", JobStatus::Suspended)],
+            Some(TargetStatus::Ready),
+        );
+        let mut second = entry(
+            "second",
+            vec![job(&fake, "chain-2", JobStatus::Suspended)],
+            Some(TargetStatus::Ready),
+        );
+        second.after = vec![0];
+        let ghost = ResolvedJob {
+            id: JobId::parse("chain-ghost").unwrap(),
+            description: None,
+            status_seen: JobStatus::Suspended,
+            priority_seen: 1,
+        };
+        let broken = entry("broken", vec![ghost], Some(TargetStatus::Ready));
+        let mut blocked = entry(
+            "blocked",
+            vec![job(&fake, "chain-3", JobStatus::Suspended)],
+            Some(TargetStatus::Ready),
+        );
+        blocked.after = vec![2];
+        let mut transitively = entry(
+            "transitively",
+            vec![job(&fake, "chain-4", JobStatus::Suspended)],
+            Some(TargetStatus::Ready),
+        );
+        transitively.after = vec![3, 1];
+        let out = run_plan(
+            &fake,
+            RunMode::Apply,
+            vec![first, second, broken, blocked, transitively],
+        )
+        .await;
+        assert_eq!(out.record("chain-1").outcome, Outcome::Applied);
+        assert_eq!(out.record("chain-2").outcome, Outcome::Applied);
+        assert_eq!(out.record("chain-ghost").outcome, Outcome::Failed);
+        let blocked = out.record("chain-3");
+        assert_eq!(blocked.outcome, Outcome::NotRun);
+        assert!(blocked.reason.unwrap().contains("`broken`"));
+        assert_eq!(out.record("chain-4").outcome, Outcome::NotRun);
+        assert_eq!(
+            fake.job_calls(&JobId::parse("chain-3").unwrap(), ApiCall::UpdateJobStatus),
+            0
+        );
+        // `second` starts only after `first` finished.
+        let position = |pred: &dyn Fn(&EventKind) -> bool| {
+            out.events.iter().position(|e| pred(&e.kind)).unwrap()
+        };
+        let first_done = position(&|k| {
+            matches!(
+                k,
+                EventKind::EntryFinished {
+                    entry: 0,
+                    succeeded: true
+                }
+            )
+        });
+        let second_start = position(&|k| matches!(k, EventKind::EntryStarted { entry: 1 }));
+        assert!(first_done < second_start);
+        assert_eq!(
+            out.count(|k| matches!(k, EventKind::EntryFinished { .. })),
+            5
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn status_conflicts_are_rechecked_before_they_are_reported() {
+        let fake = Arc::new(FakeJobControl::new());
+        let raced = job(&fake, "race-cancelled", JobStatus::Active);
+        fake.race_before_update(&raced.id, JobStatus::Cancelled);
+        let finished = job(&fake, "race-complete", JobStatus::Active);
+        fake.race_before_update(&finished.id, JobStatus::Complete);
+        let confirmed = job(&fake, "race-confirm", JobStatus::Suspended);
+        fake.race_before_update(&confirmed.id, JobStatus::Ready);
+        let out = run_plan(
+            &fake,
+            RunMode::Apply,
+            vec![
+                entry(
+                    "cancel",
+                    vec![raced, finished],
+                    Some(TargetStatus::Cancelled),
+                ),
+                entry("confirm", vec![confirmed], Some(TargetStatus::Ready)),
+            ],
+        )
+        .await;
+        assert_eq!(out.record("race-cancelled").outcome, Outcome::Unchanged);
+        assert_eq!(out.record("race-complete").outcome, Outcome::Skipped);
+        assert_eq!(out.record("race-confirm").outcome, Outcome::Unchanged);
+        assert_eq!(
+            out.record("race-complete").status_after,
+            Some(JobStatus::Complete)
+        );
+        assert_eq!(
+            fake.calls(ApiCall::DescribeJob),
+            3,
+            "one re-check per conflict"
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn transient_failures_retry_with_counted_attempts() {
+        let fake = Arc::new(FakeJobControl::new());
+        let flaky = job(&fake, "flaky-job", JobStatus::Active);
+        fake.fail_next(ApiCall::UpdateJobStatus, 2, Fault::ServerError);
+        let out = run_plan(
+            &fake,
+            RunMode::Apply,
+            vec![entry("e", vec![flaky], Some(TargetStatus::Cancelled))],
+        )
+        .await;
+        let record = out.record("flaky-job");
+        assert_eq!(record.outcome, Outcome::Applied);
+        assert_eq!(record.attempts, 3);
+        assert_eq!(
+            out.count(|k| matches!(k, EventKind::Retrying { attempt: 1 | 2, .. })),
+            2
+        );
+        assert_eq!(
+            out.count(|k| matches!(
+                k,
+                EventKind::AttemptStarted {
+                    call: ApiCall::UpdateJobStatus,
+                    ..
+                }
+            )),
+            3
+        );
+
+        let fake = Arc::new(FakeJobControl::new());
+        let denied = job(&fake, "denied-job", JobStatus::Active);
+        fake.fail_next(ApiCall::UpdateJobStatus, 1, Fault::AccessDenied);
+        let out = run_plan(
+            &fake,
+            RunMode::Apply,
+            vec![entry("e", vec![denied], Some(TargetStatus::Cancelled))],
+        )
+        .await;
+        let record = out.record("denied-job");
+        assert_eq!(record.outcome, Outcome::Failed);
+        assert_eq!(record.attempts, 1);
+        assert_eq!(record.error.unwrap().code, "AccessDenied");
+
+        let fake = Arc::new(FakeJobControl::new());
+        let down = job(&fake, "down-job", JobStatus::Active);
+        fake.fail_next(ApiCall::UpdateJobStatus, 100, Fault::Connection);
+        let out = run_plan(
+            &fake,
+            RunMode::Apply,
+            vec![entry("e", vec![down], Some(TargetStatus::Cancelled))],
+        )
+        .await;
+        let record = out.record("down-job");
+        assert_eq!(record.outcome, Outcome::Failed);
+        assert_eq!(record.attempts, RetryPolicy::default().max_attempts);
+        assert_eq!(
+            fake.calls(ApiCall::UpdateJobStatus),
+            u64::from(RetryPolicy::default().max_attempts)
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_retry_meeting_a_conflict_counts_as_applied() {
+        let fake = Arc::new(FakeJobControl::new());
+        let lost = job(&fake, "lost-answer", JobStatus::Active);
+        // The first answer is lost (timeout), but the server had applied it: the retry meets a conflict.
+        fake.fail_next(ApiCall::UpdateJobStatus, 1, Fault::Timeout);
+        fake.race_before_update(&lost.id, JobStatus::Cancelling);
+        let out = run_plan(
+            &fake,
+            RunMode::Apply,
+            vec![entry("e", vec![lost], Some(TargetStatus::Cancelled))],
+        )
+        .await;
+        let record = out.record("lost-answer");
+        assert_eq!(record.outcome, Outcome::Applied, "{:?}", record.reason);
+        assert_eq!(record.attempts, 2);
+    }
+
+    use crate::exec::retry::RetryPolicy;
+
+    #[tokio::test(start_paused = true)]
+    async fn the_concurrency_cap_is_never_exceeded() {
+        let fake = Arc::new(FakeJobControl::new().with_latency(Duration::from_millis(200)));
+        let jobs: Vec<ResolvedJob> = (0..100)
+            .map(|i| job(&fake, &format!("cap-{i:03}"), JobStatus::Active))
+            .collect();
+        let mut s = settings(RunMode::Apply);
+        s.concurrency = 5;
+        s.rate_limit = 1000.0;
+        let out = run_with(
+            &fake,
+            s,
+            vec![entry("e", jobs, Some(TargetStatus::Cancelled))],
+            CancellationToken::new(),
+        )
+        .await;
+        assert_eq!(out.summary.count(Outcome::Applied), 100);
+        assert_eq!(fake.max_in_flight_mutations(), 5);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn throttling_slows_the_whole_plan_to_the_server_rate() {
+        let fake = Arc::new(FakeJobControl::new().with_latency(Duration::from_millis(20)));
+        fake.limit_rate(ApiCall::UpdateJobStatus, 100.0, 20.0);
+        let jobs: Vec<ResolvedJob> = (0..2000)
+            .map(|i| job(&fake, &format!("thr-{i:04}"), JobStatus::Active))
+            .collect();
+        let mut s = settings(RunMode::Apply);
+        s.concurrency = 64;
+        s.rate_limit = 1000.0;
+        let start = tokio::time::Instant::now();
+        let out = run_with(
+            &fake,
+            s,
+            vec![entry("e", jobs, Some(TargetStatus::Cancelled))],
+            CancellationToken::new(),
+        )
+        .await;
+        let wall = start.elapsed().as_secs_f64();
+        assert_eq!(out.summary.count(Outcome::Applied), 2000);
+        let calls = fake.calls(ApiCall::UpdateJobStatus) as f64;
+        let throttled = fake.throttled() as f64;
+        let goodput = 2000.0 / wall;
+        assert!(
+            throttled / calls <= 0.10,
+            "throttled {throttled} of {calls}"
+        );
+        assert!(goodput >= 90.0, "goodput {goodput:.1}/s over {wall:.1}s");
+        assert!(out.summary.throttle_events >= 1);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn many_waiting_jobs_share_listjobs_rounds() {
+        let fake = Arc::new(FakeJobControl::new());
+        let jobs: Vec<ResolvedJob> = (0..3000)
+            .map(|i| {
+                let job = job(&fake, &format!("wait-{i:04}"), JobStatus::Preparing);
+                fake.schedule_status(
+                    &job.id,
+                    Duration::from_secs(10 + (i % 120)),
+                    JobStatus::Suspended,
+                );
+                job
+            })
+            .collect();
+        let mut s = settings(RunMode::Apply);
+        s.rate_limit = 1000.0;
+        s.concurrency = 64;
+        let mut e = entry("e", jobs, Some(TargetStatus::Ready));
+        e.gate = gate(GateSubject::OwnStatus, &[JobStatus::Suspended], 3600);
+        let out = run_with(&fake, s, vec![e], CancellationToken::new()).await;
+        assert_eq!(out.summary.count(Outcome::Applied), 3000);
+        let rounds = out.count(|k| matches!(k, EventKind::GatePolled { listed: true, .. }));
+        assert!((20..=30).contains(&rounds), "{rounds} rounds");
+        // Reads per round grow with pages (3 of 1,000), not with the 3,000 jobs.
+        assert!(
+            fake.calls(ApiCall::ListJobs) <= 4 * rounds as u64,
+            "{}",
+            fake.calls(ApiCall::ListJobs)
+        );
+        assert_eq!(fake.calls(ApiCall::DescribeJob), 0);
+        for i in [0_u64, 1, 59, 119, 2999] {
+            let record = out.record(&format!("wait-{i:04}"));
+            let held = Duration::from_secs(10 + (i % 120));
+            assert!(
+                record.waited <= held + Duration::from_secs(6),
+                "wait-{i}: {:?} vs {held:?}",
+                record.waited
+            );
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn an_interruption_stops_new_work_and_reports_every_job() {
+        let fake = Arc::new(FakeJobControl::new());
+        let mut waiting = entry(
+            "waiting",
+            vec![job(&fake, "int-wait", JobStatus::Preparing)],
+            Some(TargetStatus::Ready),
+        );
+        waiting.gate = gate(GateSubject::OwnStatus, &[JobStatus::Suspended], 3600);
+        let mut later = entry(
+            "later",
+            vec![job(&fake, "int-later", JobStatus::Suspended)],
+            Some(TargetStatus::Ready),
+        );
+        later.after = vec![0];
+        let cancel = CancellationToken::new();
+        let trigger = cancel.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_secs(30)).await;
+            trigger.cancel();
+        });
+        let out = run_with(
+            &fake,
+            settings(RunMode::Apply),
+            vec![waiting, later],
+            cancel,
+        )
+        .await;
+        assert!(out.summary.interrupted);
+        assert_eq!(out.summary.exit_code(), crate::errors::EXIT_INTERRUPTED);
+        assert_eq!(out.record("int-wait").outcome, Outcome::NotRun);
+        assert_eq!(out.record("int-later").outcome, Outcome::NotRun);
+        assert_eq!(fake.mutations(), 0);
+        assert!(matches!(
+            out.events.last().unwrap().kind,
+            EventKind::RunFinished { interrupted: true }
+        ));
+    }
+
+    /// Fails on its first job event.
+    struct Broken;
+
+    impl Reporter for Broken {
+        fn name(&self) -> &str {
+            "broken"
+        }
+        fn report(&mut self, event: &Event) -> std::io::Result<()> {
+            match event.kind {
+                EventKind::JobFinished(_) => Err(std::io::Error::other("disk full")),
+                _ => Ok(()),
+            }
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_failing_reporter_cancels_the_run_but_reporting_goes_on() {
+        let fake = Arc::new(FakeJobControl::new());
+        let first = entry(
+            "first",
+            vec![job(&fake, "rep-1", JobStatus::Suspended)],
+            Some(TargetStatus::Ready),
+        );
+        // The second job waits on a gate that never holds, so it is still waiting when the reporter fails.
+        let mut second = entry(
+            "second",
+            vec![job(&fake, "rep-2", JobStatus::Preparing)],
+            Some(TargetStatus::Ready),
+        );
+        second.gate = gate(GateSubject::OwnStatus, &[JobStatus::Suspended], 3600);
+        let plan = ResolvedPlan {
+            target: Target {
+                account_id: AccountId::parse("111122223333").unwrap(),
+                region: "us-east-1".to_owned(),
+                endpoint: None,
+            },
+            settings: settings(RunMode::Apply),
+            entries: vec![first, second],
+        };
+        let collect = Collect::default();
+        let mut reporters = ReporterSet::new();
+        reporters.add(Broken).add(collect.clone());
+        let summary = run(
+            plan,
+            fake.clone(),
+            reporters,
+            CancellationToken::new(),
+            RunOptions::default(),
+        )
+        .await;
+        assert!(summary.interrupted);
+        assert_eq!(summary.reporter_errors.len(), 1);
+        assert_eq!(summary.count(Outcome::NotRun), 1);
+        let events = collect.0.lock().unwrap();
+        assert!(matches!(
+            events.last().unwrap().kind,
+            EventKind::RunFinished { interrupted: true }
+        ));
+        let finished: HashMap<String, Outcome> = events
+            .iter()
+            .filter_map(|e| match &e.kind {
+                EventKind::JobFinished(r) => Some((r.job_id.to_string(), r.outcome)),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(finished.len(), 2);
+    }
 }

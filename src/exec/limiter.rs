@@ -37,16 +37,17 @@ type Ceiling = RateLimiter<NotKeyed, InMemoryState, TokioClock, NoOpMiddleware<D
 
 /// Below this rate a lane is never cut further (calls per second).
 const MIN_RATE: f64 = 1.0;
-/// After a cut, throttles of calls already in flight do not cut again for this long.
-const CUT_COOLDOWN: Duration = Duration::from_millis(500);
+/// Goodput is measured over at least this long, so the first answers of a run do not look like a rate.
+const MIN_WINDOW: Duration = Duration::from_millis(100);
 /// Without a throttle for this long, the rate grows fast again.
 const QUIET: Duration = Duration::from_secs(5);
 /// The goodput window a cut is measured over.
-const GOODPUT_WINDOW: Duration = Duration::from_secs(1);
+const GOODPUT_WINDOW: Duration = Duration::from_millis(500);
 
 /// The adaptive part of a lane: a pacer with no burst whose rate moves with the server's answers.
 #[derive(Debug)]
 struct Pacer {
+    start: Instant,
     configured: f64,
     rate: f64,
     next: Instant,
@@ -58,6 +59,7 @@ struct Pacer {
 impl Pacer {
     fn new(configured: f64, now: Instant) -> Self {
         Self {
+            start: now,
             configured,
             rate: configured,
             next: now,
@@ -101,23 +103,29 @@ impl Pacer {
         }
     }
 
-    /// Cuts the rate to just under the goodput of the last second; `None` while cooling down.
-    fn on_throttle(&mut self, now: Instant) -> Option<f64> {
-        if self
-            .last_cut
-            .is_some_and(|cut| now.duration_since(cut) < CUT_COOLDOWN)
-        {
+    /// Cuts the rate to just under the goodput the server allowed (successes over the last half
+    /// second), or by half when nothing succeeded. Throttles of attempts sent before the last cut are stale (the cut already answered them),
+    /// so the rate moves once per round trip at most; returns the new rate when it fell.
+    fn on_throttle(&mut self, now: Instant, sent_at: Instant) -> Option<f64> {
+        if self.last_cut.is_some_and(|cut| sent_at <= cut) {
             return None;
         }
         self.prune(now);
-        // Only the successes since the run started count; a window not yet full is not a whole second.
-        let goodput = self.successes.len() as f64 / GOODPUT_WINDOW.as_secs_f64();
-        let cut = if goodput >= MIN_RATE {
-            0.95 * goodput.min(self.rate)
+        let window = now
+            .duration_since(self.start)
+            .clamp(MIN_WINDOW, GOODPUT_WINDOW)
+            .as_secs_f64();
+        let goodput = self.successes.len() as f64 / window;
+        let rate = if goodput > 0.0 {
+            0.95 * goodput
         } else {
             0.5 * self.rate
-        };
-        self.rate = cut.clamp(MIN_RATE, self.configured);
+        }
+        .clamp(MIN_RATE, self.configured);
+        if rate >= self.rate * 0.99 {
+            return None;
+        }
+        self.rate = rate;
         self.last_cut = Some(now);
         self.last_raise = now;
         // A short pause of the whole lane lets the server's bucket refill a little.
@@ -177,7 +185,15 @@ impl Lane {
 /// A permission to send one attempt; a mutation's permit also holds a concurrency slot until dropped.
 #[derive(Debug)]
 pub struct Permit {
+    sent_at: Instant,
     _slot: Option<OwnedSemaphorePermit>,
+}
+
+impl Permit {
+    /// When the attempt was allowed out.
+    pub fn sent_at(&self) -> Instant {
+        self.sent_at
+    }
 }
 
 /// The shared limits of one run. Cheap to share through an `Arc`.
@@ -215,7 +231,10 @@ impl Limiter {
             None
         };
         self.lane(call).wait().await;
-        Permit { _slot: slot }
+        Permit {
+            sent_at: Instant::now(),
+            _slot: slot,
+        }
     }
 
     /// Records a successful answer of `call`; the lane climbs back toward its configured rate.
@@ -223,9 +242,10 @@ impl Limiter {
         self.lane(call).pacer().on_success(Instant::now());
     }
 
-    /// Records a throttled answer of `call`; returns the lane's new rate when this cut it.
-    pub fn on_throttle(&self, call: ApiCall) -> Option<f64> {
-        self.lane(call).pacer().on_throttle(Instant::now())
+    /// Records a throttled answer to an attempt of `call` sent at `sent_at`; returns the lane's new rate
+    /// when this cut it.
+    pub fn on_throttle(&self, call: ApiCall, sent_at: Instant) -> Option<f64> {
+        self.lane(call).pacer().on_throttle(Instant::now(), sent_at)
     }
 
     /// The current effective rate of `call`'s lane (calls per second).
@@ -311,13 +331,21 @@ mod tests {
             let _p = limiter.acquire(ApiCall::UpdateJobStatus).await;
             limiter.on_success(ApiCall::UpdateJobStatus);
         }
-        let cut = limiter.on_throttle(ApiCall::UpdateJobStatus).unwrap();
-        assert!(cut < 100.0, "{cut}");
+        let before_cut = Instant::now();
+        let cut = limiter
+            .on_throttle(ApiCall::UpdateJobStatus, before_cut)
+            .unwrap();
+        assert!(cut < 1000.0, "{cut}");
+        tokio::time::advance(Duration::from_millis(10)).await;
         assert_eq!(
-            limiter.on_throttle(ApiCall::UpdateJobStatus),
+            limiter.on_throttle(ApiCall::UpdateJobStatus, before_cut),
             None,
-            "cooldown"
+            "a throttle of an attempt sent before the cut is stale"
         );
+        let second = limiter
+            .on_throttle(ApiCall::UpdateJobStatus, Instant::now())
+            .unwrap();
+        assert!(second < cut, "{second} after {cut}");
         // Reads are a separate lane.
         assert_eq!(limiter.rate(ApiCall::DescribeJob), 50.0);
         for _ in 0..5_000 {

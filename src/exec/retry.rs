@@ -117,6 +117,7 @@ impl Caller {
                 })
                 .await;
             let result = send(attempt).await;
+            let sent_at = permit.sent_at();
             drop(permit);
             let error = match result {
                 Ok(value) => {
@@ -129,7 +130,7 @@ impl Caller {
                 Err(error) => error,
             };
             if error.kind == ApiErrorKind::Throttled
-                && let Some(rate) = self.limiter.on_throttle(call)
+                && let Some(rate) = self.limiter.on_throttle(call, sent_at)
             {
                 self.emitter.emit(EventKind::Throttled { call, rate }).await;
             }
