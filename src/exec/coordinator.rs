@@ -117,7 +117,12 @@ struct RunState {
 impl RunState {
     fn observe(&mut self, event: &Event) {
         match &event.kind {
-            EventKind::JobApplying { index, .. } => {
+            // A job counts as having a call in flight once a mutating attempt was sent for it.
+            EventKind::AttemptStarted {
+                index: Some(index),
+                call,
+                ..
+            } if call.is_mutation() => {
                 self.applying.insert(*index);
             }
             EventKind::JobFinished(record) => {
@@ -279,8 +284,10 @@ fn finish_abandoned(
             );
             if state.applying.contains(&index) {
                 record.outcome = Outcome::Failed;
-                record.reason =
-                    Some("interrupted while its call was in flight; its effect is unknown, check the job".to_owned());
+                record.reason = Some(
+                    "interrupted after its call was sent; its effect is unknown, check the job"
+                        .to_owned(),
+                );
             }
             let event = Event {
                 at: jiff::Timestamp::now(),

@@ -1413,6 +1413,61 @@ mod tests {
         ));
     }
 
+    #[tokio::test(start_paused = true)]
+    async fn in_flight_calls_get_a_bounded_grace_period() {
+        // Every call takes a minute: longer than the grace period after the interruption.
+        let fake = Arc::new(FakeJobControl::new().with_latency(Duration::from_secs(60)));
+        let jobs = vec![
+            job(&fake, "slow-1", JobStatus::Active),
+            job(&fake, "slow-2", JobStatus::Active),
+        ];
+        let mut s = settings(RunMode::Apply);
+        s.concurrency = 1;
+        let cancel = CancellationToken::new();
+        let trigger = cancel.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_secs(1)).await;
+            trigger.cancel();
+        });
+        let start = tokio::time::Instant::now();
+        let out = run_with(
+            &fake,
+            s,
+            vec![entry("e", jobs, Some(TargetStatus::Cancelled))],
+            cancel,
+        )
+        .await;
+        let elapsed = start.elapsed();
+        assert!(
+            elapsed <= Duration::from_secs(12),
+            "grace bounds the stop: {elapsed:?}"
+        );
+        let in_flight = out.record("slow-1");
+        assert_eq!(in_flight.outcome, Outcome::Failed);
+        assert!(
+            in_flight
+                .reason
+                .unwrap()
+                .contains("after its call was sent")
+        );
+        assert_eq!(out.record("slow-2").outcome, Outcome::NotRun);
+        assert_eq!(out.summary.exit_code(), crate::errors::EXIT_INTERRUPTED);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn few_waiting_jobs_are_polled_with_describejob() {
+        let fake = Arc::new(FakeJobControl::new());
+        let lone = job(&fake, "lone-waiter", JobStatus::Preparing);
+        fake.schedule_status(&lone.id, Duration::from_secs(12), JobStatus::Suspended);
+        let mut e = entry("e", vec![lone], Some(TargetStatus::Ready));
+        e.gate = gate(GateSubject::OwnStatus, &[JobStatus::Suspended], 600);
+        let out = run_plan(&fake, RunMode::Apply, vec![e]).await;
+        assert_eq!(out.record("lone-waiter").outcome, Outcome::Applied);
+        assert_eq!(fake.calls(ApiCall::ListJobs), 0);
+        // Polls at about 0, 5, 10 and 15 seconds.
+        assert_eq!(fake.calls(ApiCall::DescribeJob), 4);
+    }
+
     /// Fails on its first job event.
     struct Broken;
 

@@ -231,3 +231,122 @@ impl Serialize for JobView<'_> {
         .serialize(serializer)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::{Arc, Mutex};
+    use std::time::Duration;
+
+    use super::*;
+    use crate::api::{AccountId, ApiCall, ApiError, ApiErrorKind, JobId, JobStatus, TargetStatus};
+    use crate::event::{ErrorView, JobIndex};
+    use crate::resolved::Target;
+
+    #[derive(Clone, Default)]
+    struct SharedBuf(Arc<Mutex<Vec<u8>>>);
+
+    impl Write for SharedBuf {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    fn at(seconds: i64) -> Timestamp {
+        Timestamp::from_second(1_780_000_000 + seconds).unwrap()
+    }
+
+    fn event(seconds: i64, kind: EventKind) -> Event {
+        Event {
+            at: at(seconds),
+            elapsed: Duration::from_secs(seconds as u64),
+            kind,
+        }
+    }
+
+    fn record(entry: &Arc<str>, job: usize, id: &str, outcome: Outcome) -> JobRecord {
+        JobRecord {
+            index: JobIndex { entry: 0, job },
+            entry: entry.clone(),
+            job_id: JobId::parse(id).unwrap(),
+            description: Some(format!("nightly {id}")),
+            status_before: Some(JobStatus::Active),
+            requested: Some(TargetStatus::Cancelled),
+            priority_requested: None,
+            status_after: None,
+            outcome,
+            attempts: 0,
+            waited: Duration::ZERO,
+            reason: None,
+            request_id: None,
+            error: None,
+            started_at: at(1),
+            finished_at: at(2),
+        }
+    }
+
+    #[test]
+    fn the_report_has_the_documented_shape() {
+        let buffer = SharedBuf::default();
+        let plan = PlanMeta {
+            path: "plans/cancel.yaml".to_owned(),
+            sha256: "ab".repeat(32),
+        };
+        let mut reporter = JsonReporter::new(plan, ReportSink::Writer(Box::new(buffer.clone())));
+        let entry: Arc<str> = Arc::from("cancel-nightly");
+        let info = RunInfo {
+            target: Target {
+                account_id: AccountId::parse("111122223333").unwrap(),
+                region: "us-east-1".to_owned(),
+                endpoint: Some("http://127.0.0.1:9000".to_owned()),
+            },
+            mode: RunMode::Apply,
+            entries: vec![(entry.clone(), 3)],
+            total_jobs: 3,
+        };
+        let mut applied = record(&entry, 0, "job-applied", Outcome::Applied);
+        applied.status_after = Some(JobStatus::Cancelling);
+        applied.attempts = 2;
+        applied.waited = Duration::from_millis(1500);
+        applied.reason = Some("requested Cancelled; job is now Cancelling".to_owned());
+        applied.request_id = Some("REQ000002".to_owned());
+        let mut failed = record(&entry, 1, "job-failed", Outcome::Failed);
+        let error = ApiError {
+            call: ApiCall::UpdateJobStatus,
+            kind: ApiErrorKind::AccessDenied,
+            code: Some("AccessDenied".to_owned()),
+            message: Some("not allowed".to_owned()),
+            request_id: Some("REQ000003".to_owned()),
+            http_status: Some(403),
+        };
+        failed.attempts = 1;
+        failed.request_id = error.request_id.clone();
+        failed.error = Some(ErrorView::from(&error));
+        failed.reason = Some("UpdateJobStatus failed after 1 attempt(s)".to_owned());
+        let mut not_run = record(&entry, 2, "job-not-run", Outcome::NotRun);
+        not_run.reason = Some("interrupted before it started".to_owned());
+        // Out of order on purpose: the report lists jobs in plan order.
+        for event in [
+            event(0, EventKind::RunStarted(Arc::new(info))),
+            event(2, EventKind::JobFinished(Box::new(failed))),
+            event(2, EventKind::JobFinished(Box::new(not_run))),
+            event(3, EventKind::JobFinished(Box::new(applied))),
+            event(4, EventKind::RunFinished { interrupted: true }),
+        ] {
+            reporter.report(&event).unwrap();
+        }
+        let text = String::from_utf8(buffer.0.lock().unwrap().clone()).unwrap();
+        let value: serde_json::Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(value["started_at"], "2026-05-28T20:26:40Z");
+        insta::assert_json_snapshot!(value, {
+            ".started_at" => "[time]",
+            ".finished_at" => "[time]",
+            ".jobs[].started_at" => "[time]",
+            ".jobs[].finished_at" => "[time]",
+            ".s3plan_version" => "[version]",
+        });
+    }
+}
