@@ -431,3 +431,177 @@ mod tests {
         }
     }
 }
+
+/// The SDK wiring end to end against a loopback HTTP server speaking the wire format of reference §2.
+#[cfg(test)]
+mod wire_tests {
+    use axum::Router;
+    use axum::extract::Path;
+    use axum::http::{HeaderMap, StatusCode};
+    use axum::response::{IntoResponse, Response};
+    use axum::routing::{get, post};
+
+    use super::*;
+    use crate::api::client::{AwsClients, Timeouts};
+
+    const NS: &str = "http://awss3control.amazonaws.com/doc/2018-08-20/";
+
+    fn xml(status: StatusCode, request_id: &str, body: String) -> Response {
+        (
+            status,
+            [
+                ("content-type", "application/xml"),
+                ("x-amz-request-id", request_id),
+            ],
+            body,
+        )
+            .into_response()
+    }
+
+    fn error(status: StatusCode, code: &str) -> Response {
+        let body = format!(
+            "<ErrorResponse xmlns=\"{NS}\"><Error><Code>{code}</Code><Message>scripted</Message></Error><RequestId>BODY-ID</RequestId></ErrorResponse>"
+        );
+        xml(status, "ERR-ID", body)
+    }
+
+    async fn describe(Path(id): Path<String>, headers: HeaderMap) -> Response {
+        let host = headers
+            .get("host")
+            .and_then(|h| h.to_str().ok())
+            .unwrap_or("");
+        if headers.get("x-amz-account-id").is_none() || !host.starts_with("127.0.0.1") {
+            return error(StatusCode::BAD_REQUEST, "BadRequestException");
+        }
+        let status = match id.as_str() {
+            "job-throttled" => {
+                return error(StatusCode::TOO_MANY_REQUESTS, "TooManyRequestsException");
+            }
+            "job-missing" => return error(StatusCode::NOT_FOUND, "NotFoundException"),
+            "job-bare-503" => return (StatusCode::SERVICE_UNAVAILABLE, "").into_response(),
+            "job-weird" => "Exploded",
+            _ => "Suspended",
+        };
+        let body = format!(
+            "<DescribeJobResult xmlns=\"{NS}\"><Job><JobId>{id}</JobId><Description>demo</Description><Status>{status}</Status><Priority>10</Priority><CreationTime>2024-05-01T12:00:00.123Z</CreationTime><ProgressSummary><TotalNumberOfTasks>8</TotalNumberOfTasks><NumberOfTasksSucceeded>3</NumberOfTasksSucceeded><NumberOfTasksFailed>0</NumberOfTasksFailed></ProgressSummary></Job></DescribeJobResult>"
+        );
+        xml(StatusCode::OK, "DESCRIBE-ID", body)
+    }
+
+    async fn update(Path(id): Path<String>) -> Response {
+        if id == "job-conflict" {
+            return error(StatusCode::BAD_REQUEST, "JobStatusException");
+        }
+        let body = format!(
+            "<UpdateJobStatusResult xmlns=\"{NS}\"><JobId>{id}</JobId><Status>Cancelling</Status></UpdateJobStatusResult>"
+        );
+        xml(StatusCode::OK, "UPDATE-ID", body)
+    }
+
+    async fn list() -> Response {
+        let body = format!(
+            "<ListJobsResult xmlns=\"{NS}\"><NextToken>b2Zmc2V0PTE</NextToken><Jobs><member><JobId>job-listed</JobId><Operation>S3PutObjectTagging</Operation><Priority>42</Priority><Status>Active</Status></member></Jobs></ListJobsResult>"
+        );
+        xml(StatusCode::OK, "LIST-ID", body)
+    }
+
+    async fn control() -> AwsJobControl {
+        let app = Router::new()
+            .route("/v20180820/jobs", get(list))
+            .route("/v20180820/jobs/{id}", get(describe))
+            .route("/v20180820/jobs/{id}/status", post(update));
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let address = listener.local_addr().unwrap();
+        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        let clients = AwsClients::sandbox(&format!("http://{address}"), Timeouts::default());
+        clients.job_control(AccountId::parse("111122223333").unwrap())
+    }
+
+    fn id(text: &str) -> JobId {
+        JobId::parse(text).unwrap()
+    }
+
+    #[tokio::test]
+    async fn answers_and_request_ids_come_through() {
+        let control = control().await;
+        let described = control.describe_job(&id("job-ok-1")).await.unwrap();
+        assert_eq!(described.value.summary.status, JobStatus::Suspended);
+        assert_eq!(described.value.summary.progress.succeeded_tasks, 3);
+        assert_eq!(described.request_id.as_deref(), Some("DESCRIBE-ID"));
+
+        let updated = control
+            .update_job_status(
+                &id("job-ok-1"),
+                TargetStatus::Cancelled,
+                Some("go now & then"),
+            )
+            .await
+            .unwrap();
+        assert_eq!(updated.value, JobStatus::Cancelling);
+        assert_eq!(updated.request_id.as_deref(), Some("UPDATE-ID"));
+
+        let page = control
+            .list_jobs(&[JobStatus::Active], None, 1000)
+            .await
+            .unwrap();
+        assert_eq!(
+            page.value.jobs[0].operation.as_deref(),
+            Some("S3PutObjectTagging")
+        );
+        assert_eq!(page.value.next_token.as_deref(), Some("b2Zmc2V0PTE"));
+    }
+
+    #[tokio::test]
+    async fn failures_are_classified_once_with_their_request_id() {
+        let control = control().await;
+        for (job, kind, code, status) in [
+            (
+                "job-throttled",
+                ApiErrorKind::Throttled,
+                Some("TooManyRequestsException"),
+                Some(429),
+            ),
+            (
+                "job-missing",
+                ApiErrorKind::NotFound,
+                Some("NotFoundException"),
+                Some(404),
+            ),
+            ("job-bare-503", ApiErrorKind::ServerError, None, Some(503)),
+            (
+                "job-weird",
+                ApiErrorKind::MalformedResponse,
+                None,
+                Some(200),
+            ),
+        ] {
+            let error = control.describe_job(&id(job)).await.unwrap_err();
+            assert_eq!(error.kind, kind, "{job}: {error}");
+            assert_eq!(error.code.as_deref(), code, "{job}");
+            assert_eq!(error.http_status, status, "{job}");
+            assert_eq!(error.call, ApiCall::DescribeJob);
+        }
+        let throttled = control
+            .describe_job(&id("job-throttled"))
+            .await
+            .unwrap_err();
+        assert_eq!(throttled.request_id.as_deref(), Some("ERR-ID"));
+        let conflict = control
+            .update_job_status(&id("job-conflict"), TargetStatus::Ready, None)
+            .await
+            .unwrap_err();
+        assert_eq!(conflict.kind, ApiErrorKind::JobStatusConflict);
+    }
+
+    #[tokio::test]
+    async fn a_refused_connection_is_a_connection_error() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let address = listener.local_addr().unwrap();
+        drop(listener);
+        let clients = AwsClients::sandbox(&format!("http://{address}"), Timeouts::default());
+        let control = clients.job_control(AccountId::parse("111122223333").unwrap());
+        let error = control.describe_job(&id("job-ok-1")).await.unwrap_err();
+        assert_eq!(error.kind, ApiErrorKind::Connection, "{error}");
+        assert!(error.kind.is_retryable());
+    }
+}
