@@ -1468,6 +1468,82 @@ mod tests {
         assert_eq!(fake.calls(ApiCall::DescribeJob), 4);
     }
 
+    /// Checks, at each intent, that the server has not yet seen that attempt.
+    struct Witness {
+        fake: Arc<FakeJobControl>,
+        intents: Mutex<Vec<(String, u32)>>,
+        acks: Mutex<u32>,
+    }
+
+    impl Journal for Witness {
+        fn intent<'a>(
+            &'a self,
+            intent: &'a Intent,
+        ) -> futures::future::BoxFuture<'a, Result<(), crate::exec::journal::JournalError>>
+        {
+            let seen = self.fake.job_calls(&intent.job, intent.call);
+            assert_eq!(
+                seen,
+                u64::from(intent.attempt) - 1,
+                "intent recorded before the request"
+            );
+            self.intents
+                .lock()
+                .unwrap()
+                .push((intent.job.to_string(), intent.attempt));
+            Box::pin(async { Ok(()) })
+        }
+        fn acknowledge<'a>(
+            &'a self,
+            _ack: &'a Acknowledgement,
+        ) -> futures::future::BoxFuture<'a, Result<(), crate::exec::journal::JournalError>>
+        {
+            *self.acks.lock().unwrap() += 1;
+            Box::pin(async { Ok(()) })
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn every_mutating_attempt_is_journaled_before_it_is_sent() {
+        let fake = Arc::new(FakeJobControl::new());
+        let jobs = vec![
+            job(&fake, "wal-1", JobStatus::Active),
+            job(&fake, "wal-2", JobStatus::Suspended),
+        ];
+        fake.fail_next(ApiCall::UpdateJobStatus, 2, Fault::Throttle);
+        let witness = Arc::new(Witness {
+            fake: fake.clone(),
+            intents: Mutex::new(Vec::new()),
+            acks: Mutex::new(0),
+        });
+        let plan = ResolvedPlan {
+            target: Target {
+                account_id: AccountId::parse("111122223333").unwrap(),
+                region: "us-east-1".to_owned(),
+                endpoint: None,
+            },
+            settings: settings(RunMode::Apply),
+            entries: vec![entry("e", jobs, Some(TargetStatus::Cancelled))],
+        };
+        let options = RunOptions {
+            journal: witness.clone(),
+            ..RunOptions::default()
+        };
+        let summary = run(
+            plan,
+            fake.clone(),
+            ReporterSet::new(),
+            CancellationToken::new(),
+            options,
+        )
+        .await;
+        assert_eq!(summary.count(Outcome::Applied), 2);
+        let intents = witness.intents.lock().unwrap().len() as u64;
+        assert_eq!(intents, fake.calls(ApiCall::UpdateJobStatus));
+        assert_eq!(intents, 4, "two jobs, two throttled attempts");
+        assert_eq!(u64::from(*witness.acks.lock().unwrap()), intents);
+    }
+
     /// Fails on its first job event.
     struct Broken;
 
