@@ -39,6 +39,8 @@ pub struct RunOptions {
     pub grace: Duration,
     /// The pre-send hook of mutating attempts.
     pub journal: Arc<dyn Journal>,
+    /// How often reporters get a `tick` between events.
+    pub tick: Duration,
 }
 
 impl std::fmt::Debug for RunOptions {
@@ -46,6 +48,7 @@ impl std::fmt::Debug for RunOptions {
         f.debug_struct("RunOptions")
             .field("retry", &self.retry)
             .field("grace", &self.grace)
+            .field("tick", &self.tick)
             .finish_non_exhaustive()
     }
 }
@@ -56,6 +59,7 @@ impl Default for RunOptions {
             retry: RetryPolicy::default(),
             grace: Duration::from_secs(10),
             journal: Arc::new(NoJournal),
+            tick: Duration::from_millis(200),
         }
     }
 }
@@ -218,6 +222,8 @@ pub async fn run<C: JobControl>(
     let mut exec_task = tokio::spawn(executor::execute(ctx));
     let mut exec_done = false;
     let mut grace_until: Option<Instant> = None;
+    let mut tick = tokio::time::interval(options.tick.max(Duration::from_millis(1)));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
     loop {
         let grace = async {
             match grace_until {
@@ -230,6 +236,10 @@ pub async fn run<C: JobControl>(
                 Some(event) => deliver(&mut reporters, &mut state, &stop, &event),
                 None => break,
             },
+            _ = tick.tick() => {
+                let errors = reporters.tick(start.elapsed());
+                fail_reporters(&mut state, &stop, errors);
+            }
             _ = &mut exec_task, if !exec_done => {
                 exec_done = true;
                 // The poller holds the last sender; the channel closes once it is gone.
@@ -318,6 +328,10 @@ fn deliver(
 ) {
     state.observe(event);
     let errors = reporters.report(event);
+    fail_reporters(state, stop, errors);
+}
+
+fn fail_reporters(state: &mut RunState, stop: &CancellationToken, errors: Vec<ReportError>) {
     if !errors.is_empty() {
         for error in &errors {
             tracing::error!("{error}; stopping the run");

@@ -1544,6 +1544,55 @@ mod tests {
         assert_eq!(u64::from(*witness.acks.lock().unwrap()), intents);
     }
 
+    #[derive(Clone, Default)]
+    struct Ticks(Arc<Mutex<u32>>);
+
+    impl Reporter for Ticks {
+        fn name(&self) -> &str {
+            "ticks"
+        }
+        fn report(&mut self, _event: &Event) -> std::io::Result<()> {
+            Ok(())
+        }
+        fn tick(&mut self, _elapsed: Duration) -> std::io::Result<()> {
+            *self.0.lock().unwrap() += 1;
+            Ok(())
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn reporters_tick_between_events() {
+        let fake = Arc::new(FakeJobControl::new());
+        let slow = job(&fake, "tick-job", JobStatus::Preparing);
+        fake.schedule_status(&slow.id, Duration::from_secs(10), JobStatus::Suspended);
+        let mut e = entry("e", vec![slow], Some(TargetStatus::Ready));
+        e.gate = gate(GateSubject::OwnStatus, &[JobStatus::Suspended], 600);
+        let plan = ResolvedPlan {
+            target: Target {
+                account_id: AccountId::parse("111122223333").unwrap(),
+                region: "us-east-1".to_owned(),
+                endpoint: None,
+            },
+            settings: settings(RunMode::Apply),
+            entries: vec![e],
+        };
+        let ticks = Ticks::default();
+        let mut reporters = ReporterSet::new();
+        reporters.add(ticks.clone());
+        let summary = run(
+            plan,
+            fake,
+            reporters,
+            CancellationToken::new(),
+            RunOptions::default(),
+        )
+        .await;
+        assert_eq!(summary.count(Outcome::Applied), 1);
+        // About 10 s of waiting at one tick per 200 ms.
+        let count = *ticks.0.lock().unwrap();
+        assert!((45..=80).contains(&count), "{count} ticks");
+    }
+
     /// Fails on its first job event.
     struct Broken;
 

@@ -26,6 +26,13 @@ pub trait Reporter: Send {
     fn name(&self) -> &str;
     /// Handles one event.
     fn report(&mut self, event: &Event) -> Result<(), std::io::Error>;
+
+    /// Called on the coordinator's tick (every `RunOptions::tick`) with the run's elapsed time, so a
+    /// progress display can redraw between events.
+    fn tick(&mut self, elapsed: std::time::Duration) -> Result<(), std::io::Error> {
+        let _ = elapsed;
+        Ok(())
+    }
 }
 
 /// Every reporter of a run. A reporter that failed gets no more events; the others go on.
@@ -57,12 +64,24 @@ impl ReporterSet {
 
     /// Hands `event` to every working reporter; returns the failures of this event.
     pub fn report(&mut self, event: &Event) -> Vec<ReportError> {
+        self.each(|reporter| reporter.report(event))
+    }
+
+    /// Ticks every working reporter; returns the failures.
+    pub fn tick(&mut self, elapsed: std::time::Duration) -> Vec<ReportError> {
+        self.each(|reporter| reporter.tick(elapsed))
+    }
+
+    fn each(
+        &mut self,
+        mut call: impl FnMut(&mut dyn Reporter) -> Result<(), std::io::Error>,
+    ) -> Vec<ReportError> {
         let mut errors = Vec::new();
         for (reporter, failed) in &mut self.reporters {
             if *failed {
                 continue;
             }
-            if let Err(source) = reporter.report(event) {
+            if let Err(source) = call(reporter.as_mut()) {
                 *failed = true;
                 errors.push(ReportError {
                     reporter: reporter.name().to_owned(),
