@@ -339,6 +339,7 @@ async fn run_job<C: JobControl>(ctx: Arc<Context<C>>, index: JobIndex) -> JobRec
                 }
             }
             JobState::Applying(status) => {
+                let status = refresh_if_refused(&ctx, index, entry, &job.id, status).await;
                 emitter
                     .emit(EventKind::JobApplying {
                         index,
@@ -436,6 +437,32 @@ async fn wait_gate<C: JobControl>(
             None,
         ),
     }
+}
+
+/// A refusal is the one judgment that rests on a status the job can leave (`Preparing` becomes `Suspended`),
+/// so a status seen a while ago is read again before the job is failed for it.
+async fn refresh_if_refused<C: JobControl>(
+    ctx: &Context<C>,
+    index: JobIndex,
+    entry: &ResolvedEntry,
+    job: &JobId,
+    status: JobStatus,
+) -> JobStatus {
+    let refused = entry
+        .target
+        .is_some_and(|target| matches!(judge_target(target, status), Judgment::Refused(_)));
+    if !refused {
+        return status;
+    }
+    let described = ctx
+        .caller
+        .call(ApiCall::DescribeJob, Some(index), |_| {
+            ctx.control.describe_job(job)
+        })
+        .await;
+    described
+        .result
+        .map_or(status, |answer| answer.value.summary.status)
 }
 
 /// The calls of one job: priority first (so a confirmed job runs with it), then the status.
@@ -932,6 +959,27 @@ mod tests {
         assert!(out.record("cancel-active").request_id.is_some());
         assert_eq!(out.summary.count(Outcome::Applied), 3);
         assert_eq!(out.summary.exit_code(), crate::errors::EXIT_JOBS_FAILED);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_stale_refusal_is_read_again_before_failing() {
+        let fake = Arc::new(FakeJobControl::new());
+        // Resolution saw `Preparing`; the job has become `Suspended` since.
+        let stale = job(&fake, "stale-job", JobStatus::Suspended);
+        let stale = ResolvedJob {
+            status_seen: JobStatus::Preparing,
+            ..stale
+        };
+        let out = run_plan(
+            &fake,
+            RunMode::Apply,
+            vec![entry("e", vec![stale], Some(TargetStatus::Ready))],
+        )
+        .await;
+        let record = out.record("stale-job");
+        assert_eq!(record.outcome, Outcome::Applied, "{:?}", record.reason);
+        assert_eq!(record.status_before, Some(JobStatus::Suspended));
+        assert_eq!(fake.calls(ApiCall::DescribeJob), 1);
     }
 
     #[tokio::test(start_paused = true)]
