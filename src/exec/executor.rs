@@ -1382,6 +1382,42 @@ mod tests {
     }
 
     #[tokio::test(start_paused = true)]
+    async fn a_plan_runs_at_its_rate_limit_and_no_faster() {
+        let fake = Arc::new(FakeJobControl::new().with_latency(Duration::from_millis(30)));
+        let jobs: Vec<ResolvedJob> = (0..2000)
+            .map(|i| job(&fake, &format!("rate-{i:04}"), JobStatus::Active))
+            .collect();
+        let mut s = settings(RunMode::Apply);
+        s.concurrency = 32;
+        s.rate_limit = 200.0;
+        let start = tokio::time::Instant::now();
+        let out = run_with(
+            &fake,
+            s,
+            vec![entry("e", jobs, Some(TargetStatus::Cancelled))],
+            CancellationToken::new(),
+        )
+        .await;
+        let wall = start.elapsed();
+        assert_eq!(out.summary.count(Outcome::Applied), 2000);
+        assert!(wall <= Duration::from_secs_f64(10.0 * 1.05), "{wall:?}");
+        let times = fake.mutation_times();
+        let most_in_a_second = (0..times.len())
+            .map(|i| {
+                times[i..]
+                    .iter()
+                    .take_while(|t| t.duration_since(times[i]) < Duration::from_secs(1))
+                    .count()
+            })
+            .max()
+            .unwrap();
+        assert!(
+            most_in_a_second <= 220,
+            "{most_in_a_second} calls in one second"
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
     async fn many_waiting_jobs_share_listjobs_rounds() {
         let fake = Arc::new(FakeJobControl::new());
         let jobs: Vec<ResolvedJob> = (0..3000)
