@@ -37,6 +37,8 @@ type Ceiling = RateLimiter<NotKeyed, InMemoryState, TokioClock, NoOpMiddleware<D
 
 /// Below this rate a lane is never cut further (calls per second).
 const MIN_RATE: f64 = 1.0;
+/// Slots closer than this go out without sleeping.
+const SLACK: Duration = Duration::from_micros(500);
 /// Goodput is measured over at least this long, so the first answers of a run do not look like a rate.
 const MIN_WINDOW: Duration = Duration::from_millis(100);
 /// Without a throttle for this long, the rate grows fast again.
@@ -174,8 +176,13 @@ impl Lane {
     }
 
     async fn wait(&self) {
-        let slot = self.pacer().reserve(Instant::now());
-        tokio::time::sleep_until(slot).await;
+        let now = Instant::now();
+        let slot = self.pacer().reserve(now);
+        // Tokio's timer has millisecond resolution: a slot a few microseconds ahead would cost a whole
+        // millisecond, so near slots go at once (the pacer's schedule still keeps the average rate).
+        if slot > now + SLACK {
+            tokio::time::sleep_until(slot).await;
+        }
         while let Err(not_until) = self.ceiling.check() {
             tokio::time::sleep(not_until.wait_time_from(self.clock.now())).await;
         }
