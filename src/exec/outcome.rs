@@ -171,7 +171,7 @@ fn successors(status: JobStatus) -> &'static [JobStatus] {
     }
 }
 
-/// Whether a job in `from` can later be in `to` (breadth-first over [`successors`]).
+/// Whether a job in `from` can later be in `to` (a search over the lifecycle edges of reference §1.1).
 pub fn can_reach(from: JobStatus, to: JobStatus) -> bool {
     let mut seen = [false; JobStatus::ALL.len()];
     let mut stack = vec![from];
