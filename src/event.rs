@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use jiff::Timestamp;
 
-use crate::api::{ApiCall, ApiError, JobId, JobStatus, TargetStatus};
+use crate::api::{ApiCall, ApiError, ApiErrorKind, JobId, JobStatus, TargetStatus};
 use crate::exec::Outcome;
 use crate::resolved::{GateSubject, RunMode, Target};
 
@@ -64,6 +64,10 @@ pub struct ErrorView {
     pub code: String,
     /// What went wrong, with the call name.
     pub message: String,
+    /// The call that failed.
+    pub call: ApiCall,
+    /// The failure's class (decides the hint shown to the operator).
+    pub kind: ApiErrorKind,
 }
 
 impl From<&ApiError> for ErrorView {
@@ -74,6 +78,8 @@ impl From<&ApiError> for ErrorView {
                 .clone()
                 .unwrap_or_else(|| format!("{:?}", error.kind)),
             message: error.to_string(),
+            call: error.call,
+            kind: error.kind,
         }
     }
 }

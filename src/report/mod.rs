@@ -5,6 +5,7 @@
 //! run, and the other reporters still see every event. Does not own the event types (`event.rs`).
 
 pub mod json;
+pub mod summary;
 
 use crate::event::Event;
 
