@@ -1311,6 +1311,63 @@ mod tests {
     }
 
     #[tokio::test(start_paused = true)]
+    async fn a_job_walks_its_states_as_events() {
+        let fake = Arc::new(FakeJobControl::new());
+        let one = job(&fake, "walk-job", JobStatus::Preparing);
+        fake.schedule_status(&one.id, Duration::from_secs(3), JobStatus::Suspended);
+        fake.fail_next(ApiCall::UpdateJobStatus, 1, Fault::Throttle);
+        let mut e = entry("e", vec![one], Some(TargetStatus::Ready));
+        e.gate = gate(GateSubject::OwnStatus, &[JobStatus::Suspended], 60);
+        let out = run_plan(&fake, RunMode::Apply, vec![e]).await;
+        let names: Vec<String> = out
+            .events
+            .iter()
+            .map(|e| match &e.kind {
+                EventKind::RunStarted(_) => "RunStarted".to_owned(),
+                EventKind::EntryStarted { .. } => "EntryStarted".to_owned(),
+                EventKind::JobWaiting { .. } => "JobWaiting".to_owned(),
+                EventKind::GatePolled { listed, .. } => format!("GatePolled(listed={listed})"),
+                EventKind::JobApplying { status, .. } => format!("JobApplying({status})"),
+                EventKind::AttemptStarted { call, attempt, .. } => {
+                    format!("AttemptStarted({call}, {attempt})")
+                }
+                EventKind::Retrying {
+                    call,
+                    attempt,
+                    error,
+                    ..
+                } => {
+                    format!("Retrying({call}, {attempt}, {:?})", error.kind)
+                }
+                EventKind::Throttled { call, .. } => format!("Throttled({call})"),
+                EventKind::JobFinished(r) => format!("JobFinished({})", r.outcome),
+                EventKind::EntryFinished { succeeded, .. } => format!("EntryFinished({succeeded})"),
+                EventKind::RunFinished { interrupted } => format!("RunFinished({interrupted})"),
+            })
+            .collect();
+        assert_eq!(
+            names,
+            [
+                "RunStarted",
+                "EntryStarted",
+                "JobWaiting",
+                "AttemptStarted(DescribeJob, 1)",
+                "GatePolled(listed=false)",
+                "AttemptStarted(DescribeJob, 1)",
+                "GatePolled(listed=false)",
+                "JobApplying(Suspended)",
+                "AttemptStarted(UpdateJobStatus, 1)",
+                "Throttled(UpdateJobStatus)",
+                "Retrying(UpdateJobStatus, 1, Throttled)",
+                "AttemptStarted(UpdateJobStatus, 2)",
+                "JobFinished(applied)",
+                "EntryFinished(true)",
+                "RunFinished(false)",
+            ]
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
     async fn a_retry_meeting_a_conflict_counts_as_applied() {
         let fake = Arc::new(FakeJobControl::new());
         let lost = job(&fake, "lost-answer", JobStatus::Active);
