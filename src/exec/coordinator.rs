@@ -41,6 +41,8 @@ pub struct RunOptions {
     pub journal: Arc<dyn Journal>,
     /// How often reporters get a `tick` between events.
     pub tick: Duration,
+    /// Ends the grace period at once (a second Ctrl-C): in-flight calls are abandoned and reported.
+    pub abort: CancellationToken,
 }
 
 impl std::fmt::Debug for RunOptions {
@@ -60,6 +62,7 @@ impl Default for RunOptions {
             grace: Duration::from_secs(10),
             journal: Arc::new(NoJournal),
             tick: Duration::from_millis(200),
+            abort: CancellationToken::new(),
         }
     }
 }
@@ -225,10 +228,17 @@ pub async fn run<C: JobControl>(
     let mut tick = tokio::time::interval(options.tick.max(Duration::from_millis(1)));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
     loop {
-        let grace = async {
-            match grace_until {
-                Some(until) => tokio::time::sleep_until(until).await,
-                None => std::future::pending().await,
+        // The grace period ends by itself, or at once on `abort`.
+        let hard_stop = async {
+            let grace = async {
+                match grace_until {
+                    Some(until) => tokio::time::sleep_until(until).await,
+                    None => std::future::pending().await,
+                }
+            };
+            tokio::select! {
+                () = grace => {}
+                () = options.abort.cancelled() => {}
             }
         };
         tokio::select! {
@@ -249,7 +259,9 @@ pub async fn run<C: JobControl>(
                 state.summary.interrupted = true;
                 grace_until = Some(Instant::now() + options.grace);
             }
-            () = grace => {
+            () = hard_stop => {
+                state.summary.interrupted = true;
+                stop.cancel();
                 exec_task.abort();
                 poll_task.abort();
                 while let Ok(event) = rx.try_recv() {

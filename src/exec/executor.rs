@@ -1596,6 +1596,44 @@ mod tests {
     }
 
     #[tokio::test(start_paused = true)]
+    async fn abort_ends_the_grace_period_at_once() {
+        let fake = Arc::new(FakeJobControl::new().with_latency(Duration::from_secs(60)));
+        let mut s = settings(RunMode::Apply);
+        s.concurrency = 1;
+        let plan = ResolvedPlan {
+            target: Target {
+                account_id: AccountId::parse("111122223333").unwrap(),
+                region: "us-east-1".to_owned(),
+                endpoint: None,
+            },
+            settings: s,
+            entries: vec![entry(
+                "e",
+                vec![job(&fake, "abort-1", JobStatus::Active)],
+                Some(TargetStatus::Cancelled),
+            )],
+        };
+        let options = RunOptions::default();
+        let abort = options.abort.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_secs(2)).await;
+            abort.cancel();
+        });
+        let collect = Collect::default();
+        let mut reporters = ReporterSet::new();
+        reporters.add(collect.clone());
+        let start = tokio::time::Instant::now();
+        let summary = run(plan, fake, reporters, CancellationToken::new(), options).await;
+        assert!(start.elapsed() < Duration::from_secs(3));
+        assert!(summary.interrupted);
+        assert_eq!(
+            summary.count(Outcome::Failed),
+            1,
+            "the cancel was sent; its effect is unknown"
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
     async fn few_waiting_jobs_are_polled_with_describejob() {
         let fake = Arc::new(FakeJobControl::new());
         let lone = job(&fake, "lone-waiter", JobStatus::Preparing);
