@@ -29,8 +29,9 @@ use crate::resolved::{GateSubject, ResolvedEntry, ResolvedPlan, RunMode};
 /// the rest one round later.
 pub const MAX_ACTIVE_JOBS: usize = 16_384;
 
-/// Where a job is in its life. The executor moves each job through these in order; `Retrying` happens
-/// inside `Applying` (see `retry.rs`) and shows as `Retrying` events.
+/// Where a job is in its life. The executor moves each job through these in order. Retrying is a sub-state
+/// of `Applying` owned by `retry.rs` (`Caller::call` sleeps between attempts) and shows as `Retrying`
+/// events, so it has no variant here.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum JobState {
     /// Known from resolution; nothing done yet.
@@ -39,13 +40,6 @@ pub enum JobState {
     Waiting(GateView),
     /// Making its calls, judged from this status.
     Applying(JobStatus),
-    /// An attempt failed transiently; the next one starts after `delay`.
-    Retrying {
-        /// The failed attempt.
-        attempt: u32,
-        /// The wait before the next.
-        delay: std::time::Duration,
-    },
     /// Finished.
     Done(Outcome),
 }
@@ -352,7 +346,7 @@ async fn run_job<C: JobControl>(ctx: Arc<Context<C>>, index: JobIndex) -> JobRec
                 apply_step(&mut record, step);
                 JobState::Done(record.outcome)
             }
-            JobState::Retrying { .. } | JobState::Done(_) => break,
+            JobState::Done(_) => break,
         };
         if matches!(state, JobState::Done(_)) {
             break;
