@@ -4,7 +4,8 @@
 //! Owns nothing but the measurement; the figures go to `docs/performance.md`. The HTTP path (SDK, sandbox)
 //! is measured by the end-to-end benchmarks of issue 7, not here.
 //!
-//! Run: `cargo bench --bench apply` (optionally `-- 200000` for another job count).
+//! Run: `cargo bench --bench apply` (optionally `-- 200000` for another job count; `S3PLAN_BENCH_RATE`
+//! sets the plan's rate limit, default unlimited).
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -124,7 +125,10 @@ fn main() {
         },
         settings: RunSettings {
             concurrency: 256,
-            rate_limit: 1.0e9,
+            rate_limit: std::env::var("S3PLAN_BENCH_RATE")
+                .ok()
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(1.0e9),
             poll_rate_limit: 1.0e9,
             poll_interval: Duration::from_secs(5),
             mode: RunMode::Apply,

@@ -27,9 +27,6 @@ use crate::exec::retry::{Caller, RetryPolicy};
 use crate::report::{ReportError, ReporterSet};
 use crate::resolved::ResolvedPlan;
 
-/// Events buffered between the executor and the coordinator; a full buffer slows the executor down.
-const EVENT_BUFFER: usize = 4096;
-
 /// Knobs of a run that are not plan settings.
 #[derive(Clone)]
 pub struct RunOptions {
@@ -162,7 +159,7 @@ pub async fn run<C: JobControl>(
     let plan = Arc::new(plan);
     let start = Instant::now();
     let started_at = jiff::Timestamp::now();
-    let (tx, mut rx) = mpsc::channel(EVENT_BUFFER);
+    let (tx, mut rx) = mpsc::unbounded_channel();
     let emitter = Emitter::new(tx, start);
     // Our own token: a failing reporter cancels the run without touching the caller's.
     let stop = cancel.child_token();

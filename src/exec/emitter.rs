@@ -1,7 +1,10 @@
 //! The sending side of the event channel: stamps each event with wall time and elapsed run time.
 //!
-//! Owns nothing but the channel and the run's start. Does not own what is sent (`event.rs`) or who reads it
-//! (`coordinator.rs`).
+//! Owns nothing but the channel and the run's start. The channel is unbounded on purpose: job futures and
+//! the scheduler that polls them share one task, and a bounded channel's FIFO capacity queue can hand the
+//! free slots to job futures the blocked scheduler is not polling — a deadlock seen at 40,000 jobs. The
+//! coordinator drains events as fast as reporters take them (reporters only accumulate until
+//! `RunFinished`). Does not own what is sent (`event.rs`) or who reads it (`coordinator.rs`).
 
 use tokio::sync::mpsc;
 use tokio::time::Instant;
@@ -11,17 +14,17 @@ use crate::event::{Event, EventKind};
 /// Cheap to clone; every task that reports progress holds one.
 #[derive(Debug, Clone)]
 pub struct Emitter {
-    tx: mpsc::Sender<Event>,
+    tx: mpsc::UnboundedSender<Event>,
     start: Instant,
 }
 
 impl Emitter {
     /// Wraps `tx`; elapsed times are measured from `start`.
-    pub fn new(tx: mpsc::Sender<Event>, start: Instant) -> Self {
+    pub fn new(tx: mpsc::UnboundedSender<Event>, start: Instant) -> Self {
         Self { tx, start }
     }
 
-    /// Sends one event, waiting while the coordinator is behind (back-pressure bounds memory).
+    /// Sends one event. Never waits; async so call sites stay the same should back-pressure return.
     pub async fn emit(&self, kind: EventKind) {
         let event = Event {
             at: jiff::Timestamp::now(),
@@ -29,6 +32,6 @@ impl Emitter {
             kind,
         };
         // The coordinator outlives the executor; a closed channel means it was aborted, so dropping is right.
-        let _ = self.tx.send(event).await;
+        let _ = self.tx.send(event);
     }
 }
