@@ -24,6 +24,16 @@ impl Emitter {
         Self { tx, start }
     }
 
+    /// An emitter whose events go nowhere: for calls made outside a run (resolution), through the same
+    /// `Caller`, limiter and retry policy.
+    pub fn detached() -> Self {
+        let (tx, _rx) = mpsc::unbounded_channel();
+        Self {
+            tx,
+            start: Instant::now(),
+        }
+    }
+
     /// Sends one event. Never waits; async so call sites stay the same should back-pressure return.
     pub async fn emit(&self, kind: EventKind) {
         let event = Event {

@@ -1,7 +1,7 @@
 //! The executor: runs a `ResolvedPlan` against a `JobControl` and reports every step as an event.
 
 mod coordinator;
-mod emitter;
+pub mod emitter;
 pub mod executor;
 pub mod journal;
 pub mod limiter;

@@ -169,6 +169,34 @@ impl Caller {
 mod tests {
     use super::*;
 
+    #[tokio::test(start_paused = true)]
+    async fn a_detached_caller_retries_outside_a_run() {
+        let caller = Caller {
+            limiter: Arc::new(Limiter::new(10.0, 10.0, 1)),
+            emitter: Emitter::detached(),
+            policy: RetryPolicy::default(),
+            cancel: CancellationToken::new(),
+        };
+        let mut failures = 2;
+        let called = caller
+            .call(ApiCall::ListJobs, None, |_| {
+                let result = if failures > 0 {
+                    failures -= 1;
+                    Err(ApiError::local(
+                        ApiCall::ListJobs,
+                        ApiErrorKind::ServerError,
+                        "503",
+                    ))
+                } else {
+                    Ok(7)
+                };
+                async move { result }
+            })
+            .await;
+        assert_eq!(called.result, Ok(7));
+        assert_eq!(called.attempts, 3);
+    }
+
     #[test]
     fn backoff_grows_is_capped_and_bounded() {
         let policy = RetryPolicy {
