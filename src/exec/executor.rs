@@ -344,6 +344,15 @@ async fn run_job<C: JobControl>(ctx: Arc<Context<C>>, index: JobIndex) -> JobRec
                 record.status_before = Some(status);
                 let step = apply(&ctx, index, entry, &job.id, job.priority_seen, status).await;
                 apply_step(&mut record, step);
+                // No status call was made: the job is still in the status it was judged from.
+                if record.status_after.is_none()
+                    && matches!(
+                        record.outcome,
+                        Outcome::Unchanged | Outcome::Skipped | Outcome::WouldApply
+                    )
+                {
+                    record.status_after = Some(status);
+                }
                 JobState::Done(record.outcome)
             }
             JobState::Done(_) => break,
@@ -926,17 +935,42 @@ mod tests {
                 Some(JobStatus::Cancelling),
                 1,
             ),
-            ("cancel-cancelled", Outcome::Unchanged, None, 0),
-            ("cancel-cancelling", Outcome::Unchanged, None, 0),
-            ("cancel-complete", Outcome::Skipped, None, 0),
+            (
+                "cancel-cancelled",
+                Outcome::Unchanged,
+                Some(JobStatus::Cancelled),
+                0,
+            ),
+            (
+                "cancel-cancelling",
+                Outcome::Unchanged,
+                Some(JobStatus::Cancelling),
+                0,
+            ),
+            (
+                "cancel-complete",
+                Outcome::Skipped,
+                Some(JobStatus::Complete),
+                0,
+            ),
             (
                 "confirm-suspended",
                 Outcome::Applied,
                 Some(JobStatus::Ready),
                 1,
             ),
-            ("confirm-active", Outcome::Unchanged, None, 0),
-            ("confirm-cancelled", Outcome::Skipped, None, 0),
+            (
+                "confirm-active",
+                Outcome::Unchanged,
+                Some(JobStatus::Active),
+                0,
+            ),
+            (
+                "confirm-cancelled",
+                Outcome::Skipped,
+                Some(JobStatus::Cancelled),
+                0,
+            ),
             ("confirm-preparing", Outcome::Failed, None, 0),
         ] {
             let record = out.record(id);
