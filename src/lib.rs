@@ -9,7 +9,10 @@ pub mod api;
 pub mod cli;
 pub mod commands;
 pub mod errors;
+pub mod event;
+pub mod exec;
 pub mod plan;
+pub mod report;
 pub mod resolved;
 pub mod sandbox;
 

@@ -1,5 +1,9 @@
-//! The job API behind the `JobControl` trait; only `aws.rs` (added with the executor) imports the SDK.
+//! The job API behind the `JobControl` trait; only `aws.rs` and `client.rs` import the SDK.
 
+pub mod aws;
+pub mod client;
+#[cfg(test)]
+pub mod fake;
 mod job_control;
 
 pub use job_control::*;

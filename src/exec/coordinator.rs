@@ -1,0 +1,351 @@
+//! The coordinator: the one loop that owns a run's state and hands every event to the reporters.
+//!
+//! [`run`] is the single entry point of `apply`: it builds the limiter, the retry caller and the gate
+//! poller, spawns the executor, then `select!`s over events, a tick and cancellation. Cancellation (the
+//! caller's token, or a failing reporter) stops new work at once and lets in-flight calls finish for up to
+//! `RunOptions::grace`; after that the executor is dropped and every unfinished job is reported by the
+//! coordinator itself, so the report always names every job. Does not install signal handlers (the command
+//! does) or render anything (reporters do).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::mpsc;
+use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
+
+use crate::api::JobControl;
+use crate::errors;
+use crate::event::{Event, EventKind, JobIndex, RunInfo};
+use crate::exec::emitter::Emitter;
+use crate::exec::executor::{self, Context, not_run_record};
+use crate::exec::journal::{Journal, NoJournal};
+use crate::exec::limiter::Limiter;
+use crate::exec::outcome::Outcome;
+use crate::exec::poller::GatePoller;
+use crate::exec::retry::{Caller, RetryPolicy};
+use crate::report::{ReportError, ReporterSet};
+use crate::resolved::ResolvedPlan;
+
+/// Knobs of a run that are not plan settings.
+#[derive(Clone)]
+pub struct RunOptions {
+    /// How transient failures are retried.
+    pub retry: RetryPolicy,
+    /// After an interruption, how long in-flight calls may still finish.
+    pub grace: Duration,
+    /// The pre-send hook of mutating attempts.
+    pub journal: Arc<dyn Journal>,
+    /// How often reporters get a `tick` between events.
+    pub tick: Duration,
+    /// Ends the grace period at once (a second Ctrl-C): in-flight calls are abandoned and reported.
+    pub abort: CancellationToken,
+}
+
+impl std::fmt::Debug for RunOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RunOptions")
+            .field("retry", &self.retry)
+            .field("grace", &self.grace)
+            .field("tick", &self.tick)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Default for RunOptions {
+    fn default() -> Self {
+        Self {
+            retry: RetryPolicy::default(),
+            grace: Duration::from_secs(10),
+            journal: Arc::new(NoJournal),
+            tick: Duration::from_millis(200),
+            abort: CancellationToken::new(),
+        }
+    }
+}
+
+/// What a run did, for the final summary and the exit code.
+#[derive(Debug, Default)]
+pub struct RunSummary {
+    /// Jobs per outcome, in [`Outcome::ALL`] order.
+    pub counts: [usize; 7],
+    /// Whether the run was interrupted.
+    pub interrupted: bool,
+    /// Reporters that failed (the run was cancelled because of them).
+    pub reporter_errors: Vec<ReportError>,
+    /// Throttled answers met (each cut the plan's rate at most once per cooldown).
+    pub throttle_events: usize,
+    /// Retries made.
+    pub retries: usize,
+}
+
+impl RunSummary {
+    /// Jobs that ended with `outcome`.
+    pub fn count(&self, outcome: Outcome) -> usize {
+        Outcome::ALL
+            .iter()
+            .position(|o| *o == outcome)
+            .map_or(0, |i| self.counts[i])
+    }
+
+    /// Every job of the run.
+    pub fn total(&self) -> usize {
+        self.counts.iter().sum()
+    }
+
+    /// 130 when interrupted, 1 when a job failed, timed out or did not run, else 0.
+    pub fn exit_code(&self) -> i32 {
+        if self.interrupted {
+            errors::EXIT_INTERRUPTED
+        } else if self.count(Outcome::Failed)
+            + self.count(Outcome::TimedOut)
+            + self.count(Outcome::NotRun)
+            > 0
+            || !self.reporter_errors.is_empty()
+        {
+            errors::EXIT_JOBS_FAILED
+        } else {
+            errors::EXIT_OK
+        }
+    }
+}
+
+/// The run state the coordinator owns.
+struct RunState {
+    finished: Vec<Vec<bool>>,
+    applying: std::collections::HashSet<JobIndex>,
+    entry_finished: Vec<bool>,
+    summary: RunSummary,
+}
+
+impl RunState {
+    fn observe(&mut self, event: &Event) {
+        match &event.kind {
+            // A job counts as having a call in flight once a mutating attempt was sent for it.
+            EventKind::AttemptStarted {
+                index: Some(index),
+                call,
+                ..
+            } if call.is_mutation() => {
+                self.applying.insert(*index);
+            }
+            EventKind::JobFinished(record) => {
+                let index = record.index;
+                self.finished[index.entry][index.job] = true;
+                self.applying.remove(&index);
+                if let Some(i) = Outcome::ALL.iter().position(|o| *o == record.outcome) {
+                    self.summary.counts[i] += 1;
+                }
+            }
+            EventKind::EntryFinished { entry, .. } => self.entry_finished[*entry] = true,
+            EventKind::Throttled { .. } => self.summary.throttle_events += 1,
+            EventKind::Retrying { .. } => self.summary.retries += 1,
+            _ => {}
+        }
+    }
+}
+
+/// Runs `plan` against `control`, reporting to `reporters`, until done or `cancel` fires.
+///
+/// Never fails: per-job failures are outcomes, reporter failures are in the summary. The first
+/// cancellation stops new work; in-flight calls get `options.grace` to finish.
+pub async fn run<C: JobControl>(
+    plan: ResolvedPlan,
+    control: Arc<C>,
+    mut reporters: ReporterSet,
+    cancel: CancellationToken,
+    options: RunOptions,
+) -> RunSummary {
+    let plan = Arc::new(plan);
+    let start = Instant::now();
+    let started_at = jiff::Timestamp::now();
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    let emitter = Emitter::new(tx, start);
+    // Our own token: a failing reporter cancels the run without touching the caller's.
+    let stop = cancel.child_token();
+    let settings = &plan.settings;
+    let limiter = Arc::new(Limiter::new(
+        settings.rate_limit,
+        settings.poll_rate_limit,
+        settings.concurrency,
+    ));
+    let caller = Caller {
+        limiter,
+        emitter,
+        policy: options.retry.clone(),
+        cancel: stop.clone(),
+    };
+    let names: Vec<Arc<str>> = plan
+        .entries
+        .iter()
+        .map(|e| Arc::from(e.name.as_str()))
+        .collect();
+    let poller = GatePoller::new(control.clone(), caller.clone(), settings.poll_interval);
+    let ctx = Arc::new(Context {
+        plan: plan.clone(),
+        control,
+        caller,
+        poller: poller.clone(),
+        journal: options.journal.clone(),
+        names: names.clone(),
+        cancel: stop.clone(),
+    });
+
+    let mut state = RunState {
+        finished: plan
+            .entries
+            .iter()
+            .map(|e| vec![false; e.jobs.len()])
+            .collect(),
+        applying: std::collections::HashSet::new(),
+        entry_finished: vec![false; plan.entries.len()],
+        summary: RunSummary::default(),
+    };
+    let info = RunInfo {
+        target: plan.target.clone(),
+        mode: settings.mode,
+        entries: names
+            .iter()
+            .cloned()
+            .zip(plan.entries.iter().map(|e| e.jobs.len()))
+            .collect(),
+        total_jobs: plan.entries.iter().map(|e| e.jobs.len()).sum(),
+    };
+    let first = Event {
+        at: started_at,
+        elapsed: Duration::ZERO,
+        kind: EventKind::RunStarted(Arc::new(info)),
+    };
+    deliver(&mut reporters, &mut state, &stop, &first);
+
+    let poll_task = tokio::spawn(poller.run());
+    let mut exec_task = tokio::spawn(executor::execute(ctx));
+    let mut exec_done = false;
+    let mut grace_until: Option<Instant> = None;
+    let mut tick = tokio::time::interval(options.tick.max(Duration::from_millis(1)));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+    loop {
+        // The grace period ends by itself, or at once on `abort`.
+        let hard_stop = async {
+            let grace = async {
+                match grace_until {
+                    Some(until) => tokio::time::sleep_until(until).await,
+                    None => std::future::pending().await,
+                }
+            };
+            tokio::select! {
+                () = grace => {}
+                () = options.abort.cancelled() => {}
+            }
+        };
+        tokio::select! {
+            event = rx.recv() => match event {
+                Some(event) => deliver(&mut reporters, &mut state, &stop, &event),
+                None => break,
+            },
+            _ = tick.tick() => {
+                let errors = reporters.tick(start.elapsed());
+                fail_reporters(&mut state, &stop, errors);
+            }
+            _ = &mut exec_task, if !exec_done => {
+                exec_done = true;
+                // The poller holds the last sender; the channel closes once it is gone.
+                poll_task.abort();
+            }
+            () = stop.cancelled(), if grace_until.is_none() => {
+                state.summary.interrupted = true;
+                grace_until = Some(Instant::now() + options.grace);
+            }
+            () = hard_stop => {
+                state.summary.interrupted = true;
+                stop.cancel();
+                exec_task.abort();
+                poll_task.abort();
+                while let Ok(event) = rx.try_recv() {
+                    deliver(&mut reporters, &mut state, &stop, &event);
+                }
+                break;
+            }
+        }
+    }
+    finish_abandoned(&plan, &names, &mut reporters, &mut state, &stop, start);
+    let last = Event {
+        at: jiff::Timestamp::now(),
+        elapsed: start.elapsed(),
+        kind: EventKind::RunFinished {
+            interrupted: state.summary.interrupted,
+        },
+    };
+    deliver(&mut reporters, &mut state, &stop, &last);
+    state.summary
+}
+
+/// Reports jobs and entries the executor never finished (it was dropped after the grace period).
+fn finish_abandoned(
+    plan: &ResolvedPlan,
+    names: &[Arc<str>],
+    reporters: &mut ReporterSet,
+    state: &mut RunState,
+    stop: &CancellationToken,
+    start: Instant,
+) {
+    for (entry, jobs) in plan.entries.iter().enumerate() {
+        for job in 0..jobs.jobs.len() {
+            if state.finished[entry][job] {
+                continue;
+            }
+            let index = JobIndex { entry, job };
+            let mut record = not_run_record(
+                plan,
+                names,
+                index,
+                "interrupted before it finished".to_owned(),
+            );
+            if state.applying.contains(&index) {
+                record.outcome = Outcome::Failed;
+                record.reason = Some(
+                    "interrupted after its call was sent; its effect is unknown, check the job"
+                        .to_owned(),
+                );
+            }
+            let event = Event {
+                at: jiff::Timestamp::now(),
+                elapsed: start.elapsed(),
+                kind: EventKind::JobFinished(Box::new(record)),
+            };
+            deliver(reporters, state, stop, &event);
+        }
+        if !state.entry_finished[entry] {
+            let event = Event {
+                at: jiff::Timestamp::now(),
+                elapsed: start.elapsed(),
+                kind: EventKind::EntryFinished {
+                    entry,
+                    succeeded: false,
+                },
+            };
+            deliver(reporters, state, stop, &event);
+        }
+    }
+}
+
+fn deliver(
+    reporters: &mut ReporterSet,
+    state: &mut RunState,
+    stop: &CancellationToken,
+    event: &Event,
+) {
+    state.observe(event);
+    let errors = reporters.report(event);
+    fail_reporters(state, stop, errors);
+}
+
+fn fail_reporters(state: &mut RunState, stop: &CancellationToken, errors: Vec<ReportError>) {
+    if !errors.is_empty() {
+        for error in &errors {
+            tracing::error!("{error}; stopping the run");
+        }
+        state.summary.reporter_errors.extend(errors);
+        stop.cancel();
+    }
+}

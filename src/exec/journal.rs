@@ -1,0 +1,278 @@
+//! The pre-send hook of every mutating attempt: an intent is recorded (and awaited) before the request is
+//! sent, an acknowledgement after the answer.
+//!
+//! Owns the `Journal` trait, its no-op default and [`FileJournal`], the write-ahead journal of issue 6: JSON
+//! lines, each intent durable (fsync) before its request is sent, with group commit (every record queued
+//! while one fsync runs shares the next one). Does not own resuming from a journal or rendering one.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use futures::future::BoxFuture;
+use serde::Serialize;
+use tokio::io::AsyncWriteExt;
+use tokio::sync::{mpsc, oneshot};
+
+use crate::api::{ApiCall, JobId, JobStatus, TargetStatus};
+
+/// What is about to be sent.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Intent {
+    /// The entry's name.
+    pub entry: String,
+    /// The job.
+    pub job: JobId,
+    /// `UpdateJobStatus` or `UpdateJobPriority`.
+    pub call: ApiCall,
+    /// The requested status, for UpdateJobStatus.
+    pub target: Option<TargetStatus>,
+    /// The requested priority, for UpdateJobPriority.
+    pub priority: Option<i32>,
+    /// The `StatusUpdateReason` sent.
+    pub reason: Option<String>,
+    /// 1 for the first attempt.
+    pub attempt: u32,
+}
+
+/// What the server answered to an intent.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Acknowledgement {
+    /// The job.
+    pub job: JobId,
+    /// The call.
+    pub call: ApiCall,
+    /// The attempt answered.
+    pub attempt: u32,
+    /// The status answered by UpdateJobStatus, when it succeeded.
+    pub status: Option<JobStatus>,
+    /// The AWS error code, when it failed.
+    pub error_code: Option<String>,
+    /// The request id of the answer.
+    pub request_id: Option<String>,
+}
+
+/// The journal could not record; the request is not sent.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("failed to write the journal: {0}")]
+pub struct JournalError(pub Arc<std::io::Error>);
+
+impl From<std::io::Error> for JournalError {
+    fn from(error: std::io::Error) -> Self {
+        Self(Arc::new(error))
+    }
+}
+
+/// Receives every mutating attempt before it is sent and its answer after.
+pub trait Journal: Send + Sync + 'static {
+    /// Records `intent` durably; the request is sent only after this resolves `Ok`.
+    fn intent<'a>(&'a self, intent: &'a Intent) -> BoxFuture<'a, Result<(), JournalError>>;
+    /// Records the answer to an intent.
+    fn acknowledge<'a>(
+        &'a self,
+        ack: &'a Acknowledgement,
+    ) -> BoxFuture<'a, Result<(), JournalError>>;
+}
+
+/// A journal that records nothing (runs without `--journal`, and tests).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct NoJournal;
+
+impl Journal for NoJournal {
+    fn intent<'a>(&'a self, _intent: &'a Intent) -> BoxFuture<'a, Result<(), JournalError>> {
+        Box::pin(async { Ok(()) })
+    }
+    fn acknowledge<'a>(
+        &'a self,
+        _ack: &'a Acknowledgement,
+    ) -> BoxFuture<'a, Result<(), JournalError>> {
+        Box::pin(async { Ok(()) })
+    }
+}
+
+/// One line of the journal.
+#[derive(Debug, Serialize)]
+#[serde(tag = "record", rename_all = "snake_case")]
+enum Line<'a> {
+    Intent {
+        at: String,
+        entry: &'a str,
+        job: &'a str,
+        call: &'a str,
+        target: Option<&'a str>,
+        priority: Option<i32>,
+        reason: Option<&'a str>,
+        attempt: u32,
+    },
+    Ack {
+        at: String,
+        job: &'a str,
+        call: &'a str,
+        attempt: u32,
+        status: Option<&'a str>,
+        error_code: Option<&'a str>,
+        request_id: Option<&'a str>,
+    },
+}
+
+type Pending = (Vec<u8>, oneshot::Sender<Result<(), JournalError>>);
+
+/// The write-ahead journal in a JSON-lines file. Records are appended by one writer task; each `intent`
+/// resolves only after its line is on disk (`sync_data`).
+#[derive(Debug, Clone)]
+pub struct FileJournal {
+    tx: mpsc::UnboundedSender<Pending>,
+    commits: Arc<AtomicU64>,
+}
+
+impl FileJournal {
+    /// Creates (or appends to) the journal at `path` and starts its writer task.
+    pub async fn create(path: &Path) -> Result<Self, JournalError> {
+        let mut file = tokio::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)
+            .await?;
+        let (tx, mut rx) = mpsc::unbounded_channel::<Pending>();
+        let commits = Arc::new(AtomicU64::new(0));
+        let counter = commits.clone();
+        tokio::spawn(async move {
+            let mut failed: Option<JournalError> = None;
+            while let Some(first) = rx.recv().await {
+                let mut batch = vec![first];
+                while let Ok(more) = rx.try_recv() {
+                    batch.push(more);
+                }
+                let result = match &failed {
+                    Some(error) => Err(error.clone()),
+                    None => {
+                        let mut bytes = Vec::new();
+                        for (line, _) in &batch {
+                            bytes.extend_from_slice(line);
+                        }
+                        let written = async {
+                            file.write_all(&bytes).await?;
+                            file.sync_data().await
+                        }
+                        .await
+                        .map_err(JournalError::from);
+                        counter.fetch_add(1, Ordering::Relaxed);
+                        if let Err(error) = &written {
+                            // A journal that failed once cannot promise anything after: refuse every later record.
+                            failed = Some(error.clone());
+                        }
+                        written
+                    }
+                };
+                for (_, reply) in batch {
+                    // The waiting attempt may have been dropped (interrupted); nobody is left to tell.
+                    let _ = reply.send(result.clone());
+                }
+            }
+        });
+        Ok(Self { tx, commits })
+    }
+
+    /// fsyncs made so far (fewer than records when commits were grouped).
+    pub fn commits(&self) -> u64 {
+        self.commits.load(Ordering::Relaxed)
+    }
+
+    async fn append(&self, line: &Line<'_>) -> Result<(), JournalError> {
+        let mut bytes = serde_json::to_vec(line).map_err(std::io::Error::from)?;
+        bytes.push(b'\n');
+        let (reply, done) = oneshot::channel();
+        let closed = || JournalError::from(std::io::Error::other("the journal writer stopped"));
+        self.tx.send((bytes, reply)).map_err(|_| closed())?;
+        done.await.map_err(|_| closed())?
+    }
+}
+
+impl Journal for FileJournal {
+    fn intent<'a>(&'a self, intent: &'a Intent) -> BoxFuture<'a, Result<(), JournalError>> {
+        Box::pin(async move {
+            self.append(&Line::Intent {
+                at: jiff::Timestamp::now().to_string(),
+                entry: &intent.entry,
+                job: intent.job.as_str(),
+                call: intent.call.as_str(),
+                target: intent.target.map(TargetStatus::as_str),
+                priority: intent.priority,
+                reason: intent.reason.as_deref(),
+                attempt: intent.attempt,
+            })
+            .await
+        })
+    }
+
+    fn acknowledge<'a>(
+        &'a self,
+        ack: &'a Acknowledgement,
+    ) -> BoxFuture<'a, Result<(), JournalError>> {
+        Box::pin(async move {
+            self.append(&Line::Ack {
+                at: jiff::Timestamp::now().to_string(),
+                job: ack.job.as_str(),
+                call: ack.call.as_str(),
+                attempt: ack.attempt,
+                status: ack.status.map(JobStatus::as_str),
+                error_code: ack.error_code.as_deref(),
+                request_id: ack.request_id.as_deref(),
+            })
+            .await
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn intent(i: u32) -> Intent {
+        Intent {
+            entry: "cancel".to_owned(),
+            job: JobId::parse(&format!("job-{i:04}")).unwrap(),
+            call: ApiCall::UpdateJobStatus,
+            target: Some(TargetStatus::Cancelled),
+            priority: None,
+            reason: Some("incident 42".to_owned()),
+            attempt: 1,
+        }
+    }
+
+    #[tokio::test]
+    async fn intents_are_durable_lines_and_commits_are_grouped() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("run.journal.jsonl");
+        let journal = FileJournal::create(&path).await.unwrap();
+        let tasks: Vec<_> = (0..200)
+            .map(|i| {
+                let journal = journal.clone();
+                tokio::spawn(async move { journal.intent(&intent(i)).await })
+            })
+            .collect();
+        for task in tasks {
+            task.await.unwrap().unwrap();
+        }
+        let ack = Acknowledgement {
+            job: JobId::parse("job-0000").unwrap(),
+            call: ApiCall::UpdateJobStatus,
+            attempt: 1,
+            status: Some(JobStatus::Cancelling),
+            error_code: None,
+            request_id: Some("REQ1".to_owned()),
+        };
+        journal.acknowledge(&ack).await.unwrap();
+        let text = std::fs::read_to_string(&path).unwrap();
+        let lines: Vec<serde_json::Value> = text
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        assert_eq!(lines.len(), 201);
+        assert_eq!(lines[0]["record"], "intent");
+        assert_eq!(lines[0]["target"], "Cancelled");
+        assert_eq!(lines[200]["record"], "ack");
+        assert_eq!(lines[200]["status"], "Cancelling");
+        assert!(journal.commits() < 201, "{} commits", journal.commits());
+    }
+}

@@ -1,0 +1,15 @@
+//! The executor: runs a `ResolvedPlan` against a `JobControl` and reports every step as an event.
+
+mod coordinator;
+pub mod emitter;
+pub mod executor;
+pub mod journal;
+pub mod limiter;
+mod outcome;
+pub mod poller;
+pub mod retry;
+
+pub use coordinator::{RunOptions, RunSummary, run};
+pub use outcome::{
+    GateCheck, Judgment, Outcome, can_reach, check_gate, judge_target, reaches_target,
+};

@@ -1,0 +1,271 @@
+//! Per-job outcomes and the lifecycle judgments made before any call: is the target already reached, moot,
+//! or worth a request; does a gate hold, may it still hold, or can it never hold again.
+//!
+//! Owns the rules of reference §1.3 and issue 4 §2 as pure functions, so they are tested as tables. Does not
+//! make calls or keep state (see `executor.rs`).
+
+use std::fmt;
+
+use serde::Serialize;
+
+use crate::api::{JobStatus, TargetStatus};
+
+/// How one job ended. The report and the exit code are decided from these.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    /// A mutating call succeeded.
+    Applied,
+    /// The job was already at or past the target; no call was made.
+    Unchanged,
+    /// The job's state made the target moot (asked `Cancelled`, already `Complete`); no call was made.
+    Skipped,
+    /// Dry run: a call would have been made.
+    WouldApply,
+    /// A call failed, or the gate can never hold.
+    Failed,
+    /// The gate did not hold within its timeout.
+    TimedOut,
+    /// Never started: a dependency failed or the run was interrupted.
+    NotRun,
+}
+
+impl Outcome {
+    /// Every outcome, in report order.
+    pub const ALL: [Outcome; 7] = [
+        Outcome::Applied,
+        Outcome::Unchanged,
+        Outcome::Skipped,
+        Outcome::WouldApply,
+        Outcome::Failed,
+        Outcome::TimedOut,
+        Outcome::NotRun,
+    ];
+
+    /// Outcomes that keep the exit code at 0 and let `after:` entries start.
+    pub fn is_success(self) -> bool {
+        matches!(
+            self,
+            Outcome::Applied | Outcome::Unchanged | Outcome::Skipped | Outcome::WouldApply
+        )
+    }
+
+    /// The report spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Applied => "applied",
+            Outcome::Unchanged => "unchanged",
+            Outcome::Skipped => "skipped",
+            Outcome::WouldApply => "would_apply",
+            Outcome::Failed => "failed",
+            Outcome::TimedOut => "timed_out",
+            Outcome::NotRun => "not_run",
+        }
+    }
+}
+
+impl fmt::Display for Outcome {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// What to do about a target, judged from a job's status.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Judgment {
+    /// Send UpdateJobStatus.
+    Call,
+    /// Already at or past the target.
+    Unchanged(String),
+    /// The target is moot.
+    Skipped(String),
+    /// The request cannot succeed in this status and the job is not past it either.
+    Refused(String),
+}
+
+/// Judges `target` against `status` (issue 4 §2). Every status that ends a call-free judgment is absorbing
+/// in the lifecycle, so judging from a status seen a while ago never skips a call that was needed.
+pub fn judge_target(target: TargetStatus, status: JobStatus) -> Judgment {
+    use JobStatus as S;
+    match target {
+        TargetStatus::Cancelled => match status {
+            S::Cancelling | S::Cancelled => Judgment::Unchanged(format!("already {status}")),
+            S::Complete | S::Completing | S::Failed | S::Failing => {
+                Judgment::Skipped(format!("job is {status}; nothing left to cancel"))
+            }
+            S::New
+            | S::Preparing
+            | S::Suspended
+            | S::Ready
+            | S::Active
+            | S::Pausing
+            | S::Paused => Judgment::Call,
+        },
+        TargetStatus::Ready => match status {
+            S::Suspended => Judgment::Call,
+            S::Ready | S::Active | S::Pausing | S::Paused | S::Completing | S::Complete => {
+                Judgment::Unchanged(format!("already {status}; confirmed before"))
+            }
+            S::Cancelling | S::Cancelled | S::Failing | S::Failed => {
+                Judgment::Skipped(format!("job is {status}; it can no longer be confirmed"))
+            }
+            S::New | S::Preparing => Judgment::Refused(format!(
+                "job is {status} and not yet waiting for confirmation; gate the entry on `Suspended`"
+            )),
+        },
+    }
+}
+
+/// Whether an answer (UpdateJobStatus's `Status`, or a re-read after a conflict) means the target was reached.
+pub fn reaches_target(target: TargetStatus, status: JobStatus) -> bool {
+    matches!(judge_target(target, status), Judgment::Unchanged(_))
+}
+
+/// The state of a gate, judged from the watched job's status.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum GateCheck {
+    /// The watched status is one of the wanted ones.
+    Holds,
+    /// Not yet, but it may still get there.
+    Pending,
+    /// It can never get there again; the reason says why.
+    Unreachable(String),
+}
+
+/// Judges a gate wanting any of `wanted` against the watched job's `status`.
+pub fn check_gate(wanted: &[JobStatus], status: JobStatus) -> GateCheck {
+    if wanted.contains(&status) {
+        return GateCheck::Holds;
+    }
+    if wanted.iter().any(|&w| can_reach(status, w)) {
+        return GateCheck::Pending;
+    }
+    let names: Vec<&str> = wanted.iter().map(|s| s.as_str()).collect();
+    GateCheck::Unreachable(format!(
+        "job is {status} and can no longer become {}",
+        names.join(" or ")
+    ))
+}
+
+/// The lifecycle edges of reference §1.1, automatic and user-caused.
+fn successors(status: JobStatus) -> &'static [JobStatus] {
+    use JobStatus as S;
+    match status {
+        S::New => &[S::Preparing, S::Cancelled, S::Failing],
+        S::Preparing => &[S::Ready, S::Suspended, S::Cancelled, S::Failing],
+        S::Suspended => &[S::Ready, S::Cancelled],
+        S::Ready => &[S::Active, S::Cancelled, S::Cancelling, S::Failing],
+        S::Active => &[
+            S::Pausing,
+            S::Completing,
+            S::Complete,
+            S::Cancelling,
+            S::Failing,
+        ],
+        S::Pausing => &[S::Paused, S::Cancelling, S::Failing],
+        S::Paused => &[S::Active, S::Cancelling, S::Failing],
+        S::Completing => &[S::Complete],
+        S::Cancelling => &[S::Cancelled],
+        S::Failing => &[S::Failed],
+        S::Complete | S::Cancelled | S::Failed => &[],
+    }
+}
+
+/// Whether a job in `from` can later be in `to` (a search over the lifecycle edges of reference §1.1).
+pub fn can_reach(from: JobStatus, to: JobStatus) -> bool {
+    let mut seen = [false; JobStatus::ALL.len()];
+    let mut stack = vec![from];
+    while let Some(status) = stack.pop() {
+        if status == to {
+            return true;
+        }
+        let index = status as usize;
+        if seen[index] {
+            continue;
+        }
+        seen[index] = true;
+        stack.extend_from_slice(successors(status));
+    }
+    false
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use JobStatus as S;
+
+    #[test]
+    fn cancel_targets_are_judged_by_lifecycle() {
+        for (status, expected) in [
+            (S::Suspended, "call"),
+            (S::Active, "call"),
+            (S::Paused, "call"),
+            (S::Cancelling, "unchanged"),
+            (S::Cancelled, "unchanged"),
+            (S::Complete, "skipped"),
+            (S::Failed, "skipped"),
+            (S::Failing, "skipped"),
+        ] {
+            let got = match judge_target(TargetStatus::Cancelled, status) {
+                Judgment::Call => "call",
+                Judgment::Unchanged(_) => "unchanged",
+                Judgment::Skipped(_) => "skipped",
+                Judgment::Refused(_) => "refused",
+            };
+            assert_eq!(got, expected, "{status}");
+        }
+    }
+
+    #[test]
+    fn confirm_targets_are_judged_by_lifecycle() {
+        for (status, expected) in [
+            (S::Suspended, "call"),
+            (S::Ready, "unchanged"),
+            (S::Active, "unchanged"),
+            (S::Paused, "unchanged"),
+            (S::Complete, "unchanged"),
+            (S::Cancelled, "skipped"),
+            (S::Failed, "skipped"),
+            (S::Preparing, "refused"),
+        ] {
+            let got = match judge_target(TargetStatus::Ready, status) {
+                Judgment::Call => "call",
+                Judgment::Unchanged(_) => "unchanged",
+                Judgment::Skipped(_) => "skipped",
+                Judgment::Refused(_) => "refused",
+            };
+            assert_eq!(got, expected, "{status}");
+        }
+    }
+
+    #[test]
+    fn answers_reaching_the_target_are_success() {
+        assert!(reaches_target(TargetStatus::Cancelled, S::Cancelling));
+        assert!(reaches_target(TargetStatus::Cancelled, S::Cancelled));
+        assert!(!reaches_target(TargetStatus::Cancelled, S::Complete));
+        assert!(reaches_target(TargetStatus::Ready, S::Active));
+        assert!(!reaches_target(TargetStatus::Ready, S::Cancelled));
+        assert!(!reaches_target(TargetStatus::Ready, S::Suspended));
+    }
+
+    #[test]
+    fn gates_hold_wait_or_become_unreachable() {
+        for (wanted, status, expected) in [
+            (vec![S::Suspended], S::Suspended, "holds"),
+            (vec![S::Suspended], S::Preparing, "pending"),
+            (vec![S::Suspended], S::Active, "unreachable"),
+            (vec![S::Complete], S::Active, "pending"),
+            (vec![S::Complete], S::Cancelled, "unreachable"),
+            (vec![S::Active], S::Paused, "pending"),
+            (vec![S::Complete, S::Failed], S::Failing, "pending"),
+            (vec![S::Ready], S::Cancelling, "unreachable"),
+        ] {
+            let got = match check_gate(&wanted, status) {
+                GateCheck::Holds => "holds",
+                GateCheck::Pending => "pending",
+                GateCheck::Unreachable(_) => "unreachable",
+            };
+            assert_eq!(got, expected, "{wanted:?} from {status}");
+        }
+    }
+}

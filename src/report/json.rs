@@ -1,0 +1,352 @@
+//! The JSON report (issue 4 §3): accumulated from events, written once at `RunFinished`.
+//!
+//! Owns the report's field names and its streaming writer: records are kept compact until the end and
+//! serialized straight into a `BufWriter`, so 100,000 jobs never become one giant string. Does not decide
+//! where the file goes (the command picks `--report FILE` or the default name).
+
+use std::fs::File;
+use std::io::{BufWriter, Write};
+use std::path::PathBuf;
+
+use jiff::Timestamp;
+use serde::Serialize;
+
+use crate::event::{Event, EventKind, JobRecord, RunInfo};
+use crate::exec::Outcome;
+use crate::report::Reporter;
+use crate::resolved::RunMode;
+
+/// What the report says about the plan file, known only to the command.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PlanMeta {
+    /// The plan's path as given.
+    pub path: String,
+    /// SHA-256 of the plan file's bytes, hex.
+    pub sha256: String,
+}
+
+/// Where the report goes.
+pub enum ReportSink {
+    /// A file, created at `RunFinished`.
+    File(PathBuf),
+    /// Any writer (stdout for `--output json`, a buffer in tests).
+    Writer(Box<dyn Write + Send>),
+}
+
+impl std::fmt::Debug for ReportSink {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ReportSink::File(path) => f.debug_tuple("File").field(path).finish(),
+            ReportSink::Writer(_) => f.write_str("Writer(..)"),
+        }
+    }
+}
+
+/// Collects the run's events and writes the JSON report at its end.
+#[derive(Debug)]
+pub struct JsonReporter {
+    plan: PlanMeta,
+    sink: Option<ReportSink>,
+    info: Option<std::sync::Arc<RunInfo>>,
+    started_at: Option<Timestamp>,
+    jobs: Vec<JobRecord>,
+}
+
+impl JsonReporter {
+    /// A reporter writing to `sink` about the plan described by `plan`.
+    pub fn new(plan: PlanMeta, sink: ReportSink) -> Self {
+        Self {
+            plan,
+            sink: Some(sink),
+            info: None,
+            started_at: None,
+            jobs: Vec::new(),
+        }
+    }
+
+    fn write(&mut self, finished_at: Timestamp, interrupted: bool) -> std::io::Result<()> {
+        let Some(sink) = self.sink.take() else {
+            return Ok(());
+        };
+        self.jobs.sort_by_key(|r| r.index);
+        let mut summary = Summary::default();
+        for job in &self.jobs {
+            summary.add(job.outcome);
+        }
+        let info = self.info.as_deref();
+        let report = Report {
+            s3plan_version: env!("CARGO_PKG_VERSION"),
+            plan: PlanView {
+                path: &self.plan.path,
+                sha256: &self.plan.sha256,
+            },
+            account_id: info.map(|i| i.target.account_id.as_str()),
+            region: info.map(|i| i.target.region.as_str()),
+            endpoint: info.and_then(|i| i.target.endpoint.as_deref()),
+            mode: info.map(|i| i.mode),
+            started_at: self.started_at.map(|t| t.to_string()),
+            finished_at: finished_at.to_string(),
+            interrupted,
+            summary,
+            jobs: JobsView(&self.jobs),
+        };
+        let mut out: Box<dyn Write> = match sink {
+            ReportSink::File(path) => Box::new(BufWriter::new(File::create(path)?)),
+            ReportSink::Writer(writer) => Box::new(BufWriter::new(writer)),
+        };
+        serde_json::to_writer_pretty(&mut out, &report)?;
+        out.write_all(b"\n")?;
+        out.flush()
+    }
+}
+
+impl Reporter for JsonReporter {
+    fn name(&self) -> &str {
+        "json"
+    }
+
+    fn report(&mut self, event: &Event) -> std::io::Result<()> {
+        match &event.kind {
+            EventKind::RunStarted(info) => {
+                self.info = Some(info.clone());
+                self.started_at = Some(event.at);
+                self.jobs.reserve(info.total_jobs);
+            }
+            EventKind::JobFinished(record) => self.jobs.push((**record).clone()),
+            EventKind::RunFinished { interrupted } => self.write(event.at, *interrupted)?,
+            _ => {}
+        }
+        Ok(())
+    }
+}
+
+#[derive(Serialize)]
+struct Report<'a> {
+    s3plan_version: &'a str,
+    plan: PlanView<'a>,
+    account_id: Option<&'a str>,
+    region: Option<&'a str>,
+    endpoint: Option<&'a str>,
+    mode: Option<RunMode>,
+    started_at: Option<String>,
+    finished_at: String,
+    interrupted: bool,
+    summary: Summary,
+    jobs: JobsView<'a>,
+}
+
+#[derive(Serialize)]
+struct PlanView<'a> {
+    path: &'a str,
+    sha256: &'a str,
+}
+
+#[derive(Serialize, Default)]
+struct Summary {
+    total: usize,
+    applied: usize,
+    unchanged: usize,
+    skipped: usize,
+    would_apply: usize,
+    failed: usize,
+    timed_out: usize,
+    not_run: usize,
+}
+
+impl Summary {
+    fn add(&mut self, outcome: Outcome) {
+        self.total += 1;
+        let slot = match outcome {
+            Outcome::Applied => &mut self.applied,
+            Outcome::Unchanged => &mut self.unchanged,
+            Outcome::Skipped => &mut self.skipped,
+            Outcome::WouldApply => &mut self.would_apply,
+            Outcome::Failed => &mut self.failed,
+            Outcome::TimedOut => &mut self.timed_out,
+            Outcome::NotRun => &mut self.not_run,
+        };
+        *slot += 1;
+    }
+}
+
+/// Serializes the records one by one into the writer.
+struct JobsView<'a>(&'a [JobRecord]);
+
+impl Serialize for JobsView<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_seq(self.0.iter().map(JobView))
+    }
+}
+
+struct JobView<'a>(&'a JobRecord);
+
+#[derive(Serialize)]
+struct ErrorOut<'a> {
+    code: &'a str,
+    message: &'a str,
+}
+
+#[derive(Serialize)]
+struct JobOut<'a> {
+    entry: &'a str,
+    job_id: &'a str,
+    description: Option<&'a str>,
+    status_before: Option<&'a str>,
+    requested: Option<&'a str>,
+    priority_requested: Option<i32>,
+    status_after: Option<&'a str>,
+    outcome: Outcome,
+    attempts: u32,
+    waited_ms: u128,
+    reason: Option<&'a str>,
+    request_id: Option<&'a str>,
+    error: Option<ErrorOut<'a>>,
+    started_at: String,
+    finished_at: String,
+}
+
+impl Serialize for JobView<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let r = self.0;
+        JobOut {
+            entry: &r.entry,
+            job_id: r.job_id.as_str(),
+            description: r.description.as_deref(),
+            status_before: r.status_before.map(|s| s.as_str()),
+            requested: r.requested.map(|t| t.as_str()),
+            priority_requested: r.priority_requested,
+            status_after: r.status_after.map(|s| s.as_str()),
+            outcome: r.outcome,
+            attempts: r.attempts,
+            waited_ms: r.waited.as_millis(),
+            reason: r.reason.as_deref(),
+            request_id: r.request_id.as_deref(),
+            error: r.error.as_ref().map(|e| ErrorOut {
+                code: &e.code,
+                message: &e.message,
+            }),
+            started_at: r.started_at.to_string(),
+            finished_at: r.finished_at.to_string(),
+        }
+        .serialize(serializer)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::{Arc, Mutex};
+    use std::time::Duration;
+
+    use super::*;
+    use crate::api::{AccountId, ApiCall, ApiError, ApiErrorKind, JobId, JobStatus, TargetStatus};
+    use crate::event::{ErrorView, JobIndex};
+    use crate::resolved::Target;
+
+    #[derive(Clone, Default)]
+    struct SharedBuf(Arc<Mutex<Vec<u8>>>);
+
+    impl Write for SharedBuf {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    fn at(seconds: i64) -> Timestamp {
+        Timestamp::from_second(1_780_000_000 + seconds).unwrap()
+    }
+
+    fn event(seconds: i64, kind: EventKind) -> Event {
+        Event {
+            at: at(seconds),
+            elapsed: Duration::from_secs(seconds as u64),
+            kind,
+        }
+    }
+
+    fn record(entry: &Arc<str>, job: usize, id: &str, outcome: Outcome) -> JobRecord {
+        JobRecord {
+            index: JobIndex { entry: 0, job },
+            entry: entry.clone(),
+            job_id: JobId::parse(id).unwrap(),
+            description: Some(format!("nightly {id}")),
+            status_before: Some(JobStatus::Active),
+            requested: Some(TargetStatus::Cancelled),
+            priority_requested: None,
+            status_after: None,
+            outcome,
+            attempts: 0,
+            waited: Duration::ZERO,
+            reason: None,
+            request_id: None,
+            error: None,
+            started_at: at(1),
+            finished_at: at(2),
+        }
+    }
+
+    #[test]
+    fn the_report_has_the_documented_shape() {
+        let buffer = SharedBuf::default();
+        let plan = PlanMeta {
+            path: "plans/cancel.yaml".to_owned(),
+            sha256: "ab".repeat(32),
+        };
+        let mut reporter = JsonReporter::new(plan, ReportSink::Writer(Box::new(buffer.clone())));
+        let entry: Arc<str> = Arc::from("cancel-nightly");
+        let info = RunInfo {
+            target: Target {
+                account_id: AccountId::parse("111122223333").unwrap(),
+                region: "us-east-1".to_owned(),
+                endpoint: Some("http://127.0.0.1:9000".to_owned()),
+            },
+            mode: RunMode::Apply,
+            entries: vec![(entry.clone(), 3)],
+            total_jobs: 3,
+        };
+        let mut applied = record(&entry, 0, "job-applied", Outcome::Applied);
+        applied.status_after = Some(JobStatus::Cancelling);
+        applied.attempts = 2;
+        applied.waited = Duration::from_millis(1500);
+        applied.reason = Some("requested Cancelled; job is now Cancelling".to_owned());
+        applied.request_id = Some("REQ000002".to_owned());
+        let mut failed = record(&entry, 1, "job-failed", Outcome::Failed);
+        let error = ApiError {
+            call: ApiCall::UpdateJobStatus,
+            kind: ApiErrorKind::AccessDenied,
+            code: Some("AccessDenied".to_owned()),
+            message: Some("not allowed".to_owned()),
+            request_id: Some("REQ000003".to_owned()),
+            http_status: Some(403),
+        };
+        failed.attempts = 1;
+        failed.request_id = error.request_id.clone();
+        failed.error = Some(ErrorView::from(&error));
+        failed.reason = Some("UpdateJobStatus failed after 1 attempt(s)".to_owned());
+        let mut not_run = record(&entry, 2, "job-not-run", Outcome::NotRun);
+        not_run.reason = Some("interrupted before it started".to_owned());
+        // Out of order on purpose: the report lists jobs in plan order.
+        for event in [
+            event(0, EventKind::RunStarted(Arc::new(info))),
+            event(2, EventKind::JobFinished(Box::new(failed))),
+            event(2, EventKind::JobFinished(Box::new(not_run))),
+            event(3, EventKind::JobFinished(Box::new(applied))),
+            event(4, EventKind::RunFinished { interrupted: true }),
+        ] {
+            reporter.report(&event).unwrap();
+        }
+        let text = String::from_utf8(buffer.0.lock().unwrap().clone()).unwrap();
+        let value: serde_json::Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(value["started_at"], "2026-05-28T20:26:40Z");
+        insta::assert_json_snapshot!(value, {
+            ".started_at" => "[time]",
+            ".finished_at" => "[time]",
+            ".jobs[].started_at" => "[time]",
+            ".jobs[].finished_at" => "[time]",
+            ".s3plan_version" => "[version]",
+        });
+    }
+}

@@ -1,0 +1,216 @@
+//! The final summary for people: outcome counts, then every job that did not succeed with its call, AWS
+//! error code, request id and a hint about what to do.
+//!
+//! Owns the wording of failures and their hints. Keeps only the unsuccessful records (not all 100,000) and
+//! writes once, at `RunFinished`. Does not own the JSON report (`json.rs`) or live progress.
+
+use std::io::Write;
+
+use crate::api::{ApiCall, ApiErrorKind};
+use crate::event::{Event, EventKind, JobRecord};
+use crate::exec::Outcome;
+use crate::report::Reporter;
+
+/// What the operator can do about a failure of `kind` in `call`.
+pub fn hint(kind: ApiErrorKind, call: ApiCall) -> &'static str {
+    match (kind, call) {
+        (ApiErrorKind::AccessDenied, ApiCall::UpdateJobStatus) => {
+            "the credentials lack `s3:UpdateJobStatus` on this job: check the IAM policy, account and region"
+        }
+        (ApiErrorKind::AccessDenied, ApiCall::UpdateJobPriority) => {
+            "the credentials lack `s3:UpdateJobPriority` on this job: check the IAM policy, account and region"
+        }
+        (ApiErrorKind::AccessDenied, ApiCall::DescribeJob) => {
+            "the credentials lack `s3:DescribeJob`: check the IAM policy"
+        }
+        (ApiErrorKind::AccessDenied, _) => {
+            "the credentials lack a permission: check the IAM policy"
+        }
+        (ApiErrorKind::InvalidCredentials, _) => {
+            "the credentials are missing, wrong or expired: refresh them (e.g. `aws sso login`) and rerun"
+        }
+        (ApiErrorKind::NotFound, _) => {
+            "no such job here: wrong account or region, or the job ended more than 90 days ago"
+        }
+        (ApiErrorKind::JobStatusConflict, _) => {
+            "the job's status does not allow this request: rerun to see its current status"
+        }
+        (ApiErrorKind::Throttled, _) => "the API kept throttling: lower `rate_limit` and rerun",
+        (ApiErrorKind::ServerError, _) => {
+            "AWS kept failing: rerun later; jobs already at target are left alone"
+        }
+        (ApiErrorKind::Timeout | ApiErrorKind::Connection, _) => {
+            "the endpoint did not answer: check the network, the region and `--endpoint-url`"
+        }
+        (ApiErrorKind::BadRequest, _) => {
+            "AWS rejected the request: check the job id and the plan's values"
+        }
+        (ApiErrorKind::MalformedResponse, _) => {
+            "the answer could not be understood: check `--endpoint-url` points at S3 Control"
+        }
+        (ApiErrorKind::Other, _) => "see the message; rerun with -v for details",
+    }
+}
+
+/// Writes the end-of-run summary to a writer (stdout in the command).
+pub struct SummaryReporter {
+    out: Box<dyn Write + Send>,
+    counts: [usize; 7],
+    unsuccessful: Vec<JobRecord>,
+}
+
+impl std::fmt::Debug for SummaryReporter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SummaryReporter")
+            .field("counts", &self.counts)
+            .finish_non_exhaustive()
+    }
+}
+
+impl SummaryReporter {
+    /// A summary written to `out` when the run finishes.
+    pub fn new(out: Box<dyn Write + Send>) -> Self {
+        Self {
+            out,
+            counts: [0; 7],
+            unsuccessful: Vec::new(),
+        }
+    }
+
+    fn write(&mut self, interrupted: bool) -> std::io::Result<()> {
+        self.unsuccessful.sort_by_key(|r| r.index);
+        let total: usize = self.counts.iter().sum();
+        let parts: Vec<String> = Outcome::ALL
+            .iter()
+            .zip(self.counts)
+            .filter(|(_, n)| *n > 0)
+            .map(|(o, n)| format!("{n} {}", o.as_str().replace('_', " ")))
+            .collect();
+        let tail = if interrupted { " (interrupted)" } else { "" };
+        writeln!(self.out, "{total} jobs: {}{tail}", parts.join(", "))?;
+        for record in &self.unsuccessful {
+            write!(
+                self.out,
+                "  {} {} [{}]",
+                record.outcome, record.job_id, record.entry
+            )?;
+            if let Some(error) = &record.error {
+                write!(self.out, " {} {}", error.call, error.code)?;
+            }
+            if let Some(id) = &record.request_id {
+                write!(self.out, " (request id {id})")?;
+            }
+            writeln!(self.out)?;
+            if let Some(reason) = &record.reason {
+                writeln!(self.out, "    {reason}")?;
+            }
+            if let Some(error) = &record.error {
+                writeln!(self.out, "    {}", error.message)?;
+                writeln!(self.out, "    hint: {}", hint(error.kind, error.call))?;
+            }
+        }
+        self.out.flush()
+    }
+}
+
+impl Reporter for SummaryReporter {
+    fn name(&self) -> &str {
+        "summary"
+    }
+
+    fn report(&mut self, event: &Event) -> std::io::Result<()> {
+        match &event.kind {
+            EventKind::JobFinished(record) => {
+                if let Some(i) = Outcome::ALL.iter().position(|o| *o == record.outcome) {
+                    self.counts[i] += 1;
+                }
+                if !record.outcome.is_success() {
+                    self.unsuccessful.push((**record).clone());
+                }
+            }
+            EventKind::RunFinished { interrupted } => self.write(*interrupted)?,
+            _ => {}
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::{Arc, Mutex};
+    use std::time::Duration;
+
+    use jiff::Timestamp;
+
+    use super::*;
+    use crate::api::{ApiError, JobId, JobStatus, TargetStatus};
+    use crate::event::{ErrorView, JobIndex};
+
+    #[derive(Clone, Default)]
+    struct SharedBuf(Arc<Mutex<Vec<u8>>>);
+
+    impl Write for SharedBuf {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    fn finished(job: usize, id: &str, outcome: Outcome, error: Option<ApiError>) -> Event {
+        let at = Timestamp::from_second(1_780_000_000).unwrap();
+        Event {
+            at,
+            elapsed: Duration::ZERO,
+            kind: EventKind::JobFinished(Box::new(JobRecord {
+                index: JobIndex { entry: 0, job },
+                entry: Arc::from("cancel-nightly"),
+                job_id: JobId::parse(id).unwrap(),
+                description: None,
+                status_before: Some(JobStatus::Active),
+                requested: Some(TargetStatus::Cancelled),
+                priority_requested: None,
+                status_after: None,
+                outcome,
+                attempts: 1,
+                waited: Duration::ZERO,
+                reason: (!outcome.is_success())
+                    .then(|| "UpdateJobStatus failed after 1 attempt(s)".to_owned()),
+                request_id: error.as_ref().and_then(|e| e.request_id.clone()),
+                error: error.as_ref().map(ErrorView::from),
+                started_at: at,
+                finished_at: at,
+            })),
+        }
+    }
+
+    #[test]
+    fn failures_name_the_job_call_code_request_id_and_a_hint() {
+        let buffer = SharedBuf::default();
+        let mut reporter = SummaryReporter::new(Box::new(buffer.clone()));
+        let denied = ApiError {
+            call: ApiCall::UpdateJobStatus,
+            kind: ApiErrorKind::AccessDenied,
+            code: Some("AccessDenied".to_owned()),
+            message: Some("not allowed".to_owned()),
+            request_id: Some("REQ42".to_owned()),
+            http_status: Some(403),
+        };
+        for event in [
+            finished(0, "job-ok-1", Outcome::Applied, None),
+            finished(1, "job-ok-2", Outcome::Unchanged, None),
+            finished(2, "job-denied", Outcome::Failed, Some(denied)),
+            Event {
+                at: Timestamp::from_second(1_780_000_001).unwrap(),
+                elapsed: Duration::ZERO,
+                kind: EventKind::RunFinished { interrupted: false },
+            },
+        ] {
+            reporter.report(&event).unwrap();
+        }
+        let text = String::from_utf8(buffer.0.lock().unwrap().clone()).unwrap();
+        insta::assert_snapshot!(text);
+    }
+}
