@@ -42,6 +42,11 @@ pub enum Command {
     /// Print the JSON Schema of the plan format (for editors and CI).
     #[command(after_help = "Example:\n  s3plan schema > schemas/plan.schema.json")]
     Schema(SchemaArgs),
+    /// Resolve a plan, wait for each entry's gate, confirm or cancel its jobs, and write a report.
+    #[command(
+        after_help = "Examples:\n  s3plan apply --sandbox --yes examples/incident-bulk-cancel.yaml\n  s3plan apply --dry-run plan.yaml\n  s3plan apply plan.yaml --region us-east-1 --report incident-2041.json"
+    )]
+    Apply(ApplyArgs),
     /// Run a local S3 Control Batch Operations server (the job API) to rehearse plans against.
     #[command(
         after_help = "Examples:\n  s3plan sandbox --port 9300\n  s3plan sandbox --seed jobs.yaml --speed 60 --throttle UpdateJobStatus=5:10 --fault-rate 0.01\n\nSee docs/sandbox.md for the seed format, the admin API and how to point the AWS CLI at it."
@@ -152,4 +157,73 @@ pub fn init_logging(global: &GlobalArgs) {
         .with_writer(std::io::stderr)
         .with_target(false)
         .try_init();
+}
+
+/// Where a run talks to and with which limits: shared by `apply` and `plan`.
+#[derive(Debug, Args)]
+pub struct ConnectArgs {
+    /// The AWS account that owns the jobs; else the plan's `account_id`, `AWS_ACCOUNT_ID`, or STS.
+    #[arg(long, value_name = "ID")]
+    pub account_id: Option<String>,
+    /// The AWS region; else the plan's `region`, then the standard AWS chain.
+    #[arg(long, value_name = "REGION")]
+    pub region: Option<String>,
+    /// The AWS profile to take credentials and region from.
+    #[arg(long, value_name = "NAME")]
+    pub profile: Option<String>,
+    /// Send every request to this endpoint (e.g. a running `s3plan sandbox`); else
+    /// `AWS_ENDPOINT_URL_S3_CONTROL` or `AWS_ENDPOINT_URL`.
+    #[arg(long, value_name = "URL", conflicts_with = "sandbox")]
+    pub endpoint_url: Option<String>,
+    /// Run against an in-process sandbox: the built-in demo account, or the given seed file. Needs no
+    /// credentials.
+    #[arg(long, value_name = "SEED", num_args = 0..=1, require_equals = true)]
+    pub sandbox: Option<Option<PathBuf>>,
+    /// With `--sandbox`: how much faster than real time the sandbox's jobs move.
+    #[arg(long, value_name = "X", default_value_t = 60.0, requires = "sandbox")]
+    pub sandbox_speed: f64,
+    /// UpdateJobStatus/UpdateJobPriority calls in flight at once (overrides the plan).
+    #[arg(long, value_name = "N")]
+    pub concurrency: Option<u32>,
+    /// Mutating calls per second, whole plan (overrides the plan).
+    #[arg(long, value_name = "PER_SECOND")]
+    pub rate_limit: Option<f64>,
+    /// Read calls per second, whole plan (overrides the plan).
+    #[arg(long, value_name = "PER_SECOND")]
+    pub poll_rate_limit: Option<f64>,
+    /// How often waiting entries poll their gate, e.g. `5s` (overrides the plan).
+    #[arg(long, value_name = "DURATION", value_parser = humantime::parse_duration)]
+    pub poll_interval: Option<std::time::Duration>,
+}
+
+/// Format of the final output on stdout.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum OutputFormat {
+    /// A summary for people.
+    Human,
+    /// The JSON report.
+    Json,
+}
+
+/// `s3plan apply`.
+#[derive(Debug, Args)]
+pub struct ApplyArgs {
+    /// The plan file.
+    #[arg(value_name = "PLAN")]
+    pub plan: PathBuf,
+    /// Apply without asking for confirmation (required when stdin is not a terminal).
+    #[arg(long, short = 'y')]
+    pub yes: bool,
+    /// Resolve and wait, but make no mutating call; jobs that would change end `would_apply`.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Where to write the JSON report; default `s3plan-report-<plan>-<time>.json` in the current directory.
+    #[arg(long, value_name = "FILE")]
+    pub report: Option<PathBuf>,
+    /// What goes to stdout at the end.
+    #[arg(long, value_enum, default_value_t = OutputFormat::Human)]
+    pub output: OutputFormat,
+    /// Where to connect and with which limits.
+    #[command(flatten)]
+    pub connect: ConnectArgs,
 }

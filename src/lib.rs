@@ -13,6 +13,7 @@ pub mod event;
 pub mod exec;
 pub mod plan;
 pub mod report;
+pub mod resolve;
 pub mod resolved;
 pub mod sandbox;
 

@@ -513,7 +513,11 @@ mod wire_tests {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let address = listener.local_addr().unwrap();
         tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-        let clients = AwsClients::sandbox(&format!("http://{address}"), Timeouts::default());
+        let clients = AwsClients::sandbox(
+            &format!("http://{address}"),
+            "us-east-1",
+            Timeouts::default(),
+        );
         clients.job_control(AccountId::parse("111122223333").unwrap())
     }
 
@@ -598,7 +602,11 @@ mod wire_tests {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let address = listener.local_addr().unwrap();
         drop(listener);
-        let clients = AwsClients::sandbox(&format!("http://{address}"), Timeouts::default());
+        let clients = AwsClients::sandbox(
+            &format!("http://{address}"),
+            "us-east-1",
+            Timeouts::default(),
+        );
         let control = clients.job_control(AccountId::parse("111122223333").unwrap());
         let error = control.describe_job(&id("job-ok-1")).await.unwrap_err();
         assert_eq!(error.kind, ApiErrorKind::Connection, "{error}");

@@ -154,10 +154,10 @@ impl AwsClients {
     }
 
     /// A client for the sandbox at `endpoint`: static dummy credentials (`sandbox`/`sandbox`) and
-    /// `us-east-1`, so `--sandbox` needs no AWS set-up at all.
-    pub fn sandbox(endpoint: &str, timeouts: Timeouts) -> Self {
+    /// `region`, so `--sandbox` needs no AWS set-up at all.
+    pub fn sandbox(endpoint: &str, region: &str, timeouts: Timeouts) -> Self {
         let credentials = Credentials::new("sandbox", "sandbox", None, None, "s3plan-sandbox");
-        let region = Region::new("us-east-1");
+        let region = Region::new(region.to_owned());
         let conf = sdk_settings(
             aws_sdk_s3control::config::Builder::new()
                 .behavior_version(BehaviorVersion::latest())
@@ -169,14 +169,14 @@ impl AwsClients {
         .build();
         let sts_conf = aws_sdk_sts::config::Builder::new()
             .behavior_version(aws_sdk_sts::config::BehaviorVersion::latest())
-            .region(aws_sdk_sts::config::Region::new("us-east-1"))
+            .region(region.clone())
             .credentials_provider(credentials)
             .retry_config(aws_sdk_sts::config::retry::RetryConfig::disabled())
             .build();
         Self {
             s3control: aws_sdk_s3control::Client::from_conf(conf),
             sts: aws_sdk_sts::Client::from_conf(sts_conf),
-            region: "us-east-1".to_owned(),
+            region: region.as_ref().to_owned(),
             endpoint: Some(endpoint.to_owned()),
         }
     }

@@ -1,7 +1,9 @@
 //! One module per subcommand; each turns parsed flags into behaviour and returns an exit code.
 
+pub mod apply;
 pub mod sandbox;
 pub mod schema;
+mod session;
 pub mod validate;
 
 use crate::cli::{Cli, Command};
@@ -11,6 +13,7 @@ pub fn dispatch(cli: Cli) -> i32 {
     match cli.command {
         Command::Validate(args) => validate::run(&args),
         Command::Schema(args) => schema::run(&args),
+        Command::Apply(args) => apply::run(&args),
         Command::Sandbox(args) => sandbox::run(&args),
     }
 }

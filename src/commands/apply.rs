@@ -1,0 +1,358 @@
+//! `s3plan apply`: load, connect, resolve, show what was resolved, confirm, run, report.
+//!
+//! Owns the order of the safety steps around a run: the report and journal paths are checked writable and
+//! the operator confirms (or passes `--yes`) before the first mutating call; without a terminal and without
+//! `--yes` the run is refused, never left waiting for input. Owns signal handling: the first Ctrl-C (or
+//! SIGTERM) stops new work and lets calls in flight finish, the second abandons them. Does not own
+//! execution (`exec`) or any rendering beyond the pre-run overview (`report`).
+
+use std::io::{BufRead, IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use tokio_util::sync::CancellationToken;
+
+use crate::api::JobStatus;
+use crate::cli::{ApplyArgs, OutputFormat};
+use crate::commands::session::Session;
+use crate::errors::{self, CommandError};
+use crate::exec::journal::{FileJournal, Journal, NoJournal};
+use crate::exec::{self, RunOptions};
+use crate::report::ReporterSet;
+use crate::report::json::{JsonReporter, PlanMeta, ReportSink};
+use crate::report::summary::SummaryReporter;
+use crate::resolve::status_counts;
+use crate::resolved::{GateSubject, ResolvedPlan, RunMode};
+
+/// Runs `s3plan apply`.
+pub fn run(args: &ApplyArgs) -> i32 {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(source) => {
+            return errors::report(CommandError::Io {
+                action: "start the async runtime for",
+                path: args.plan.display().to_string(),
+                source,
+            });
+        }
+    };
+    match runtime.block_on(apply(args)) {
+        Ok(code) => code,
+        Err(error) => errors::report(error),
+    }
+}
+
+async fn apply(args: &ApplyArgs) -> Result<i32, CommandError> {
+    let mode = if args.dry_run {
+        RunMode::DryRun
+    } else {
+        RunMode::Apply
+    };
+    let signals = Signals::install();
+    let session = Session::open(&args.plan, &args.connect, mode).await?;
+
+    let report_path = args
+        .report
+        .clone()
+        .unwrap_or_else(|| default_report_path(&args.plan));
+    ensure_writable(&report_path, "write the report to")?;
+    let journal_path = journal_path(&report_path);
+    if mode == RunMode::Apply {
+        ensure_writable(&journal_path, "write the journal to")?;
+    }
+
+    let resolved = tokio::select! {
+        resolved = session.resolve(&signals.cancel) => resolved?,
+        () = signals.cancel.cancelled() => return Err(CommandError::Interrupted),
+    };
+    eprint!("{}", overview(&args.plan, &resolved, &report_path));
+
+    if mode == RunMode::Apply && !args.yes {
+        confirm(&resolved, &signals.cancel).await?;
+    }
+
+    let journal: Arc<dyn Journal> = match mode {
+        RunMode::Apply => {
+            let journal =
+                FileJournal::create(&journal_path)
+                    .await
+                    .map_err(|error| CommandError::Io {
+                        action: "create the journal",
+                        path: journal_path.display().to_string(),
+                        source: std::io::Error::new(error.0.kind(), error.0.to_string()),
+                    })?;
+            eprintln!("journal: {}", journal_path.display());
+            Arc::new(journal)
+        }
+        RunMode::DryRun => Arc::new(NoJournal),
+    };
+
+    let meta = PlanMeta {
+        path: args.plan.display().to_string(),
+        sha256: session.loaded.sha256.clone(),
+    };
+    let mut reporters = ReporterSet::new();
+    reporters.add(JsonReporter::new(
+        meta.clone(),
+        ReportSink::File(report_path.clone()),
+    ));
+    match args.output {
+        OutputFormat::Human => {
+            reporters.add(SummaryReporter::new(Box::new(std::io::stdout())));
+        }
+        OutputFormat::Json => {
+            reporters.add(JsonReporter::new(
+                meta,
+                ReportSink::Writer(Box::new(std::io::stdout())),
+            ));
+        }
+    }
+
+    let options = RunOptions {
+        journal,
+        abort: signals.abort.clone(),
+        ..RunOptions::default()
+    };
+    let summary = exec::run(
+        resolved,
+        session.control.clone(),
+        reporters,
+        signals.cancel.clone(),
+        options,
+    )
+    .await;
+    for error in &summary.reporter_errors {
+        tracing::error!("{error}");
+    }
+    eprintln!("report: {}", report_path.display());
+    if let Some(sandbox) = session.sandbox {
+        sandbox.shutdown().await;
+    }
+    Ok(summary.exit_code())
+}
+
+/// Ctrl-C and SIGTERM, turned into the run's two tokens.
+struct Signals {
+    cancel: CancellationToken,
+    abort: CancellationToken,
+}
+
+impl Signals {
+    fn install() -> Self {
+        let cancel = CancellationToken::new();
+        let abort = CancellationToken::new();
+        let (first, second) = (cancel.clone(), abort.clone());
+        tokio::spawn(async move {
+            let mut pressed = 0;
+            while next_signal().await {
+                pressed += 1;
+                if pressed == 1 {
+                    eprintln!(
+                        "\ninterrupted: starting no new work, letting calls in flight finish (Ctrl-C again to stop at once)"
+                    );
+                    first.cancel();
+                } else {
+                    eprintln!("\ninterrupted again: abandoning calls in flight");
+                    second.cancel();
+                    break;
+                }
+            }
+        });
+        Self { cancel, abort }
+    }
+}
+
+/// Waits for SIGINT or SIGTERM; `false` when signals cannot be watched.
+async fn next_signal() -> bool {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let Ok(mut term) = signal(SignalKind::terminate()) else {
+            return tokio::signal::ctrl_c().await.is_ok();
+        };
+        tokio::select! {
+            result = tokio::signal::ctrl_c() => result.is_ok(),
+            received = term.recv() => received.is_some(),
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        tokio::signal::ctrl_c().await.is_ok()
+    }
+}
+
+/// `s3plan-report-<plan stem>-<UTC time>.json` in the current directory.
+fn default_report_path(plan: &Path) -> PathBuf {
+    let stem = plan
+        .file_stem()
+        .map_or_else(|| "plan".into(), |s| s.to_string_lossy().into_owned());
+    let now = jiff::Timestamp::now().strftime("%Y%m%dT%H%M%SZ");
+    PathBuf::from(format!("s3plan-report-{stem}-{now}.json"))
+}
+
+/// The journal sits beside the report: `<report>.journal.jsonl`.
+fn journal_path(report: &Path) -> PathBuf {
+    let mut name = report.as_os_str().to_owned();
+    name.push(".journal.jsonl");
+    PathBuf::from(name)
+}
+
+/// Refuses before any change when `path` cannot be written: the record of a run must never be lost.
+fn ensure_writable(path: &Path, action: &'static str) -> Result<(), CommandError> {
+    let existed = path.exists();
+    let opened = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path);
+    match opened {
+        Ok(_) => {
+            if !existed {
+                // Only a probe: the writer creates the file for real later.
+                let _ = std::fs::remove_file(path);
+            }
+            Ok(())
+        }
+        Err(source) => Err(CommandError::Io {
+            action,
+            path: path.display().to_string(),
+            source,
+        }),
+    }
+}
+
+/// What the run is about to do, for the operator to check before confirming.
+fn overview(plan: &Path, resolved: &ResolvedPlan, report: &Path) -> String {
+    let mode = match resolved.settings.mode {
+        RunMode::Apply => "apply",
+        RunMode::DryRun => "dry run (no changes)",
+    };
+    let target = &resolved.target;
+    let mut text = format!(
+        "plan      {}\naccount   {}\nregion    {}\nendpoint  {}\nmode      {mode}\nlimits    {} in flight, {}/s changes, {}/s reads, poll every {}\nreport    {}\n\n",
+        plan.display(),
+        target.account_id,
+        target.region,
+        target.endpoint.as_deref().unwrap_or("AWS (default)"),
+        resolved.settings.concurrency,
+        resolved.settings.rate_limit,
+        resolved.settings.poll_rate_limit,
+        humantime::format_duration(resolved.settings.poll_interval),
+        report.display(),
+    );
+    let mut total = 0;
+    for entry in &resolved.entries {
+        total += entry.jobs.len();
+        let mut action = Vec::new();
+        if let Some(target) = entry.target {
+            action.push(format!("set {target}"));
+        }
+        if let Some(priority) = entry.priority {
+            action.push(format!("priority {priority}"));
+        }
+        let statuses: Vec<String> = status_counts(&entry.jobs)
+            .into_iter()
+            .map(|(status, n): (JobStatus, usize)| format!("{n} {status}"))
+            .collect();
+        text.push_str(&format!(
+            "  {:<28} {:>5} job{}  {}",
+            entry.name,
+            entry.jobs.len(),
+            if entry.jobs.len() == 1 { " " } else { "s" },
+            action.join(", "),
+        ));
+        if !statuses.is_empty() {
+            text.push_str(&format!("  (now: {})", statuses.join(", ")));
+        }
+        if let Some(gate) = &entry.gate {
+            let wanted: Vec<&str> = gate.statuses.iter().map(|s| s.as_str()).collect();
+            match &gate.subject {
+                GateSubject::OwnStatus => {
+                    text.push_str(&format!("  after own status {}", wanted.join("|")));
+                }
+                GateSubject::OtherJob(job) => {
+                    text.push_str(&format!("  after job {job} is {}", wanted.join("|")));
+                }
+            }
+        }
+        if !entry.after.is_empty() {
+            let names: Vec<&str> = entry
+                .after
+                .iter()
+                .filter_map(|i| resolved.entries.get(*i).map(|e| e.name.as_str()))
+                .collect();
+            text.push_str(&format!("  after entries {}", names.join(", ")));
+        }
+        text.push('\n');
+    }
+    text.push_str(&format!(
+        "\n{total} job{} in {} entr{}\n",
+        if total == 1 { "" } else { "s" },
+        resolved.entries.len(),
+        if resolved.entries.len() == 1 {
+            "y"
+        } else {
+            "ies"
+        },
+    ));
+    text
+}
+
+/// Asks the operator on the terminal; refuses without one.
+async fn confirm(resolved: &ResolvedPlan, cancel: &CancellationToken) -> Result<(), CommandError> {
+    if !std::io::stdin().is_terminal() {
+        return Err(CommandError::refused(
+            "refusing to change jobs without confirmation: stdin is not a terminal; nothing was changed",
+            "review the overview above, then rerun with --yes (or --dry-run to rehearse)",
+        ));
+    }
+    let question = format!(
+        "Apply these changes in account {} ({})? Type `yes` to go on: ",
+        resolved.target.account_id, resolved.target.region
+    );
+    let answer = tokio::task::spawn_blocking(move || {
+        let mut stderr = std::io::stderr();
+        let _ = write!(stderr, "{question}");
+        let _ = stderr.flush();
+        let mut line = String::new();
+        std::io::stdin().lock().read_line(&mut line).map(|_| line)
+    });
+    let line = tokio::select! {
+        answer = answer => answer.ok().and_then(Result::ok).unwrap_or_default(),
+        () = cancel.cancelled() => return Err(CommandError::Interrupted),
+    };
+    if line.trim() == "yes" {
+        Ok(())
+    } else {
+        Err(CommandError::refused(
+            "not confirmed; nothing was changed",
+            "type `yes` at the prompt, or pass --yes",
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_journal_sits_beside_the_report() {
+        assert_eq!(
+            journal_path(Path::new("out/run.json")),
+            PathBuf::from("out/run.json.journal.jsonl")
+        );
+    }
+
+    #[test]
+    fn default_reports_are_named_after_the_plan() {
+        let path = default_report_path(Path::new("examples/incident-bulk-cancel.yaml"));
+        let name = path.to_string_lossy();
+        assert!(
+            name.starts_with("s3plan-report-incident-bulk-cancel-"),
+            "{name}"
+        );
+        assert!(name.ends_with("Z.json"), "{name}");
+    }
+}

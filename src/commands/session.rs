@@ -1,0 +1,199 @@
+//! What `apply` and `plan` share before anything runs: load the plan, decide account, region, endpoint and
+//! limits (flags beat plan values, plan values beat defaults), start the in-process sandbox for
+//! `--sandbox`, build the one AWS client, and resolve the plan into jobs.
+//!
+//! Owns the safety checks made before any call that could change a job: a plan that pins its account or
+//! region is refused when the flags name another. Does not prompt, run or report (the commands do).
+
+use std::path::Path;
+use std::sync::Arc;
+
+use tokio_util::sync::CancellationToken;
+
+use crate::api::AccountId;
+use crate::api::aws::AwsJobControl;
+use crate::api::client::{AwsClients, ClientSettings, Timeouts};
+use crate::cli::ConnectArgs;
+use crate::errors::CommandError;
+use crate::exec::limiter::Limiter;
+use crate::exec::retry::RetryPolicy;
+use crate::plan::{self, LoadedPlan};
+use crate::resolve::{self, Reader};
+use crate::resolved::{ResolvedPlan, RunMode, RunSettings, Target};
+use crate::sandbox::{DEMO_ACCOUNT, Sandbox, SandboxHandle, Seed};
+
+/// The region the in-process sandbox signs for when neither the flag nor the plan names one.
+const SANDBOX_REGION: &str = "us-east-1";
+
+/// A loaded plan with everything needed to resolve and run it.
+pub(crate) struct Session {
+    /// The validated plan.
+    pub loaded: LoadedPlan,
+    /// Account, region and endpoint.
+    pub target: Target,
+    /// Merged limits and timings.
+    pub settings: RunSettings,
+    /// The job API for the target account.
+    pub control: Arc<AwsJobControl>,
+    /// The in-process sandbox, kept alive for the session (`--sandbox`).
+    pub sandbox: Option<SandboxHandle>,
+}
+
+impl Session {
+    /// Loads the plan at `path` and connects as `connect` says, for a run in `mode`.
+    pub async fn open(
+        path: &Path,
+        connect: &ConnectArgs,
+        mode: RunMode,
+    ) -> Result<Self, CommandError> {
+        let loaded = plan::load(path).map_err(Box::new)?;
+        print_warnings(&loaded);
+        let plan = &loaded.plan;
+
+        if let (Some(flag), Some(pinned)) = (&connect.account_id, plan.account_id())
+            && flag.trim() != pinned.as_str()
+        {
+            return Err(CommandError::refused(
+                format!(
+                    "--account-id {flag} differs from the plan's account_id {pinned}; nothing was changed"
+                ),
+                "the plan pins its account: run it against that account, or fix the plan after review",
+            ));
+        }
+        if let (Some(flag), Some(pinned)) = (&connect.region, plan.region())
+            && flag != pinned
+        {
+            return Err(CommandError::refused(
+                format!(
+                    "--region {flag} differs from the plan's region {pinned}; nothing was changed"
+                ),
+                "the plan pins its region: run it in that region, or fix the plan after review",
+            ));
+        }
+        let region = connect
+            .region
+            .clone()
+            .or_else(|| plan.region().map(str::to_owned));
+
+        let (clients, sandbox, account) = match &connect.sandbox {
+            Some(seed_path) => {
+                let seed = match seed_path {
+                    None => Seed::demo(),
+                    Some(path) => {
+                        Seed::from_file(path).map_err(|e| CommandError::Sandbox(e.to_string()))?
+                    }
+                };
+                let handle = Sandbox::builder()
+                    .seed(seed)
+                    .speed(connect.sandbox_speed)
+                    .start()
+                    .await
+                    .map_err(|e| CommandError::Sandbox(e.to_string()))?;
+                let region = region.as_deref().unwrap_or(SANDBOX_REGION);
+                let clients = AwsClients::sandbox(&handle.url(), region, Timeouts::default());
+                // The sandbox has no STS and a user's AWS_ACCOUNT_ID names a real account: the demo account
+                // is the default here.
+                let account = connect
+                    .account_id
+                    .as_deref()
+                    .or(plan.account_id().map(AccountId::as_str))
+                    .unwrap_or(DEMO_ACCOUNT);
+                let account =
+                    AccountId::parse(account.trim()).map_err(|e| CommandError::Client(e.into()))?;
+                (clients, Some(handle), account)
+            }
+            None => {
+                let clients = AwsClients::load(&ClientSettings {
+                    profile: connect.profile.clone(),
+                    region,
+                    endpoint_url: connect.endpoint_url.clone(),
+                    timeouts: None,
+                })
+                .await?;
+                let account = clients
+                    .account_id(
+                        connect.account_id.as_deref(),
+                        plan.account_id().map(AccountId::as_str),
+                    )
+                    .await?;
+                (clients, None, account)
+            }
+        };
+
+        let target = Target {
+            account_id: account.clone(),
+            region: clients.region.clone(),
+            endpoint: clients.endpoint.clone(),
+        };
+        let settings = RunSettings {
+            concurrency: connect
+                .concurrency
+                .unwrap_or_else(|| plan.concurrency())
+                .max(1),
+            rate_limit: connect.rate_limit.unwrap_or_else(|| plan.rate_limit()),
+            poll_rate_limit: connect
+                .poll_rate_limit
+                .unwrap_or_else(|| plan.poll_rate_limit()),
+            poll_interval: connect
+                .poll_interval
+                .unwrap_or_else(|| plan.poll_interval()),
+            mode,
+        };
+        for (flag, value) in [
+            ("--rate-limit", settings.rate_limit),
+            ("--poll-rate-limit", settings.poll_rate_limit),
+        ] {
+            if !(value.is_finite() && value > 0.0) {
+                return Err(CommandError::refused(
+                    format!("{flag} {value} is not a positive number of calls per second"),
+                    "give a rate such as 5 or 0.5",
+                ));
+            }
+        }
+        let control = Arc::new(clients.job_control(account));
+        Ok(Self {
+            loaded,
+            target,
+            settings,
+            control,
+            sandbox,
+        })
+    }
+
+    /// Resolves every entry into jobs (reads only), stopping early when `cancel` fires.
+    pub async fn resolve(&self, cancel: &CancellationToken) -> Result<ResolvedPlan, CommandError> {
+        let reader = Reader {
+            limiter: Arc::new(Limiter::new(
+                self.settings.rate_limit,
+                self.settings.poll_rate_limit,
+                self.settings.concurrency,
+            )),
+            policy: RetryPolicy::default(),
+            cancel: cancel.clone(),
+        };
+        Ok(resolve::resolve(
+            &self.loaded.plan,
+            self.control.as_ref(),
+            &reader,
+            self.target.clone(),
+            self.settings.clone(),
+        )
+        .await
+        .map_err(Box::new)?)
+    }
+}
+
+fn print_warnings(loaded: &LoadedPlan) {
+    if loaded.warnings.is_empty() {
+        return;
+    }
+    let error = plan::PlanError {
+        path: loaded.path.clone(),
+        source_code: miette::NamedSource::new(
+            loaded.path.display().to_string(),
+            loaded.source.clone(),
+        ),
+        diagnostics: loaded.warnings.clone(),
+    };
+    eprintln!("{:?}", miette::Report::new(error));
+}

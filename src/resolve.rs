@@ -1,0 +1,431 @@
+//! Resolution: turns a validated plan into concrete jobs, through `JobControl`, before anything changes.
+//!
+//! Owns the second stage of the two-stage plan: explicit ids are described (so the report knows each job's
+//! status before the run), selectors are resolved once through paginated ListJobs (server-side status
+//! filter, then the description/time/operation/priority filters here, then GetJobTagging only for the jobs
+//! that passed every other filter), `max_jobs` is enforced, and the same job aimed at two different targets
+//! is refused. Reads take read permits from the run's `Limiter` and retry transient failures, like every
+//! other call. Does not apply flags or defaults to settings (the command does) and never mutates a job.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+
+use futures::stream::{self, StreamExt, TryStreamExt};
+use tokio_util::sync::CancellationToken;
+
+use crate::api::{
+    Answer, ApiCall, ApiError, ApiErrorKind, JobControl, JobId, JobStatus, JobSummary, TargetStatus,
+};
+use crate::exec::limiter::Limiter;
+use crate::exec::retry::RetryPolicy;
+use crate::plan::model::{Entry, JobSet, Plan, Selector};
+use crate::report::summary::hint;
+use crate::resolved::{
+    Gate, GateSubject, ResolvedEntry, ResolvedJob, ResolvedPlan, RunSettings, Target,
+};
+
+/// ListJobs page size: the API's maximum, so a selector over N jobs costs about N / 1000 calls.
+pub const LIST_PAGE_SIZE: i32 = 1000;
+
+/// Reads in flight at once while resolving (each still takes a read permit).
+const RESOLVE_READ_CONCURRENCY: usize = 16;
+
+/// Why a plan could not be resolved. Nothing was changed when this is returned.
+#[derive(Debug, thiserror::Error, miette::Diagnostic)]
+pub enum ResolveError {
+    /// A job named by id does not exist in this account and region.
+    #[error("entry `{entry}`: job {job} was not found in account {account} ({region})")]
+    #[diagnostic(
+        code(s3plan::resolve::job_not_found),
+        help(
+            "check the job id, and that --account-id and --region name the account and region the job runs in"
+        )
+    )]
+    JobNotFound {
+        /// The entry naming the job.
+        entry: String,
+        /// The job.
+        job: JobId,
+        /// The account searched.
+        account: String,
+        /// The region searched.
+        region: String,
+    },
+    /// A selector matched more jobs than its entry allows.
+    #[error(
+        "entry `{entry}`: the selector matches {matched} jobs, more than max_jobs ({max_jobs}); nothing was changed"
+    )]
+    #[diagnostic(
+        code(s3plan::resolve::too_many_jobs),
+        help(
+            "narrow the selector, or raise `max_jobs` for this entry if {matched} jobs is really what you mean"
+        )
+    )]
+    TooManyJobs {
+        /// The entry.
+        entry: String,
+        /// Jobs the selector matched.
+        matched: usize,
+        /// The entry's limit.
+        max_jobs: u32,
+    },
+    /// Two entries ask for different statuses of the same job.
+    #[error(
+        "job {job} is asked to become {first_target} by entry `{first}` and {second_target} by entry `{second}`"
+    )]
+    #[diagnostic(
+        code(s3plan::resolve::conflicting_targets),
+        help(
+            "a selector probably matches a job another entry names; narrow one of the two entries"
+        )
+    )]
+    ConflictingTargets {
+        /// The job.
+        job: JobId,
+        /// The first entry.
+        first: String,
+        /// Its target.
+        first_target: TargetStatus,
+        /// The second entry.
+        second: String,
+        /// Its target.
+        second_target: TargetStatus,
+    },
+    /// A read failed for good while resolving.
+    #[error("entry `{entry}`: {error}")]
+    #[diagnostic(code(s3plan::resolve::api))]
+    Api {
+        /// The entry being resolved.
+        entry: String,
+        /// The job the call was about, if any.
+        job: Option<JobId>,
+        /// The failure.
+        error: Box<ApiError>,
+        /// What to do about it.
+        #[help]
+        hint: String,
+    },
+    /// The run was interrupted while resolving.
+    #[error("interrupted while resolving the plan; nothing was changed")]
+    #[diagnostic(code(s3plan::resolve::interrupted))]
+    Interrupted,
+    /// An `after` names an entry the plan does not have (validation prevents this).
+    #[error("entry `{entry}` runs after `{missing}`, which is not an entry of the plan")]
+    #[diagnostic(code(s3plan::resolve::internal))]
+    UnknownDependency {
+        /// The entry.
+        entry: String,
+        /// The unknown name.
+        missing: String,
+    },
+}
+
+/// Makes read calls while resolving: a read permit per attempt, retries of transient failures.
+#[derive(Debug, Clone)]
+pub struct Reader {
+    /// The run's limits (resolution uses the read lane).
+    pub limiter: Arc<Limiter>,
+    /// How transient failures are retried.
+    pub policy: RetryPolicy,
+    /// Stops resolution (Ctrl-C).
+    pub cancel: CancellationToken,
+}
+
+impl Reader {
+    /// Sends `send` until it succeeds, fails for good, runs out of attempts, or the run is cancelled.
+    async fn read<T, F, Fut>(&self, call: ApiCall, mut send: F) -> Result<Answer<T>, ApiError>
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = Result<Answer<T>, ApiError>>,
+    {
+        let mut delays = self.policy.backoff();
+        loop {
+            if self.cancel.is_cancelled() {
+                return Err(ApiError::local(call, ApiErrorKind::Other, "interrupted"));
+            }
+            let permit = self.limiter.acquire(call).await;
+            match send().await {
+                Ok(answer) => {
+                    self.limiter.on_success(call);
+                    return Ok(answer);
+                }
+                Err(error) if error.kind.is_retryable() => {
+                    if error.kind == ApiErrorKind::Throttled {
+                        self.limiter.on_throttle(call, permit.sent_at());
+                    }
+                    drop(permit);
+                    let Some(delay) = delays.next() else {
+                        return Err(error);
+                    };
+                    tracing::debug!(%call, ?delay, %error, "retrying a read while resolving");
+                    tokio::select! {
+                        () = tokio::time::sleep(delay) => {}
+                        () = self.cancel.cancelled() => {
+                            return Err(ApiError::local(call, ApiErrorKind::Other, "interrupted"));
+                        }
+                    }
+                }
+                Err(error) => return Err(error),
+            }
+        }
+    }
+}
+
+/// Resolves every entry of `plan` into concrete jobs, with `settings` and `target` already decided.
+pub async fn resolve<C: JobControl>(
+    plan: &Plan,
+    control: &C,
+    reader: &Reader,
+    target: Target,
+    settings: RunSettings,
+) -> Result<ResolvedPlan, ResolveError> {
+    let names: HashMap<&str, usize> = plan
+        .entries()
+        .enumerate()
+        .map(|(index, entry)| (entry.name(), index))
+        .collect();
+    let mut entries = Vec::new();
+    for entry in plan.entries() {
+        let after = entry
+            .after()
+            .map(|name| {
+                names
+                    .get(name)
+                    .copied()
+                    .ok_or_else(|| ResolveError::UnknownDependency {
+                        entry: entry.name().to_owned(),
+                        missing: name.to_owned(),
+                    })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let jobs = resolve_jobs(entry, control, reader, &target).await?;
+        let gate = match entry.gate(plan) {
+            Some(spec) => {
+                let subject = match spec.job {
+                    Some(other) => {
+                        describe(entry, &other, control, reader, &target).await?;
+                        GateSubject::OtherJob(other)
+                    }
+                    None => GateSubject::OwnStatus,
+                };
+                Some(Gate {
+                    subject,
+                    statuses: spec.statuses,
+                    timeout: spec.timeout,
+                })
+            }
+            None => None,
+        };
+        entries.push(ResolvedEntry {
+            name: entry.name().to_owned(),
+            after,
+            jobs,
+            gate,
+            target: entry.target(),
+            priority: entry.priority(),
+            reason: entry.reason(plan).map(str::to_owned),
+        });
+    }
+    refuse_conflicting_targets(&entries)?;
+    Ok(ResolvedPlan {
+        target,
+        settings,
+        entries,
+    })
+}
+
+async fn resolve_jobs<C: JobControl>(
+    entry: &Entry,
+    control: &C,
+    reader: &Reader,
+    target: &Target,
+) -> Result<Vec<ResolvedJob>, ResolveError> {
+    match entry.job_set() {
+        Some(JobSet::Ids(ids)) => {
+            let mut unique = Vec::with_capacity(ids.len());
+            for id in ids {
+                if !unique.contains(&id) {
+                    unique.push(id);
+                }
+            }
+            stream::iter(unique)
+                .map(|id| describe(entry, id, control, reader, target))
+                .buffered(RESOLVE_READ_CONCURRENCY)
+                .try_collect()
+                .await
+        }
+        Some(JobSet::Select(selector)) => select(entry, selector, control, reader).await,
+        // Validation refuses an entry without jobs; resolving it to none keeps this total.
+        None => Ok(Vec::new()),
+    }
+}
+
+async fn describe<C: JobControl>(
+    entry: &Entry,
+    id: &JobId,
+    control: &C,
+    reader: &Reader,
+    target: &Target,
+) -> Result<ResolvedJob, ResolveError> {
+    match reader
+        .read(ApiCall::DescribeJob, || control.describe_job(id))
+        .await
+    {
+        Ok(answer) => Ok(resolved_job(&answer.value.summary)),
+        Err(error) if error.kind == ApiErrorKind::NotFound => Err(ResolveError::JobNotFound {
+            entry: entry.name().to_owned(),
+            job: id.clone(),
+            account: target.account_id.to_string(),
+            region: target.region.clone(),
+        }),
+        Err(error) => Err(api_error(entry, Some(id), error, reader)),
+    }
+}
+
+async fn select<C: JobControl>(
+    entry: &Entry,
+    selector: &Selector,
+    control: &C,
+    reader: &Reader,
+) -> Result<Vec<ResolvedJob>, ResolveError> {
+    let statuses = selector.statuses();
+    let description = selector.description();
+    let operations = selector.operations();
+    let priority = selector.priority_bounds();
+    let created_after = selector.created_after.as_ref().map(|t| t.value);
+    let created_before = selector.created_before.as_ref().map(|t| t.value);
+    let passes_filters = |job: &JobSummary| {
+        description.as_ref().is_none_or(|pattern| {
+            job.description
+                .as_deref()
+                .is_some_and(|text| pattern.is_match(text))
+        }) && (operations.is_empty()
+            || job
+                .operation
+                .as_deref()
+                .is_some_and(|op| operations.iter().any(|want| want.as_str() == op)))
+            && priority
+                .as_ref()
+                .is_none_or(|range| range.contains(&job.priority))
+            && created_after.is_none_or(|after| job.creation_time.is_some_and(|t| t >= after))
+            && created_before.is_none_or(|before| job.creation_time.is_some_and(|t| t < before))
+    };
+
+    // A BTreeMap keyed by id drops duplicates should a job appear on two pages; the order of first
+    // appearance (ListJobs order) is kept in `order`.
+    let mut order = Vec::new();
+    let mut seen = BTreeMap::new();
+    let mut token: Option<String> = None;
+    loop {
+        let page = reader
+            .read(ApiCall::ListJobs, || {
+                control.list_jobs(&statuses, token.as_deref(), LIST_PAGE_SIZE)
+            })
+            .await
+            .map_err(|error| api_error(entry, None, error, reader))?
+            .value;
+        for job in page.jobs {
+            if passes_filters(&job) && seen.insert(job.id.clone(), ()).is_none() {
+                order.push(resolved_job(&job));
+            }
+        }
+        match page.next_token {
+            Some(next) if !next.is_empty() && token.as_deref() != Some(next.as_str()) => {
+                token = Some(next);
+            }
+            _ => break,
+        }
+    }
+
+    let tags = selector.tags();
+    if !tags.is_empty() {
+        let matches: Vec<bool> = stream::iter(order.iter())
+            .map(|job| async {
+                let answer = reader
+                    .read(ApiCall::GetJobTagging, || control.get_job_tagging(&job.id))
+                    .await;
+                match answer {
+                    Ok(answer) => Ok(tags.iter().all(|(key, value)| {
+                        answer
+                            .value
+                            .iter()
+                            .any(|tag| tag.key == *key && tag.value == *value)
+                    })),
+                    // A job that vanished between ListJobs and GetJobTagging matches nothing.
+                    Err(error) if error.kind == ApiErrorKind::NotFound => Ok(false),
+                    Err(error) => Err(api_error(entry, Some(&job.id), error, reader)),
+                }
+            })
+            .buffered(RESOLVE_READ_CONCURRENCY)
+            .try_collect()
+            .await?;
+        let mut keep = matches.into_iter();
+        order.retain(|_| keep.next().unwrap_or(false));
+    }
+
+    let max_jobs = entry.max_jobs();
+    if order.len() > max_jobs as usize {
+        return Err(ResolveError::TooManyJobs {
+            entry: entry.name().to_owned(),
+            matched: order.len(),
+            max_jobs,
+        });
+    }
+    Ok(order)
+}
+
+fn resolved_job(job: &JobSummary) -> ResolvedJob {
+    ResolvedJob {
+        id: job.id.clone(),
+        description: job.description.clone(),
+        status_seen: job.status,
+        priority_seen: job.priority,
+    }
+}
+
+fn api_error(entry: &Entry, job: Option<&JobId>, error: ApiError, reader: &Reader) -> ResolveError {
+    if reader.cancel.is_cancelled() {
+        return ResolveError::Interrupted;
+    }
+    let what = job.map_or_else(String::new, |job| format!(" about job {job}"));
+    ResolveError::Api {
+        entry: entry.name().to_owned(),
+        job: job.cloned(),
+        hint: format!("{}{what}", hint(error.kind, error.call)),
+        error: Box::new(error),
+    }
+}
+
+fn refuse_conflicting_targets(entries: &[ResolvedEntry]) -> Result<(), ResolveError> {
+    let mut targets: HashMap<&JobId, (&str, TargetStatus)> = HashMap::new();
+    for entry in entries {
+        let Some(target) = entry.target else { continue };
+        for job in &entry.jobs {
+            match targets.get(&job.id) {
+                Some((first, first_target)) if *first_target != target => {
+                    return Err(ResolveError::ConflictingTargets {
+                        job: job.id.clone(),
+                        first: (*first).to_owned(),
+                        first_target: *first_target,
+                        second: entry.name.clone(),
+                        second_target: target,
+                    });
+                }
+                Some(_) => {}
+                None => {
+                    targets.insert(&job.id, (&entry.name, target));
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Statuses a job of `jobs` had when resolved, counted (for the pre-run summary).
+pub fn status_counts(jobs: &[ResolvedJob]) -> BTreeMap<JobStatus, usize> {
+    let mut counts = BTreeMap::new();
+    for job in jobs {
+        *counts.entry(job.status_seen).or_insert(0) += 1;
+    }
+    counts
+}
