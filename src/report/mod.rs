@@ -5,6 +5,10 @@
 //! run, and the other reporters still see every event. Does not own the event types (`event.rs`).
 
 pub mod json;
+pub mod junit;
+pub mod markdown;
+pub mod progress;
+pub mod run_record;
 pub mod summary;
 
 use crate::event::Event;
