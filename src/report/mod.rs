@@ -4,6 +4,7 @@
 //! when one fails (nextest `reporter/imp.rs`): the failure is returned so the coordinator can cancel the
 //! run, and the other reporters still see every event. Does not own the event types (`event.rs`).
 
+pub mod format;
 pub mod json;
 pub mod junit;
 pub mod markdown;

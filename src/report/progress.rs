@@ -601,9 +601,10 @@ impl Bars {
         let Some(header) = &self.header else {
             return;
         };
+        let mut shown = self.bars.iter().filter(|b| b.is_some()).count();
         for (index, entry) in run.entries.iter().enumerate() {
-            let shown = self.bars.iter().filter(|b| b.is_some()).count();
             if entry.running() && self.bars[index].is_none() && shown < MAX_BARS {
+                shown += 1;
                 let bar = self
                     .multi
                     .add(ProgressBar::new(entry.total as u64).with_style(self.bar_style()));
@@ -1047,6 +1048,84 @@ mod tests {
                 .unwrap()
                 .message()
                 .ends_with("· 1 more entries running")
+        );
+    }
+
+    /// A terminal that keeps what is drawn and counts the frames.
+    #[derive(Debug, Clone, Default)]
+    struct Screen(Arc<std::sync::Mutex<(String, usize)>>);
+
+    impl indicatif::TermLike for Screen {
+        fn width(&self) -> u16 {
+            160
+        }
+        fn move_cursor_up(&self, _n: usize) -> std::io::Result<()> {
+            self.0.lock().unwrap().1 += 1;
+            Ok(())
+        }
+        fn move_cursor_down(&self, _n: usize) -> std::io::Result<()> {
+            Ok(())
+        }
+        fn move_cursor_right(&self, _n: usize) -> std::io::Result<()> {
+            Ok(())
+        }
+        fn move_cursor_left(&self, _n: usize) -> std::io::Result<()> {
+            Ok(())
+        }
+        fn write_line(&self, s: &str) -> std::io::Result<()> {
+            let mut screen = self.0.lock().unwrap();
+            screen.0.push_str(s);
+            screen.0.push('\n');
+            Ok(())
+        }
+        fn write_str(&self, s: &str) -> std::io::Result<()> {
+            self.0.lock().unwrap().0.push_str(s);
+            Ok(())
+        }
+        fn clear_line(&self) -> std::io::Result<()> {
+            Ok(())
+        }
+        fn flush(&self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn bars_draw_on_a_terminal_at_a_limited_rate() {
+        let screen = Screen::default();
+        let target = ProgressDrawTarget::term_like_with_hz(Box::new(screen.clone()), REFRESH_HZ);
+        let mut reporter = ProgressReporter::bars(target, false, None);
+        let jobs = 20_000;
+        let mut script = vec![
+            (secs(0.0), Some(info(&[("cancel-nightly", jobs)]))),
+            (secs(0.0), Some(EventKind::EntryStarted { entry: 0 })),
+        ];
+        // A tick after every 10 jobs: 2,000 ticks in a burst of real time far shorter than 200 s.
+        for job in 0..jobs {
+            let t = secs(job as f64 * 0.001);
+            script.push((t, Some(attempt(0, job))));
+            script.push((t, Some(finished(0, job, Outcome::Applied))));
+            if job % 10 == 9 {
+                script.push((t, None));
+            }
+        }
+        play(&mut reporter, script);
+        let (text, frames) = screen.0.lock().unwrap().clone();
+        assert!(
+            text.contains("cancel-nightly [") && text.contains("applied"),
+            "{text}"
+        );
+        assert!(frames < 200, "{frames} frames for 2,000 ticks");
+        reporter
+            .report(&at(
+                secs(20.0),
+                EventKind::RunFinished { interrupted: false },
+            ))
+            .unwrap();
+        let text = screen.0.lock().unwrap().0.clone();
+        assert!(
+            text.contains("finished: 20000/20000 jobs (20000 applied)"),
+            "{text}"
         );
     }
 
