@@ -4,9 +4,9 @@
 //! needs (per entry: jobs done by outcome, jobs waiting on a gate and on what; per run: request rate over the
 //! last few seconds, throttles, retries) and both renderings:
 //!
-//! - On a terminal, one bar per running entry (at most [`MAX_BARS`]; the rest are counted on the header
-//!   line) under a header with elapsed time, jobs done, request rate and throttles. Events only bump
-//!   counters (O(1), no drawing); bars are updated on the coordinator's `tick` and indicatif draws them at
+//! - On a terminal, one bar per running entry (at most [`MAX_BARS`]; the rest are counted on a line below)
+//!   under a header with elapsed time, jobs done, request rate and throttles. Events only bump counters
+//!   (O(1), no drawing); the display is re-rendered on the coordinator's `tick` and indicatif draws it at
 //!   most [`REFRESH_HZ`] times a second, so a 100,000-job run spends no measurable CPU drawing.
 //! - Elsewhere (CI logs, pipes), a line every [`LINE_INTERVAL`] of run time on `tick`, plus a line when the
 //!   run starts, when each entry ends and when the run ends.
@@ -19,7 +19,7 @@ use std::io::{IsTerminal, Write};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
-use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use crate::api::ApiCall;
 use crate::event::{Event, EventKind, GateView, JobIndex};
@@ -111,10 +111,10 @@ impl ProgressMode {
 ///
 /// Create one before logging is set up, hand a clone to `tracing_subscriber::fmt().with_writer(..)` and
 /// another to [`ProgressReporter::new`]; while bars are drawn each log line is written with the bars
-/// cleared (`MultiProgress::suspend`), then the bars are redrawn below it.
+/// cleared (`ProgressBar::suspend`), then the bars are redrawn below it.
 #[derive(Debug, Clone, Default)]
 pub struct LogWriter {
-    bars: Arc<Mutex<Option<MultiProgress>>>,
+    bars: Arc<Mutex<Option<ProgressBar>>>,
 }
 
 impl LogWriter {
@@ -123,7 +123,7 @@ impl LogWriter {
         Self::default()
     }
 
-    fn set(&self, bars: Option<MultiProgress>) {
+    fn set(&self, bars: Option<ProgressBar>) {
         *self.bars.lock().unwrap_or_else(PoisonError::into_inner) = bars;
     }
 }
@@ -146,7 +146,7 @@ impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for LogWriter {
 /// One log event being written; it reaches stderr whole, when flushed or dropped.
 #[derive(Debug)]
 pub struct LogLine {
-    bars: Option<MultiProgress>,
+    bars: Option<ProgressBar>,
     buffer: Vec<u8>,
 }
 
@@ -461,18 +461,18 @@ impl ProgressReporter {
 
     /// Bars drawn to `target`, attached to `log` when given.
     pub fn bars(target: ProgressDrawTarget, color: bool, log: Option<LogWriter>) -> Self {
-        let multi = MultiProgress::with_draw_target(target);
+        let bar = ProgressBar::with_draw_target(None, target)
+            .with_style(ProgressStyle::with_template("{msg}").expect("a valid constant template"));
         if let Some(log) = &log {
-            log.set(Some(multi.clone()));
+            log.set(Some(bar.clone()));
         }
         Self {
             run: RunProgress::default(),
             view: View::Bars(Bars {
-                multi,
-                header: None,
-                bars: Vec::new(),
+                bar,
                 color,
                 prefix_width: 0,
+                started: false,
                 log,
             }),
         }
@@ -533,25 +533,27 @@ impl Reporter for ProgressReporter {
     }
 }
 
+/// The terminal display: one indicatif bar whose multi-line message is the header and a line per entry.
+///
+/// One bar rather than a `MultiProgress` of many: each tick sets one message, so each tick is at most one
+/// draw, and the rate limiter never drops a part of a tick's update (which would show a header and bars
+/// from different moments).
 struct Bars {
-    multi: MultiProgress,
-    header: Option<ProgressBar>,
-    /// Per entry, its bar while one is shown.
-    bars: Vec<Option<ProgressBar>>,
+    bar: ProgressBar,
     color: bool,
     prefix_width: usize,
+    started: bool,
     log: Option<LogWriter>,
 }
 
-const HEADER_TEMPLATE: &str = "{msg}";
-const BAR_TEMPLATE_COLOR: &str = "{prefix:.bold} [{bar:30.cyan/blue}] {pos}/{len} {msg}";
-const BAR_TEMPLATE_PLAIN: &str = "{prefix} [{bar:30}] {pos}/{len} {msg}";
+/// Width of the drawn bar, in characters.
+const BAR_WIDTH: usize = 30;
 
 impl Bars {
     fn report(&mut self, run: &RunProgress, event: &Event) -> std::io::Result<()> {
         match &event.kind {
             EventKind::RunStarted(_) => {
-                self.bars = run.entries.iter().map(|_| None).collect();
+                self.started = true;
                 self.prefix_width = run
                     .entries
                     .iter()
@@ -559,34 +561,21 @@ impl Bars {
                     .max()
                     .unwrap_or(0)
                     .min(24);
-                let style = ProgressStyle::with_template(HEADER_TEMPLATE)
-                    .expect("the header template is a valid constant");
-                let header = self.multi.add(ProgressBar::new(0).with_style(style));
-                self.header = Some(header);
                 self.redraw(run);
             }
             EventKind::EntryStarted { .. } => self.redraw(run),
             EventKind::EntryFinished { entry, .. } => {
-                if let Some(bar) = self.bars.get_mut(*entry).and_then(Option::take) {
-                    bar.finish_and_clear();
-                    self.multi.remove(&bar);
-                }
                 if let Some(line) = run.entry_end_line(*entry) {
-                    self.multi.println(line)?;
+                    self.bar.println(line);
                 }
                 self.redraw(run);
             }
             EventKind::RunFinished { interrupted } => {
                 let tail = if *interrupted { " (interrupted)" } else { "" };
-                self.multi
-                    .println(format!("finished{tail}: {}", run.final_status()))?;
-                for bar in self.bars.iter_mut().filter_map(Option::take) {
-                    bar.finish_and_clear();
-                }
-                if let Some(header) = self.header.take() {
-                    header.finish_and_clear();
-                }
-                self.multi.clear()?;
+                self.bar
+                    .println(format!("finished{tail}: {}", run.final_status()));
+                self.bar.finish_and_clear();
+                self.started = false;
                 if let Some(log) = self.log.take() {
                     log.set(None);
                 }
@@ -596,53 +585,57 @@ impl Bars {
         Ok(())
     }
 
-    /// Pushes the counters into the bars; indicatif draws at most [`REFRESH_HZ`] times a second.
+    /// Renders the counters into the bar's message; indicatif draws at most [`REFRESH_HZ`] times a second.
     fn redraw(&mut self, run: &RunProgress) {
-        let Some(header) = &self.header else {
-            return;
-        };
-        let mut shown = self.bars.iter().filter(|b| b.is_some()).count();
-        for (index, entry) in run.entries.iter().enumerate() {
-            if entry.running() && self.bars[index].is_none() && shown < MAX_BARS {
-                shown += 1;
-                let bar = self
-                    .multi
-                    .add(ProgressBar::new(entry.total as u64).with_style(self.bar_style()));
-                bar.set_prefix(format!("{:<width$}", entry.name, width = self.prefix_width));
-                self.bars[index] = Some(bar);
-            }
-            if let Some(bar) = &self.bars[index] {
-                bar.set_position(entry.done as u64);
-                bar.set_message(entry.status());
-            }
+        if self.started {
+            self.bar.set_message(self.render(run));
         }
-        let hidden = run
-            .entries
-            .iter()
-            .zip(&self.bars)
-            .filter(|(e, b)| e.running() && b.is_none())
-            .count();
+    }
+
+    fn render(&self, run: &RunProgress) -> String {
         let verb = match run.mode {
             Some(RunMode::DryRun) => "dry run",
             Some(RunMode::Apply) | None => "apply",
         };
-        let mut text = format!("s3plan {verb} {} · {}", clock(run.elapsed), run.status());
-        if hidden > 0 {
-            text.push_str(&format!(" · {hidden} more entries running"));
+        let mut lines = vec![format!(
+            "s3plan {verb} {} · {}",
+            clock(run.elapsed),
+            run.status()
+        )];
+        let mut running = run.entries.iter().filter(|e| e.running());
+        for entry in running.by_ref().take(MAX_BARS) {
+            let name = format!("{:<width$}", entry.name, width = self.prefix_width);
+            let name = console::style(name).bold().force_styling(self.color);
+            let bar = console::style(bar_text(entry.done, entry.total))
+                .cyan()
+                .force_styling(self.color);
+            lines.push(format!(
+                "{name} [{bar}] {}/{} {}",
+                entry.done,
+                entry.total,
+                entry.status()
+            ));
         }
-        header.set_message(text);
+        let hidden = running.count();
+        if hidden > 0 {
+            lines.push(format!("and {hidden} more entries running"));
+        }
+        lines.join("\n")
     }
+}
 
-    fn bar_style(&self) -> ProgressStyle {
-        let template = if self.color {
-            BAR_TEMPLATE_COLOR
-        } else {
-            BAR_TEMPLATE_PLAIN
-        };
-        ProgressStyle::with_template(template)
-            .expect("the bar templates are valid constants")
-            .progress_chars("=> ")
+/// `=====>      ` for `done` of `total`, [`BAR_WIDTH`] wide.
+fn bar_text(done: usize, total: usize) -> String {
+    let filled = (done * BAR_WIDTH)
+        .checked_div(total)
+        .unwrap_or(BAR_WIDTH)
+        .min(BAR_WIDTH);
+    let mut text = "=".repeat(filled);
+    if filled < BAR_WIDTH {
+        text.push('>');
+        text.push_str(&" ".repeat(BAR_WIDTH - filled - 1));
     }
+    text
 }
 
 impl Drop for Bars {
@@ -986,6 +979,13 @@ mod tests {
         insta::assert_snapshot!(text);
     }
 
+    fn screen_text(reporter: &ProgressReporter) -> String {
+        let View::Bars(bars) = &reporter.view else {
+            panic!("not bars");
+        };
+        bars.bar.message()
+    }
+
     #[test]
     fn bars_show_running_entries_and_what_they_wait_for() {
         let mut reporter = ProgressReporter::bars(ProgressDrawTarget::hidden(), false, None);
@@ -1004,27 +1004,24 @@ mod tests {
             (secs(1.0), None),
         ]);
         play(&mut reporter, script);
-        let View::Bars(bars) = &reporter.view else {
-            panic!("not bars");
-        };
-        let shown: Vec<usize> = (0..bars.bars.len())
-            .filter(|i| bars.bars[*i].is_some())
-            .collect();
-        assert_eq!(shown, (0..MAX_BARS).collect::<Vec<_>>());
-        let first = bars.bars[0].as_ref().unwrap();
-        assert_eq!(first.position(), 1);
-        assert_eq!(
-            first.message(),
-            "1 applied; 2 waiting for job job-upstream to be Complete"
-        );
-        let header = bars.header.as_ref().unwrap().message();
+        let text = screen_text(&reporter);
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines.len(), 1 + MAX_BARS + 1, "{text}");
         assert!(
-            header.starts_with("s3plan apply 0:01 · 1/30 jobs (1 applied); 2 waiting on gates"),
-            "{header}"
+            lines[0].starts_with("s3plan apply 0:01 · 1/30 jobs (1 applied); 2 waiting on gates"),
+            "{text}"
         );
-        assert!(header.ends_with("· 2 more entries running"), "{header}");
+        assert_eq!(
+            lines[1],
+            "entry-0 [==========>                   ] 1/3 1 applied; 2 waiting for job job-upstream to be Complete"
+        );
+        assert_eq!(
+            lines[2],
+            "entry-1 [>                             ] 0/3 started"
+        );
+        assert_eq!(lines[MAX_BARS + 1], "and 2 more entries running");
 
-        // An entry ending frees its bar for a waiting one.
+        // An entry ending frees its line for a running one.
         let mut script = Vec::new();
         for job in 1..3 {
             script.push((secs(2.0), Some(finished(0, job, Outcome::Applied))));
@@ -1037,18 +1034,25 @@ mod tests {
             }),
         ));
         play(&mut reporter, script);
-        let View::Bars(bars) = &reporter.view else {
-            panic!("not bars");
-        };
-        assert!(bars.bars[0].is_none());
-        assert!(bars.bars[MAX_BARS].is_some());
-        assert!(
-            bars.header
-                .as_ref()
-                .unwrap()
-                .message()
-                .ends_with("· 1 more entries running")
-        );
+        let text = screen_text(&reporter);
+        assert!(!text.contains("entry-0 "), "{text}");
+        assert!(text.contains(&format!("entry-{MAX_BARS} [")), "{text}");
+        assert!(text.ends_with("and 1 more entries running"), "{text}");
+    }
+
+    #[test]
+    fn bars_use_color_only_when_asked() {
+        for color in [false, true] {
+            let mut reporter = ProgressReporter::bars(ProgressDrawTarget::hidden(), color, None);
+            play(
+                &mut reporter,
+                vec![
+                    (secs(0.0), Some(info(&[("only", 2)]))),
+                    (secs(0.0), Some(EventKind::EntryStarted { entry: 0 })),
+                ],
+            );
+            assert_eq!(screen_text(&reporter).contains('\u{1b}'), color);
+        }
     }
 
     /// A terminal that keeps what is drawn and counts the frames.
