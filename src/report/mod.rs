@@ -4,7 +4,12 @@
 //! when one fails (nextest `reporter/imp.rs`): the failure is returned so the coordinator can cancel the
 //! run, and the other reporters still see every event. Does not own the event types (`event.rs`).
 
+pub mod format;
 pub mod json;
+pub mod junit;
+pub mod markdown;
+pub mod progress;
+pub mod run_record;
 pub mod summary;
 
 use crate::event::Event;

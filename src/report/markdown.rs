@@ -1,0 +1,359 @@
+//! The Markdown report (issue 5 §4): a record of the run ready to paste into an incident ticket.
+//!
+//! Owns the report's layout: a header (plan and its hash, account, region, endpoint, who ran it, start, end,
+//! duration, mode, result), the summary by outcome, every unsuccessful job first with its call, AWS error
+//! code, request id and a hint, then one table per entry. Renders a [`RunRecord`], the same data as the JSON
+//! report, and writes once at `RunFinished`, row by row into a `BufWriter`. Does not decide where the file
+//! goes (the command does).
+
+use std::io::Write;
+
+use crate::event::{Event, JobRecord};
+use crate::exec::Outcome;
+use crate::report::Reporter;
+use crate::report::json::ReportSink;
+use crate::report::run_record::{
+    self, EntryRecords, RunMeta, RunRecord, format_duration, outcome_hint, outcome_words,
+    status_change,
+};
+use crate::resolved::RunMode;
+
+/// Collects the run's events and writes the Markdown report at its end.
+#[derive(Debug)]
+pub struct MarkdownReporter {
+    record: RunRecord,
+    sink: Option<ReportSink>,
+}
+
+impl MarkdownReporter {
+    /// A reporter writing to `sink` about the run described by `meta`.
+    pub fn new(meta: RunMeta, sink: ReportSink) -> Self {
+        Self {
+            record: RunRecord::new(meta),
+            sink: Some(sink),
+        }
+    }
+}
+
+impl Reporter for MarkdownReporter {
+    fn name(&self) -> &str {
+        "markdown"
+    }
+
+    fn report(&mut self, event: &Event) -> std::io::Result<()> {
+        if self.record.observe(event)
+            && let Some(sink) = self.sink.take()
+        {
+            let mut out = run_record::open_sink(sink)?;
+            render(&self.record, &mut out)?;
+            out.flush()?;
+        }
+        Ok(())
+    }
+}
+
+/// Writes the report of a finished run.
+pub fn render(record: &RunRecord, out: &mut dyn Write) -> std::io::Result<()> {
+    let counts = record.counts();
+    let info = record.info.as_deref();
+    let mode = info.map(|i| i.mode);
+    let verb = match mode {
+        Some(RunMode::DryRun) => "dry run",
+        Some(RunMode::Apply) | None => "apply",
+    };
+    writeln!(out, "# s3plan {verb}: {}", cell(&record.meta.plan.path))?;
+    writeln!(out)?;
+    writeln!(out, "| | |")?;
+    writeln!(out, "| --- | --- |")?;
+    let result = if record.interrupted {
+        format!(
+            "**interrupted**; {} of {} jobs did not succeed",
+            counts.unsuccessful(),
+            counts.total()
+        )
+    } else if counts.unsuccessful() > 0 {
+        format!(
+            "**{} of {} jobs did not succeed**",
+            counts.unsuccessful(),
+            counts.total()
+        )
+    } else {
+        format!("all {} jobs succeeded", counts.total())
+    };
+    writeln!(out, "| Result | {result} |")?;
+    writeln!(
+        out,
+        "| Plan | {} (sha256 `{}`) |",
+        cell(&record.meta.plan.path),
+        cell(&record.meta.plan.sha256)
+    )?;
+    if let Some(info) = info {
+        writeln!(
+            out,
+            "| Account | {} |",
+            cell(info.target.account_id.as_str())
+        )?;
+        writeln!(out, "| Region | {} |", cell(&info.target.region))?;
+        let endpoint = info.target.endpoint.as_deref().unwrap_or("AWS default");
+        writeln!(out, "| Endpoint | {} |", cell(endpoint))?;
+    }
+    if let Some(operator) = &record.meta.operator {
+        writeln!(out, "| Run by | {} |", cell(operator))?;
+    }
+    let mode_text = match mode {
+        Some(RunMode::Apply) => "apply (changes made)",
+        Some(RunMode::DryRun) => "dry run (no changes made)",
+        None => "unknown",
+    };
+    writeln!(out, "| Mode | {mode_text} |")?;
+    let started = record.started_at.map_or("—".to_owned(), |t| t.to_string());
+    let finished = record.finished_at.map_or("—".to_owned(), |t| t.to_string());
+    writeln!(out, "| Started | {started} |")?;
+    writeln!(out, "| Finished | {finished} |")?;
+    writeln!(out, "| Duration | {} |", format_duration(record.elapsed))?;
+    writeln!(out, "| s3plan | {} |", env!("CARGO_PKG_VERSION"))?;
+    writeln!(out)?;
+
+    writeln!(out, "## Summary")?;
+    writeln!(out)?;
+    writeln!(out, "| Outcome | Jobs |")?;
+    writeln!(out, "| --- | ---: |")?;
+    for outcome in Outcome::ALL {
+        writeln!(
+            out,
+            "| {} | {} |",
+            outcome_words(outcome),
+            counts.get(outcome)
+        )?;
+    }
+    writeln!(out, "| **total** | **{}** |", counts.total())?;
+    writeln!(out)?;
+
+    let entries = record.entries();
+    if counts.unsuccessful() > 0 {
+        writeln!(out, "## Did not succeed ({})", counts.unsuccessful())?;
+        writeln!(out)?;
+        writeln!(
+            out,
+            "| Job | Entry | Outcome | Call | Error code | Request id | What happened | Hint |"
+        )?;
+        writeln!(out, "| --- | --- | --- | --- | --- | --- | --- | --- |")?;
+        for job in record.jobs.iter().filter(|j| !j.outcome.is_success()) {
+            write_failure(out, job)?;
+        }
+        writeln!(out)?;
+    }
+
+    writeln!(out, "## Entries")?;
+    for entry in &entries {
+        writeln!(out)?;
+        write_entry(out, entry)?;
+    }
+    Ok(())
+}
+
+fn write_failure(out: &mut dyn Write, job: &JobRecord) -> std::io::Result<()> {
+    let error = job.error.as_ref();
+    let mut what = Vec::new();
+    if let Some(reason) = &job.reason {
+        what.push(cell(reason));
+    }
+    if let Some(error) = error {
+        what.push(cell(&error.message));
+    }
+    writeln!(
+        out,
+        "| `{}` | {} | {} | {} | {} | {} | {} | {} |",
+        job.job_id,
+        cell(&job.entry),
+        outcome_words(job.outcome),
+        error.map_or("—", |e| e.call.as_str()),
+        error.map_or("—".to_owned(), |e| cell(&e.code)),
+        optional(job.request_id.as_deref()),
+        if what.is_empty() {
+            "—".to_owned()
+        } else {
+            what.join("<br>")
+        },
+        outcome_hint(job).map_or("—".to_owned(), cell),
+    )
+}
+
+fn write_entry(out: &mut dyn Write, entry: &EntryRecords<'_>) -> std::io::Result<()> {
+    let counts = entry.counts();
+    writeln!(
+        out,
+        "### {} ({} jobs: {})",
+        cell(entry.name),
+        counts.total(),
+        counts.describe()
+    )?;
+    writeln!(out)?;
+    let Some(first) = entry.jobs.first() else {
+        writeln!(out, "No jobs.")?;
+        return Ok(());
+    };
+    let mut wants = Vec::new();
+    if let Some(target) = first.requested {
+        wants.push(format!("status `{target}`"));
+    }
+    if let Some(priority) = first.priority_requested {
+        wants.push(format!("priority {priority}"));
+    }
+    if !wants.is_empty() {
+        writeln!(out, "Requested: {}.", wants.join(", "))?;
+        writeln!(out)?;
+    }
+    writeln!(
+        out,
+        "| Job | Description | Before → after | Outcome | Attempts | Request id | Reason |"
+    )?;
+    writeln!(out, "| --- | --- | --- | --- | ---: | --- | --- |")?;
+    for job in entry.jobs {
+        writeln!(
+            out,
+            "| `{}` | {} | {} | {} | {} | {} | {} |",
+            job.job_id,
+            optional(job.description.as_deref()),
+            status_change(job, "→"),
+            outcome_words(job.outcome),
+            job.attempts,
+            optional(job.request_id.as_deref()),
+            optional(job.reason.as_deref()),
+        )?;
+    }
+    Ok(())
+}
+
+fn optional(text: Option<&str>) -> String {
+    text.map_or("—".to_owned(), cell)
+}
+
+/// Escapes `text` for one table cell: Markdown punctuation is backslash-escaped (so a description can
+/// neither end the cell with `|` nor turn into links, code or emphasis) and line breaks become `<br>`.
+pub fn cell(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + 8);
+    let mut chars = text.trim().chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' | '|' | '`' | '*' | '_' | '[' | ']' | '<' | '>' | '#' | '&' | '~' | '!' => {
+                out.push('\\');
+                out.push(c);
+            }
+            '\r' => {
+                chars.next_if_eq(&'\n');
+                out.push_str("<br>");
+            }
+            '\n' => out.push_str("<br>"),
+            c if c.is_control() => out.push(' '),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::run_record::fixtures::{SharedBuf, meta, run_events};
+
+    fn rendered(mode: RunMode, interrupted: bool, operator: Option<&str>) -> String {
+        let buffer = SharedBuf::default();
+        let mut meta = meta();
+        meta.operator = operator.map(str::to_owned);
+        let mut reporter =
+            MarkdownReporter::new(meta, ReportSink::Writer(Box::new(buffer.clone())));
+        for event in run_events(mode, interrupted) {
+            reporter.report(&event).unwrap();
+        }
+        buffer.text()
+    }
+
+    /// Times, the duration and the version vary between runs; the rest is the report.
+    fn redacted() -> insta::Settings {
+        let mut settings = insta::Settings::clone_current();
+        settings.add_filter(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z", "[time]");
+        settings.add_filter(r"\| Duration \| [^|]+ \|", "| Duration | [duration] |");
+        settings.add_filter(r"\| s3plan \| [^|]+ \|", "| s3plan | [version] |");
+        settings
+    }
+
+    #[test]
+    fn every_outcome_renders_with_failures_first() {
+        let text = rendered(
+            RunMode::Apply,
+            true,
+            Some("arn:aws:iam::111122223333:user/alice"),
+        );
+        let failures = text.find("## Did not succeed (3)").unwrap();
+        let entries = text.find("## Entries").unwrap();
+        assert!(failures < entries);
+        // The failure row carries the call, the code, the request id and the hint.
+        let row = text
+            .lines()
+            .find(|l| l.starts_with("| `job-failed` | cancel-nightly"))
+            .unwrap();
+        for part in [
+            "UpdateJobStatus",
+            "AccessDenied",
+            "REQ000003",
+            "s3:UpdateJobStatus",
+        ] {
+            assert!(row.contains(part), "{part} missing from {row}");
+        }
+        redacted().bind(|| insta::assert_snapshot!(text));
+    }
+
+    #[test]
+    fn a_clean_dry_run_says_so_and_omits_the_failure_section() {
+        let buffer = SharedBuf::default();
+        let mut reporter =
+            MarkdownReporter::new(meta(), ReportSink::Writer(Box::new(buffer.clone())));
+        let events: Vec<_> = run_events(RunMode::DryRun, false)
+            .into_iter()
+            .filter(|e| match &e.kind {
+                crate::event::EventKind::JobFinished(r) => r.outcome.is_success(),
+                _ => true,
+            })
+            .collect();
+        for event in &events {
+            reporter.report(event).unwrap();
+        }
+        let text = buffer.text();
+        assert!(text.contains("| Result | all 4 jobs succeeded |"), "{text}");
+        assert!(
+            text.contains("| Mode | dry run (no changes made) |"),
+            "{text}"
+        );
+        assert!(text.starts_with("# s3plan dry run: "), "{text}");
+        assert!(!text.contains("Did not succeed"), "{text}");
+        assert!(
+            text.contains("### confirm-batch (0 jobs: no jobs)"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn cells_cannot_break_the_table() {
+        for (input, expected) in [
+            ("a | b", r"a \| b"),
+            ("one\ntwo", "one<br>two"),
+            ("one\r\ntwo", "one<br>two"),
+            (r"back\slash", r"back\\slash"),
+            ("`code` *em* _em_", r"\`code\` \*em\* \_em\_"),
+            ("<script>", r"\<script\>"),
+            ("[link](x)", r"\[link\](x)"),
+            ("  padded\t", "padded"),
+            ("bell\u{7}", "bell "),
+        ] {
+            assert_eq!(cell(input), expected, "{input:?}");
+        }
+    }
+
+    #[test]
+    fn unknown_operator_leaves_out_the_row() {
+        let text = rendered(RunMode::Apply, false, None);
+        assert!(!text.contains("| Run by |"), "{text}");
+        assert!(text.contains("**3 of 7 jobs did not succeed**"), "{text}");
+    }
+}

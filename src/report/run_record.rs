@@ -1,0 +1,420 @@
+//! The data every report file is rendered from: the run's facts, accumulated from events.
+//!
+//! Owns [`RunRecord`] (run info, every `JobRecord`, start and end, interrupted flag) and [`OutcomeCounts`],
+//! so the Markdown and JUnit writers render exactly the data the JSON report (the reference format) holds.
+//! Also owns the few words shared by those writers: outcome hints and duration formatting. Does not own any
+//! output format (`json.rs`, `markdown.rs`, `junit.rs`) or the failure hints of API errors (`summary.rs`).
+
+use std::fs::File;
+use std::io::{BufWriter, Write};
+use std::sync::Arc;
+use std::time::Duration;
+
+use jiff::Timestamp;
+
+use crate::event::{Event, EventKind, JobRecord, RunInfo};
+use crate::exec::Outcome;
+use crate::report::json::{PlanMeta, ReportSink};
+use crate::report::summary;
+
+/// What a report file says about the run that only the command knows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RunMeta {
+    /// The plan file's path and hash.
+    pub plan: PlanMeta,
+    /// Who ran it, when known (`$USER`, or the caller ARN from STS `GetCallerIdentity`).
+    pub operator: Option<String>,
+}
+
+/// Jobs per outcome.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct OutcomeCounts([usize; Outcome::ALL.len()]);
+
+impl OutcomeCounts {
+    /// Counts one more job with `outcome`.
+    pub fn add(&mut self, outcome: Outcome) {
+        self.0[slot(outcome)] += 1;
+    }
+
+    /// Jobs that ended with `outcome`.
+    pub fn get(&self, outcome: Outcome) -> usize {
+        self.0[slot(outcome)]
+    }
+
+    /// Every job counted.
+    pub fn total(&self) -> usize {
+        self.0.iter().sum()
+    }
+
+    /// Jobs whose outcome makes the exit code 1 (failed, timed out, not run).
+    pub fn unsuccessful(&self) -> usize {
+        Outcome::ALL
+            .iter()
+            .filter(|o| !o.is_success())
+            .map(|o| self.get(*o))
+            .sum()
+    }
+
+    /// The outcomes with at least one job, in report order.
+    pub fn nonzero(&self) -> impl Iterator<Item = (Outcome, usize)> + '_ {
+        Outcome::ALL
+            .iter()
+            .map(|o| (*o, self.get(*o)))
+            .filter(|(_, n)| *n > 0)
+    }
+
+    /// `3 applied, 1 not run`, or `no jobs`.
+    pub fn describe(&self) -> String {
+        let parts: Vec<String> = self
+            .nonzero()
+            .map(|(o, n)| format!("{n} {}", outcome_words(o)))
+            .collect();
+        if parts.is_empty() {
+            "no jobs".to_owned()
+        } else {
+            parts.join(", ")
+        }
+    }
+}
+
+fn slot(outcome: Outcome) -> usize {
+    match outcome {
+        Outcome::Applied => 0,
+        Outcome::Unchanged => 1,
+        Outcome::Skipped => 2,
+        Outcome::WouldApply => 3,
+        Outcome::Failed => 4,
+        Outcome::TimedOut => 5,
+        Outcome::NotRun => 6,
+    }
+}
+
+/// An outcome for prose: `would apply`, `timed out`.
+pub fn outcome_words(outcome: Outcome) -> &'static str {
+    match outcome {
+        Outcome::Applied => "applied",
+        Outcome::Unchanged => "unchanged",
+        Outcome::Skipped => "skipped",
+        Outcome::WouldApply => "would apply",
+        Outcome::Failed => "failed",
+        Outcome::TimedOut => "timed out",
+        Outcome::NotRun => "not run",
+    }
+}
+
+/// What the operator can do about a job that did not succeed; `None` for successes.
+pub fn outcome_hint(record: &JobRecord) -> Option<&'static str> {
+    if let Some(error) = &record.error {
+        return Some(summary::hint(error.kind, error.call));
+    }
+    match record.outcome {
+        Outcome::Failed => Some("see the reason; rerun once it is fixed"),
+        Outcome::TimedOut => Some(
+            "the gate did not hold in time: check the watched job, raise the gate's `timeout` and rerun",
+        ),
+        Outcome::NotRun => {
+            Some("rerun the plan: jobs already at target are left alone, so only the rest is sent")
+        }
+        Outcome::Applied | Outcome::Unchanged | Outcome::Skipped | Outcome::WouldApply => None,
+    }
+}
+
+/// The job's status change: `Active → Cancelling`; `Complete (not changed)` when no call was made; `?` for
+/// a status not known after acting.
+pub fn status_change(record: &JobRecord, arrow: &str) -> String {
+    let before = record.status_before.map_or("?", |s| s.as_str());
+    match (record.status_after, record.outcome) {
+        (Some(after), _) => format!("{before} {arrow} {after}"),
+        (
+            None,
+            Outcome::Unchanged
+            | Outcome::Skipped
+            | Outcome::WouldApply
+            | Outcome::TimedOut
+            | Outcome::NotRun,
+        ) => format!("{before} (not changed)"),
+        (None, Outcome::Applied | Outcome::Failed) => format!("{before} {arrow} ?"),
+    }
+}
+
+/// A duration for people, to the second (`1h 2m 3s`), or to the millisecond under a second.
+pub fn format_duration(duration: Duration) -> String {
+    if duration < Duration::from_secs(1) {
+        return format!("{}ms", duration.as_millis());
+    }
+    humantime::format_duration(Duration::from_secs(duration.as_secs())).to_string()
+}
+
+/// One entry's part of a finished run.
+#[derive(Debug, Clone, Copy)]
+pub struct EntryRecords<'a> {
+    /// The entry's index in the plan.
+    pub index: usize,
+    /// The entry's name.
+    pub name: &'a str,
+    /// Its jobs, in plan order.
+    pub jobs: &'a [JobRecord],
+}
+
+impl EntryRecords<'_> {
+    /// Its jobs per outcome.
+    pub fn counts(&self) -> OutcomeCounts {
+        let mut counts = OutcomeCounts::default();
+        for job in self.jobs {
+            counts.add(job.outcome);
+        }
+        counts
+    }
+}
+
+/// Everything a report says about a run, accumulated from its events.
+#[derive(Debug, Clone)]
+pub struct RunRecord {
+    /// What the command knows about the run.
+    pub meta: RunMeta,
+    /// Account, region, endpoint, mode and entries, from `RunStarted`.
+    pub info: Option<Arc<RunInfo>>,
+    /// When the run started.
+    pub started_at: Option<Timestamp>,
+    /// When the run finished.
+    pub finished_at: Option<Timestamp>,
+    /// How long the run took.
+    pub elapsed: Duration,
+    /// Whether the run was cancelled.
+    pub interrupted: bool,
+    /// Every finished job; in plan order once the run finished.
+    pub jobs: Vec<JobRecord>,
+}
+
+impl RunRecord {
+    /// An empty record of a run described by `meta`.
+    pub fn new(meta: RunMeta) -> Self {
+        Self {
+            meta,
+            info: None,
+            started_at: None,
+            finished_at: None,
+            elapsed: Duration::ZERO,
+            interrupted: false,
+            jobs: Vec::new(),
+        }
+    }
+
+    /// Folds one event in; returns `true` at `RunFinished`, when the record is complete and in plan order.
+    pub fn observe(&mut self, event: &Event) -> bool {
+        match &event.kind {
+            EventKind::RunStarted(info) => {
+                self.info = Some(info.clone());
+                self.started_at = Some(event.at);
+                self.jobs.reserve(info.total_jobs);
+            }
+            EventKind::JobFinished(record) => self.jobs.push((**record).clone()),
+            EventKind::RunFinished { interrupted } => {
+                self.finished_at = Some(event.at);
+                self.elapsed = event.elapsed;
+                self.interrupted = *interrupted;
+                self.jobs.sort_by_key(|r| r.index);
+                return true;
+            }
+            _ => {}
+        }
+        false
+    }
+
+    /// Jobs per outcome over the whole run.
+    pub fn counts(&self) -> OutcomeCounts {
+        let mut counts = OutcomeCounts::default();
+        for job in &self.jobs {
+            counts.add(job.outcome);
+        }
+        counts
+    }
+
+    /// The entries in plan order with their jobs (entries without jobs included); call once finished.
+    pub fn entries(&self) -> Vec<EntryRecords<'_>> {
+        let names: Vec<&str> = match &self.info {
+            Some(info) => info.entries.iter().map(|(name, _)| &**name).collect(),
+            None => Vec::new(),
+        };
+        let count = self
+            .jobs
+            .last()
+            .map_or(0, |r| r.index.entry + 1)
+            .max(names.len());
+        (0..count)
+            .map(|index| {
+                let start = self.jobs.partition_point(|r| r.index.entry < index);
+                let end = self.jobs.partition_point(|r| r.index.entry <= index);
+                let jobs = &self.jobs[start..end];
+                let name = names
+                    .get(index)
+                    .copied()
+                    .or_else(|| jobs.first().map(|r| &*r.entry))
+                    .unwrap_or("");
+                EntryRecords { index, name, jobs }
+            })
+            .collect()
+    }
+}
+
+/// Opens a report sink for buffered writing (creating the file).
+pub(crate) fn open_sink(sink: ReportSink) -> std::io::Result<Box<dyn Write>> {
+    Ok(match sink {
+        ReportSink::File(path) => Box::new(BufWriter::new(File::create(path)?)),
+        ReportSink::Writer(writer) => Box::new(BufWriter::new(writer)),
+    })
+}
+
+/// Synthetic runs for the report writers' tests: every outcome, a failure with code and request id.
+#[cfg(test)]
+pub(crate) mod fixtures {
+    use std::sync::{Arc, Mutex};
+    use std::time::Duration;
+
+    use jiff::Timestamp;
+
+    use super::RunMeta;
+    use crate::api::{AccountId, ApiCall, ApiError, ApiErrorKind, JobId, JobStatus, TargetStatus};
+    use crate::event::{ErrorView, Event, EventKind, JobIndex, JobRecord, RunInfo};
+    use crate::exec::Outcome;
+    use crate::report::json::PlanMeta;
+    use crate::resolved::{RunMode, Target};
+
+    /// A writer whose bytes the test reads back.
+    #[derive(Clone, Default)]
+    pub(crate) struct SharedBuf(pub(crate) Arc<Mutex<Vec<u8>>>);
+
+    impl SharedBuf {
+        pub(crate) fn text(&self) -> String {
+            String::from_utf8(self.0.lock().unwrap().clone()).unwrap()
+        }
+    }
+
+    impl std::io::Write for SharedBuf {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    pub(crate) fn at(millis: i64) -> Timestamp {
+        Timestamp::from_millisecond(1_780_000_000_000 + millis).unwrap()
+    }
+
+    pub(crate) fn event(millis: i64, kind: EventKind) -> Event {
+        Event {
+            at: at(millis),
+            elapsed: Duration::from_millis(millis as u64),
+            kind,
+        }
+    }
+
+    pub(crate) fn meta() -> RunMeta {
+        RunMeta {
+            plan: PlanMeta {
+                path: "plans/cancel|nightly.yaml".to_owned(),
+                sha256: "ab".repeat(32),
+            },
+            operator: Some("arn:aws:iam::111122223333:user/alice".to_owned()),
+        }
+    }
+
+    fn record(entry: (usize, &str), job: usize, id: &str, outcome: Outcome) -> JobRecord {
+        JobRecord {
+            index: JobIndex {
+                entry: entry.0,
+                job,
+            },
+            entry: Arc::from(entry.1),
+            job_id: JobId::parse(id).unwrap(),
+            description: Some(format!("nightly {id}")),
+            status_before: Some(JobStatus::Active),
+            requested: Some(TargetStatus::Cancelled),
+            priority_requested: None,
+            status_after: None,
+            outcome,
+            attempts: 1,
+            waited: Duration::ZERO,
+            reason: None,
+            request_id: None,
+            error: None,
+            started_at: at(1_000),
+            finished_at: at(1_250),
+        }
+    }
+
+    /// Two entries (`cancel-nightly` with 5 jobs, `confirm-batch` with 2), every outcome, then `RunFinished`.
+    pub(crate) fn run_events(mode: RunMode, interrupted: bool) -> Vec<Event> {
+        let cancel = (0, "cancel-nightly");
+        let confirm = (1, "confirm-batch");
+        let info = RunInfo {
+            target: Target {
+                account_id: AccountId::parse("111122223333").unwrap(),
+                region: "us-east-1".to_owned(),
+                endpoint: Some("http://127.0.0.1:9000".to_owned()),
+            },
+            mode,
+            entries: vec![(Arc::from(cancel.1), 5), (Arc::from(confirm.1), 2)],
+            total_jobs: 7,
+        };
+        let mut applied = record(cancel, 0, "job-applied", Outcome::Applied);
+        applied.status_after = Some(JobStatus::Cancelling);
+        applied.attempts = 2;
+        applied.reason = Some("requested Cancelled; job is now Cancelling".to_owned());
+        applied.request_id = Some("REQ000002".to_owned());
+        applied.description = Some("nightly | copy\nsecond line".to_owned());
+        let mut unchanged = record(cancel, 1, "job-unchanged", Outcome::Unchanged);
+        unchanged.status_before = Some(JobStatus::Cancelled);
+        unchanged.status_after = Some(JobStatus::Cancelled);
+        unchanged.attempts = 0;
+        unchanged.reason = Some("already Cancelled".to_owned());
+        let mut skipped = record(cancel, 2, "job-skipped", Outcome::Skipped);
+        skipped.status_before = Some(JobStatus::Complete);
+        skipped.attempts = 0;
+        skipped.reason = Some("job is Complete; nothing left to cancel".to_owned());
+        let denied = ApiError {
+            call: ApiCall::UpdateJobStatus,
+            kind: ApiErrorKind::AccessDenied,
+            code: Some("AccessDenied".to_owned()),
+            message: Some("not allowed".to_owned()),
+            request_id: Some("REQ000003".to_owned()),
+            http_status: Some(403),
+        };
+        let mut failed = record(cancel, 3, "job-failed", Outcome::Failed);
+        failed.request_id = denied.request_id.clone();
+        failed.error = Some(ErrorView::from(&denied));
+        failed.reason = Some("UpdateJobStatus failed after 1 attempt(s)".to_owned());
+        let mut would = record(cancel, 4, "job-would-apply", Outcome::WouldApply);
+        would.reason = Some("dry run: would request Cancelled".to_owned());
+        let mut timed_out = record(confirm, 0, "job-timed-out", Outcome::TimedOut);
+        timed_out.status_before = Some(JobStatus::Preparing);
+        timed_out.requested = Some(TargetStatus::Ready);
+        timed_out.attempts = 4;
+        timed_out.waited = Duration::from_secs(600);
+        timed_out.reason = Some("job is still Preparing after 10m; wanted Suspended".to_owned());
+        timed_out.request_id = Some("REQ000009".to_owned());
+        let mut not_run = record(confirm, 1, "job-not-run", Outcome::NotRun);
+        not_run.requested = Some(TargetStatus::Ready);
+        not_run.attempts = 0;
+        not_run.reason = Some("interrupted before it started".to_owned());
+        not_run.started_at = not_run.finished_at;
+        // Out of plan order on purpose: reports list jobs in plan order.
+        let mut events = vec![event(0, EventKind::RunStarted(Arc::new(info)))];
+        for (millis, record) in [
+            (1_300, failed),
+            (1_400, applied),
+            (1_500, unchanged),
+            (1_600, not_run),
+            (1_700, skipped),
+            (1_800, would),
+            (2_000, timed_out),
+        ] {
+            events.push(event(millis, EventKind::JobFinished(Box::new(record))));
+        }
+        events.push(event(4_321, EventKind::RunFinished { interrupted }));
+        events
+    }
+}
