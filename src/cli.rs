@@ -2,6 +2,7 @@
 //!
 //! Owns flag names, help texts and examples; turns nothing into behaviour itself (`commands/` does).
 
+use std::io::IsTerminal;
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
@@ -137,8 +138,9 @@ pub enum CancelBeforeStartArg {
 #[derive(Debug, Args)]
 pub struct SchemaArgs {}
 
-/// Sets up `tracing` to stderr from `-v`/`-q` (and `RUST_LOG`, which wins when set).
-pub fn init_logging(global: &GlobalArgs) {
+/// Sets up `tracing` to stderr from `-v`/`-q` (and `RUST_LOG`, which wins when set), through `log` so
+/// that log lines print above progress bars without tearing them.
+pub fn init_logging(global: &GlobalArgs, log: &crate::report::progress::LogWriter) {
     let level = if global.quiet {
         "error"
     } else {
@@ -154,7 +156,8 @@ pub fn init_logging(global: &GlobalArgs) {
     // A second initialisation (tests calling `run` twice) is harmless; ignore it.
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
+        .with_writer(log.clone())
+        .with_ansi(std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none())
         .with_target(false)
         .try_init();
 }
@@ -217,9 +220,17 @@ pub struct ApplyArgs {
     /// Resolve and wait, but make no mutating call; jobs that would change end `would_apply`.
     #[arg(long)]
     pub dry_run: bool,
-    /// Where to write the JSON report; default `s3plan-report-<plan>-<time>.json` in the current directory.
+    /// Write a report to FILE; repeat for several. The format follows the extension (`.json`, `.md`,
+    /// `.xml` for JUnit) or `--report-format`. A JSON report is always written: when no `--report` is JSON,
+    /// to `s3plan-report-<plan>-<time>.json` in the current directory.
     #[arg(long, value_name = "FILE")]
-    pub report: Option<PathBuf>,
+    pub report: Vec<PathBuf>,
+    /// The format of every `--report` file, whatever its extension.
+    #[arg(long, value_enum, value_name = "FORMAT")]
+    pub report_format: Option<crate::report::format::ReportFormat>,
+    /// Live progress on stderr: bars on a terminal, plain lines every 5 s otherwise (`auto`).
+    #[arg(long, value_enum, default_value_t = crate::report::progress::ProgressMode::Auto)]
+    pub progress: crate::report::progress::ProgressMode,
     /// What goes to stdout at the end.
     #[arg(long, value_enum, default_value_t = OutputFormat::Human)]
     pub output: OutputFormat,

@@ -40,6 +40,7 @@ where
             return code;
         }
     };
-    cli::init_logging(&cli.global);
-    commands::dispatch(cli)
+    let log = report::progress::LogWriter::new();
+    cli::init_logging(&cli.global, &log);
+    commands::dispatch(cli, &log)
 }

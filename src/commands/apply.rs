@@ -19,13 +19,16 @@ use crate::errors::{self, CommandError};
 use crate::exec::journal::{FileJournal, Journal, NoJournal};
 use crate::exec::{self, RunOptions};
 use crate::report::ReporterSet;
+use crate::report::format::ReportFormat;
 use crate::report::json::{JsonReporter, PlanMeta, ReportSink};
+use crate::report::progress::{LogWriter, ProgressReporter};
+use crate::report::run_record::RunMeta;
 use crate::report::summary::SummaryReporter;
 use crate::resolve::status_counts;
 use crate::resolved::{GateSubject, ResolvedPlan, RunMode};
 
 /// Runs `s3plan apply`.
-pub fn run(args: &ApplyArgs) -> i32 {
+pub fn run(args: &ApplyArgs, log: &LogWriter) -> i32 {
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -39,13 +42,13 @@ pub fn run(args: &ApplyArgs) -> i32 {
             });
         }
     };
-    match runtime.block_on(apply(args)) {
+    match runtime.block_on(apply(args, log)) {
         Ok(code) => code,
         Err(error) => errors::report(error),
     }
 }
 
-async fn apply(args: &ApplyArgs) -> Result<i32, CommandError> {
+async fn apply(args: &ApplyArgs, log: &LogWriter) -> Result<i32, CommandError> {
     let mode = if args.dry_run {
         RunMode::DryRun
     } else {
@@ -54,11 +57,12 @@ async fn apply(args: &ApplyArgs) -> Result<i32, CommandError> {
     let signals = Signals::install();
     let session = Session::open(&args.plan, &args.connect, mode).await?;
 
-    let report_path = args
-        .report
-        .clone()
-        .unwrap_or_else(|| default_report_path(&args.plan));
-    ensure_writable(&report_path, "write the report to")?;
+    let reports = report_files(args)?;
+    for (path, _) in &reports {
+        ensure_writable(path, "write the report to")?;
+    }
+    // The journal sits beside the JSON report, which `report_files` always puts first.
+    let report_path = reports[0].0.clone();
     let journal_path = journal_path(&report_path);
     if mode == RunMode::Apply {
         ensure_writable(&journal_path, "write the journal to")?;
@@ -94,11 +98,15 @@ async fn apply(args: &ApplyArgs) -> Result<i32, CommandError> {
         path: args.plan.display().to_string(),
         sha256: session.loaded.sha256.clone(),
     };
+    let run_meta = RunMeta {
+        plan: meta.clone(),
+        operator: std::env::var("USER").ok().filter(|user| !user.is_empty()),
+    };
     let mut reporters = ReporterSet::new();
-    reporters.add(JsonReporter::new(
-        meta.clone(),
-        ReportSink::File(report_path.clone()),
-    ));
+    reporters.add(ProgressReporter::new(args.progress, log));
+    for (path, format) in &reports {
+        reporters.add(format.reporter(run_meta.clone(), ReportSink::File(path.clone())));
+    }
     match args.output {
         OutputFormat::Human => {
             reporters.add(SummaryReporter::new(Box::new(std::io::stdout())));
@@ -127,7 +135,9 @@ async fn apply(args: &ApplyArgs) -> Result<i32, CommandError> {
     for error in &summary.reporter_errors {
         tracing::error!("{error}");
     }
-    eprintln!("report: {}", report_path.display());
+    for (path, _) in &reports {
+        eprintln!("report: {}", path.display());
+    }
     if let Some(sandbox) = session.sandbox {
         sandbox.shutdown().await;
     }
@@ -182,6 +192,32 @@ async fn next_signal() -> bool {
     {
         tokio::signal::ctrl_c().await.is_ok()
     }
+}
+
+/// The report files of the run with their formats, the JSON reference report first (the default path
+/// when no `--report` is JSON).
+fn report_files(args: &ApplyArgs) -> Result<Vec<(PathBuf, ReportFormat)>, CommandError> {
+    let mut files = Vec::with_capacity(args.report.len() + 1);
+    for path in &args.report {
+        let format = args
+            .report_format
+            .or_else(|| ReportFormat::from_path(path))
+            .ok_or_else(|| {
+                CommandError::refused(
+                    format!("cannot tell the format of report `{}`", path.display()),
+                    "name it .json, .md or .xml, or pass --report-format json|markdown|junit",
+                )
+            })?;
+        files.push((path.clone(), format));
+    }
+    match files
+        .iter()
+        .position(|(_, format)| *format == ReportFormat::Json)
+    {
+        Some(first_json) => files.swap(0, first_json),
+        None => files.insert(0, (default_report_path(&args.plan), ReportFormat::Json)),
+    }
+    Ok(files)
 }
 
 /// `s3plan-report-<plan stem>-<UTC time>.json` in the current directory.

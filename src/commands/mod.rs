@@ -7,13 +7,14 @@ mod session;
 pub mod validate;
 
 use crate::cli::{Cli, Command};
+use crate::report::progress::LogWriter;
 
 /// Runs the parsed command and returns its exit code.
-pub fn dispatch(cli: Cli) -> i32 {
+pub fn dispatch(cli: Cli, log: &LogWriter) -> i32 {
     match cli.command {
         Command::Validate(args) => validate::run(&args),
         Command::Schema(args) => schema::run(&args),
-        Command::Apply(args) => apply::run(&args),
+        Command::Apply(args) => apply::run(&args, log),
         Command::Sandbox(args) => sandbox::run(&args),
     }
 }
