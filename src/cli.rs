@@ -223,6 +223,10 @@ pub struct ApplyArgs {
     /// What goes to stdout at the end.
     #[arg(long, value_enum, default_value_t = OutputFormat::Human)]
     pub output: OutputFormat,
+    /// Continue an interrupted run from its journal: jobs it changed (acknowledged) are not called again
+    /// and keep their outcome; jobs with a request and no recorded answer are read again first.
+    #[arg(long, value_name = "JOURNAL", conflicts_with = "dry_run")]
+    pub resume: Option<PathBuf>,
     /// Where to connect and with which limits.
     #[command(flatten)]
     pub connect: ConnectArgs,

@@ -17,6 +17,7 @@ use crate::cli::{ApplyArgs, OutputFormat};
 use crate::commands::session::Session;
 use crate::errors::{self, CommandError};
 use crate::exec::journal::{FileJournal, Journal, NoJournal};
+use crate::exec::resume::{self, Resume};
 use crate::exec::{self, RunOptions};
 use crate::report::ReporterSet;
 use crate::report::json::{JsonReporter, PlanMeta, ReportSink};
@@ -64,10 +65,15 @@ async fn apply(args: &ApplyArgs) -> Result<i32, CommandError> {
         ensure_writable(&journal_path, "write the journal to")?;
     }
 
-    let resolved = tokio::select! {
+    let resume = match &args.resume {
+        Some(path) => Arc::new(load_resume(path)?),
+        None => Arc::new(Resume::default()),
+    };
+    let mut resolved = tokio::select! {
         resolved = session.resolve(&signals.cancel) => resolved?,
         () = signals.cancel.cancelled() => return Err(CommandError::Interrupted),
     };
+    resume.extend_plan(&mut resolved);
     eprint!("{}", overview(&args.plan, &resolved, &report_path));
 
     if mode == RunMode::Apply && !args.yes {
@@ -85,6 +91,18 @@ async fn apply(args: &ApplyArgs) -> Result<i32, CommandError> {
                         source: std::io::Error::new(error.0.kind(), error.0.to_string()),
                     })?;
             eprintln!("journal: {}", journal_path.display());
+            journal
+                .begin(
+                    &args.plan.display().to_string(),
+                    &session.loaded.sha256,
+                    &resolved,
+                )
+                .await
+                .map_err(|error| CommandError::Io {
+                    action: "write the journal",
+                    path: journal_path.display().to_string(),
+                    source: std::io::Error::new(error.0.kind(), error.0.to_string()),
+                })?;
             Arc::new(journal)
         }
         RunMode::DryRun => Arc::new(NoJournal),
@@ -114,6 +132,7 @@ async fn apply(args: &ApplyArgs) -> Result<i32, CommandError> {
     let options = RunOptions {
         journal,
         abort: signals.abort.clone(),
+        resume,
         ..RunOptions::default()
     };
     let summary = exec::run(
@@ -132,6 +151,26 @@ async fn apply(args: &ApplyArgs) -> Result<i32, CommandError> {
         sandbox.shutdown().await;
     }
     Ok(summary.exit_code())
+}
+
+/// Reads the journal of an interrupted run for `--resume`.
+fn load_resume(path: &Path) -> Result<Resume, CommandError> {
+    let records = resume::read(path).map_err(|error| {
+        CommandError::refused(
+            format!(
+                "cannot resume from {}: {error}; nothing was changed",
+                path.display()
+            ),
+            "pass the `.journal.jsonl` file printed as `journal:` by the interrupted run",
+        )
+    })?;
+    let resume = Resume::from_records(&records);
+    eprintln!(
+        "resume: {} job(s) acted on by the earlier run ({})",
+        resume.len(),
+        path.display()
+    );
+    Ok(resume)
 }
 
 /// Ctrl-C and SIGTERM, turned into the run's two tokens.

@@ -10,7 +10,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use rand::{Rng, SeedableRng};
-use s3plan::sandbox::{AuditEntry, Operation, Sandbox, Seed};
+use s3plan::sandbox::{AuditEntry, Operation, Sandbox, SandboxHandle, Seed};
 use serde_json::Value;
 
 pub const ACCOUNT: &str = "111122223333";
@@ -25,11 +25,16 @@ pub fn seed(n: usize) -> Seed {
 
 /// A plan cancelling every Suspended `bulk-*` job.
 pub fn plan(dir: &Path, rate: u32, concurrency: u32) -> PathBuf {
+    plan_selecting(dir, rate, concurrency, "[Suspended]")
+}
+
+/// A plan cancelling every `bulk-*` job in one of `statuses` (a YAML list).
+pub fn plan_selecting(dir: &Path, rate: u32, concurrency: u32, statuses: &str) -> PathBuf {
     let path = dir.join("plan.yaml");
     std::fs::write(
         &path,
         format!(
-            "version: 1\naccount_id: \"{ACCOUNT}\"\nregion: us-east-1\nreason: \"journal test\"\nlimits:\n  concurrency: {concurrency}\n  rate_limit: {rate}\n  poll_rate_limit: 200\njobs:\n  - name: cancel-bulk\n    select:\n      status: [Suspended]\n      description: \"bulk-*\"\n    max_jobs: 100000\n    set: Cancelled\n"
+            "version: 1\naccount_id: \"{ACCOUNT}\"\nregion: us-east-1\nreason: \"journal test\"\nlimits:\n  concurrency: {concurrency}\n  rate_limit: {rate}\n  poll_rate_limit: 200\njobs:\n  - name: cancel-bulk\n    select:\n      status: {statuses}\n      description: \"bulk-*\"\n    max_jobs: 100000\n    set: Cancelled\n"
         ),
     )
     .unwrap();
@@ -198,4 +203,270 @@ async fn after_sigkill_at_any_moment_every_request_received_has_an_intent() {
     eprintln!(
         "kill test: 20 kills, {kills_mid_run} mid-run, {total_received} requests received, {total_missing} acks lost in flight"
     );
+}
+
+/// Waits (polling, at most 20 s) until the journal holds `n` intents.
+pub async fn wait_for_intents(path: &Path, n: usize) {
+    for _ in 0..2000 {
+        let intents = journal_lines(path)
+            .iter()
+            .filter(|l| l["record"] == "intent")
+            .count();
+        if intents >= n {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    panic!("the journal never reached {n} intents");
+}
+
+/// Waits for `child` off the runtime.
+pub async fn wait(child: Child) -> std::process::Output {
+    tokio::task::spawn_blocking(move || child.wait_with_output())
+        .await
+        .unwrap()
+        .unwrap()
+}
+
+pub fn report(path: &Path) -> Value {
+    let text = std::fs::read_to_string(path)
+        .unwrap_or_else(|e| panic!("no report at {}: {e}", path.display()));
+    serde_json::from_str(&text).unwrap()
+}
+
+/// The report's jobs by id.
+pub fn jobs_by_id(report: &Value) -> HashMap<String, Value> {
+    report["jobs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|j| (j["job_id"].as_str().unwrap().to_owned(), j.clone()))
+        .collect()
+}
+
+fn signal(pid: u32, name: &str) {
+    let status = Command::new("kill")
+        .args([&format!("-{name}"), &pid.to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+}
+
+/// The job's status in the sandbox, as a string.
+pub fn status_in(sandbox: &SandboxHandle, job: &str) -> String {
+    sandbox
+        .job_status(ACCOUNT, job)
+        .map(|s| s.to_string())
+        .unwrap_or_default()
+}
+
+async fn started(dir: &Path, sandbox: &SandboxHandle, rate: u32, extra: &[&str]) -> Child {
+    let plan = plan(dir, rate, 4);
+    apply(dir, &plan, &sandbox.url(), extra)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
+async fn frozen_sandbox(dir: &Path, jobs: usize) -> SandboxHandle {
+    Sandbox::builder()
+        .seed(seed(jobs))
+        .speed(0.0)
+        .audit_log(dir.join("audit.jsonl"))
+        .start()
+        .await
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_ctrl_c_finishes_calls_in_flight_and_reports_the_rest_not_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let sandbox = frozen_sandbox(dir.path(), 200).await;
+    let child = started(dir.path(), &sandbox, 40, &[]).await;
+    wait_for_intents(&journal_path(dir.path()), 20).await;
+    signal(child.id(), "INT");
+    let output = wait(child).await;
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(130), "{stderr}");
+    assert!(stderr.contains("interrupted"), "{stderr}");
+
+    let report = report(&dir.path().join("report.json"));
+    assert_eq!(report["interrupted"], true);
+    let jobs = jobs_by_id(&report);
+    assert_eq!(jobs.len(), 200);
+    let mut applied = 0;
+    let mut not_run = 0;
+    for (id, job) in &jobs {
+        match job["outcome"].as_str().unwrap() {
+            "applied" => {
+                applied += 1;
+                assert!(status_in(&sandbox, id).starts_with("Cancel"), "{id}");
+            }
+            "not_run" => {
+                not_run += 1;
+                assert_eq!(status_in(&sandbox, id), "Suspended", "{id}");
+                assert!(
+                    sandbox
+                        .audit_for(Some(Operation::UpdateJobStatus), Some(id))
+                        .is_empty()
+                );
+            }
+            other => panic!("{id}: unexpected outcome {other}"),
+        }
+    }
+    assert!(
+        applied >= 20 && not_run > 0,
+        "{applied} applied, {not_run} not run"
+    );
+    let (received, missing) =
+        check_invariant(&sandbox.audit(), &journal_lines(&journal_path(dir.path())));
+    assert_eq!(
+        received, applied,
+        "every request received is an applied job"
+    );
+    assert_eq!(missing, 0, "a graceful stop records every answer");
+    sandbox.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_ctrl_c_stop_at_once_and_leave_the_journal_consistent() {
+    let dir = tempfile::tempdir().unwrap();
+    let sandbox = frozen_sandbox(dir.path(), 200).await;
+    let child = started(dir.path(), &sandbox, 40, &[]).await;
+    wait_for_intents(&journal_path(dir.path()), 10).await;
+    signal(child.id(), "INT");
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    signal(child.id(), "INT");
+    let output = wait(child).await;
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(130), "{stderr}");
+    let (received, missing) =
+        check_invariant(&sandbox.audit(), &journal_lines(&journal_path(dir.path())));
+    assert!(received >= 10);
+    assert!(
+        missing <= 4,
+        "{missing} answers unrecorded, more than in flight"
+    );
+    let report = report(&dir.path().join("report.json"));
+    assert_eq!(report["interrupted"], true);
+    assert_eq!(jobs_by_id(&report).len(), 200);
+    sandbox.shutdown().await;
+}
+
+/// Kills a run part-way and returns the jobs whose cancel the journal acknowledged.
+async fn killed_part_way(dir: &Path, sandbox: &SandboxHandle) -> Vec<String> {
+    let child = started(dir, sandbox, 40, &[]).await;
+    wait_for_intents(&journal_path(dir), 40).await;
+    kill_after(child, Duration::ZERO).await;
+    let lines = journal_lines(&journal_path(dir));
+    lines
+        .iter()
+        .filter(|l| l["record"] == "ack" && l["error_code"].is_null())
+        .map(|l| l["job"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn resume_does_not_call_acknowledged_jobs_again_and_rechecks_unanswered_ones() {
+    let dir = tempfile::tempdir().unwrap();
+    let sandbox = frozen_sandbox(dir.path(), 120).await;
+    let acked = killed_part_way(dir.path(), &sandbox).await;
+    assert!(acked.len() >= 30, "{} acks", acked.len());
+    let first_lines = journal_lines(&journal_path(dir.path()));
+    let unanswered: Vec<String> = first_lines
+        .iter()
+        .filter(|l| l["record"] == "intent")
+        .map(|l| l["job"].as_str().unwrap().to_owned())
+        .filter(|job| !acked.contains(job))
+        .collect();
+    let calls_before = sandbox.audit().len();
+
+    let old_journal = dir.path().join("first.journal.jsonl");
+    std::fs::rename(journal_path(dir.path()), &old_journal).unwrap();
+    let plan = plan(dir.path(), 400, 8);
+    let output = apply(dir.path(), &plan, &sandbox.url(), &["--resume"])
+        .arg(&old_journal)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(0), "{stderr}");
+
+    let report = report(&dir.path().join("report.json"));
+    let jobs = jobs_by_id(&report);
+    assert_eq!(
+        jobs.len(),
+        120,
+        "every job of the plan, resumed ones included"
+    );
+    let later: Vec<AuditEntry> = sandbox.audit().into_iter().skip(calls_before).collect();
+    for job in &acked {
+        assert_eq!(jobs[job]["outcome"], "applied", "{job}");
+        assert!(
+            jobs[job]["reason"]
+                .as_str()
+                .unwrap()
+                .contains("resumed run"),
+            "{job}: {}",
+            jobs[job]["reason"]
+        );
+        assert!(
+            !later.iter().any(|e| e.job_id.as_deref() == Some(job)),
+            "{job}: called again after its acknowledged cancel"
+        );
+    }
+    for job in &unanswered {
+        let calls: Vec<&AuditEntry> = later
+            .iter()
+            .filter(|e| e.job_id.as_deref() == Some(job))
+            .collect();
+        assert_eq!(
+            calls.first().map(|e| e.operation),
+            Some(Operation::DescribeJob),
+            "{job}: read before anything is sent"
+        );
+    }
+    for id in jobs.keys() {
+        assert!(status_in(&sandbox, id).starts_with("Cancel"), "{id}");
+    }
+    sandbox.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rerun_without_resume_converges_and_leaves_done_jobs_alone() {
+    let dir = tempfile::tempdir().unwrap();
+    let sandbox = frozen_sandbox(dir.path(), 120).await;
+    killed_part_way(dir.path(), &sandbox).await;
+    let cancelled: Vec<String> = (1..=120)
+        .map(|i| format!("job-{i:05}"))
+        .filter(|id| status_in(&sandbox, id).starts_with("Cancel"))
+        .collect();
+    assert!(!cancelled.is_empty());
+    let calls_before = sandbox.audit().len();
+
+    let plan = plan_selecting(dir.path(), 400, 8, "[Suspended, Cancelling, Cancelled]");
+    let rerun = dir.path().join("rerun");
+    std::fs::create_dir(&rerun).unwrap();
+    let output = apply(&rerun, &plan, &sandbox.url(), &[]).output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(0), "{stderr}");
+    let jobs = jobs_by_id(&report(&rerun.join("report.json")));
+    assert_eq!(jobs.len(), 120);
+    let later: Vec<AuditEntry> = sandbox.audit().into_iter().skip(calls_before).collect();
+    for job in &cancelled {
+        assert_eq!(jobs[job]["outcome"], "unchanged", "{job}");
+        assert!(
+            !later
+                .iter()
+                .any(|e| e.job_id.as_deref() == Some(job)
+                    && e.operation == Operation::UpdateJobStatus),
+            "{job}: cancelled again"
+        );
+    }
+    let applied = jobs.values().filter(|j| j["outcome"] == "applied").count();
+    assert_eq!(applied + cancelled.len(), 120);
+    for id in jobs.keys() {
+        assert!(status_in(&sandbox, id).starts_with("Cancel"), "{id}");
+    }
+    sandbox.shutdown().await;
 }
