@@ -1,6 +1,7 @@
 //! One module per subcommand; each turns parsed flags into behaviour and returns an exit code.
 
 pub mod apply;
+pub mod report;
 pub mod sandbox;
 pub mod schema;
 mod session;
@@ -15,5 +16,6 @@ pub fn dispatch(cli: Cli) -> i32 {
         Command::Schema(args) => schema::run(&args),
         Command::Apply(args) => apply::run(&args),
         Command::Sandbox(args) => sandbox::run(&args),
+        Command::Report(args) => report::run(&args),
     }
 }

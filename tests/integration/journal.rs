@@ -470,3 +470,92 @@ async fn a_rerun_without_resume_converges_and_leaves_done_jobs_alone() {
     }
     sandbox.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn report_rebuilds_a_cut_short_journal() {
+    let dir = tempfile::tempdir().unwrap();
+    let sandbox = frozen_sandbox(dir.path(), 120).await;
+    killed_part_way(dir.path(), &sandbox).await;
+    // Cut the last line in half, as a kill during a write would.
+    let journal = journal_path(dir.path());
+    let mut bytes = std::fs::read(&journal).unwrap();
+    let keep = bytes.len() - 10;
+    bytes.truncate(keep);
+    std::fs::write(&journal, &bytes).unwrap();
+
+    let out = dir.path().join("rebuilt.json");
+    let output = s3plan(dir.path())
+        .arg("report")
+        .arg(&journal)
+        .arg("--out")
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let rebuilt = report(&out);
+    assert_eq!(rebuilt["account_id"], ACCOUNT);
+    assert_eq!(rebuilt["mode"], "apply");
+    assert_eq!(
+        rebuilt["plan"]["path"]
+            .as_str()
+            .map(|p| p.ends_with("plan.yaml")),
+        Some(true)
+    );
+    let jobs = jobs_by_id(&rebuilt);
+    assert_eq!(
+        jobs.len(),
+        120,
+        "every resolved job, from the journal's job records"
+    );
+    let mut counts: HashMap<String, usize> = HashMap::new();
+    for (id, job) in &jobs {
+        let outcome = job["outcome"].as_str().unwrap();
+        *counts.entry(outcome.to_owned()).or_default() += 1;
+        let received = sandbox.audit_for(Some(Operation::UpdateJobStatus), Some(id));
+        match outcome {
+            "applied" => assert!(status_in(&sandbox, id).starts_with("Cancel"), "{id}"),
+            "no_call" => assert!(received.is_empty(), "{id} was sent a change"),
+            "unknown" => {}
+            other => panic!("{id}: {other}"),
+        }
+    }
+    assert!(
+        counts.get("applied").copied().unwrap_or(0) >= 30,
+        "{counts:?}"
+    );
+    assert!(
+        counts.get("unknown").copied().unwrap_or(0) <= 4 + 1,
+        "{counts:?}"
+    );
+    assert_eq!(
+        rebuilt["unanswered"].as_u64().unwrap() as usize,
+        counts.get("unknown").copied().unwrap_or(0)
+    );
+
+    let md = s3plan(dir.path())
+        .arg("report")
+        .arg(&journal)
+        .args(["--format", "md"])
+        .output()
+        .unwrap();
+    assert!(md.status.success());
+    let md = String::from_utf8(md.stdout).unwrap();
+    assert!(md.contains("| cancel-bulk | `job-00001` |"), "{md}");
+    sandbox.shutdown().await;
+}
+
+#[test]
+fn report_of_a_missing_journal_names_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = s3plan(dir.path())
+        .args(["report", "nope.journal.jsonl"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("nope.journal.jsonl"), "{stderr}");
+}
