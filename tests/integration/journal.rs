@@ -10,7 +10,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use rand::{Rng, SeedableRng};
-use s3plan::sandbox::{AuditEntry, Operation, Sandbox, SandboxHandle, Seed};
+use s3plan::sandbox::{AuditEntry, Knobs, Operation, Sandbox, SandboxHandle, Seed};
 use serde_json::Value;
 
 pub const ACCOUNT: &str = "111122223333";
@@ -371,7 +371,20 @@ async fn killed_part_way(dir: &Path, sandbox: &SandboxHandle) -> Vec<String> {
 async fn resume_does_not_call_acknowledged_jobs_again_and_rechecks_unanswered_ones() {
     let dir = tempfile::tempdir().unwrap();
     let sandbox = frozen_sandbox(dir.path(), 120).await;
+    // Slow answers, so that the kill leaves requests in flight.
+    sandbox
+        .set_knobs(Knobs {
+            latency_ms: 60,
+            ..sandbox.knobs()
+        })
+        .unwrap();
     let acked = killed_part_way(dir.path(), &sandbox).await;
+    sandbox
+        .set_knobs(Knobs {
+            latency_ms: 0,
+            ..sandbox.knobs()
+        })
+        .unwrap();
     assert!(acked.len() >= 30, "{} acks", acked.len());
     let first_lines = journal_lines(&journal_path(dir.path()));
     let unanswered: Vec<String> = first_lines
@@ -380,7 +393,13 @@ async fn resume_does_not_call_acknowledged_jobs_again_and_rechecks_unanswered_on
         .map(|l| l["job"].as_str().unwrap().to_owned())
         .filter(|job| !acked.contains(job))
         .collect();
+    assert!(!unanswered.is_empty(), "the kill left no request in flight");
     let calls_before = sandbox.audit().len();
+    let describes_before = sandbox.calls(Operation::DescribeJob);
+    let cancelled_before: Vec<&String> = unanswered
+        .iter()
+        .filter(|id| status_in(&sandbox, id).starts_with("Cancel"))
+        .collect();
 
     let old_journal = dir.path().join("first.journal.jsonl");
     std::fs::rename(journal_path(dir.path()), &old_journal).unwrap();
@@ -415,15 +434,15 @@ async fn resume_does_not_call_acknowledged_jobs_again_and_rechecks_unanswered_on
             "{job}: called again after its acknowledged cancel"
         );
     }
-    for job in &unanswered {
-        let calls: Vec<&AuditEntry> = later
-            .iter()
-            .filter(|e| e.job_id.as_deref() == Some(job))
-            .collect();
-        assert_eq!(
-            calls.first().map(|e| e.operation),
-            Some(Operation::DescribeJob),
-            "{job}: read before anything is sent"
+    assert!(
+        sandbox.calls(Operation::DescribeJob) - describes_before >= unanswered.len() as u64,
+        "every job with an unanswered request is read again"
+    );
+    for job in cancelled_before {
+        assert_eq!(jobs[job]["outcome"], "unchanged", "{job}");
+        assert!(
+            !later.iter().any(|e| e.job_id.as_deref() == Some(job)),
+            "{job}: its unanswered cancel had been applied, yet it was sent again"
         );
     }
     for id in jobs.keys() {
