@@ -107,7 +107,7 @@ impl Session {
                     profile: connect.profile.clone(),
                     region,
                     endpoint_url: connect.endpoint_url.clone(),
-                    timeouts: None,
+                    timeouts: attempt_timeout()?,
                 })
                 .await?;
                 let account = clients
@@ -181,6 +181,24 @@ impl Session {
         .await
         .map_err(Box::new)?)
     }
+}
+
+/// `S3PLAN_ATTEMPT_TIMEOUT` (e.g. `500ms`) shortens the per-attempt timeout: for tests of servers that stop
+/// answering, and for operators behind slow links who want a longer one.
+fn attempt_timeout() -> Result<Option<Timeouts>, CommandError> {
+    let Ok(value) = std::env::var("S3PLAN_ATTEMPT_TIMEOUT") else {
+        return Ok(None);
+    };
+    let attempt = humantime::parse_duration(value.trim()).map_err(|e| {
+        CommandError::refused(
+            format!("S3PLAN_ATTEMPT_TIMEOUT={value} is not a duration: {e}"),
+            "give a duration such as 10s or 500ms, or unset it",
+        )
+    })?;
+    Ok(Some(Timeouts {
+        attempt,
+        ..Timeouts::default()
+    }))
 }
 
 fn print_warnings(loaded: &LoadedPlan) {

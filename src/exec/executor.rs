@@ -687,7 +687,12 @@ async fn acknowledge<C, T>(
         call: intent.call,
         attempt: intent.attempt,
         status: result.as_ref().ok().and(status),
-        error_code: result.as_ref().err().and_then(|e| e.code.clone()),
+        // A failure without an AWS code (timeout, dropped connection) still needs one: an ack without a
+        // code reads as a success when the journal is read back.
+        error_code: result
+            .as_ref()
+            .err()
+            .map(|e| e.code.clone().unwrap_or_else(|| format!("{:?}", e.kind))),
         request_id: match result {
             Ok(answer) => answer.request_id.clone(),
             Err(error) => error.request_id.clone(),

@@ -16,6 +16,7 @@ fn help_names_the_subcommands() {
     assert!(text.contains("validate"), "{text}");
 }
 
+mod faults;
 mod journal;
 mod sandbox_auth;
 mod sandbox_cli;
