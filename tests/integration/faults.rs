@@ -169,3 +169,109 @@ async fn a_server_that_stops_answering_trips_the_attempt_timeout_and_the_record_
     eprintln!("timeouts: {JOBS} jobs, {timeouts} attempts timed out");
     sandbox.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sandbox_restarted_mid_run_is_recovered_from_per_job() {
+    const JOBS: usize = 40;
+    let dir = tempfile::tempdir().unwrap();
+    let first = sandbox_with(dir.path(), JOBS, Knobs::default()).await;
+    let addr = first.addr();
+    let plan = plan(dir.path(), 40, 4);
+    let child = apply(dir.path(), &plan, &first.url(), &[])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    crate::journal::wait_for_intents(&journal_path(dir.path()), 5).await;
+    first.shutdown().await;
+    // Read after the shutdown, so calls that finished during it are counted.
+    let before: Vec<s3plan::sandbox::AuditEntry> =
+        std::fs::read_to_string(dir.path().join("audit.jsonl"))
+            .unwrap()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+    // Connection refused for a while.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let second = Sandbox::builder()
+        .seed(seed(JOBS))
+        .speed(0.0)
+        .bind(addr.to_string())
+        .start()
+        .await
+        .unwrap();
+    let output = wait(child).await;
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(output.status.code(), Some(0), "{stdout}");
+    let jobs = jobs_by_id(&report(&dir.path().join("report.json")));
+    assert_eq!(jobs.len(), JOBS);
+    let lines = journal_lines(&journal_path(dir.path()));
+    let refused = lines
+        .iter()
+        .filter(|l| l["record"] == "ack" && l["error_code"] == "Connection")
+        .count();
+    assert!(refused > 0, "no call met the stopped server");
+    let mut after_restart = 0;
+    for (id, job) in &jobs {
+        assert!(
+            matches!(job["outcome"].as_str(), Some("applied")),
+            "{id}: {job}"
+        );
+        // The restarted sandbox starts from its seed again: a job is cancelled in one of the two.
+        let in_first = before
+            .iter()
+            .any(|e| e.job_id.as_deref() == Some(id) && e.is_ok());
+        if !in_first {
+            after_restart += 1;
+            assert!(status_in(&second, id).starts_with("Cancel"), "{id}");
+        }
+    }
+    assert!(after_restart > 0);
+    let mut audit = before;
+    audit.extend(second.audit());
+    check_invariant(&audit, &lines);
+    eprintln!(
+        "restart: {JOBS} jobs, {refused} attempts refused, {after_restart} finished after the restart"
+    );
+    second.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_job_cancelled_by_someone_else_mid_run_is_not_misreported() {
+    const JOBS: usize = 40;
+    let dir = tempfile::tempdir().unwrap();
+    let sandbox = sandbox_with(dir.path(), JOBS, Knobs::default()).await;
+    let plan = plan(dir.path(), 20, 2);
+    let child = apply(dir.path(), &plan, &sandbox.url(), &[])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    crate::journal::wait_for_intents(&journal_path(dir.path()), 1).await;
+    // Another operator cancels the last ten jobs between our resolution and our calls.
+    let other = crate::sandbox_support::client(&sandbox.url());
+    let mut raced = Vec::new();
+    for id in (31..=JOBS).map(|i| format!("job-{i:05}")) {
+        let cancelled = other
+            .update_job_status()
+            .account_id(crate::journal::ACCOUNT)
+            .job_id(&id)
+            .requested_job_status(aws_sdk_s3control::types::RequestedJobStatus::Cancelled)
+            .send()
+            .await;
+        // When s3plan got there first, the job is legitimately its own: only the others raced.
+        if cancelled.is_ok() {
+            raced.push(id);
+        }
+    }
+    assert!(raced.len() >= 5, "only {} jobs raced", raced.len());
+    let output = wait(child).await;
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(output.status.code(), Some(0), "{stdout}");
+    let jobs = jobs_by_id(&report(&dir.path().join("report.json")));
+    assert_all_cancelled(&sandbox, &jobs, JOBS);
+    for id in &raced {
+        assert_eq!(jobs[id]["outcome"], "unchanged", "{id}: {}", jobs[id]);
+    }
+    sandbox.shutdown().await;
+}
