@@ -70,6 +70,21 @@ impl Session {
                 "the plan pins its region: run it in that region, or fix the plan after review",
             ));
         }
+        if let (None, Some(pinned), Ok(env)) = (
+            &connect.account_id,
+            plan.account_id(),
+            std::env::var("AWS_ACCOUNT_ID"),
+        ) && !env.trim().is_empty()
+            && env.trim() != pinned.as_str()
+        {
+            return Err(CommandError::refused(
+                format!(
+                    "AWS_ACCOUNT_ID {} differs from the plan's account_id {pinned}; nothing was changed",
+                    env.trim()
+                ),
+                "the plan pins its account: use credentials for that account (unset AWS_ACCOUNT_ID), or fix the plan after review",
+            ));
+        }
         let region = connect
             .region
             .clone()

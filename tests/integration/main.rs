@@ -17,6 +17,7 @@ fn help_names_the_subcommands() {
 }
 
 mod faults;
+mod hostile;
 mod journal;
 mod sandbox_auth;
 mod sandbox_cli;
