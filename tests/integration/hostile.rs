@@ -22,6 +22,13 @@ async fn signed_sandbox() -> SandboxHandle {
         .unwrap()
 }
 
+/// Flags, environment, and what the refusal must say.
+type Case = (
+    &'static [&'static str],
+    &'static [(&'static str, &'static str)],
+    &'static str,
+);
+
 /// Stderr with miette's wrapping undone.
 fn flat(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes)
@@ -41,7 +48,7 @@ async fn a_plan_pinned_to_another_account_or_region_is_refused_before_any_call()
     let dir = tempfile::tempdir().unwrap();
     let sandbox = Sandbox::builder().seed(seed(10)).start().await.unwrap();
     let plan = plan(dir.path(), 100, 4);
-    let cases: [(&[&str], &[(&str, &str)], &str); 3] = [
+    let cases: [Case; 3] = [
         (
             &["--account-id", "444455556666"],
             &[],
