@@ -16,6 +16,7 @@ fn help_names_the_subcommands() {
     assert!(text.contains("validate"), "{text}");
 }
 
+mod bad_answers;
 mod faults;
 mod hostile;
 mod journal;
