@@ -495,11 +495,12 @@ async fn report_rebuilds_a_cut_short_journal() {
     let dir = tempfile::tempdir().unwrap();
     let sandbox = frozen_sandbox(dir.path(), 120).await;
     killed_part_way(dir.path(), &sandbox).await;
-    // Cut the last line in half, as a kill during a write would.
+    // A record cut in half, as a kill during a write leaves it (its request was never sent: the request
+    // waits for the whole record to be durable).
     let journal = journal_path(dir.path());
     let mut bytes = std::fs::read(&journal).unwrap();
-    let keep = bytes.len() - 10;
-    bytes.truncate(keep);
+    bytes
+        .extend_from_slice(br#"{"record":"intent","at":"2026-11-29T10:00:00Z","entry":"cancel-bu"#);
     std::fs::write(&journal, &bytes).unwrap();
 
     let out = dir.path().join("rebuilt.json");
