@@ -66,7 +66,7 @@ async fn apply(args: &ApplyArgs) -> Result<i32, CommandError> {
     }
 
     let resume = match &args.resume {
-        Some(path) => Arc::new(load_resume(path)?),
+        Some(path) => Arc::new(load_resume(path, &session)?),
         None => Arc::new(Resume::default()),
     };
     let mut resolved = tokio::select! {
@@ -153,8 +153,9 @@ async fn apply(args: &ApplyArgs) -> Result<i32, CommandError> {
     Ok(summary.exit_code())
 }
 
-/// Reads the journal of an interrupted run for `--resume`.
-fn load_resume(path: &Path) -> Result<Resume, CommandError> {
+/// Reads the journal of an interrupted run for `--resume`; refuses one written for another account or
+/// another version of the plan (its outcomes would be credited to the wrong jobs).
+fn load_resume(path: &Path, session: &Session) -> Result<Resume, CommandError> {
     let records = resume::read(path).map_err(|error| {
         CommandError::refused(
             format!(
@@ -165,6 +166,30 @@ fn load_resume(path: &Path) -> Result<Resume, CommandError> {
         )
     })?;
     let resume = Resume::from_records(&records);
+    if let Some(run) = &resume.run {
+        if run.account != session.target.account_id.as_str() {
+            return Err(CommandError::refused(
+                format!(
+                    "{} is the journal of a run in account {}, not {}; nothing was changed",
+                    path.display(),
+                    run.account,
+                    session.target.account_id
+                ),
+                "resume with the journal of a run of this plan in this account",
+            ));
+        }
+        if run.plan_sha256 != session.loaded.sha256 {
+            return Err(CommandError::refused(
+                format!(
+                    "the plan changed since {} was written (sha256 {} then, {} now); nothing was changed",
+                    path.display(),
+                    run.plan_sha256,
+                    session.loaded.sha256
+                ),
+                "rerun without --resume: a rerun converges (jobs already at target are unchanged and get no call)",
+            ));
+        }
+    }
     eprintln!(
         "resume: {} job(s) acted on by the earlier run ({})",
         resume.len(),

@@ -199,6 +199,8 @@ impl Prior {
 #[derive(Debug, Clone, Default)]
 pub struct Resume {
     jobs: HashMap<JobId, Prior>,
+    /// The earlier run's `run` record (absent in journals written before it existed, or cut before it).
+    pub run: Option<RunRecord>,
 }
 
 #[derive(Default)]
@@ -214,6 +216,7 @@ impl Resume {
     pub fn from_records(records: &[Record]) -> Self {
         let mut calls: HashMap<String, Calls> = HashMap::new();
         let mut order = Vec::new();
+        let mut run = None;
         for record in records {
             match record {
                 Record::Intent(intent) => {
@@ -230,7 +233,8 @@ impl Resume {
                         job.last_ack.insert(ack.call.clone(), ack.clone());
                     }
                 }
-                Record::Run(_) | Record::Job(_) => {}
+                Record::Run(record) => run = Some(record.clone()),
+                Record::Job(_) => {}
             }
         }
         let mut jobs = HashMap::new();
@@ -268,7 +272,7 @@ impl Resume {
             };
             jobs.insert(job_id, prior);
         }
-        Self { jobs }
+        Self { jobs, run }
     }
 
     /// What the earlier run left for `job`.

@@ -403,11 +403,17 @@ async fn resume_does_not_call_acknowledged_jobs_again_and_rechecks_unanswered_on
 
     let old_journal = dir.path().join("first.journal.jsonl");
     std::fs::rename(journal_path(dir.path()), &old_journal).unwrap();
-    let plan = plan(dir.path(), 400, 8);
-    let output = apply(dir.path(), &plan, &sandbox.url(), &["--resume"])
-        .arg(&old_journal)
-        .output()
-        .unwrap();
+    // The same plan file (a changed one is refused), faster by flag.
+    let plan = dir.path().join("plan.yaml");
+    let output = apply(
+        dir.path(),
+        &plan,
+        &sandbox.url(),
+        &["--rate-limit", "400", "--resume"],
+    )
+    .arg(&old_journal)
+    .output()
+    .unwrap();
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.code(), Some(0), "{stderr}");
 
@@ -578,4 +584,38 @@ fn report_of_a_missing_journal_names_the_file() {
     assert_eq!(output.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("nope.journal.jsonl"), "{stderr}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn resume_refuses_a_journal_of_another_plan_or_account() {
+    let dir = tempfile::tempdir().unwrap();
+    let sandbox = frozen_sandbox(dir.path(), 60).await;
+    killed_part_way(dir.path(), &sandbox).await;
+    let journal = dir.path().join("first.journal.jsonl");
+    std::fs::rename(journal_path(dir.path()), &journal).unwrap();
+    let calls = sandbox.audit().len();
+    // The plan edited since: another rate limit.
+    let plan = plan(dir.path(), 41, 4);
+    let output = apply(dir.path(), &plan, &sandbox.url(), &["--resume"])
+        .arg(&journal)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("the plan changed since"), "{stderr}");
+    // A journal of another account.
+    let text = std::fs::read_to_string(&journal)
+        .unwrap()
+        .replace(ACCOUNT, "444455556666");
+    std::fs::write(&journal, text).unwrap();
+    let plan = plan_selecting(dir.path(), 40, 4, "[Suspended]");
+    let output = apply(dir.path(), &plan, &sandbox.url(), &["--resume"])
+        .arg(&journal)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("444455556666"), "{stderr}");
+    assert_eq!(sandbox.audit().len(), calls, "nothing was sent");
+    sandbox.shutdown().await;
 }
