@@ -188,3 +188,74 @@ proptest! {
         runtime.shutdown_timeout(Duration::from_millis(100));
     }
 }
+
+/// A stub answering every request with `status` and `body`.
+async fn answering(status: u16, body: String) -> (String, tokio::task::JoinHandle<()>) {
+    let app = Router::new().fallback(move || {
+        let body = body.clone();
+        async move {
+            Response::builder()
+                .status(StatusCode::from_u16(status).unwrap_or(StatusCode::OK))
+                .header("content-type", "application/xml")
+                .body(Body::from(body))
+                .unwrap()
+        }
+    });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let server = tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    (url, server)
+}
+
+fn bodies() -> impl Strategy<Value = String> {
+    let describe_mutated = (0usize..400, any::<u8>()).prop_map(|(at, byte)| {
+        let mut bytes = describe("job-fuzz1").into_bytes();
+        let at = at % bytes.len();
+        bytes[at] = byte;
+        String::from_utf8_lossy(&bytes).into_owned()
+    });
+    let describe_cut = (0usize..400).prop_map(|cut| {
+        let full = describe("job-fuzz1");
+        full[..cut.min(full.len())].to_owned()
+    });
+    let error_body = "[A-Za-z]{0,20}".prop_map(|code| {
+        format!("<ErrorResponse><Error><Code>{code}</Code><Message>m</Message></Error><RequestId>R</RequestId></ErrorResponse>")
+    });
+    prop_oneof![any::<String>(), describe_mutated, describe_cut, error_body]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 200, ..ProptestConfig::default() })]
+
+    /// The response parsing path in-process (the SDK deserializer and AwsJobControl's classification):
+    /// random, mutated and cut bodies under random HTTP statuses give an answer or a classified error, never
+    /// a panic.
+    #[test]
+    fn aws_job_control_classifies_any_answer(
+        body in bodies(),
+        status in prop_oneof![Just(200u16), Just(400u16), Just(403u16), Just(404u16), Just(429u16), Just(500u16), Just(503u16)],
+    ) {
+        use s3plan::api::client::{AwsClients, Timeouts};
+        use s3plan::api::{AccountId, JobControl, JobId, TargetStatus};
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        runtime.block_on(async {
+            let (url, server) = answering(status, body).await;
+            let timeouts = Timeouts { attempt: Duration::from_secs(5), connect: Duration::from_secs(1) };
+            let control = AwsClients::sandbox(&url, "us-east-1", timeouts)
+                .job_control(AccountId::parse(ACCOUNT).unwrap());
+            let job = JobId::parse("job-fuzz1").unwrap();
+            let described = control.describe_job(&job).await;
+            let updated = control.update_job_status(&job, TargetStatus::Cancelled, Some("fuzz")).await;
+            if status != 200 {
+                prop_assert!(described.is_err() && updated.is_err());
+            }
+            for error in [described.err(), updated.err()].into_iter().flatten() {
+                prop_assert!(!error.to_string().is_empty());
+            }
+            server.abort();
+            Ok(())
+        })?;
+    }
+}
