@@ -151,6 +151,7 @@ impl FileJournal {
             .append(true)
             .open(path)
             .await?;
+        sync_parent(path).await?;
         let (tx, mut rx) = mpsc::unbounded_channel::<Pending>();
         let commits = Arc::new(AtomicU64::new(0));
         let counter = commits.clone();
@@ -246,6 +247,24 @@ impl FileJournal {
         let closed = || JournalError::from(std::io::Error::other("the journal writer stopped"));
         self.tx.send((bytes, reply)).map_err(|_| closed())?;
         done.await.map_err(|_| closed())?
+    }
+}
+
+/// Makes the journal's directory entry durable, so that a power loss cannot lose a new file whose records
+/// were fsynced (fsync of a file does not cover its name).
+async fn sync_parent(path: &Path) -> std::io::Result<()> {
+    #[cfg(unix)]
+    {
+        let parent = match path.parent() {
+            Some(parent) if !parent.as_os_str().is_empty() => parent,
+            _ => Path::new("."),
+        };
+        tokio::fs::File::open(parent).await?.sync_all().await
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = path;
+        Ok(())
     }
 }
 
