@@ -619,3 +619,73 @@ async fn resume_refuses_a_journal_of_another_plan_or_account() {
     assert_eq!(sandbox.audit().len(), calls, "nothing was sent");
     sandbox.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn killed_and_resumed_three_times_in_one_journal_the_run_still_converges() {
+    const JOBS: usize = 120;
+    let dir = tempfile::tempdir().unwrap();
+    let sandbox = frozen_sandbox(dir.path(), JOBS).await;
+    let plan = plan(dir.path(), 40, 4);
+    let journal = journal_path(dir.path());
+    // (audit length at the kill, jobs acknowledged by then)
+    let mut checkpoints: Vec<(usize, Vec<String>)> = Vec::new();
+    for round in 0..3 {
+        let mut extra = vec![];
+        let resume_from = journal.display().to_string();
+        if round > 0 {
+            extra = vec!["--resume", resume_from.as_str()];
+        }
+        let before = journal_lines(&journal)
+            .iter()
+            .filter(|l| l["record"] == "intent")
+            .count();
+        let child = apply(dir.path(), &plan, &sandbox.url(), &extra)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        wait_for_intents(&journal, before + 15).await;
+        kill_after(child, Duration::ZERO).await;
+        let acked = journal_lines(&journal)
+            .iter()
+            .filter(|l| l["record"] == "ack" && l["error_code"].is_null())
+            .map(|l| l["job"].as_str().unwrap().to_owned())
+            .collect();
+        checkpoints.push((sandbox.audit().len(), acked));
+    }
+    let output = apply(dir.path(), &plan, &sandbox.url(), &["--resume"])
+        .arg(&journal)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(0), "{stderr}");
+
+    let audit = sandbox.audit();
+    for (at, acked) in &checkpoints {
+        for job in acked {
+            assert!(
+                !audit[*at..]
+                    .iter()
+                    .any(|e| e.job_id.as_deref() == Some(job.as_str())),
+                "{job}: sent again after its acknowledged change"
+            );
+        }
+    }
+    let jobs = jobs_by_id(&report(&dir.path().join("report.json")));
+    assert_eq!(jobs.len(), JOBS);
+    for (id, job) in &jobs {
+        assert!(
+            matches!(job["outcome"].as_str(), Some("applied" | "unchanged")),
+            "{id}: {job}"
+        );
+        assert!(status_in(&sandbox, id).starts_with("Cancel"), "{id}");
+    }
+    let last_acked = &checkpoints[2].1;
+    assert!(
+        last_acked.len() >= 45,
+        "{} acknowledged over 3 runs",
+        last_acked.len()
+    );
+    check_invariant(&audit, &journal_lines(&journal));
+    sandbox.shutdown().await;
+}
