@@ -96,6 +96,7 @@ async fn apply(args: &ApplyArgs) -> Result<i32, CommandError> {
                     &args.plan.display().to_string(),
                     &session.loaded.sha256,
                     &resolved,
+                    &resume,
                 )
                 .await
                 .map_err(|error| CommandError::Io {

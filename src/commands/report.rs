@@ -105,6 +105,8 @@ struct Fold {
     job: JobOut,
     /// Per call: intents sent, answers recorded, last answer failed.
     calls: BTreeMap<String, (u32, u32, bool)>,
+    /// Changed by an earlier run this one resumed from.
+    carried: bool,
 }
 
 fn fold<'a>(
@@ -138,6 +140,13 @@ fn rebuild(path: &Path, records: &[Record]) -> Rebuilt {
                 f.job.requested.clone_from(&j.target);
                 f.job.priority_requested = j.priority;
             }
+            Record::Carried(c) => {
+                let f = fold(&mut jobs, &mut order, &c.job, &c.entry);
+                f.carried = true;
+                f.job.attempts += c.attempts;
+                f.job.status_after.clone_from(&c.status);
+                f.job.request_id.clone_from(&c.request_id);
+            }
             Record::Intent(i) => {
                 let f = fold(&mut jobs, &mut order, &i.job, &i.entry);
                 if i.target.is_some() {
@@ -166,7 +175,12 @@ fn rebuild(path: &Path, records: &[Record]) -> Rebuilt {
     let mut summary = BTreeMap::new();
     let mut out = Vec::with_capacity(order.len());
     for id in order {
-        let Some(Fold { mut job, calls }) = jobs.remove(&id) else {
+        let Some(Fold {
+            mut job,
+            calls,
+            carried,
+        }) = jobs.remove(&id)
+        else {
             continue;
         };
         let missing: u32 = calls
@@ -179,7 +193,12 @@ fn rebuild(path: &Path, records: &[Record]) -> Rebuilt {
             .filter(|(_, (_, _, failed))| *failed)
             .map(|(call, _)| call.as_str())
             .collect();
-        (job.outcome, job.reason) = if calls.is_empty() {
+        (job.outcome, job.reason) = if calls.is_empty() && carried {
+            (
+                "applied",
+                "applied by an earlier run this one resumed from".to_owned(),
+            )
+        } else if calls.is_empty() {
             ("no_call", "no change was sent (unchanged, skipped, waiting or not run: the run's own report says which)".to_owned())
         } else if missing > 0 {
             (

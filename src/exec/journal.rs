@@ -15,6 +15,7 @@ use tokio::io::AsyncWriteExt;
 use tokio::sync::{mpsc, oneshot};
 
 use crate::api::{ApiCall, JobId, JobStatus, TargetStatus};
+use crate::exec::resume::{Prior, Resume};
 use crate::resolved::{ResolvedPlan, RunMode};
 
 /// What is about to be sent.
@@ -112,6 +113,13 @@ enum Line<'a> {
         target: Option<&'a str>,
         priority: Option<i32>,
     },
+    Carried {
+        entry: &'a str,
+        job: &'a str,
+        status: Option<&'a str>,
+        request_id: Option<&'a str>,
+        attempts: u32,
+    },
     Intent {
         at: String,
         entry: &'a str,
@@ -204,6 +212,7 @@ impl FileJournal {
         plan_path: &str,
         plan_sha256: &str,
         resolved: &ResolvedPlan,
+        resume: &Resume,
     ) -> Result<(), JournalError> {
         let target = &resolved.target;
         let mut lines = vec![Line::Run {
@@ -228,6 +237,22 @@ impl FileJournal {
                     target: entry.target.map(TargetStatus::as_str),
                     priority: entry.priority,
                 });
+                // What a resumed-from run did travels on, so that this journal alone is a complete record.
+                if let Some(Prior::Done {
+                    status,
+                    request_id,
+                    attempts,
+                    ..
+                }) = resume.get(&job.id)
+                {
+                    lines.push(Line::Carried {
+                        entry: &entry.name,
+                        job: job.id.as_str(),
+                        status: status.map(JobStatus::as_str),
+                        request_id: request_id.as_deref(),
+                        attempts: *attempts,
+                    });
+                }
             }
         }
         self.append_all(&lines).await

@@ -26,6 +26,23 @@ pub enum Record {
     Intent(IntentRecord),
     /// The answer to an intent.
     Ack(AckRecord),
+    /// A job an earlier run changed (acknowledged), carried into this journal by `apply --resume`.
+    Carried(CarriedRecord),
+}
+
+/// A `carried` record.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct CarriedRecord {
+    /// The entry's name.
+    pub entry: String,
+    /// The job.
+    pub job: String,
+    /// The status UpdateJobStatus answered then.
+    pub status: Option<String>,
+    /// The request id of that answer.
+    pub request_id: Option<String>,
+    /// Mutating attempts made then.
+    pub attempts: u32,
 }
 
 /// The `run` record.
@@ -217,6 +234,7 @@ impl Resume {
         let mut calls: HashMap<String, Calls> = HashMap::new();
         let mut order = Vec::new();
         let mut run = None;
+        let mut carried: Vec<&CarriedRecord> = Vec::new();
         for record in records {
             match record {
                 Record::Intent(intent) => {
@@ -234,10 +252,27 @@ impl Resume {
                     }
                 }
                 Record::Run(record) => run = Some(record.clone()),
+                Record::Carried(record) => carried.push(record),
                 Record::Job(_) => {}
             }
         }
         let mut jobs = HashMap::new();
+        for record in carried {
+            if calls.contains_key(&record.job) {
+                continue;
+            }
+            if let Ok(id) = JobId::parse(&record.job) {
+                jobs.insert(
+                    id,
+                    Prior::Done {
+                        entry: record.entry.clone(),
+                        status: record.status.as_deref().and_then(|s| s.parse().ok()),
+                        request_id: record.request_id.clone(),
+                        attempts: record.attempts,
+                    },
+                );
+            }
+        }
         for id in order {
             let (Some(job), Ok(job_id)) = (calls.get(&id), JobId::parse(&id)) else {
                 continue;

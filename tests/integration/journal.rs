@@ -622,43 +622,71 @@ async fn resume_refuses_a_journal_of_another_plan_or_account() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn killed_and_resumed_three_times_in_one_journal_the_run_still_converges() {
+    killed_and_resumed_three_times(true).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn killed_and_resumed_three_times_each_from_the_last_journal_the_run_still_converges() {
+    killed_and_resumed_three_times(false).await;
+}
+
+/// Three SIGKILLs, each run resuming from the journal of the one before (`one_journal`: all runs share a
+/// report path, so one journal; else each run has its own and only `carried` records link them).
+async fn killed_and_resumed_three_times(one_journal: bool) {
     const JOBS: usize = 120;
     let dir = tempfile::tempdir().unwrap();
     let sandbox = frozen_sandbox(dir.path(), JOBS).await;
     let plan = plan(dir.path(), 40, 4);
-    let journal = journal_path(dir.path());
+    let report_of = |round: usize| {
+        if one_journal {
+            dir.path().join("report.json")
+        } else {
+            dir.path().join(format!("report-{round}.json"))
+        }
+    };
+    let journal_of = |round: usize| {
+        let mut name = report_of(round).into_os_string();
+        name.push(".journal.jsonl");
+        PathBuf::from(name)
+    };
     // (audit length at the kill, jobs acknowledged by then)
     let mut checkpoints: Vec<(usize, Vec<String>)> = Vec::new();
-    for round in 0..3 {
-        let mut extra = vec![];
-        let resume_from = journal.display().to_string();
+    let mut acked_so_far: Vec<String> = Vec::new();
+    for round in 0..4 {
+        let journal = journal_of(round);
+        let mut cmd = s3plan(dir.path());
+        cmd.arg("apply")
+            .arg(&plan)
+            .args(["--endpoint-url", &sandbox.url(), "--yes", "--report"])
+            .arg(report_of(round));
         if round > 0 {
-            extra = vec!["--resume", resume_from.as_str()];
+            cmd.arg("--resume").arg(journal_of(round - 1));
+        }
+        if round == 3 {
+            let output = cmd.output().unwrap();
+            let stderr = String::from_utf8_lossy(&output.stderr);
+            assert_eq!(output.status.code(), Some(0), "{stderr}");
+            break;
         }
         let before = journal_lines(&journal)
             .iter()
             .filter(|l| l["record"] == "intent")
             .count();
-        let child = apply(dir.path(), &plan, &sandbox.url(), &extra)
+        let child = cmd
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
             .unwrap();
         wait_for_intents(&journal, before + 15).await;
         kill_after(child, Duration::ZERO).await;
-        let acked = journal_lines(&journal)
-            .iter()
-            .filter(|l| l["record"] == "ack" && l["error_code"].is_null())
-            .map(|l| l["job"].as_str().unwrap().to_owned())
-            .collect();
-        checkpoints.push((sandbox.audit().len(), acked));
+        acked_so_far.extend(
+            journal_lines(&journal)
+                .iter()
+                .filter(|l| l["record"] == "ack" && l["error_code"].is_null())
+                .map(|l| l["job"].as_str().unwrap().to_owned()),
+        );
+        checkpoints.push((sandbox.audit().len(), acked_so_far.clone()));
     }
-    let output = apply(dir.path(), &plan, &sandbox.url(), &["--resume"])
-        .arg(&journal)
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert_eq!(output.status.code(), Some(0), "{stderr}");
 
     let audit = sandbox.audit();
     for (at, acked) in &checkpoints {
@@ -671,8 +699,12 @@ async fn killed_and_resumed_three_times_in_one_journal_the_run_still_converges()
             );
         }
     }
-    let jobs = jobs_by_id(&report(&dir.path().join("report.json")));
-    assert_eq!(jobs.len(), JOBS);
+    let jobs = jobs_by_id(&report(&report_of(3)));
+    assert_eq!(
+        jobs.len(),
+        JOBS,
+        "the last report covers every job, those of all earlier runs too"
+    );
     for (id, job) in &jobs {
         assert!(
             matches!(job["outcome"].as_str(), Some("applied" | "unchanged")),
@@ -680,12 +712,32 @@ async fn killed_and_resumed_three_times_in_one_journal_the_run_still_converges()
         );
         assert!(status_in(&sandbox, id).starts_with("Cancel"), "{id}");
     }
-    let last_acked = &checkpoints[2].1;
+    for job in &checkpoints[0].1 {
+        assert_eq!(
+            jobs[job]["outcome"], "applied",
+            "{job}: changed by the first run"
+        );
+    }
     assert!(
-        last_acked.len() >= 45,
+        acked_so_far.len() >= 45,
         "{} acknowledged over 3 runs",
-        last_acked.len()
+        acked_so_far.len()
     );
-    check_invariant(&audit, &journal_lines(&journal));
+    // The last journal alone rebuilds the whole record.
+    let rebuilt = s3plan(dir.path())
+        .arg("report")
+        .arg(journal_of(3))
+        .output()
+        .unwrap();
+    assert!(rebuilt.status.success());
+    let rebuilt: Value = serde_json::from_slice(&rebuilt.stdout).unwrap();
+    let rebuilt = jobs_by_id(&rebuilt);
+    for job in &checkpoints[0].1 {
+        assert_eq!(
+            rebuilt[job]["outcome"], "applied",
+            "{job}: {}",
+            rebuilt[job]
+        );
+    }
     sandbox.shutdown().await;
 }
