@@ -131,6 +131,9 @@ impl Session {
                         plan.account_id().map(AccountId::as_str),
                     )
                     .await?;
+                if connect.account_id.is_none() && plan.account_id().is_some() {
+                    verify_pinned_account(&clients, &account).await?;
+                }
                 (clients, None, account)
             }
         };
@@ -195,6 +198,48 @@ impl Session {
         )
         .await
         .map_err(Box::new)?)
+    }
+}
+
+/// Against AWS's own endpoint, a plan that pins its account is checked against the account of the
+/// credentials (STS GetCallerIdentity) before any call: running a plan with another account's credentials
+/// is refused. Custom endpoints (a sandbox) have no STS and are not checked; an STS failure only warns,
+/// since the run's first call will fail with the same credentials anyway.
+async fn verify_pinned_account(
+    clients: &AwsClients,
+    pinned: &AccountId,
+) -> Result<(), CommandError> {
+    if clients.endpoint.is_some() {
+        return Ok(());
+    }
+    let asked = tokio::time::timeout(
+        std::time::Duration::from_secs(10),
+        clients.sts.get_caller_identity().send(),
+    )
+    .await;
+    let Ok(answer) = asked else {
+        tracing::warn!(
+            "could not check the credentials' account against the plan's account_id {pinned}: STS did not answer within 10s"
+        );
+        return Ok(());
+    };
+    match answer {
+        Ok(identity) => match identity.account() {
+            Some(actual) if actual != pinned.as_str() => Err(CommandError::refused(
+                format!(
+                    "the credentials belong to account {actual}, but the plan pins account_id {pinned}; nothing was changed"
+                ),
+                "use credentials (or --profile) for the plan's account, or fix the plan after review",
+            )),
+            _ => Ok(()),
+        },
+        Err(error) => {
+            tracing::warn!(
+                "could not check the credentials' account against the plan's account_id {pinned}: {}",
+                crate::api::aws::describe_sts_error(&error)
+            );
+            Ok(())
+        }
     }
 }
 

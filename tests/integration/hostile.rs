@@ -208,3 +208,52 @@ async fn an_unwritable_report_or_journal_path_is_refused_before_any_change() {
     );
     sandbox.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn credentials_of_another_account_than_the_plan_pins_are_refused_before_any_call() {
+    use axum::body::Body;
+    use axum::http::{Response, StatusCode};
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    let asked = Arc::new(AtomicUsize::new(0));
+    let counter = asked.clone();
+    // A stub STS: the credentials belong to 999988887777.
+    let app = axum::Router::new().fallback(move || {
+        counter.fetch_add(1, Ordering::SeqCst);
+        async {
+            Response::builder()
+                .status(StatusCode::OK)
+                .header("content-type", "text/xml")
+                .body(Body::from(
+                    r#"<GetCallerIdentityResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><GetCallerIdentityResult><Arn>arn:aws:iam::999988887777:user/ops</Arn><UserId>AIDASTUB</UserId><Account>999988887777</Account></GetCallerIdentityResult><ResponseMetadata><RequestId>stub</RequestId></ResponseMetadata></GetCallerIdentityResponse>"#,
+                ))
+                .unwrap()
+        }
+    });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let sts = format!("http://{}", listener.local_addr().unwrap());
+    let server = tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let plan = plan(dir.path(), 100, 4);
+    // AWS's own S3 Control endpoint (no --endpoint-url): the refusal must come before any call to it.
+    let output = s3plan(dir.path())
+        .arg("apply")
+        .arg(&plan)
+        .args(["--yes", "--report"])
+        .arg(dir.path().join("report.json"))
+        .env("AWS_ENDPOINT_URL_STS", &sts)
+        .output()
+        .unwrap();
+    let stderr = flat(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("the credentials belong to account 999988887777"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("nothing was changed"), "{stderr}");
+    assert_eq!(asked.load(Ordering::SeqCst), 1);
+    server.abort();
+}
