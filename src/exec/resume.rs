@@ -393,6 +393,33 @@ mod tests {
         assert_eq!(resume.len(), 2);
     }
 
+    proptest::proptest! {
+        /// Any text, and any cut or byte flip of a real journal, reads back without a panic; a journal cut
+        /// anywhere keeps every complete line before the cut.
+        #[test]
+        fn any_journal_text_reads_back_without_panic(
+            noise in ".{0,300}",
+            cut in 0usize..2000,
+            flip in (0usize..2000, proptest::prelude::any::<u8>()),
+        ) {
+            if let Ok(records) = parse(&noise) {
+                let _ = Resume::from_records(&records);
+            }
+            let cut = cut % JOURNAL.len();
+            let (head, _) = JOURNAL.split_at(JOURNAL.floor_char_boundary(cut));
+            let complete = head.matches('\n').count();
+            let records = parse(head).map_err(|e| proptest::test_runner::TestCaseError::fail(e.1))?;
+            proptest::prop_assert!(records.len() >= complete);
+            let _ = Resume::from_records(&records);
+            let mut bytes = JOURNAL.as_bytes().to_vec();
+            let at = flip.0 % bytes.len();
+            bytes[at] = flip.1;
+            if let Ok(records) = parse(&String::from_utf8_lossy(&bytes)) {
+                let _ = Resume::from_records(&records);
+            }
+        }
+    }
+
     #[test]
     fn a_bad_line_in_the_middle_is_an_error() {
         let text = "{\"record\":\"nope\"}\n{\"record\":\"intent\"}\n";
