@@ -53,6 +53,35 @@ pub enum Command {
         after_help = "Examples:\n  s3plan sandbox --port 9300\n  s3plan sandbox --seed jobs.yaml --speed 60 --throttle UpdateJobStatus=5:10 --fault-rate 0.01\n\nSee docs/sandbox.md for the seed format, the admin API and how to point the AWS CLI at it."
     )]
     Sandbox(SandboxArgs),
+    /// Rebuild a report from an apply run's journal (`<report>.journal.jsonl`), even one cut short.
+    #[command(
+        after_help = "Examples:\n  s3plan report s3plan-report-plan-20261129T101500Z.json.journal.jsonl\n  s3plan report run.json.journal.jsonl --format md --out run.md\n\n\
+                      Jobs the journal shows no request for are `no_call`; a request without a recorded answer is `unknown`."
+    )]
+    Report(JournalReportArgs),
+}
+
+/// `s3plan report` formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum JournalReportFormat {
+    /// JSON.
+    Json,
+    /// A Markdown table.
+    Md,
+}
+
+/// `s3plan report`.
+#[derive(Debug, Args)]
+pub struct JournalReportArgs {
+    /// The journal written by `s3plan apply`.
+    #[arg(value_name = "JOURNAL")]
+    pub journal: PathBuf,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = JournalReportFormat::Json)]
+    pub format: JournalReportFormat,
+    /// Write to FILE instead of stdout.
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
 }
 
 /// Output format of diagnostics.
@@ -234,6 +263,10 @@ pub struct ApplyArgs {
     /// What goes to stdout at the end.
     #[arg(long, value_enum, default_value_t = OutputFormat::Human)]
     pub output: OutputFormat,
+    /// Continue an interrupted run from its journal: jobs it changed (acknowledged) are not called again
+    /// and keep their outcome; jobs with a request and no recorded answer are read again first.
+    #[arg(long, value_name = "JOURNAL", conflicts_with = "dry_run")]
+    pub resume: Option<PathBuf>,
     /// Where to connect and with which limits.
     #[command(flatten)]
     pub connect: ConnectArgs,

@@ -123,6 +123,13 @@ where
         SdkError::ConstructionFailure(_) => ApiErrorKind::Other,
         SdkError::TimeoutError(_) => ApiErrorKind::Timeout,
         SdkError::DispatchFailure(failure) if failure.is_timeout() => ApiErrorKind::Timeout,
+        // hyper's "connection closed before message completed" (a dropped connection) arrives as `Other`
+        // marked transient: it is a connection failure, retried like one.
+        SdkError::DispatchFailure(failure)
+            if failure.as_other() == Some(aws_smithy_types::retry::ErrorKind::TransientError) =>
+        {
+            ApiErrorKind::Connection
+        }
         SdkError::DispatchFailure(failure) if failure.is_user() || failure.is_other() => {
             ApiErrorKind::Other
         }

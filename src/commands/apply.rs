@@ -17,6 +17,7 @@ use crate::cli::{ApplyArgs, OutputFormat};
 use crate::commands::session::Session;
 use crate::errors::{self, CommandError};
 use crate::exec::journal::{FileJournal, Journal, NoJournal};
+use crate::exec::resume::{self, Resume};
 use crate::exec::{self, RunOptions};
 use crate::report::ReporterSet;
 use crate::report::format::ReportFormat;
@@ -68,10 +69,15 @@ async fn apply(args: &ApplyArgs, log: &LogWriter) -> Result<i32, CommandError> {
         ensure_writable(&journal_path, "write the journal to")?;
     }
 
-    let resolved = tokio::select! {
+    let resume = match &args.resume {
+        Some(path) => Arc::new(load_resume(path, &session)?),
+        None => Arc::new(Resume::default()),
+    };
+    let mut resolved = tokio::select! {
         resolved = session.resolve(&signals.cancel) => resolved?,
         () = signals.cancel.cancelled() => return Err(CommandError::Interrupted),
     };
+    resume.extend_plan(&mut resolved);
     eprint!("{}", overview(&args.plan, &resolved, &report_path));
 
     if mode == RunMode::Apply && !args.yes {
@@ -89,6 +95,19 @@ async fn apply(args: &ApplyArgs, log: &LogWriter) -> Result<i32, CommandError> {
                         source: std::io::Error::new(error.0.kind(), error.0.to_string()),
                     })?;
             eprintln!("journal: {}", journal_path.display());
+            journal
+                .begin(
+                    &args.plan.display().to_string(),
+                    &session.loaded.sha256,
+                    &resolved,
+                    &resume,
+                )
+                .await
+                .map_err(|error| CommandError::Io {
+                    action: "write the journal",
+                    path: journal_path.display().to_string(),
+                    source: std::io::Error::new(error.0.kind(), error.0.to_string()),
+                })?;
             Arc::new(journal)
         }
         RunMode::DryRun => Arc::new(NoJournal),
@@ -122,6 +141,7 @@ async fn apply(args: &ApplyArgs, log: &LogWriter) -> Result<i32, CommandError> {
     let options = RunOptions {
         journal,
         abort: signals.abort.clone(),
+        resume,
         ..RunOptions::default()
     };
     let summary = exec::run(
@@ -142,6 +162,51 @@ async fn apply(args: &ApplyArgs, log: &LogWriter) -> Result<i32, CommandError> {
         sandbox.shutdown().await;
     }
     Ok(summary.exit_code())
+}
+
+/// Reads the journal of an interrupted run for `--resume`; refuses one written for another account or
+/// another version of the plan (its outcomes would be credited to the wrong jobs).
+fn load_resume(path: &Path, session: &Session) -> Result<Resume, CommandError> {
+    let records = resume::read(path).map_err(|error| {
+        CommandError::refused(
+            format!(
+                "cannot resume from {}: {error}; nothing was changed",
+                path.display()
+            ),
+            "pass the `.journal.jsonl` file printed as `journal:` by the interrupted run",
+        )
+    })?;
+    let resume = Resume::from_records(&records);
+    if let Some(run) = &resume.run {
+        if run.account != session.target.account_id.as_str() {
+            return Err(CommandError::refused(
+                format!(
+                    "{} is the journal of a run in account {}, not {}; nothing was changed",
+                    path.display(),
+                    run.account,
+                    session.target.account_id
+                ),
+                "resume with the journal of a run of this plan in this account",
+            ));
+        }
+        if run.plan_sha256 != session.loaded.sha256 {
+            return Err(CommandError::refused(
+                format!(
+                    "the plan changed since {} was written (sha256 {} then, {} now); nothing was changed",
+                    path.display(),
+                    run.plan_sha256,
+                    session.loaded.sha256
+                ),
+                "rerun without --resume: a rerun converges (jobs already at target are unchanged and get no call)",
+            ));
+        }
+    }
+    eprintln!(
+        "resume: {} job(s) acted on by the earlier run ({})",
+        resume.len(),
+        path.display()
+    );
+    Ok(resume)
 }
 
 /// Ctrl-C and SIGTERM, turned into the run's two tokens.

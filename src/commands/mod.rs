@@ -1,6 +1,7 @@
 //! One module per subcommand; each turns parsed flags into behaviour and returns an exit code.
 
 pub mod apply;
+pub mod report;
 pub mod sandbox;
 pub mod schema;
 mod session;
@@ -16,5 +17,6 @@ pub fn dispatch(cli: Cli, log: &LogWriter) -> i32 {
         Command::Schema(args) => schema::run(&args),
         Command::Apply(args) => apply::run(&args, log),
         Command::Sandbox(args) => sandbox::run(&args),
+        Command::Report(args) => report::run(&args),
     }
 }

@@ -70,6 +70,21 @@ impl Session {
                 "the plan pins its region: run it in that region, or fix the plan after review",
             ));
         }
+        if let (None, Some(pinned), Ok(env)) = (
+            &connect.account_id,
+            plan.account_id(),
+            std::env::var("AWS_ACCOUNT_ID"),
+        ) && !env.trim().is_empty()
+            && env.trim() != pinned.as_str()
+        {
+            return Err(CommandError::refused(
+                format!(
+                    "AWS_ACCOUNT_ID {} differs from the plan's account_id {pinned}; nothing was changed",
+                    env.trim()
+                ),
+                "the plan pins its account: use credentials for that account (unset AWS_ACCOUNT_ID), or fix the plan after review",
+            ));
+        }
         let region = connect
             .region
             .clone()
@@ -107,7 +122,7 @@ impl Session {
                     profile: connect.profile.clone(),
                     region,
                     endpoint_url: connect.endpoint_url.clone(),
-                    timeouts: None,
+                    timeouts: attempt_timeout()?,
                 })
                 .await?;
                 let account = clients
@@ -116,6 +131,9 @@ impl Session {
                         plan.account_id().map(AccountId::as_str),
                     )
                     .await?;
+                if connect.account_id.is_none() && plan.account_id().is_some() {
+                    verify_pinned_account(&clients, &account).await?;
+                }
                 (clients, None, account)
             }
         };
@@ -181,6 +199,66 @@ impl Session {
         .await
         .map_err(Box::new)?)
     }
+}
+
+/// Against AWS's own endpoint, a plan that pins its account is checked against the account of the
+/// credentials (STS GetCallerIdentity) before any call: running a plan with another account's credentials
+/// is refused. Custom endpoints (a sandbox) have no STS and are not checked; an STS failure only warns,
+/// since the run's first call will fail with the same credentials anyway.
+async fn verify_pinned_account(
+    clients: &AwsClients,
+    pinned: &AccountId,
+) -> Result<(), CommandError> {
+    if clients.endpoint.is_some() {
+        return Ok(());
+    }
+    let asked = tokio::time::timeout(
+        std::time::Duration::from_secs(10),
+        clients.sts.get_caller_identity().send(),
+    )
+    .await;
+    let Ok(answer) = asked else {
+        tracing::warn!(
+            "could not check the credentials' account against the plan's account_id {pinned}: STS did not answer within 10s"
+        );
+        return Ok(());
+    };
+    match answer {
+        Ok(identity) => match identity.account() {
+            Some(actual) if actual != pinned.as_str() => Err(CommandError::refused(
+                format!(
+                    "the credentials belong to account {actual}, but the plan pins account_id {pinned}; nothing was changed"
+                ),
+                "use credentials (or --profile) for the plan's account, or fix the plan after review",
+            )),
+            _ => Ok(()),
+        },
+        Err(error) => {
+            tracing::warn!(
+                "could not check the credentials' account against the plan's account_id {pinned}: {}",
+                crate::api::aws::describe_sts_error(&error)
+            );
+            Ok(())
+        }
+    }
+}
+
+/// `S3PLAN_ATTEMPT_TIMEOUT` (e.g. `500ms`) shortens the per-attempt timeout: for tests of servers that stop
+/// answering, and for operators behind slow links who want a longer one.
+fn attempt_timeout() -> Result<Option<Timeouts>, CommandError> {
+    let Ok(value) = std::env::var("S3PLAN_ATTEMPT_TIMEOUT") else {
+        return Ok(None);
+    };
+    let attempt = humantime::parse_duration(value.trim()).map_err(|e| {
+        CommandError::refused(
+            format!("S3PLAN_ATTEMPT_TIMEOUT={value} is not a duration: {e}"),
+            "give a duration such as 10s or 500ms, or unset it",
+        )
+    })?;
+    Ok(Some(Timeouts {
+        attempt,
+        ..Timeouts::default()
+    }))
 }
 
 fn print_warnings(loaded: &LoadedPlan) {

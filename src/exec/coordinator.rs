@@ -23,6 +23,7 @@ use crate::exec::journal::{Journal, NoJournal};
 use crate::exec::limiter::Limiter;
 use crate::exec::outcome::Outcome;
 use crate::exec::poller::GatePoller;
+use crate::exec::resume::Resume;
 use crate::exec::retry::{Caller, RetryPolicy};
 use crate::report::{ReportError, ReporterSet};
 use crate::resolved::ResolvedPlan;
@@ -40,6 +41,8 @@ pub struct RunOptions {
     pub tick: Duration,
     /// Ends the grace period at once (a second Ctrl-C): in-flight calls are abandoned and reported.
     pub abort: CancellationToken,
+    /// What an earlier run's journal says was done (`apply --resume`); empty by default.
+    pub resume: Arc<Resume>,
 }
 
 impl std::fmt::Debug for RunOptions {
@@ -60,6 +63,7 @@ impl Default for RunOptions {
             journal: Arc::new(NoJournal),
             tick: Duration::from_millis(200),
             abort: CancellationToken::new(),
+            resume: Arc::new(Resume::default()),
         }
     }
 }
@@ -189,6 +193,7 @@ pub async fn run<C: JobControl>(
         journal: options.journal.clone(),
         names: names.clone(),
         cancel: stop.clone(),
+        resume: options.resume.clone(),
     });
 
     let mut state = RunState {

@@ -22,6 +22,7 @@ use crate::event::{ErrorView, EventKind, GateView, JobIndex, JobRecord};
 use crate::exec::journal::{Acknowledgement, Intent, Journal};
 use crate::exec::outcome::{Judgment, Outcome, judge_target, reaches_target};
 use crate::exec::poller::{GateNews, GatePoller};
+use crate::exec::resume::{Prior, Resume};
 use crate::exec::retry::Caller;
 use crate::resolved::{GateSubject, ResolvedEntry, ResolvedPlan, RunMode};
 
@@ -60,6 +61,8 @@ pub struct Context<C> {
     pub names: Vec<Arc<str>>,
     /// Set once the run is interrupted: nothing new starts.
     pub cancel: CancellationToken,
+    /// What an earlier, interrupted run already did (`apply --resume`).
+    pub resume: Arc<Resume>,
 }
 
 impl<C> Context<C> {
@@ -297,6 +300,37 @@ async fn run_job<C: JobControl>(ctx: Arc<Context<C>>, index: JobIndex) -> JobRec
     record.reason = None;
     let mut state = JobState::Resolved;
     let mut status = job.status_seen;
+    match ctx.resume.get(&job.id) {
+        Some(Prior::Done {
+            status: answered,
+            request_id,
+            attempts,
+            ..
+        }) => {
+            record.outcome = Outcome::Applied;
+            record.status_after = *answered;
+            record.request_id.clone_from(request_id);
+            record.attempts = *attempts;
+            record.reason = Some(
+                "applied by the resumed run (acknowledged in its journal); not called again"
+                    .to_owned(),
+            );
+            record.finished_at = Timestamp::now();
+            return record;
+        }
+        Some(Prior::Uncertain { .. }) => match read_before_resuming(&ctx, index, &job.id).await {
+            Ok(seen) => {
+                status = seen;
+                record.status_before = Some(seen);
+            }
+            Err(step) => {
+                apply_step(&mut record, step);
+                record.finished_at = Timestamp::now();
+                return record;
+            }
+        },
+        None => {}
+    }
     loop {
         state = match state {
             JobState::Resolved => match &entry.gate {
@@ -439,6 +473,33 @@ async fn wait_gate<C: JobControl>(
             )),
             None,
         ),
+    }
+}
+
+/// A job the resumed run sent a request for without a recorded answer is read before anything is sent.
+async fn read_before_resuming<C: JobControl>(
+    ctx: &Context<C>,
+    index: JobIndex,
+    job: &JobId,
+) -> Result<JobStatus, Step> {
+    let described = ctx
+        .caller
+        .call(ApiCall::DescribeJob, Some(index), |_| {
+            ctx.control.describe_job(job)
+        })
+        .await;
+    match described.result {
+        Ok(answer) => Ok(answer.value.summary.status),
+        Err(error) => {
+            let mut step = Step::quiet(
+                Outcome::Failed,
+                Some("the resumed run sent a request without a recorded answer, and DescribeJob to re-check it failed".to_owned()),
+            );
+            step.attempts = described.attempts;
+            step.request_id = error.request_id.clone();
+            step.error = Some(error);
+            Err(step)
+        }
     }
 }
 
@@ -626,7 +687,12 @@ async fn acknowledge<C, T>(
         call: intent.call,
         attempt: intent.attempt,
         status: result.as_ref().ok().and(status),
-        error_code: result.as_ref().err().and_then(|e| e.code.clone()),
+        // A failure without an AWS code (timeout, dropped connection) still needs one: an ack without a
+        // code reads as a success when the journal is read back.
+        error_code: result
+            .as_ref()
+            .err()
+            .map(|e| e.code.clone().unwrap_or_else(|| format!("{:?}", e.kind))),
         request_id: match result {
             Ok(answer) => answer.request_id.clone(),
             Err(error) => error.request_id.clone(),

@@ -3,7 +3,7 @@
 //!
 //! Owns the `Journal` trait, its no-op default and [`FileJournal`], the write-ahead journal of issue 6: JSON
 //! lines, each intent durable (fsync) before its request is sent, with group commit (every record queued
-//! while one fsync runs shares the next one). Does not own resuming from a journal or rendering one.
+//! while one fsync runs shares the next one). Does not own reading a journal back (`resume.rs`) or rendering one.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -15,6 +15,8 @@ use tokio::io::AsyncWriteExt;
 use tokio::sync::{mpsc, oneshot};
 
 use crate::api::{ApiCall, JobId, JobStatus, TargetStatus};
+use crate::exec::resume::{Prior, Resume};
+use crate::resolved::{ResolvedPlan, RunMode};
 
 /// What is about to be sent.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -94,6 +96,30 @@ impl Journal for NoJournal {
 #[derive(Debug, Serialize)]
 #[serde(tag = "record", rename_all = "snake_case")]
 enum Line<'a> {
+    Run {
+        started_at: String,
+        plan: &'a str,
+        plan_sha256: &'a str,
+        account: &'a str,
+        region: &'a str,
+        endpoint: Option<&'a str>,
+        mode: &'a str,
+    },
+    Job {
+        entry: &'a str,
+        job: &'a str,
+        description: Option<&'a str>,
+        status_before: &'a str,
+        target: Option<&'a str>,
+        priority: Option<i32>,
+    },
+    Carried {
+        entry: &'a str,
+        job: &'a str,
+        status: Option<&'a str>,
+        request_id: Option<&'a str>,
+        attempts: u32,
+    },
     Intent {
         at: String,
         entry: &'a str,
@@ -133,6 +159,7 @@ impl FileJournal {
             .append(true)
             .open(path)
             .await?;
+        sync_parent(path).await?;
         let (tx, mut rx) = mpsc::unbounded_channel::<Pending>();
         let commits = Arc::new(AtomicU64::new(0));
         let counter = commits.clone();
@@ -178,13 +205,91 @@ impl FileJournal {
         self.commits.load(Ordering::Relaxed)
     }
 
+    /// Records what the run is about to act on (the plan, where, and every job as resolved) in one durable
+    /// write, so that a report can be rebuilt from the journal alone (`s3plan report`).
+    pub async fn begin(
+        &self,
+        plan_path: &str,
+        plan_sha256: &str,
+        resolved: &ResolvedPlan,
+        resume: &Resume,
+    ) -> Result<(), JournalError> {
+        let target = &resolved.target;
+        let mut lines = vec![Line::Run {
+            started_at: jiff::Timestamp::now().to_string(),
+            plan: plan_path,
+            plan_sha256,
+            account: target.account_id.as_str(),
+            region: &target.region,
+            endpoint: target.endpoint.as_deref(),
+            mode: match resolved.settings.mode {
+                RunMode::Apply => "apply",
+                RunMode::DryRun => "dry_run",
+            },
+        }];
+        for entry in &resolved.entries {
+            for job in &entry.jobs {
+                lines.push(Line::Job {
+                    entry: &entry.name,
+                    job: job.id.as_str(),
+                    description: job.description.as_deref(),
+                    status_before: job.status_seen.as_str(),
+                    target: entry.target.map(TargetStatus::as_str),
+                    priority: entry.priority,
+                });
+                // What a resumed-from run did travels on, so that this journal alone is a complete record.
+                if let Some(Prior::Done {
+                    status,
+                    request_id,
+                    attempts,
+                    ..
+                }) = resume.get(&job.id)
+                {
+                    lines.push(Line::Carried {
+                        entry: &entry.name,
+                        job: job.id.as_str(),
+                        status: status.map(JobStatus::as_str),
+                        request_id: request_id.as_deref(),
+                        attempts: *attempts,
+                    });
+                }
+            }
+        }
+        self.append_all(&lines).await
+    }
+
     async fn append(&self, line: &Line<'_>) -> Result<(), JournalError> {
-        let mut bytes = serde_json::to_vec(line).map_err(std::io::Error::from)?;
-        bytes.push(b'\n');
+        self.append_all(std::slice::from_ref(line)).await
+    }
+
+    async fn append_all(&self, lines: &[Line<'_>]) -> Result<(), JournalError> {
+        let mut bytes = Vec::new();
+        for line in lines {
+            serde_json::to_writer(&mut bytes, line).map_err(std::io::Error::from)?;
+            bytes.push(b'\n');
+        }
         let (reply, done) = oneshot::channel();
         let closed = || JournalError::from(std::io::Error::other("the journal writer stopped"));
         self.tx.send((bytes, reply)).map_err(|_| closed())?;
         done.await.map_err(|_| closed())?
+    }
+}
+
+/// Makes the journal's directory entry durable, so that a power loss cannot lose a new file whose records
+/// were fsynced (fsync of a file does not cover its name).
+async fn sync_parent(path: &Path) -> std::io::Result<()> {
+    #[cfg(unix)]
+    {
+        let parent = match path.parent() {
+            Some(parent) if !parent.as_os_str().is_empty() => parent,
+            _ => Path::new("."),
+        };
+        tokio::fs::File::open(parent).await?.sync_all().await
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = path;
+        Ok(())
     }
 }
 

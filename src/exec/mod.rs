@@ -7,6 +7,7 @@ pub mod journal;
 pub mod limiter;
 mod outcome;
 pub mod poller;
+pub mod resume;
 pub mod retry;
 
 pub use coordinator::{RunOptions, RunSummary, run};

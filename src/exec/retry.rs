@@ -97,18 +97,24 @@ impl Caller {
         let mut delays = self.policy.backoff();
         let mut attempt = 0;
         loop {
+            let interrupted = || Called {
+                result: Err(ApiError::local(
+                    call,
+                    ApiErrorKind::Other,
+                    "interrupted before the call was sent",
+                )),
+                attempts: attempt,
+            };
             if self.cancel.is_cancelled() {
-                return Called {
-                    result: Err(ApiError::local(
-                        call,
-                        ApiErrorKind::Other,
-                        "interrupted before the call was sent",
-                    )),
-                    attempts: attempt,
-                };
+                return interrupted();
             }
+            // A job queued behind the rate limit must not send once the run is interrupted.
+            let permit = tokio::select! {
+                biased;
+                () = self.cancel.cancelled() => return interrupted(),
+                permit = self.limiter.acquire(call) => permit,
+            };
             attempt += 1;
-            let permit = self.limiter.acquire(call).await;
             self.emitter
                 .emit(EventKind::AttemptStarted {
                     index,

@@ -16,6 +16,10 @@ fn help_names_the_subcommands() {
     assert!(text.contains("validate"), "{text}");
 }
 
+mod bad_answers;
+mod faults;
+mod hostile;
+mod journal;
 mod sandbox_auth;
 mod sandbox_cli;
 mod sandbox_errors;

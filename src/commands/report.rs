@@ -1,0 +1,343 @@
+//! `s3plan report JOURNAL`: rebuild a report from a write-ahead journal, complete or cut short.
+//!
+//! Owns folding journal records into per-job outcomes (what was sent and what was answered) and rendering
+//! them as JSON or Markdown. A journal knows only mutating calls: jobs that got none are `no_call` (the run's
+//! own report says whether they were unchanged, skipped or not run), and a request without a recorded answer
+//! is `unknown`. Does not own reading the journal (`exec::resume`) or the run's report (`report::json`).
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::Path;
+
+use serde::Serialize;
+
+use crate::cli::{JournalReportArgs, JournalReportFormat};
+use crate::errors::{self, CommandError};
+use crate::exec::resume::{self, Record, RunRecord};
+
+/// Runs `s3plan report`.
+pub fn run(args: &JournalReportArgs) -> i32 {
+    match report(args) {
+        Ok(()) => 0,
+        Err(error) => errors::report(error),
+    }
+}
+
+fn report(args: &JournalReportArgs) -> Result<(), CommandError> {
+    let records = resume::read(&args.journal).map_err(|error| {
+        CommandError::refused(
+            error.to_string(),
+            "pass the `.journal.jsonl` file printed as `journal:` by `s3plan apply`",
+        )
+    })?;
+    let rebuilt = rebuild(&args.journal, &records);
+    let text = match args.format {
+        JournalReportFormat::Json => {
+            let mut text =
+                serde_json::to_string_pretty(&rebuilt).map_err(|e| CommandError::Io {
+                    action: "render the report of",
+                    path: args.journal.display().to_string(),
+                    source: e.into(),
+                })?;
+            text.push('\n');
+            text
+        }
+        JournalReportFormat::Md => markdown(&rebuilt),
+    };
+    match &args.out {
+        Some(path) => std::fs::write(path, text).map_err(|source| CommandError::Io {
+            action: "write the report to",
+            path: path.display().to_string(),
+            source,
+        }),
+        None => std::io::stdout()
+            .write_all(text.as_bytes())
+            .map_err(|source| CommandError::Io {
+                action: "write the report to",
+                path: "stdout".to_owned(),
+                source,
+            }),
+    }
+}
+
+/// The report rebuilt from a journal.
+#[derive(Debug, Serialize)]
+struct Rebuilt {
+    s3plan_version: &'static str,
+    journal: String,
+    plan: Option<PlanOut>,
+    account_id: Option<String>,
+    region: Option<String>,
+    endpoint: Option<String>,
+    mode: Option<String>,
+    started_at: Option<String>,
+    /// Requests sent whose answer is not in the journal (the run was cut short while they were in flight).
+    unanswered: usize,
+    summary: BTreeMap<&'static str, usize>,
+    jobs: Vec<JobOut>,
+}
+
+#[derive(Debug, Serialize)]
+struct PlanOut {
+    path: String,
+    sha256: String,
+}
+
+#[derive(Debug, Default, Serialize)]
+struct JobOut {
+    entry: String,
+    job_id: String,
+    description: Option<String>,
+    status_before: Option<String>,
+    requested: Option<String>,
+    priority_requested: Option<i32>,
+    status_after: Option<String>,
+    outcome: &'static str,
+    /// Mutating attempts sent.
+    attempts: u32,
+    reason: String,
+    request_id: Option<String>,
+    error_code: Option<String>,
+}
+
+#[derive(Default)]
+struct Fold {
+    job: JobOut,
+    /// Per call: intents sent, answers recorded, last answer failed.
+    calls: BTreeMap<String, (u32, u32, bool)>,
+    /// Changed by an earlier run this one resumed from.
+    carried: bool,
+}
+
+fn fold<'a>(
+    jobs: &'a mut BTreeMap<String, Fold>,
+    order: &mut Vec<String>,
+    id: &str,
+    entry: &str,
+) -> &'a mut Fold {
+    if !jobs.contains_key(id) {
+        order.push(id.to_owned());
+    }
+    let fold = jobs.entry(id.to_owned()).or_default();
+    if fold.job.job_id.is_empty() {
+        fold.job.job_id = id.to_owned();
+        fold.job.entry = entry.to_owned();
+    }
+    fold
+}
+
+fn rebuild(path: &Path, records: &[Record]) -> Rebuilt {
+    let mut run: Option<&RunRecord> = None;
+    let mut order: Vec<String> = Vec::new();
+    let mut jobs: BTreeMap<String, Fold> = BTreeMap::new();
+    for record in records {
+        match record {
+            Record::Run(r) => run = Some(r),
+            Record::Job(j) => {
+                let f = fold(&mut jobs, &mut order, &j.job, &j.entry);
+                f.job.description.clone_from(&j.description);
+                f.job.status_before.clone_from(&j.status_before);
+                f.job.requested.clone_from(&j.target);
+                f.job.priority_requested = j.priority;
+            }
+            Record::Carried(c) => {
+                let f = fold(&mut jobs, &mut order, &c.job, &c.entry);
+                f.carried = true;
+                f.job.attempts += c.attempts;
+                f.job.status_after.clone_from(&c.status);
+                f.job.request_id.clone_from(&c.request_id);
+            }
+            Record::Intent(i) => {
+                let f = fold(&mut jobs, &mut order, &i.job, &i.entry);
+                if i.target.is_some() {
+                    f.job.requested.clone_from(&i.target);
+                }
+                if i.priority.is_some() {
+                    f.job.priority_requested = i.priority;
+                }
+                f.job.attempts += 1;
+                f.calls.entry(i.call.clone()).or_default().0 += 1;
+            }
+            Record::Ack(a) => {
+                let f = fold(&mut jobs, &mut order, &a.job, "");
+                let call = f.calls.entry(a.call.clone()).or_default();
+                call.1 += 1;
+                call.2 = !a.is_success();
+                if a.status.is_some() {
+                    f.job.status_after.clone_from(&a.status);
+                }
+                f.job.request_id = a.request_id.clone().or(f.job.request_id.take());
+                f.job.error_code.clone_from(&a.error_code);
+            }
+        }
+    }
+    let mut unanswered = 0;
+    let mut summary = BTreeMap::new();
+    let mut out = Vec::with_capacity(order.len());
+    for id in order {
+        let Some(Fold {
+            mut job,
+            calls,
+            carried,
+        }) = jobs.remove(&id)
+        else {
+            continue;
+        };
+        let missing: u32 = calls
+            .values()
+            .map(|(sent, answered, _)| sent.saturating_sub(*answered))
+            .sum();
+        unanswered += missing as usize;
+        let failed: Vec<&str> = calls
+            .iter()
+            .filter(|(_, (_, _, failed))| *failed)
+            .map(|(call, _)| call.as_str())
+            .collect();
+        (job.outcome, job.reason) = if calls.is_empty() && carried {
+            (
+                "applied",
+                "applied by an earlier run this one resumed from".to_owned(),
+            )
+        } else if calls.is_empty() {
+            ("no_call", "no change was sent (unchanged, skipped, waiting or not run: the run's own report says which)".to_owned())
+        } else if missing > 0 {
+            (
+                "unknown",
+                format!(
+                    "{missing} request(s) sent without a recorded answer: the change may or may not have been made; `s3plan apply --resume` reads the job before acting"
+                ),
+            )
+        } else if !failed.is_empty() {
+            (
+                "failed",
+                format!(
+                    "{} answered {}",
+                    failed.join(", "),
+                    job.error_code.as_deref().unwrap_or("an error")
+                ),
+            )
+        } else {
+            (
+                "applied",
+                "every request sent was answered with success".to_owned(),
+            )
+        };
+        if job.outcome != "failed" {
+            job.error_code = None;
+        }
+        *summary.entry(job.outcome).or_insert(0) += 1;
+        out.push(job);
+    }
+    Rebuilt {
+        s3plan_version: env!("CARGO_PKG_VERSION"),
+        journal: path.display().to_string(),
+        plan: run.map(|r| PlanOut {
+            path: r.plan.clone(),
+            sha256: r.plan_sha256.clone(),
+        }),
+        account_id: run.map(|r| r.account.clone()),
+        region: run.map(|r| r.region.clone()),
+        endpoint: run.and_then(|r| r.endpoint.clone()),
+        mode: run.map(|r| r.mode.clone()),
+        started_at: run.map(|r| r.started_at.clone()),
+        unanswered,
+        summary,
+        jobs: out,
+    }
+}
+
+fn markdown(report: &Rebuilt) -> String {
+    let dash = "-";
+    let mut text = format!("# s3plan report (rebuilt from {})\n\n", report.journal);
+    if let Some(plan) = &report.plan {
+        text.push_str(&format!(
+            "- plan: `{}` (sha256 `{}`)\n",
+            plan.path, plan.sha256
+        ));
+    }
+    for (name, value) in [
+        ("account", &report.account_id),
+        ("region", &report.region),
+        ("endpoint", &report.endpoint),
+        ("mode", &report.mode),
+        ("started", &report.started_at),
+    ] {
+        if let Some(value) = value {
+            text.push_str(&format!("- {name}: {value}\n"));
+        }
+    }
+    text.push_str(&format!(
+        "- requests without a recorded answer: {}\n\n",
+        report.unanswered
+    ));
+    let counts: Vec<String> = report
+        .summary
+        .iter()
+        .map(|(k, v)| format!("{v} {k}"))
+        .collect();
+    text.push_str(&format!("{}\n\n", counts.join(", ")));
+    text.push_str(
+        "| entry | job | before | requested | after | outcome | attempts | request id | reason |\n",
+    );
+    text.push_str("|---|---|---|---|---|---|---|---|---|\n");
+    for job in &report.jobs {
+        text.push_str(&format!(
+            "| {} | `{}` | {} | {} | {} | {} | {} | {} | {} |\n",
+            job.entry,
+            job.job_id,
+            job.status_before.as_deref().unwrap_or(dash),
+            job.requested.as_deref().unwrap_or(dash),
+            job.status_after.as_deref().unwrap_or(dash),
+            job.outcome,
+            job.attempts,
+            job.request_id.as_deref().unwrap_or(dash),
+            job.reason.replace('|', "\\|"),
+        ));
+    }
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_cut_short_journal_rebuilds_every_job() {
+        let text = r#"{"record":"run","started_at":"2026-11-29T10:00:00Z","plan":"p.yaml","plan_sha256":"ab","account":"111122223333","region":"us-east-1","endpoint":null,"mode":"apply"}
+{"record":"job","entry":"e","job":"job-1","description":"d1","status_before":"Suspended","target":"Cancelled","priority":null}
+{"record":"job","entry":"e","job":"job-2","description":"d2","status_before":"Suspended","target":"Cancelled","priority":null}
+{"record":"job","entry":"e","job":"job-3","description":"d3","status_before":"Suspended","target":"Cancelled","priority":null}
+{"record":"job","entry":"e","job":"job-4","description":"d4","status_before":"Suspended","target":"Cancelled","priority":null}
+{"record":"intent","at":"t","entry":"e","job":"job-1","call":"UpdateJobStatus","target":"Cancelled","priority":null,"reason":null,"attempt":1}
+{"record":"ack","at":"t","job":"job-1","call":"UpdateJobStatus","attempt":1,"status":"Cancelled","error_code":null,"request_id":"R1"}
+{"record":"intent","at":"t","entry":"e","job":"job-2","call":"UpdateJobStatus","target":"Cancelled","priority":null,"reason":null,"attempt":1}
+{"record":"intent","at":"t","entry":"e","job":"job-3","call":"UpdateJobStatus","target":"Cancelled","priority":null,"reason":null,"attempt":1}
+{"record":"ack","at":"t","job":"job-3","call":"UpdateJobStatus","attempt":1,"status":null,"error_code":"AccessDenied","request_id":"R3"}
+{"record":"ack","at":"t","job":"job-2","ca"#;
+        let records = resume::parse(text).unwrap();
+        let rebuilt = rebuild(Path::new("j.jsonl"), &records);
+        let outcomes: Vec<(&str, &str)> = rebuilt
+            .jobs
+            .iter()
+            .map(|j| (j.job_id.as_str(), j.outcome))
+            .collect();
+        assert_eq!(
+            outcomes,
+            [
+                ("job-1", "applied"),
+                ("job-2", "unknown"),
+                ("job-3", "failed"),
+                ("job-4", "no_call")
+            ]
+        );
+        assert_eq!(rebuilt.unanswered, 1);
+        assert_eq!(rebuilt.jobs[0].status_after.as_deref(), Some("Cancelled"));
+        assert_eq!(rebuilt.jobs[2].error_code.as_deref(), Some("AccessDenied"));
+        assert_eq!(rebuilt.account_id.as_deref(), Some("111122223333"));
+        let md = markdown(&rebuilt);
+        assert!(
+            md.contains("| e | `job-2` | Suspended | Cancelled | - | unknown | 1 |"),
+            "{md}"
+        );
+    }
+}

@@ -1,0 +1,261 @@
+//! Server answers no real S3 Control sends: malformed XML, a truncated body, an empty body, a huge body, an
+//! unknown status. A tiny axum stub plays the server; each bad answer must end its own job with a clear
+//! error while the run goes on, and nothing panics. Also a proptest over random and mutated bodies.
+
+use std::time::Duration;
+
+use axum::Router;
+use axum::body::Body;
+use axum::http::{Method, Request, Response, StatusCode};
+use proptest::prelude::*;
+
+use crate::journal::{ACCOUNT, jobs_by_id, report, s3plan};
+
+const NS: &str = "http://awss3control.amazonaws.com/doc/2018-08-20/";
+
+fn xml(body: &str) -> Response<Body> {
+    Response::builder()
+        .status(StatusCode::OK)
+        .header("content-type", "application/xml")
+        .header("x-amz-request-id", "STUBREQ")
+        .body(Body::from(body.to_owned()))
+        .unwrap()
+}
+
+fn describe(id: &str) -> String {
+    format!(
+        r#"<?xml version="1.0" encoding="UTF-8"?><DescribeJobResult xmlns="{NS}"><Job><JobId>{id}</JobId><ConfirmationRequired>true</ConfirmationRequired><Description>stub-{id}</Description><Status>Suspended</Status><Priority>5</Priority><CreationTime>2026-11-29T10:00:00Z</CreationTime></Job></DescribeJobResult>"#
+    )
+}
+
+fn updated(id: &str, status: &str) -> String {
+    format!(
+        r#"<?xml version="1.0" encoding="UTF-8"?><UpdateJobStatusResult xmlns="{NS}"><JobId>{id}</JobId><Status>{status}</Status></UpdateJobStatusResult>"#
+    )
+}
+
+/// The UpdateJobStatus answer the stub gives each job.
+fn bad_answer(id: &str, fuzz: Option<&str>) -> String {
+    if let Some(body) = fuzz {
+        return body.to_owned();
+    }
+    match id {
+        "job-malformed" => {
+            "<?xml version=\"1.0\"?><UpdateJobStatusResult><JobId>job-malformed<</Status>&&"
+                .to_owned()
+        }
+        "job-truncated" => {
+            let full = updated(id, "Cancelled");
+            full[..full.len() / 2].to_owned()
+        }
+        "job-empty" => String::new(),
+        "job-unknown" => updated(id, "Exploding"),
+        "job-huge" => {
+            let reason = "x".repeat(8 * 1024 * 1024);
+            format!(
+                r#"<?xml version="1.0" encoding="UTF-8"?><UpdateJobStatusResult xmlns="{NS}"><JobId>{id}</JobId><Status>Cancelled</Status><StatusUpdateReason>{reason}</StatusUpdateReason></UpdateJobStatusResult>"#
+            )
+        }
+        _ => updated(id, "Cancelled"),
+    }
+}
+
+/// Starts the stub; every UpdateJobStatus answer is `fuzz` when given.
+async fn stub(fuzz: Option<String>) -> (String, tokio::task::JoinHandle<()>) {
+    let app = Router::new().fallback(move |request: Request<Body>| {
+        let fuzz = fuzz.clone();
+        async move {
+            let path = request.uri().path().to_owned();
+            let parts: Vec<&str> = path.trim_start_matches('/').split('/').collect();
+            match (request.method(), parts.as_slice()) {
+                (&Method::GET, ["v20180820", "jobs", id]) => xml(&describe(id)),
+                (&Method::POST, ["v20180820", "jobs", id, "status"]) => {
+                    xml(&bad_answer(id, fuzz.as_deref()))
+                }
+                _ => Response::builder()
+                    .status(StatusCode::NOT_FOUND)
+                    .body(Body::empty())
+                    .unwrap(),
+            }
+        }
+    });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let server = tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    (url, server)
+}
+
+fn plan(dir: &std::path::Path, ids: &[&str]) -> std::path::PathBuf {
+    let path = dir.join("plan.yaml");
+    let list: Vec<String> = ids.iter().map(|id| format!("\"{id}\"")).collect();
+    std::fs::write(
+        &path,
+        format!(
+            "version: 1\naccount_id: \"{ACCOUNT}\"\nregion: us-east-1\nreason: \"bad answers\"\njobs:\n  - name: cancel\n    job_ids: [{}]\n    set: Cancelled\n",
+            list.join(", ")
+        ),
+    )
+    .unwrap();
+    path
+}
+
+fn run(dir: &std::path::Path, url: &str, ids: &[&str]) -> std::process::Output {
+    let plan = plan(dir, ids);
+    s3plan(dir)
+        .arg("apply")
+        .arg(&plan)
+        .args(["--endpoint-url", url, "--yes", "--report"])
+        .arg(dir.join("report.json"))
+        .env("S3PLAN_ATTEMPT_TIMEOUT", "2s")
+        .output()
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_bad_answer_fails_its_own_job_and_the_run_goes_on() {
+    let dir = tempfile::tempdir().unwrap();
+    let (url, server) = stub(None).await;
+    let ids = [
+        "job-malformed",
+        "job-truncated",
+        "job-empty",
+        "job-unknown",
+        "job-huge",
+        "job-fine",
+    ];
+    let output = run(dir.path(), &url, &ids);
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert_eq!(
+        output.status.code(),
+        Some(1),
+        "some jobs failed: {stdout}\n{stderr}"
+    );
+    let jobs = jobs_by_id(&report(&dir.path().join("report.json")));
+    assert_eq!(jobs.len(), ids.len());
+    assert_eq!(jobs["job-fine"]["outcome"], "applied");
+    for id in ["job-malformed", "job-truncated", "job-empty", "job-unknown"] {
+        let job = &jobs[id];
+        assert_eq!(job["outcome"], "failed", "{id}: {job}");
+        let message = job["error"]["message"].as_str().unwrap_or_default();
+        assert!(!message.is_empty(), "{id}: no error message: {job}");
+    }
+    // A big but well-formed answer is an answer.
+    assert_eq!(
+        jobs["job-huge"]["outcome"], "applied",
+        "{}",
+        jobs["job-huge"]
+    );
+    server.abort();
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 24, ..ProptestConfig::default() })]
+
+    /// Random and mutated UpdateJobStatus bodies never panic the binary and always end the job with an
+    /// outcome in the report.
+    #[test]
+    fn any_update_job_status_body_ends_the_job_cleanly(
+        body in prop_oneof![
+            any::<String>(),
+            (0usize..200, any::<u8>()).prop_map(|(at, byte)| {
+                let mut bytes = updated("job-fuzz1", "Cancelled").into_bytes();
+                let at = at % bytes.len();
+                bytes[at] = byte;
+                String::from_utf8_lossy(&bytes).into_owned()
+            }),
+            (0usize..200).prop_map(|cut| {
+                let full = updated("job-fuzz1", "Cancelled");
+                full[..cut.min(full.len())].to_owned()
+            }),
+            "[A-Za-z]{0,12}".prop_map(|status| updated("job-fuzz1", &status)),
+        ]
+    ) {
+        let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let (url, server) = runtime.block_on(stub(Some(body)));
+        let output = run(dir.path(), &url, &["job-fuzz1"]);
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        prop_assert!(!stderr.contains("panicked"), "{}", stderr);
+        prop_assert!(matches!(output.status.code(), Some(0 | 1)), "{:?}: {}", output.status, stderr);
+        let jobs = jobs_by_id(&report(&dir.path().join("report.json")));
+        let outcome = jobs["job-fuzz1"]["outcome"].as_str().unwrap_or_default().to_owned();
+        prop_assert!(outcome == "applied" || outcome == "failed", "{}", outcome);
+        server.abort();
+        runtime.shutdown_timeout(Duration::from_millis(100));
+    }
+}
+
+/// A stub answering every request with `status` and `body`.
+async fn answering(status: u16, body: String) -> (String, tokio::task::JoinHandle<()>) {
+    let app = Router::new().fallback(move || {
+        let body = body.clone();
+        async move {
+            Response::builder()
+                .status(StatusCode::from_u16(status).unwrap_or(StatusCode::OK))
+                .header("content-type", "application/xml")
+                .body(Body::from(body))
+                .unwrap()
+        }
+    });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let server = tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    (url, server)
+}
+
+fn bodies() -> impl Strategy<Value = String> {
+    let describe_mutated = (0usize..400, any::<u8>()).prop_map(|(at, byte)| {
+        let mut bytes = describe("job-fuzz1").into_bytes();
+        let at = at % bytes.len();
+        bytes[at] = byte;
+        String::from_utf8_lossy(&bytes).into_owned()
+    });
+    let describe_cut = (0usize..400).prop_map(|cut| {
+        let full = describe("job-fuzz1");
+        full[..cut.min(full.len())].to_owned()
+    });
+    let error_body = "[A-Za-z]{0,20}".prop_map(|code| {
+        format!("<ErrorResponse><Error><Code>{code}</Code><Message>m</Message></Error><RequestId>R</RequestId></ErrorResponse>")
+    });
+    prop_oneof![any::<String>(), describe_mutated, describe_cut, error_body]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 200, ..ProptestConfig::default() })]
+
+    /// The response parsing path in-process (the SDK deserializer and AwsJobControl's classification):
+    /// random, mutated and cut bodies under random HTTP statuses give an answer or a classified error, never
+    /// a panic.
+    #[test]
+    fn aws_job_control_classifies_any_answer(
+        body in bodies(),
+        status in prop_oneof![Just(200u16), Just(400u16), Just(403u16), Just(404u16), Just(429u16), Just(500u16), Just(503u16)],
+    ) {
+        use s3plan::api::client::{AwsClients, Timeouts};
+        use s3plan::api::{AccountId, JobControl, JobId, TargetStatus};
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        runtime.block_on(async {
+            let (url, server) = answering(status, body).await;
+            let timeouts = Timeouts { attempt: Duration::from_secs(5), connect: Duration::from_secs(1) };
+            let control = AwsClients::sandbox(&url, "us-east-1", timeouts)
+                .job_control(AccountId::parse(ACCOUNT).unwrap());
+            let job = JobId::parse("job-fuzz1").unwrap();
+            let described = control.describe_job(&job).await;
+            let updated = control.update_job_status(&job, TargetStatus::Cancelled, Some("fuzz")).await;
+            if status != 200 {
+                prop_assert!(described.is_err() && updated.is_err());
+            }
+            for error in [described.err(), updated.err()].into_iter().flatten() {
+                prop_assert!(!error.to_string().is_empty());
+            }
+            server.abort();
+            Ok(())
+        })?;
+    }
+}

@@ -1,0 +1,743 @@
+//! The write-ahead journal against the real binary and an in-process sandbox: SIGKILL at random points
+//! (every request the server received has an intent; acknowledged ones have acks, bar those in flight),
+//! Ctrl-C once and twice, resume and rerun, and `s3plan report` over a cut-short journal.
+//!
+//! Shared helpers (`Run`, `seed`, `plan`) are also used by `faults.rs`.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use rand::{Rng, SeedableRng};
+use s3plan::sandbox::{AuditEntry, Knobs, Operation, Sandbox, SandboxHandle, Seed};
+use serde_json::Value;
+
+pub const ACCOUNT: &str = "111122223333";
+
+/// A seed with `n` Suspended jobs `job-00001`… described `bulk-00001`….
+pub fn seed(n: usize) -> Seed {
+    let text = format!(
+        "accounts:\n  - id: \"{ACCOUNT}\"\n    generate:\n      - count: {n}\n        id_prefix: job-\n        description_prefix: bulk-\n        job:\n          status: Suspended\n          priority: 5\n          tasks: 100\n"
+    );
+    Seed::from_yaml(&text, None).unwrap()
+}
+
+/// A plan cancelling every Suspended `bulk-*` job.
+pub fn plan(dir: &Path, rate: u32, concurrency: u32) -> PathBuf {
+    plan_selecting(dir, rate, concurrency, "[Suspended]")
+}
+
+/// A plan cancelling every `bulk-*` job in one of `statuses` (a YAML list).
+pub fn plan_selecting(dir: &Path, rate: u32, concurrency: u32, statuses: &str) -> PathBuf {
+    let path = dir.join("plan.yaml");
+    std::fs::write(
+        &path,
+        format!(
+            "version: 1\naccount_id: \"{ACCOUNT}\"\nregion: us-east-1\nreason: \"journal test\"\nlimits:\n  concurrency: {concurrency}\n  rate_limit: {rate}\n  poll_rate_limit: 200\njobs:\n  - name: cancel-bulk\n    select:\n      status: {statuses}\n      description: \"bulk-*\"\n    max_jobs: 100000\n    set: Cancelled\n"
+        ),
+    )
+    .unwrap();
+    path
+}
+
+/// The binary with dummy credentials, `HOME` in `dir`, and no AWS settings leaking in from the host.
+pub fn s3plan(dir: &Path) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_s3plan"));
+    for var in [
+        "AWS_PROFILE",
+        "AWS_ENDPOINT_URL",
+        "AWS_ENDPOINT_URL_S3_CONTROL",
+        "AWS_ACCOUNT_ID",
+        "AWS_SESSION_TOKEN",
+        "AWS_CONFIG_FILE",
+        "AWS_SHARED_CREDENTIALS_FILE",
+        "RUST_LOG",
+    ] {
+        cmd.env_remove(var);
+    }
+    cmd.env("HOME", dir)
+        .env("AWS_ACCESS_KEY_ID", "AKIDJOURNALTEST")
+        .env("AWS_SECRET_ACCESS_KEY", "journal-test-secret")
+        .env("AWS_REGION", "us-east-1")
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .current_dir(dir);
+    cmd
+}
+
+/// `apply PLAN --endpoint-url URL --yes --report DIR/report.json` plus `extra`.
+pub fn apply(dir: &Path, plan: &Path, url: &str, extra: &[&str]) -> Command {
+    let mut cmd = s3plan(dir);
+    cmd.arg("apply")
+        .arg(plan)
+        .args(["--endpoint-url", url, "--yes", "--report"])
+        .arg(dir.join("report.json"))
+        .args(extra);
+    cmd
+}
+
+/// The journal of the run reporting to `dir/report.json`.
+pub fn journal_path(dir: &Path) -> PathBuf {
+    dir.join("report.json.journal.jsonl")
+}
+
+/// Every complete line of a journal (a line cut short by a kill is dropped, as a reader must).
+pub fn journal_lines(path: &Path) -> Vec<Value> {
+    let Ok(text) = std::fs::read_to_string(path) else {
+        return Vec::new();
+    };
+    text.lines()
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .collect()
+}
+
+/// Mutating audit entries (UpdateJobStatus/UpdateJobPriority).
+pub fn mutating(audit: &[AuditEntry]) -> Vec<&AuditEntry> {
+    audit
+        .iter()
+        .filter(|e| {
+            matches!(
+                e.operation,
+                Operation::UpdateJobStatus | Operation::UpdateJobPriority
+            )
+        })
+        .collect()
+}
+
+/// Checks the journal invariant; returns (requests received, missing acks).
+pub fn check_invariant(audit: &[AuditEntry], lines: &[Value]) -> (usize, usize) {
+    let mut intents: HashMap<(String, String), u64> = HashMap::new();
+    let mut acks: HashMap<(String, String), u64> = HashMap::new();
+    for line in lines {
+        let key = (
+            line["job"].as_str().unwrap_or_default().to_owned(),
+            line["call"].as_str().unwrap_or_default().to_owned(),
+        );
+        match line["record"].as_str() {
+            Some("intent") => *intents.entry(key).or_default() += 1,
+            Some("ack") => *acks.entry(key).or_default() += 1,
+            _ => {}
+        }
+    }
+    let mut received: HashMap<(String, String), u64> = HashMap::new();
+    let mutating = mutating(audit);
+    for entry in &mutating {
+        let key = (
+            entry.job_id.clone().unwrap_or_default(),
+            entry.operation.to_string(),
+        );
+        *received.entry(key).or_default() += 1;
+    }
+    let mut missing_acks = 0;
+    for (key, n) in &received {
+        let intended = intents.get(key).copied().unwrap_or(0);
+        assert!(
+            intended >= *n,
+            "{key:?}: the server received {n} request(s) but the journal holds {intended} intent(s)"
+        );
+        let acked = acks.get(key).copied().unwrap_or(0);
+        missing_acks += n.saturating_sub(acked) as usize;
+    }
+    for (key, n) in &acks {
+        let intended = intents.get(key).copied().unwrap_or(0);
+        assert!(
+            intended >= *n,
+            "{key:?}: {n} ack(s) for {intended} intent(s)"
+        );
+    }
+    (mutating.len(), missing_acks)
+}
+
+async fn kill_after(mut child: Child, delay: Duration) -> Child {
+    tokio::time::sleep(delay).await;
+    // The child may have finished already: killing a finished process is fine.
+    let _ = child.kill();
+    let _ = child.wait();
+    child
+}
+
+/// The invariant of issue 6, at 20 random moments of a 300-job cancel.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn after_sigkill_at_any_moment_every_request_received_has_an_intent() {
+    const JOBS: usize = 300;
+    const CONCURRENCY: u32 = 8;
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(20261129);
+    let mut total_received = 0;
+    let mut total_missing = 0;
+    let mut kills_mid_run = 0;
+    for round in 0..20 {
+        let dir = tempfile::tempdir().unwrap();
+        let sandbox = Sandbox::builder()
+            .seed(seed(JOBS))
+            .speed(0.0)
+            .audit_log(dir.path().join("audit.jsonl"))
+            .start()
+            .await
+            .unwrap();
+        let plan = plan(dir.path(), 600, CONCURRENCY);
+        let child = apply(dir.path(), &plan, &sandbox.url(), &[])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let delay = Duration::from_millis(rng.random_range(50..900));
+        kill_after(child, delay).await;
+        let audit = sandbox.audit();
+        let lines = journal_lines(&journal_path(dir.path()));
+        let (received, missing) = check_invariant(&audit, &lines);
+        assert!(
+            missing <= CONCURRENCY as usize,
+            "round {round}: {missing} acknowledged requests have no ack (at most {CONCURRENCY} in flight)"
+        );
+        if received > 0 && received < JOBS {
+            kills_mid_run += 1;
+        }
+        total_received += received;
+        total_missing += missing;
+        sandbox.shutdown().await;
+    }
+    assert!(
+        kills_mid_run >= 5,
+        "only {kills_mid_run} of 20 kills fell mid-run; the delays miss the run"
+    );
+    eprintln!(
+        "kill test: 20 kills, {kills_mid_run} mid-run, {total_received} requests received, {total_missing} acks lost in flight"
+    );
+}
+
+/// Waits (polling, at most 20 s) until the journal holds `n` intents.
+pub async fn wait_for_intents(path: &Path, n: usize) {
+    for _ in 0..2000 {
+        let intents = journal_lines(path)
+            .iter()
+            .filter(|l| l["record"] == "intent")
+            .count();
+        if intents >= n {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    panic!("the journal never reached {n} intents");
+}
+
+/// Waits for `child` off the runtime.
+pub async fn wait(child: Child) -> std::process::Output {
+    tokio::task::spawn_blocking(move || child.wait_with_output())
+        .await
+        .unwrap()
+        .unwrap()
+}
+
+pub fn report(path: &Path) -> Value {
+    let text = std::fs::read_to_string(path)
+        .unwrap_or_else(|e| panic!("no report at {}: {e}", path.display()));
+    serde_json::from_str(&text).unwrap()
+}
+
+/// The report's jobs by id.
+pub fn jobs_by_id(report: &Value) -> HashMap<String, Value> {
+    report["jobs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|j| (j["job_id"].as_str().unwrap().to_owned(), j.clone()))
+        .collect()
+}
+
+fn signal(pid: u32, name: &str) {
+    let status = Command::new("kill")
+        .args([&format!("-{name}"), &pid.to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+}
+
+/// The job's status in the sandbox, as a string.
+pub fn status_in(sandbox: &SandboxHandle, job: &str) -> String {
+    sandbox
+        .job_status(ACCOUNT, job)
+        .map(|s| s.to_string())
+        .unwrap_or_default()
+}
+
+async fn started(dir: &Path, sandbox: &SandboxHandle, rate: u32, extra: &[&str]) -> Child {
+    let plan = plan(dir, rate, 4);
+    apply(dir, &plan, &sandbox.url(), extra)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
+async fn frozen_sandbox(dir: &Path, jobs: usize) -> SandboxHandle {
+    Sandbox::builder()
+        .seed(seed(jobs))
+        .speed(0.0)
+        .audit_log(dir.join("audit.jsonl"))
+        .start()
+        .await
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_ctrl_c_finishes_calls_in_flight_and_reports_the_rest_not_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let sandbox = frozen_sandbox(dir.path(), 200).await;
+    let child = started(dir.path(), &sandbox, 40, &[]).await;
+    wait_for_intents(&journal_path(dir.path()), 20).await;
+    signal(child.id(), "INT");
+    let output = wait(child).await;
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(130), "{stderr}");
+    assert!(stderr.contains("interrupted"), "{stderr}");
+
+    let report = report(&dir.path().join("report.json"));
+    assert_eq!(report["interrupted"], true);
+    let jobs = jobs_by_id(&report);
+    assert_eq!(jobs.len(), 200);
+    let mut applied = 0;
+    let mut not_run = 0;
+    for (id, job) in &jobs {
+        match job["outcome"].as_str().unwrap() {
+            "applied" => {
+                applied += 1;
+                assert!(status_in(&sandbox, id).starts_with("Cancel"), "{id}");
+            }
+            "not_run" => {
+                not_run += 1;
+                assert_eq!(status_in(&sandbox, id), "Suspended", "{id}");
+                assert!(
+                    sandbox
+                        .audit_for(Some(Operation::UpdateJobStatus), Some(id))
+                        .is_empty()
+                );
+            }
+            other => panic!("{id}: unexpected outcome {other}"),
+        }
+    }
+    assert!(
+        applied >= 20 && not_run > 0,
+        "{applied} applied, {not_run} not run"
+    );
+    let (received, missing) =
+        check_invariant(&sandbox.audit(), &journal_lines(&journal_path(dir.path())));
+    assert_eq!(
+        received, applied,
+        "every request received is an applied job"
+    );
+    assert_eq!(missing, 0, "a graceful stop records every answer");
+    sandbox.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_ctrl_c_stop_at_once_and_leave_the_journal_consistent() {
+    let dir = tempfile::tempdir().unwrap();
+    let sandbox = frozen_sandbox(dir.path(), 200).await;
+    let child = started(dir.path(), &sandbox, 40, &[]).await;
+    wait_for_intents(&journal_path(dir.path()), 10).await;
+    signal(child.id(), "INT");
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    signal(child.id(), "INT");
+    let output = wait(child).await;
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(130), "{stderr}");
+    let (received, missing) =
+        check_invariant(&sandbox.audit(), &journal_lines(&journal_path(dir.path())));
+    assert!(received >= 10);
+    assert!(
+        missing <= 4,
+        "{missing} answers unrecorded, more than in flight"
+    );
+    let report = report(&dir.path().join("report.json"));
+    assert_eq!(report["interrupted"], true);
+    assert_eq!(jobs_by_id(&report).len(), 200);
+    sandbox.shutdown().await;
+}
+
+/// Kills a run part-way and returns the jobs whose cancel the journal acknowledged.
+async fn killed_part_way(dir: &Path, sandbox: &SandboxHandle) -> Vec<String> {
+    let child = started(dir, sandbox, 40, &[]).await;
+    wait_for_intents(&journal_path(dir), 40).await;
+    kill_after(child, Duration::ZERO).await;
+    let lines = journal_lines(&journal_path(dir));
+    lines
+        .iter()
+        .filter(|l| l["record"] == "ack" && l["error_code"].is_null())
+        .map(|l| l["job"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn resume_does_not_call_acknowledged_jobs_again_and_rechecks_unanswered_ones() {
+    let dir = tempfile::tempdir().unwrap();
+    let sandbox = frozen_sandbox(dir.path(), 120).await;
+    // Slow answers, so that the kill leaves requests in flight.
+    sandbox
+        .set_knobs(Knobs {
+            latency_ms: 60,
+            ..sandbox.knobs()
+        })
+        .unwrap();
+    let acked = killed_part_way(dir.path(), &sandbox).await;
+    sandbox
+        .set_knobs(Knobs {
+            latency_ms: 0,
+            ..sandbox.knobs()
+        })
+        .unwrap();
+    assert!(acked.len() >= 30, "{} acks", acked.len());
+    let first_lines = journal_lines(&journal_path(dir.path()));
+    let unanswered: Vec<String> = first_lines
+        .iter()
+        .filter(|l| l["record"] == "intent")
+        .map(|l| l["job"].as_str().unwrap().to_owned())
+        .filter(|job| !acked.contains(job))
+        .collect();
+    assert!(!unanswered.is_empty(), "the kill left no request in flight");
+    let calls_before = sandbox.audit().len();
+    let describes_before = sandbox.calls(Operation::DescribeJob);
+    let cancelled_before: Vec<&String> = unanswered
+        .iter()
+        .filter(|id| status_in(&sandbox, id).starts_with("Cancel"))
+        .collect();
+
+    let old_journal = dir.path().join("first.journal.jsonl");
+    std::fs::rename(journal_path(dir.path()), &old_journal).unwrap();
+    // The same plan file (a changed one is refused), faster by flag.
+    let plan = dir.path().join("plan.yaml");
+    let output = apply(
+        dir.path(),
+        &plan,
+        &sandbox.url(),
+        &["--rate-limit", "400", "--resume"],
+    )
+    .arg(&old_journal)
+    .output()
+    .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(0), "{stderr}");
+
+    let report = report(&dir.path().join("report.json"));
+    let jobs = jobs_by_id(&report);
+    assert_eq!(
+        jobs.len(),
+        120,
+        "every job of the plan, resumed ones included"
+    );
+    let later: Vec<AuditEntry> = sandbox.audit().into_iter().skip(calls_before).collect();
+    for job in &acked {
+        assert_eq!(jobs[job]["outcome"], "applied", "{job}");
+        assert!(
+            jobs[job]["reason"]
+                .as_str()
+                .unwrap()
+                .contains("resumed run"),
+            "{job}: {}",
+            jobs[job]["reason"]
+        );
+        assert!(
+            !later.iter().any(|e| e.job_id.as_deref() == Some(job)),
+            "{job}: called again after its acknowledged cancel"
+        );
+    }
+    assert!(
+        sandbox.calls(Operation::DescribeJob) - describes_before >= unanswered.len() as u64,
+        "every job with an unanswered request is read again"
+    );
+    for job in cancelled_before {
+        assert_eq!(jobs[job]["outcome"], "unchanged", "{job}");
+        assert!(
+            !later.iter().any(|e| e.job_id.as_deref() == Some(job)),
+            "{job}: its unanswered cancel had been applied, yet it was sent again"
+        );
+    }
+    for id in jobs.keys() {
+        assert!(status_in(&sandbox, id).starts_with("Cancel"), "{id}");
+    }
+    sandbox.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rerun_without_resume_converges_and_leaves_done_jobs_alone() {
+    let dir = tempfile::tempdir().unwrap();
+    let sandbox = frozen_sandbox(dir.path(), 120).await;
+    killed_part_way(dir.path(), &sandbox).await;
+    let cancelled: Vec<String> = (1..=120)
+        .map(|i| format!("job-{i:05}"))
+        .filter(|id| status_in(&sandbox, id).starts_with("Cancel"))
+        .collect();
+    assert!(!cancelled.is_empty());
+    let calls_before = sandbox.audit().len();
+
+    let plan = plan_selecting(dir.path(), 400, 8, "[Suspended, Cancelling, Cancelled]");
+    let rerun = dir.path().join("rerun");
+    std::fs::create_dir(&rerun).unwrap();
+    let output = apply(&rerun, &plan, &sandbox.url(), &[]).output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(0), "{stderr}");
+    let jobs = jobs_by_id(&report(&rerun.join("report.json")));
+    assert_eq!(jobs.len(), 120);
+    let later: Vec<AuditEntry> = sandbox.audit().into_iter().skip(calls_before).collect();
+    for job in &cancelled {
+        assert_eq!(jobs[job]["outcome"], "unchanged", "{job}");
+        assert!(
+            !later
+                .iter()
+                .any(|e| e.job_id.as_deref() == Some(job)
+                    && e.operation == Operation::UpdateJobStatus),
+            "{job}: cancelled again"
+        );
+    }
+    let applied = jobs.values().filter(|j| j["outcome"] == "applied").count();
+    assert_eq!(applied + cancelled.len(), 120);
+    for id in jobs.keys() {
+        assert!(status_in(&sandbox, id).starts_with("Cancel"), "{id}");
+    }
+    sandbox.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn report_rebuilds_a_cut_short_journal() {
+    let dir = tempfile::tempdir().unwrap();
+    let sandbox = frozen_sandbox(dir.path(), 120).await;
+    killed_part_way(dir.path(), &sandbox).await;
+    // A record cut in half, as a kill during a write leaves it (its request was never sent: the request
+    // waits for the whole record to be durable).
+    let journal = journal_path(dir.path());
+    let mut bytes = std::fs::read(&journal).unwrap();
+    bytes
+        .extend_from_slice(br#"{"record":"intent","at":"2026-11-29T10:00:00Z","entry":"cancel-bu"#);
+    std::fs::write(&journal, &bytes).unwrap();
+
+    let out = dir.path().join("rebuilt.json");
+    let output = s3plan(dir.path())
+        .arg("report")
+        .arg(&journal)
+        .arg("--out")
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let rebuilt = report(&out);
+    assert_eq!(rebuilt["account_id"], ACCOUNT);
+    assert_eq!(rebuilt["mode"], "apply");
+    assert_eq!(
+        rebuilt["plan"]["path"]
+            .as_str()
+            .map(|p| p.ends_with("plan.yaml")),
+        Some(true)
+    );
+    let jobs = jobs_by_id(&rebuilt);
+    assert_eq!(
+        jobs.len(),
+        120,
+        "every resolved job, from the journal's job records"
+    );
+    let mut counts: HashMap<String, usize> = HashMap::new();
+    for (id, job) in &jobs {
+        let outcome = job["outcome"].as_str().unwrap();
+        *counts.entry(outcome.to_owned()).or_default() += 1;
+        let received = sandbox.audit_for(Some(Operation::UpdateJobStatus), Some(id));
+        match outcome {
+            "applied" => assert!(status_in(&sandbox, id).starts_with("Cancel"), "{id}"),
+            "no_call" => assert!(received.is_empty(), "{id} was sent a change"),
+            "unknown" => {}
+            other => panic!("{id}: {other}"),
+        }
+    }
+    assert!(
+        counts.get("applied").copied().unwrap_or(0) >= 30,
+        "{counts:?}"
+    );
+    assert!(
+        counts.get("unknown").copied().unwrap_or(0) <= 4 + 1,
+        "{counts:?}"
+    );
+    assert_eq!(
+        rebuilt["unanswered"].as_u64().unwrap() as usize,
+        counts.get("unknown").copied().unwrap_or(0)
+    );
+
+    let md = s3plan(dir.path())
+        .arg("report")
+        .arg(&journal)
+        .args(["--format", "md"])
+        .output()
+        .unwrap();
+    assert!(md.status.success());
+    let md = String::from_utf8(md.stdout).unwrap();
+    assert!(md.contains("| cancel-bulk | `job-00001` |"), "{md}");
+    sandbox.shutdown().await;
+}
+
+#[test]
+fn report_of_a_missing_journal_names_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = s3plan(dir.path())
+        .args(["report", "nope.journal.jsonl"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("nope.journal.jsonl"), "{stderr}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn resume_refuses_a_journal_of_another_plan_or_account() {
+    let dir = tempfile::tempdir().unwrap();
+    let sandbox = frozen_sandbox(dir.path(), 60).await;
+    killed_part_way(dir.path(), &sandbox).await;
+    let journal = dir.path().join("first.journal.jsonl");
+    std::fs::rename(journal_path(dir.path()), &journal).unwrap();
+    let calls = sandbox.audit().len();
+    // The plan edited since: another rate limit.
+    let plan = plan(dir.path(), 41, 4);
+    let output = apply(dir.path(), &plan, &sandbox.url(), &["--resume"])
+        .arg(&journal)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("the plan changed since"), "{stderr}");
+    // A journal of another account.
+    let text = std::fs::read_to_string(&journal)
+        .unwrap()
+        .replace(ACCOUNT, "444455556666");
+    std::fs::write(&journal, text).unwrap();
+    let plan = plan_selecting(dir.path(), 40, 4, "[Suspended]");
+    let output = apply(dir.path(), &plan, &sandbox.url(), &["--resume"])
+        .arg(&journal)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("444455556666"), "{stderr}");
+    assert_eq!(sandbox.audit().len(), calls, "nothing was sent");
+    sandbox.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn killed_and_resumed_three_times_in_one_journal_the_run_still_converges() {
+    killed_and_resumed_three_times(true).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn killed_and_resumed_three_times_each_from_the_last_journal_the_run_still_converges() {
+    killed_and_resumed_three_times(false).await;
+}
+
+/// Three SIGKILLs, each run resuming from the journal of the one before (`one_journal`: all runs share a
+/// report path, so one journal; else each run has its own and only `carried` records link them).
+async fn killed_and_resumed_three_times(one_journal: bool) {
+    const JOBS: usize = 120;
+    let dir = tempfile::tempdir().unwrap();
+    let sandbox = frozen_sandbox(dir.path(), JOBS).await;
+    let plan = plan(dir.path(), 40, 4);
+    let report_of = |round: usize| {
+        if one_journal {
+            dir.path().join("report.json")
+        } else {
+            dir.path().join(format!("report-{round}.json"))
+        }
+    };
+    let journal_of = |round: usize| {
+        let mut name = report_of(round).into_os_string();
+        name.push(".journal.jsonl");
+        PathBuf::from(name)
+    };
+    // (audit length at the kill, jobs acknowledged by then)
+    let mut checkpoints: Vec<(usize, Vec<String>)> = Vec::new();
+    let mut acked_so_far: Vec<String> = Vec::new();
+    for round in 0..4 {
+        let journal = journal_of(round);
+        let mut cmd = s3plan(dir.path());
+        cmd.arg("apply")
+            .arg(&plan)
+            .args(["--endpoint-url", &sandbox.url(), "--yes", "--report"])
+            .arg(report_of(round));
+        if round > 0 {
+            cmd.arg("--resume").arg(journal_of(round - 1));
+        }
+        if round == 3 {
+            let output = cmd.output().unwrap();
+            let stderr = String::from_utf8_lossy(&output.stderr);
+            assert_eq!(output.status.code(), Some(0), "{stderr}");
+            break;
+        }
+        let before = journal_lines(&journal)
+            .iter()
+            .filter(|l| l["record"] == "intent")
+            .count();
+        let child = cmd
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        wait_for_intents(&journal, before + 15).await;
+        kill_after(child, Duration::ZERO).await;
+        acked_so_far.extend(
+            journal_lines(&journal)
+                .iter()
+                .filter(|l| l["record"] == "ack" && l["error_code"].is_null())
+                .map(|l| l["job"].as_str().unwrap().to_owned()),
+        );
+        checkpoints.push((sandbox.audit().len(), acked_so_far.clone()));
+    }
+
+    let audit = sandbox.audit();
+    for (at, acked) in &checkpoints {
+        for job in acked {
+            assert!(
+                !audit[*at..]
+                    .iter()
+                    .any(|e| e.job_id.as_deref() == Some(job.as_str())),
+                "{job}: sent again after its acknowledged change"
+            );
+        }
+    }
+    let jobs = jobs_by_id(&report(&report_of(3)));
+    assert_eq!(
+        jobs.len(),
+        JOBS,
+        "the last report covers every job, those of all earlier runs too"
+    );
+    for (id, job) in &jobs {
+        assert!(
+            matches!(job["outcome"].as_str(), Some("applied" | "unchanged")),
+            "{id}: {job}"
+        );
+        assert!(status_in(&sandbox, id).starts_with("Cancel"), "{id}");
+    }
+    for job in &checkpoints[0].1 {
+        assert_eq!(
+            jobs[job]["outcome"], "applied",
+            "{job}: changed by the first run"
+        );
+    }
+    assert!(
+        acked_so_far.len() >= 45,
+        "{} acknowledged over 3 runs",
+        acked_so_far.len()
+    );
+    // The last journal alone rebuilds the whole record.
+    let rebuilt = s3plan(dir.path())
+        .arg("report")
+        .arg(journal_of(3))
+        .output()
+        .unwrap();
+    assert!(rebuilt.status.success());
+    let rebuilt: Value = serde_json::from_slice(&rebuilt.stdout).unwrap();
+    let rebuilt = jobs_by_id(&rebuilt);
+    for job in &checkpoints[0].1 {
+        assert_eq!(
+            rebuilt[job]["outcome"], "applied",
+            "{job}: {}",
+            rebuilt[job]
+        );
+    }
+    sandbox.shutdown().await;
+}
