@@ -1,0 +1,664 @@
+//! `s3plan apply` end to end: the compiled binary against the in-process sandbox over HTTP (issue 4's
+//! "Done when"). Each test states the sandbox's story, runs the binary through `TestRun`, and checks the exit
+//! code, the report and what the sandbox saw (audit log, call counts).
+
+use std::time::{Duration, Instant};
+
+use s3plan::sandbox::{JobStatus, Operation, ScriptedFault};
+use serde_json::Value;
+
+use crate::apply_support::{Finished, TestRun};
+
+const ACCOUNT: &str = "111122223333";
+
+/// A small account with one job per interesting state (clock frozen unless a test moves it).
+const SEED: &str = r#"
+random_seed: 7
+accounts:
+  - id: "111122223333"
+    jobs:
+      - {id: susp-1, status: Suspended, description: susp-1}
+      - {id: susp-2, status: Suspended, description: susp-2}
+      - {id: susp-3, status: Suspended, description: susp-3}
+      - {id: susp-4, status: Suspended, description: susp-4}
+      - {id: susp-5, status: Suspended, description: susp-5}
+      - {id: susp-6, status: Suspended, description: susp-6}
+      - {id: prep-1, status: Preparing, description: prep-1, timings: {preparing: 1h}, progress: 0}
+      - {id: prep-2, status: Preparing, description: prep-2, timings: {preparing: 1h}, progress: 0}
+      - {id: active-1, status: Active, description: active-1, timings: {active: 1h}, progress: 0.5}
+      - {id: active-2, status: Active, description: active-2, timings: {active: 6h}, progress: 0.1}
+      - {id: ready-1, status: Ready, description: ready-1, timings: {ready: 1h}}
+      - {id: done-1, status: Complete, description: done-1}
+      - {id: failed-1, status: Failed, description: failed-1}
+      - {id: cancelled-1, status: Cancelled, description: cancelled-1}
+      - {id: cancelling-1, status: Cancelling, description: cancelling-1, timings: {transition: 1h}}
+  - id: "444455556666"
+    jobs:
+      - {id: foreign-1, status: Suspended, description: foreign-1}
+"#;
+
+/// The plan header every test plan shares: pinned account, fast polling.
+fn plan(entries: &str) -> String {
+    format!(
+        "version: 1\naccount_id: \"{ACCOUNT}\"\nreason: \"integration test\"\npoll_interval: 100ms\nlimits:\n  rate_limit: 100\n  poll_rate_limit: 100\njobs:\n{entries}"
+    )
+}
+
+fn run(entries: &str) -> TestRun {
+    TestRun::new(&plan(entries)).seed_yaml(SEED)
+}
+
+fn status(done: &Finished, job: &str) -> JobStatus {
+    done.sandbox.job_status(ACCOUNT, job).unwrap()
+}
+
+/// UpdateJobStatus calls answered `ok`, per job id, in arrival order.
+fn applied_jobs(done: &Finished) -> Vec<String> {
+    done.mutations()
+        .into_iter()
+        .filter(|e| e.is_ok())
+        .filter_map(|e| e.job_id)
+        .collect()
+}
+
+const EVERY_OUTCOME: &str = r#"
+  - name: confirm
+    job_ids: ["susp-1", "susp-2"]
+    set: Ready
+  - name: cancel-running
+    job_id: "active-2"
+    set: Cancelled
+  - name: already-cancelled
+    job_ids: ["cancelled-1", "cancelling-1"]
+    set: Cancelled
+  - name: already-confirmed
+    job_ids: ["ready-1", "active-1"]
+    set: Ready
+  - name: finished
+    job_ids: ["done-1", "failed-1"]
+    set: Cancelled
+"#;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn applied_unchanged_and_skipped_jobs_are_judged_before_any_call() {
+    let done = run(EVERY_OUTCOME).run().await;
+    done.code(0);
+    let outcome = |entry: &str, job: &str| done.job(entry, job)["outcome"].clone();
+    assert_eq!(outcome("confirm", "susp-1"), "applied");
+    assert_eq!(outcome("confirm", "susp-2"), "applied");
+    assert_eq!(outcome("cancel-running", "active-2"), "applied");
+    assert_eq!(outcome("already-cancelled", "cancelled-1"), "unchanged");
+    assert_eq!(outcome("already-cancelled", "cancelling-1"), "unchanged");
+    assert_eq!(outcome("already-confirmed", "ready-1"), "unchanged");
+    assert_eq!(outcome("already-confirmed", "active-1"), "unchanged");
+    assert_eq!(outcome("finished", "done-1"), "skipped");
+    assert_eq!(outcome("finished", "failed-1"), "skipped");
+    assert_eq!(done.summary("total"), 9);
+    assert_eq!(done.summary("applied"), 3);
+    assert_eq!(done.summary("unchanged"), 4);
+    assert_eq!(done.summary("skipped"), 2);
+
+    // Only the three applied jobs got a call, each exactly one, and the report carries its request id.
+    let mut jobs = applied_jobs(&done);
+    jobs.sort();
+    assert_eq!(jobs, ["active-2", "susp-1", "susp-2"]);
+    assert_eq!(done.mutations().len(), 3);
+    for entry in done.mutations() {
+        let job = entry.job_id.as_deref().unwrap();
+        let record = done.report()["jobs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|j| j["job_id"] == job)
+            .unwrap();
+        assert_eq!(record["request_id"], entry.request_id.as_str());
+        assert_eq!(record["attempts"], 1);
+    }
+    assert_eq!(
+        done.job("cancel-running", "active-2")["status_after"],
+        "Cancelling"
+    );
+    assert_eq!(status(&done, "susp-1"), JobStatus::Ready);
+    assert_eq!(status(&done, "active-2"), JobStatus::Cancelling);
+    assert!(done.stdout.contains("3 applied"), "{}", done.stdout);
+
+    insta::assert_json_snapshot!("apply_every_outcome_report", redact(done.report()));
+}
+
+/// The report with run-specific values (times, durations, ports, paths, request ids) replaced.
+fn redact(report: &Value) -> Value {
+    let mut report = report.clone();
+    for key in ["started_at", "finished_at"] {
+        report[key] = "[time]".into();
+    }
+    report["endpoint"] = "[endpoint]".into();
+    report["plan"]["path"] = "[plan path]".into();
+    for job in report["jobs"].as_array_mut().unwrap() {
+        for key in ["started_at", "finished_at"] {
+            if job[key].is_string() {
+                job[key] = "[time]".into();
+            }
+        }
+        if job["waited_ms"].is_u64() {
+            job["waited_ms"] = "[ms]".into();
+        }
+        if job["request_id"].is_string() {
+            job["request_id"] = "[request id]".into();
+        }
+    }
+    report
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dry_run_makes_zero_mutating_calls() {
+    let done = run(EVERY_OUTCOME).args(&["--dry-run"]).run().await;
+    done.code(0);
+    assert_eq!(done.report()["mode"], "dry_run");
+    assert_eq!(done.summary("would_apply"), 3);
+    assert_eq!(done.summary("unchanged"), 4);
+    assert_eq!(done.summary("skipped"), 2);
+    assert_eq!(done.summary("applied"), 0);
+    assert_eq!(done.job("confirm", "susp-1")["outcome"], "would_apply");
+    assert!(
+        done.sandbox.audit().is_empty(),
+        "{:?}",
+        done.sandbox.audit()
+    );
+    assert_eq!(done.calls(Operation::UpdateJobStatus), 0);
+    assert_eq!(done.calls(Operation::UpdateJobPriority), 0);
+    assert_eq!(status(&done, "susp-1"), JobStatus::Suspended);
+    // A dry run keeps no journal: nothing was attempted.
+    assert!(!done.dir.path().join("report.json.journal.jsonl").exists());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_entry_leaves_its_dependents_not_run_and_exits_1() {
+    let done = run(r#"
+  - name: too-early
+    job_id: "prep-1"
+    set: Ready
+  - name: dependent
+    job_id: "susp-1"
+    after: [too-early]
+    set: Cancelled
+  - name: independent
+    job_id: "susp-2"
+    set: Cancelled
+"#)
+    .run()
+    .await;
+    done.code(1);
+    let failed = done.job("too-early", "prep-1");
+    assert_eq!(failed["outcome"], "failed");
+    assert!(
+        failed["reason"].as_str().unwrap().contains("Preparing"),
+        "{failed:#}"
+    );
+    assert_eq!(done.job("dependent", "susp-1")["outcome"], "not_run");
+    assert_eq!(done.job("independent", "susp-2")["outcome"], "applied");
+    assert_eq!(applied_jobs(&done), ["susp-2"]);
+    assert_eq!(status(&done, "susp-1"), JobStatus::Suspended);
+    assert_eq!(done.summary("failed"), 1);
+    assert_eq!(done.summary("not_run"), 1);
+    assert!(done.stdout.contains("prep-1"), "{}", done.stdout);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn injected_server_errors_are_retried_and_counted() {
+    let done = run(r#"
+  - name: confirm
+    job_id: "susp-4"
+    set: Ready
+"#)
+    .script(ScriptedFault::internal_error(Operation::UpdateJobStatus).times(2))
+    .run()
+    .await;
+    done.code(0);
+    let record = done.job("confirm", "susp-4");
+    assert_eq!(record["outcome"], "applied");
+    assert_eq!(record["attempts"], 3);
+    assert_eq!(done.calls(Operation::UpdateJobStatus), 3);
+    let outcomes: Vec<String> = done.mutations().into_iter().map(|e| e.outcome).collect();
+    assert_eq!(
+        outcomes,
+        ["InternalServiceException", "InternalServiceException", "ok"]
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_scripted_throttle_is_retried_and_counted() {
+    let done = run(r#"
+  - name: confirm
+    job_ids: ["susp-1", "susp-2", "susp-3"]
+    set: Ready
+"#)
+    .args(&["--concurrency", "1"])
+    .script(ScriptedFault::throttle(Operation::UpdateJobStatus).on_call(2))
+    .run()
+    .await;
+    done.code(0);
+    assert_eq!(done.summary("applied"), 3);
+    let audit = done.mutations();
+    assert_eq!(audit.len(), 4, "{audit:?}");
+    let throttled: Vec<&str> = audit
+        .iter()
+        .filter(|e| e.outcome == "TooManyRequestsException")
+        .map(|e| e.job_id.as_deref().unwrap())
+        .collect();
+    assert_eq!(throttled.len(), 1, "{audit:?}");
+    for job in ["susp-1", "susp-2", "susp-3"] {
+        let expected = if job == throttled[0] { 2 } else { 1 };
+        assert_eq!(done.job("confirm", job)["attempts"], expected, "{job}");
+    }
+    assert_eq!(done.calls(Operation::UpdateJobStatus), 4);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_token_bucket_throttle_is_survived_with_every_attempt_reported() {
+    let done = run(r#"
+  - name: cancel
+    job_ids: ["susp-1", "susp-2", "susp-3", "susp-4", "susp-5", "susp-6"]
+    set: Cancelled
+"#)
+    .throttle(Operation::UpdateJobStatus, 10.0, 1)
+    .run()
+    .await;
+    done.code(0);
+    assert_eq!(done.summary("applied"), 6);
+    let attempts: u64 = done.report()["jobs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|j| j["attempts"].as_u64().unwrap())
+        .sum();
+    let audit = done.mutations();
+    let throttled = audit
+        .iter()
+        .filter(|e| e.outcome == "TooManyRequestsException")
+        .count() as u64;
+    assert_eq!(attempts, done.calls(Operation::UpdateJobStatus));
+    assert_eq!(attempts, audit.len() as u64);
+    assert_eq!(attempts - 6, throttled);
+    assert_eq!(audit.iter().filter(|e| e.is_ok()).count(), 6);
+    for job in ["susp-1", "susp-6"] {
+        assert_eq!(status(&done, job), JobStatus::Cancelled);
+    }
+}
+
+/// Two seeded batches that both match the description glob, one with the wrong tag, plus noise that fails
+/// the glob: 2,500 Suspended jobs, three ListJobs pages.
+const BULK_SEED: &str = r#"
+random_seed: 3
+accounts:
+  - id: "111122223333"
+    generate:
+      - count: 1200
+        id_prefix: bulk-a-
+        description_prefix: bulk-a-
+        job: {status: Suspended, tags: {team: bulk}}
+      - count: 1000
+        id_prefix: bulk-b-
+        description_prefix: bulk-b-
+        job: {status: Suspended, tags: {team: other}}
+      - count: 300
+        id_prefix: noise-
+        description_prefix: noise-
+        job: {status: Suspended, tags: {team: bulk}}
+"#;
+
+fn bulk_plan(max_jobs: u32) -> String {
+    plan(&format!(
+        r#"
+  - name: cancel-bulk
+    select:
+      status: [Suspended]
+      description: "bulk-*"
+      tags: {{ team: bulk }}
+    max_jobs: {max_jobs}
+    set: Cancelled
+"#
+    ))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn selectors_page_through_more_than_a_thousand_jobs() {
+    let done = TestRun::new(&bulk_plan(5000))
+        .seed_yaml(BULK_SEED)
+        .args(&["--dry-run", "--poll-rate-limit", "5000"])
+        .run()
+        .await;
+    done.code(0);
+    assert_eq!(done.summary("total"), 1200);
+    assert_eq!(done.summary("would_apply"), 1200);
+    let mut ids: Vec<&str> = done.report()["jobs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|j| j["job_id"].as_str().unwrap())
+        .collect();
+    assert!(ids.iter().all(|id| id.starts_with("bulk-a-")), "{ids:?}");
+    ids.sort_unstable();
+    ids.dedup();
+    assert_eq!(ids.len(), 1200, "no job twice");
+    // 2,500 Suspended jobs at 1,000 a page: three pages (a fourth, empty one at most).
+    let pages = done.calls(Operation::ListJobs);
+    assert!((3..=4).contains(&pages), "{pages} ListJobs calls");
+    // Tags are read only for the 2,200 jobs the description passed, never for the 300 others.
+    assert_eq!(done.calls(Operation::GetJobTagging), 2200);
+    assert!(done.sandbox.audit().is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_selector_over_max_jobs_refuses_the_run_before_any_change() {
+    let done = TestRun::new(&bulk_plan(1000))
+        .seed_yaml(BULK_SEED)
+        .args(&["--poll-rate-limit", "5000"])
+        .run()
+        .await;
+    done.code(2);
+    done.stderr_has("1200").stderr_has("max_jobs");
+    assert!(done.sandbox.audit().is_empty());
+    assert_eq!(done.calls(Operation::UpdateJobStatus), 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_gate_on_the_jobs_own_status_is_met() {
+    let running = run(r#"
+  - name: confirm-when-suspended
+    job_id: "prep-1"
+    wait_for: { status: Suspended, timeout: 30s }
+    set: Ready
+"#)
+    .start()
+    .await;
+    // Resolution described the job; let the gate poll a few times, then let an hour pass.
+    running.wait_for_calls(Operation::DescribeJob, 2).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(
+        running.sandbox.audit().is_empty(),
+        "no call before the gate"
+    );
+    running.sandbox.advance(Duration::from_secs(3700));
+    let done = running.finish().await;
+    done.code(0);
+    let record = done.job("confirm-when-suspended", "prep-1");
+    assert_eq!(record["outcome"], "applied", "{record:#}");
+    // The status last seen before the call: the one that made the gate hold.
+    assert_eq!(record["status_before"], "Suspended", "{record:#}");
+    assert!(record["waited_ms"].as_u64().unwrap() >= 300, "{record:#}");
+    assert_eq!(status(&done, "prep-1"), JobStatus::Ready);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_gate_on_another_job_is_met() {
+    let running = run(r#"
+  - name: confirm-after-prep
+    job_id: "susp-1"
+    wait_for: { job: "prep-2", status: Suspended, timeout: 30s }
+    set: Ready
+"#)
+    .start()
+    .await;
+    running.wait_for_calls(Operation::DescribeJob, 3).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(
+        running.sandbox.audit().is_empty(),
+        "no call before the gate"
+    );
+    running.sandbox.advance(Duration::from_secs(3700));
+    let done = running.finish().await;
+    done.code(0);
+    let record = done.job("confirm-after-prep", "susp-1");
+    assert_eq!(record["outcome"], "applied", "{record:#}");
+    assert!(record["waited_ms"].as_u64().unwrap() >= 300, "{record:#}");
+    assert_eq!(applied_jobs(&done), ["susp-1"]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn gates_time_out_or_fail_at_once_when_they_can_never_hold() {
+    let started = Instant::now();
+    let done = run(r#"
+  - name: times-out
+    job_id: "susp-3"
+    wait_for: { job: "active-2", status: Complete, timeout: 1s }
+    set: Cancelled
+  - name: own-unreachable
+    job_id: "active-1"
+    wait_for: { status: Suspended, timeout: 1m }
+    set: Cancelled
+  - name: other-unreachable
+    job_id: "susp-4"
+    wait_for: { job: "done-1", status: Active, timeout: 1m }
+    set: Cancelled
+"#)
+    .run()
+    .await;
+    let elapsed = started.elapsed();
+    done.code(1);
+    let timed_out = done.job("times-out", "susp-3");
+    assert_eq!(timed_out["outcome"], "timed_out", "{timed_out:#}");
+    assert!(timed_out["waited_ms"].as_u64().unwrap() >= 1000);
+    for (entry, job, now) in [
+        ("own-unreachable", "active-1", "Active"),
+        ("other-unreachable", "susp-4", "Complete"),
+    ] {
+        let record = done.job(entry, job);
+        assert_eq!(record["outcome"], "failed", "{record:#}");
+        let reason = record["reason"].as_str().unwrap();
+        assert!(
+            reason.contains("can never hold") && reason.contains(now),
+            "{reason}"
+        );
+        assert!(record["waited_ms"].as_u64().unwrap() < 1000, "{record:#}");
+    }
+    // Unreachable gates do not wait for their one-minute timeout.
+    assert!(elapsed < Duration::from_secs(20), "{elapsed:?}");
+    assert!(done.sandbox.audit().is_empty());
+    assert_eq!(done.summary("timed_out"), 1);
+    assert_eq!(done.summary("failed"), 2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn after_chains_run_in_order() {
+    let done = run(r#"
+  - name: third
+    job_id: "susp-3"
+    after: [second]
+    set: Cancelled
+  - name: first
+    job_id: "susp-1"
+    set: Cancelled
+  - name: second
+    job_id: "susp-2"
+    after: [first]
+    set: Cancelled
+"#)
+    .run()
+    .await;
+    done.code(0);
+    assert_eq!(applied_jobs(&done), ["susp-1", "susp-2", "susp-3"]);
+    assert_eq!(done.mutations().len(), 3);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_repeated_confirm_or_cancel_after_a_race_is_unchanged_not_failed() {
+    // The second entry of each pair resolved the job before the first changed it: its call meets a
+    // JobStatusException, which the re-check turns into `unchanged`.
+    let done = run(r#"
+  - name: confirm
+    job_id: "susp-1"
+    set: Ready
+  - name: confirm-again
+    job_id: "susp-1"
+    after: [confirm]
+    set: Ready
+  - name: cancel
+    job_id: "active-2"
+    set: Cancelled
+  - name: cancel-again
+    job_id: "active-2"
+    after: [cancel]
+    set: Cancelled
+"#)
+    .run()
+    .await;
+    done.code(0);
+    assert_eq!(done.job("confirm", "susp-1")["outcome"], "applied");
+    assert_eq!(done.job("cancel", "active-2")["outcome"], "applied");
+    for (entry, job) in [("confirm-again", "susp-1"), ("cancel-again", "active-2")] {
+        let record = done.job(entry, job);
+        assert_eq!(record["outcome"], "unchanged", "{record:#}");
+        assert!(record["error"].is_null(), "{record:#}");
+    }
+    let mut ok = applied_jobs(&done);
+    ok.sort();
+    assert_eq!(ok, ["active-2", "susp-1"], "each job changed exactly once");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn jobs_that_move_while_a_gate_waits_get_the_right_outcome() {
+    // Both entries wait for prep-2. Meanwhile active-1 completes by itself (cancel race: skipped, never a
+    // failure) and prep-1 becomes Suspended (confirm race: its stale `Preparing` is read again: applied).
+    let running = run(r#"
+  - name: cancel-when-ready
+    job_id: "active-1"
+    wait_for: { job: "prep-2", status: Suspended, timeout: 30s }
+    set: Cancelled
+  - name: confirm-when-ready
+    job_id: "prep-1"
+    wait_for: { job: "prep-2", status: Suspended, timeout: 30s }
+    set: Ready
+"#)
+    .start()
+    .await;
+    running.wait_for_calls(Operation::DescribeJob, 4).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    running.sandbox.advance(Duration::from_secs(3700));
+    let done = running.finish().await;
+    done.code(0);
+    let cancelled = done.job("cancel-when-ready", "active-1");
+    assert_eq!(cancelled["outcome"], "skipped", "{cancelled:#}");
+    assert_eq!(cancelled["status_before"], "Active");
+    assert_eq!(cancelled["status_after"], "Complete", "{cancelled:#}");
+    let confirmed = done.job("confirm-when-ready", "prep-1");
+    assert_eq!(confirmed["outcome"], "applied", "{confirmed:#}");
+    assert_eq!(applied_jobs(&done), ["prep-1"]);
+    assert_eq!(status(&done, "active-1"), JobStatus::Complete);
+    assert_eq!(status(&done, "prep-1"), JobStatus::Ready);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_yes_and_without_a_terminal_the_run_is_refused() {
+    let done = run("  - {name: cancel, job_id: \"susp-1\", set: Cancelled}\n")
+        .no_yes()
+        .run()
+        .await;
+    done.code(2);
+    done.stderr_has("not a terminal").stderr_has("--yes");
+    assert!(done.sandbox.audit().is_empty());
+    assert_eq!(status(&done, "susp-1"), JobStatus::Suspended);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_account_id_flag_other_than_the_pinned_one_is_refused() {
+    let done = run("  - {name: cancel, job_id: \"susp-1\", set: Cancelled}\n")
+        .args(&["--account-id", "444455556666"])
+        .run()
+        .await;
+    done.code(2);
+    done.stderr_has("444455556666").stderr_has("111122223333");
+    assert_eq!(
+        done.sandbox.call_counts().values().sum::<u64>(),
+        0,
+        "refused before any call"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_job_of_another_account_is_not_found_before_any_change() {
+    let done = run(r#"
+  - name: cancel
+    job_ids: ["susp-1", "foreign-1"]
+    set: Cancelled
+"#)
+    .run()
+    .await;
+    done.code(2);
+    done.stderr_has("foreign-1").stderr_has("not found");
+    assert!(done.sandbox.audit().is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_account_the_credentials_cannot_use_is_access_denied() {
+    let plan =
+        "version: 1\nreason: test\njobs:\n  - {name: cancel, job_id: \"susp-1\", set: Cancelled}\n";
+    let done = TestRun::new(plan)
+        .seed_yaml(SEED)
+        .args(&["--account-id", "999988887777"])
+        .run()
+        .await;
+    done.code(2);
+    done.stderr_has("AccessDenied");
+    assert!(done.sandbox.audit().is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn output_json_prints_the_report_on_stdout() {
+    let done = run(EVERY_OUTCOME).args(&["--output", "json"]).run().await;
+    done.code(0);
+    let printed: Value = serde_json::from_str(&done.stdout).unwrap();
+    assert_eq!(printed["summary"], done.report()["summary"]);
+    assert_eq!(printed["jobs"], done.report()["jobs"]);
+    assert_eq!(printed["summary"]["applied"], 3);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_report_is_written_when_the_run_fails() {
+    let done = run(r#"
+  - name: never
+    job_id: "susp-1"
+    wait_for: { job: "active-2", status: Complete, timeout: 1s }
+    set: Cancelled
+"#)
+    .run()
+    .await;
+    done.code(1);
+    assert_eq!(done.summary("timed_out"), 1);
+    assert_eq!(done.report()["interrupted"], false);
+    done.stderr_has(&done.report_path().display().to_string());
+}
+
+#[test]
+fn the_readme_quick_start_applies_the_example_with_the_demo_sandbox() {
+    let dir = tempfile::tempdir().unwrap();
+    let example = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("examples")
+        .join("incident-bulk-cancel.yaml");
+    let output = assert_cmd::Command::cargo_bin("s3plan")
+        .unwrap()
+        .current_dir(dir.path())
+        .env_clear()
+        .env("HOME", dir.path())
+        .args(["apply", "--sandbox", "--yes"])
+        .arg(&example)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(0), "{stdout}\n{stderr}");
+    assert!(stdout.contains("applied"), "{stdout}");
+    // The default report is named after the plan and lands in the current directory.
+    let reports: Vec<String> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|name| {
+            name.starts_with("s3plan-report-incident-bulk-cancel-") && name.ends_with(".json")
+        })
+        .collect();
+    assert_eq!(reports.len(), 1, "{reports:?}");
+    let report: Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join(&reports[0])).unwrap())
+            .unwrap();
+    assert_eq!(report["summary"]["failed"], 0);
+    assert!(report["summary"]["applied"].as_u64().unwrap() > 0);
+}
