@@ -123,6 +123,13 @@ where
         SdkError::ConstructionFailure(_) => ApiErrorKind::Other,
         SdkError::TimeoutError(_) => ApiErrorKind::Timeout,
         SdkError::DispatchFailure(failure) if failure.is_timeout() => ApiErrorKind::Timeout,
+        // hyper reports a connection closed before the answer ("connection closed before message
+        // completed") as `Other(Some(TransientError))`: a dropped connection, worth retrying.
+        SdkError::DispatchFailure(failure)
+            if failure.as_other() == Some(aws_smithy_types::retry::ErrorKind::TransientError) =>
+        {
+            ApiErrorKind::Connection
+        }
         SdkError::DispatchFailure(failure) if failure.is_user() || failure.is_other() => {
             ApiErrorKind::Other
         }
@@ -609,6 +616,33 @@ mod wire_tests {
         );
         let control = clients.job_control(AccountId::parse("111122223333").unwrap());
         let error = control.describe_job(&id("job-ok-1")).await.unwrap_err();
+        assert_eq!(error.kind, ApiErrorKind::Connection, "{error}");
+        assert!(error.kind.is_retryable());
+    }
+
+    /// Regression: a connection the server closed without answering was `Other` and not retried.
+    #[tokio::test]
+    async fn regression_a_dropped_connection_is_a_connection_error() {
+        use tokio::io::AsyncReadExt as _;
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let address = listener.local_addr().unwrap();
+        tokio::spawn(async move {
+            while let Ok((mut stream, _)) = listener.accept().await {
+                let mut buf = [0u8; 1024];
+                let _ = stream.read(&mut buf).await;
+                drop(stream);
+            }
+        });
+        let clients = AwsClients::sandbox(
+            &format!("http://{address}"),
+            "us-east-1",
+            Timeouts::default(),
+        );
+        let control = clients.job_control(AccountId::parse("111122223333").unwrap());
+        let error = control
+            .update_job_status(&id("job-ok-1"), TargetStatus::Ready, None)
+            .await
+            .unwrap_err();
         assert_eq!(error.kind, ApiErrorKind::Connection, "{error}");
         assert!(error.kind.is_retryable());
     }

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use s3plan::sandbox::{JobStatus, Operation, ScriptedFault};
 use serde_json::Value;
 
-use crate::apply_support::{Finished, TestRun};
+use crate::apply_support::{ACCESS_KEY_ID, Finished, SECRET_ACCESS_KEY, TestRun};
 
 const ACCOUNT: &str = "111122223333";
 
@@ -661,4 +661,132 @@ fn the_readme_quick_start_applies_the_example_with_the_demo_sandbox() {
             .unwrap();
     assert_eq!(report["summary"]["failed"], 0);
     assert!(report["summary"]["applied"].as_u64().unwrap() > 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dropped_connection_is_retried_without_a_second_change() {
+    let done = run(r#"
+  - name: confirm
+    job_id: "susp-1"
+    set: Ready
+"#)
+    .script(ScriptedFault::drop_connection(Operation::UpdateJobStatus))
+    .run()
+    .await;
+    done.code(0);
+    let record = done.job("confirm", "susp-1");
+    assert_eq!(record["outcome"], "applied", "{record:#}");
+    assert_eq!(record["attempts"], 2, "{record:#}");
+    let outcomes: Vec<String> = done.mutations().into_iter().map(|e| e.outcome).collect();
+    assert_eq!(outcomes, ["dropped", "ok"]);
+    assert_eq!(status(&done, "susp-1"), JobStatus::Ready);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn priorities_are_set_alone_or_beside_a_status() {
+    let done = run(r#"
+  - name: reprioritize
+    job_id: "active-2"
+    priority: 77
+  - name: confirm-first
+    job_id: "susp-1"
+    priority: 99
+    set: Ready
+"#)
+    .run()
+    .await;
+    done.code(0);
+    for (entry, job, priority) in [
+        ("reprioritize", "active-2", 77),
+        ("confirm-first", "susp-1", 99),
+    ] {
+        let record = done.job(entry, job);
+        assert_eq!(record["outcome"], "applied", "{record:#}");
+        assert_eq!(record["priority_requested"], priority, "{record:#}");
+        let calls = done
+            .sandbox
+            .audit_for(Some(Operation::UpdateJobPriority), Some(job));
+        assert_eq!(calls.len(), 1, "{calls:?}");
+        assert_eq!(calls[0].params["priority"], priority.to_string());
+    }
+    assert_eq!(status(&done, "susp-1"), JobStatus::Ready);
+    assert_eq!(status(&done, "active-2"), JobStatus::Active);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reads_are_retried_while_resolving() {
+    let done = TestRun::new(&bulk_plan(5000))
+        .seed_yaml(BULK_SEED)
+        .args(&["--dry-run", "--poll-rate-limit", "5000"])
+        .script(ScriptedFault::throttle(Operation::ListJobs).on_call(2))
+        .script(ScriptedFault::internal_error(Operation::GetJobTagging).times(3))
+        .run()
+        .await;
+    done.code(0);
+    assert_eq!(done.summary("would_apply"), 1200);
+    let pages = done.calls(Operation::ListJobs);
+    assert!((4..=5).contains(&pages), "{pages} ListJobs calls");
+    assert_eq!(done.calls(Operation::GetJobTagging), 2203);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_interrupt_while_waiting_exits_130_with_a_report() {
+    let running = run(r#"
+  - name: wait
+    job_id: "susp-1"
+    wait_for: { job: "prep-1", status: Suspended, timeout: 30s }
+    set: Ready
+  - name: later
+    job_id: "susp-2"
+    after: [wait]
+    set: Ready
+"#)
+    .start()
+    .await;
+    running.wait_for_calls(Operation::DescribeJob, 4).await;
+    running.interrupt();
+    let done = running.finish().await;
+    done.code(130);
+    assert_eq!(done.report()["interrupted"], true);
+    assert_eq!(done.summary("applied"), 0);
+    assert_eq!(done.job("later", "susp-2")["outcome"], "not_run");
+    assert!(done.sandbox.audit().is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dry_run_waits_for_gates_like_a_run() {
+    let done = run(r#"
+  - name: wait
+    job_id: "susp-1"
+    wait_for: { job: "prep-1", status: Suspended, timeout: 1s }
+    set: Ready
+"#)
+    .args(&["--dry-run"])
+    .run()
+    .await;
+    done.code(1);
+    let record = done.job("wait", "susp-1");
+    assert_eq!(record["outcome"], "timed_out", "{record:#}");
+    assert!(record["waited_ms"].as_u64().unwrap() >= 1000, "{record:#}");
+    assert!(done.sandbox.audit().is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn requests_are_signed_with_the_environment_credentials() {
+    let entries = "  - {name: confirm, job_id: \"susp-1\", set: Ready}\n";
+    let signed = run(entries)
+        .credentials(ACCESS_KEY_ID, SECRET_ACCESS_KEY)
+        .run()
+        .await;
+    signed.code(0);
+    assert_eq!(applied_jobs(&signed), ["susp-1"]);
+
+    let wrong = run(entries)
+        .credentials(ACCESS_KEY_ID, SECRET_ACCESS_KEY)
+        .env("AWS_SECRET_ACCESS_KEY", "not-the-secret")
+        .run()
+        .await;
+    wrong.code(2);
+    wrong.stderr_has("SignatureDoesNotMatch");
+    assert!(wrong.sandbox.audit().is_empty());
 }

@@ -10,12 +10,17 @@ use std::path::PathBuf;
 use std::process::Stdio;
 
 use s3plan::sandbox::{
-    AuditEntry, Operation, Sandbox, SandboxHandle, ScriptedFault, Seed, Throttle,
+    AuditEntry, Credentials, Operation, Sandbox, SandboxHandle, ScriptedFault, Seed, Throttle,
 };
 use serde_json::Value;
 
 /// A fixed sandbox start, so seeded jobs tell the same story every run.
 const START: &str = "2026-06-01T12:00:00Z";
+
+/// The dummy key pair the binary signs with.
+pub const ACCESS_KEY_ID: &str = "AKIDAPPLYTEST";
+/// Its secret.
+pub const SECRET_ACCESS_KEY: &str = "apply-test-secret";
 
 /// One `s3plan apply` run to set up.
 pub struct TestRun {
@@ -24,6 +29,8 @@ pub struct TestRun {
     throttles: Vec<(Operation, Throttle)>,
     scripts: Vec<ScriptedFault>,
     args: Vec<String>,
+    env: Vec<(String, String)>,
+    credentials: Option<Credentials>,
     yes: bool,
 }
 
@@ -51,6 +58,8 @@ impl TestRun {
             throttles: Vec::new(),
             scripts: Vec::new(),
             args: Vec::new(),
+            env: Vec::new(),
+            credentials: None,
             yes: true,
         }
     }
@@ -85,6 +94,18 @@ impl TestRun {
         self
     }
 
+    /// Sets an environment variable of the binary (after the dummy AWS ones, so it can replace them).
+    pub fn env(mut self, key: &str, value: &str) -> Self {
+        self.env.push((key.to_owned(), value.to_owned()));
+        self
+    }
+
+    /// Makes the sandbox verify SigV4 signatures against this key pair.
+    pub fn credentials(mut self, akid: &str, secret: &str) -> Self {
+        self.credentials = Some(Credentials::new(akid, secret));
+        self
+    }
+
     /// Runs without `--yes`.
     pub fn no_yes(mut self) -> Self {
         self.yes = false;
@@ -102,6 +123,9 @@ impl TestRun {
             .seed(self.seed)
             .speed(0.0)
             .start_time(START.parse().unwrap());
+        if let Some(credentials) = self.credentials {
+            builder = builder.credentials(credentials);
+        }
         for (op, throttle) in self.throttles {
             builder = builder.throttle(Some(op), throttle);
         }
@@ -135,10 +159,11 @@ impl TestRun {
             .env("HOME", dir.path())
             .env("AWS_CONFIG_FILE", &config)
             .env("AWS_SHARED_CREDENTIALS_FILE", &config)
-            .env("AWS_ACCESS_KEY_ID", "AKIDAPPLYTEST")
-            .env("AWS_SECRET_ACCESS_KEY", "apply-test-secret")
+            .env("AWS_ACCESS_KEY_ID", ACCESS_KEY_ID)
+            .env("AWS_SECRET_ACCESS_KEY", SECRET_ACCESS_KEY)
             .env("AWS_REGION", "us-east-1")
             .env("NO_COLOR", "1")
+            .envs(self.env)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -171,6 +196,16 @@ impl Running {
             );
             tokio::time::sleep(std::time::Duration::from_millis(10)).await;
         }
+    }
+
+    /// Sends SIGINT to the binary (Ctrl-C).
+    pub fn interrupt(&self) {
+        let pid = self.child.id().expect("the binary is running");
+        let status = std::process::Command::new("kill")
+            .args(["-INT", &pid.to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success());
     }
 
     /// Waits for the binary to exit and collects what it left.
