@@ -4,7 +4,7 @@
 
 use std::time::{Duration, Instant};
 
-use s3plan::sandbox::{JobStatus, Operation, ScriptedFault};
+use s3plan::sandbox::{FaultAction, JobStatus, Operation, ScriptedFault};
 use serde_json::Value;
 
 use crate::apply_support::{ACCESS_KEY_ID, Finished, SECRET_ACCESS_KEY, TestRun};
@@ -789,4 +789,81 @@ async fn requests_are_signed_with_the_environment_credentials() {
     wrong.code(2);
     wrong.stderr_has("SignatureDoesNotMatch");
     assert!(wrong.sandbox.audit().is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn many_gated_jobs_are_polled_by_listing_and_all_confirmed() {
+    let seed = r#"
+accounts:
+  - id: "111122223333"
+    generate:
+      - count: 60
+        id_prefix: gen-
+        description_prefix: gen-
+        job: {status: Preparing, timings: {preparing: 1h}, progress: 0}
+"#;
+    let running = TestRun::new(&plan(
+        r#"
+  - name: confirm-when-suspended
+    select: { status: [Preparing], description: "gen-*" }
+    wait_for: { status: Suspended, timeout: 30s }
+    set: Ready
+"#,
+    ))
+    .seed_yaml(seed)
+    .start()
+    .await;
+    running.wait_for_calls(Operation::ListJobs, 2).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(
+        running.sandbox.audit().is_empty(),
+        "no call before the gate"
+    );
+    let listed_while_waiting = running.sandbox.calls(Operation::ListJobs);
+    running.sandbox.advance(Duration::from_secs(3700));
+    let done = running.finish().await;
+    done.code(0);
+    assert_eq!(done.summary("applied"), 60);
+    assert_eq!(done.mutations().len(), 60);
+    assert!(listed_while_waiting >= 3, "{listed_while_waiting}");
+    // Polling 60 jobs by listing them, not by describing each one every round.
+    assert!(
+        done.calls(Operation::DescribeJob) < 60,
+        "{} DescribeJob calls",
+        done.calls(Operation::DescribeJob)
+    );
+    assert_eq!(status(&done, "gen-00060"), JobStatus::Ready);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_interrupt_while_resolving_exits_130_and_changes_nothing() {
+    let running = TestRun::new(&bulk_plan(5000))
+        .seed_yaml(BULK_SEED)
+        .script(
+            ScriptedFault::new(
+                Some(Operation::GetJobTagging),
+                FaultAction::Delay { ms: 200 },
+            )
+            .times(10_000),
+        )
+        .start()
+        .await;
+    running.wait_for_calls(Operation::GetJobTagging, 1).await;
+    running.interrupt();
+    let done = running.finish().await;
+    done.code(130);
+    done.stderr_has("interrupted before any change");
+    assert!(done.sandbox.audit().is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn output_json_prints_the_report_when_the_run_fails() {
+    let done = run("  - {name: too-early, job_id: \"prep-1\", set: Ready}\n")
+        .args(&["--output", "json"])
+        .run()
+        .await;
+    done.code(1);
+    let printed: Value = serde_json::from_str(&done.stdout).unwrap();
+    assert_eq!(printed["summary"]["failed"], 1);
+    assert_eq!(printed["jobs"], done.report()["jobs"]);
 }
