@@ -279,6 +279,14 @@ async fn a_token_bucket_throttle_is_survived_with_every_attempt_reported() {
     assert_eq!(attempts, done.calls(Operation::UpdateJobStatus));
     assert_eq!(attempts, audit.len() as u64);
     assert_eq!(attempts - 6, throttled);
+    // Every attempt was journaled before it was sent.
+    let journal =
+        std::fs::read_to_string(done.dir.path().join("report.json.journal.jsonl")).unwrap();
+    let intents = journal
+        .lines()
+        .filter(|line| line.contains(r#""record":"intent""#))
+        .count() as u64;
+    assert_eq!(intents, attempts);
     assert_eq!(audit.iter().filter(|e| e.is_ok()).count(), 6);
     for job in ["susp-1", "susp-6"] {
         assert_eq!(status(&done, job), JobStatus::Cancelled);
@@ -438,6 +446,8 @@ async fn gates_time_out_or_fail_at_once_when_they_can_never_hold() {
     let timed_out = done.job("times-out", "susp-3");
     assert_eq!(timed_out["outcome"], "timed_out", "{timed_out:#}");
     assert!(timed_out["waited_ms"].as_u64().unwrap() >= 1000);
+    // No call was made: the status after is the one last seen (regression: it was null).
+    assert_eq!(timed_out["status_after"], "Suspended", "{timed_out:#}");
     for (entry, job, now) in [
         ("own-unreachable", "active-1", "Active"),
         ("other-unreachable", "susp-4", "Complete"),
@@ -450,6 +460,7 @@ async fn gates_time_out_or_fail_at_once_when_they_can_never_hold() {
             "{reason}"
         );
         assert!(record["waited_ms"].as_u64().unwrap() < 1000, "{record:#}");
+        assert!(record["status_after"].is_string(), "{record:#}");
     }
     // Unreachable gates do not wait for their one-minute timeout.
     assert!(elapsed < Duration::from_secs(20), "{elapsed:?}");
