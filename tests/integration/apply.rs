@@ -878,3 +878,60 @@ async fn output_json_prints_the_report_when_the_run_fails() {
     assert_eq!(printed["summary"]["failed"], 1);
     assert_eq!(printed["jobs"], done.report()["jobs"]);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn retries_are_bounded_and_the_failure_names_job_call_code_and_request_id() {
+    let done = run("  - {name: confirm, job_id: \"susp-1\", set: Ready}\n")
+        .script(ScriptedFault::internal_error(Operation::UpdateJobStatus).times(1000))
+        .run()
+        .await;
+    done.code(1);
+    let record = done.job("confirm", "susp-1");
+    assert_eq!(record["outcome"], "failed", "{record:#}");
+    assert_eq!(record["attempts"], 8, "{record:#}");
+    assert_eq!(record["error"]["code"], "InternalServiceException");
+    let audit = done.mutations();
+    assert_eq!(audit.len(), 8);
+    let last = &audit.last().unwrap().request_id;
+    assert_eq!(record["request_id"], last.as_str());
+    for text in [
+        "susp-1",
+        "UpdateJobStatus",
+        "InternalServiceException",
+        last,
+        "hint",
+    ] {
+        assert!(
+            done.stdout.contains(text),
+            "{text} missing:\n{}",
+            done.stdout
+        );
+    }
+    assert_eq!(status(&done, "susp-1"), JobStatus::Suspended);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_usage_exits_2_before_any_call() {
+    let entries = "  - {name: cancel, job_id: \"susp-1\", set: Cancelled}\n";
+    let pinned_region =
+        TestRun::new(&plan(entries).replacen("version: 1\n", "version: 1\nregion: eu-west-1\n", 1))
+            .seed_yaml(SEED)
+            .args(&["--region", "us-east-1"])
+            .run()
+            .await;
+    pinned_region.code(2);
+    pinned_region.stderr_has("eu-west-1");
+
+    let zero_rate = run(entries).args(&["--rate-limit", "0"]).run().await;
+    zero_rate.code(2);
+    zero_rate.stderr_has("--rate-limit");
+
+    let invalid = TestRun::new("version: 1\njobs: []\n")
+        .seed_yaml(SEED)
+        .run()
+        .await;
+    invalid.code(2);
+    for done in [&pinned_region, &zero_rate, &invalid] {
+        assert_eq!(done.sandbox.call_counts().values().sum::<u64>(), 0);
+    }
+}
