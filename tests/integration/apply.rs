@@ -935,3 +935,54 @@ async fn bad_usage_exits_2_before_any_call() {
         assert_eq!(done.sandbox.call_counts().values().sum::<u64>(), 0);
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_entry_whose_selector_matches_nothing_lets_its_dependents_run() {
+    let done = run(r#"
+  - name: nothing
+    select: { status: [Suspended], description: "no-such-*" }
+    set: Cancelled
+  - name: then
+    job_id: "susp-1"
+    after: [nothing]
+    set: Cancelled
+"#)
+    .run()
+    .await;
+    done.code(0);
+    assert_eq!(done.summary("total"), 1);
+    assert_eq!(done.job("then", "susp-1")["outcome"], "applied");
+}
+
+#[test]
+fn the_sandbox_flag_takes_a_seed_file() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("seed.yaml"), SEED).unwrap();
+    std::fs::write(
+        dir.path().join("plan.yaml"),
+        plan("  - {name: confirm, job_ids: [\"susp-1\", \"ready-1\"], set: Ready}\n"),
+    )
+    .unwrap();
+    let output = assert_cmd::Command::cargo_bin("s3plan")
+        .unwrap()
+        .current_dir(dir.path())
+        .env_clear()
+        .env("HOME", dir.path())
+        .args([
+            "apply",
+            "--sandbox=seed.yaml",
+            "--yes",
+            "--output",
+            "json",
+            "--report",
+            "report.json",
+            "plan.yaml",
+        ])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(0), "{stderr}");
+    let report: Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(report["summary"]["applied"], 1);
+    assert_eq!(report["summary"]["unchanged"], 1);
+}
