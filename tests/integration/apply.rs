@@ -986,3 +986,69 @@ fn the_sandbox_flag_takes_a_seed_file() {
     assert_eq!(report["summary"]["applied"], 1);
     assert_eq!(report["summary"]["unchanged"], 1);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_attempt_that_times_out_after_the_change_counts_as_applied() {
+    // The first UpdateJobStatus is answered after the client's 10 s attempt timeout; the retry meets the
+    // job already Ready (JobStatusException), which the re-check turns into `applied`.
+    let done = run("  - {name: confirm, job_id: \"susp-1\", set: Ready}\n")
+        .script(
+            ScriptedFault::new(
+                Some(Operation::UpdateJobStatus),
+                FaultAction::Delay { ms: 10_500 },
+            )
+            .times(1),
+        )
+        .run()
+        .await;
+    done.code(0);
+    let record = done.job("confirm", "susp-1");
+    assert_eq!(record["outcome"], "applied", "{record:#}");
+    assert_eq!(record["attempts"], 2, "{record:#}");
+    assert_eq!(status(&done, "susp-1"), JobStatus::Ready);
+    let ok = done.mutations().iter().filter(|e| e.is_ok()).count();
+    assert_eq!(ok, 1, "{:?}", done.mutations());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn more_than_a_thousand_gated_jobs_are_polled_page_by_page() {
+    let seed = r#"
+accounts:
+  - id: "111122223333"
+    generate:
+      - count: 1200
+        id_prefix: gen-
+        description_prefix: gen-
+        job: {status: Preparing, timings: {preparing: 1h}, progress: 0}
+"#;
+    let running = TestRun::new(&plan(
+        r#"
+  - name: confirm-when-suspended
+    select: { status: [Preparing], description: "gen-*" }
+    max_jobs: 2000
+    wait_for: { status: Suspended, timeout: 30s }
+    set: Ready
+"#,
+    ))
+    .seed_yaml(seed)
+    .args(&["--rate-limit", "5000", "--concurrency", "64"])
+    .start()
+    .await;
+    // Resolution lists 2 pages; each polling round 2 more.
+    running.wait_for_calls(Operation::ListJobs, 4).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(
+        running.sandbox.audit().is_empty(),
+        "no call before the gate"
+    );
+    running.sandbox.advance(Duration::from_secs(3700));
+    let done = running.finish().await;
+    done.code(0);
+    assert_eq!(done.summary("applied"), 1200);
+    assert_eq!(done.mutations().len(), 1200);
+    assert!(
+        done.calls(Operation::DescribeJob) < 100,
+        "{} DescribeJob calls",
+        done.calls(Operation::DescribeJob)
+    );
+}
