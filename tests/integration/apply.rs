@@ -1052,3 +1052,40 @@ accounts:
         done.calls(Operation::DescribeJob)
     );
 }
+
+/// Regression: setup errors printed their cause twice (in the message and again in the cause chain).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn regression_setup_errors_name_their_cause_once() {
+    let entries = "  - {name: cancel, job_id: \"susp-1\", set: Cancelled}\n";
+    let no_region = run(entries).env_remove("AWS_REGION").run().await;
+    no_region.code(2);
+    no_region.stderr_has("no AWS region is configured");
+    assert_eq!(
+        no_region
+            .stderr
+            .matches("no AWS region is configured")
+            .count(),
+        1,
+        "{}",
+        no_region.stderr
+    );
+
+    let unwritable = run(entries)
+        .report_to("/nonexistent-dir/report.json")
+        .run()
+        .await;
+    unwritable.code(2);
+    unwritable.stderr_has("/nonexistent-dir/report.json");
+    assert_eq!(
+        unwritable
+            .stderr
+            .matches("No such file or directory")
+            .count(),
+        1,
+        "{}",
+        unwritable.stderr
+    );
+    for done in [&no_region, &unwritable] {
+        assert!(done.sandbox.audit().is_empty());
+    }
+}

@@ -1,8 +1,9 @@
 //! `TestRun`: a fluent builder for `s3plan apply` tests (after casey/just's `tests/test.rs`). It starts the
 //! sandbox in-process on a free port with the given seed, token buckets and scripted faults, writes the plan
 //! to a temp dir, runs the real binary against the sandbox over HTTP with dummy credentials (HOME and
-//! AWS_CONFIG_FILE point into the temp dir, so no real profile is read), and hands back exit code, output,
-//! the parsed JSON report and the sandbox for its audit log and call counts.
+//! AWS_CONFIG_FILE point into the temp dir and IMDS is off, so no real profile or instance role is read),
+//! and hands back exit code, output, the parsed JSON report and the sandbox for its audit log and call
+//! counts.
 //!
 //! Owns the mechanics of a run only; the assertions live in `apply.rs`.
 
@@ -30,6 +31,8 @@ pub struct TestRun {
     scripts: Vec<ScriptedFault>,
     args: Vec<String>,
     env: Vec<(String, String)>,
+    env_removed: Vec<String>,
+    report: Option<String>,
     credentials: Option<Credentials>,
     yes: bool,
 }
@@ -59,6 +62,8 @@ impl TestRun {
             scripts: Vec::new(),
             args: Vec::new(),
             env: Vec::new(),
+            env_removed: Vec::new(),
+            report: None,
             credentials: None,
             yes: true,
         }
@@ -97,6 +102,18 @@ impl TestRun {
     /// Sets an environment variable of the binary (after the dummy AWS ones, so it can replace them).
     pub fn env(mut self, key: &str, value: &str) -> Self {
         self.env.push((key.to_owned(), value.to_owned()));
+        self
+    }
+
+    /// Writes the report to `path` instead of `report.json` in the temp dir.
+    pub fn report_to(mut self, path: &str) -> Self {
+        self.report = Some(path.to_owned());
+        self
+    }
+
+    /// Leaves a variable out of the binary's environment.
+    pub fn env_remove(mut self, key: &str) -> Self {
+        self.env_removed.push(key.to_owned());
         self
     }
 
@@ -147,7 +164,7 @@ impl TestRun {
             .arg("apply")
             .arg(&plan)
             .arg("--report")
-            .arg(&report);
+            .arg(self.report.map_or(report, PathBuf::from));
         command.arg("--endpoint-url").arg(sandbox.url());
         if self.yes {
             command.arg("--yes");
@@ -162,12 +179,16 @@ impl TestRun {
             .env("AWS_ACCESS_KEY_ID", ACCESS_KEY_ID)
             .env("AWS_SECRET_ACCESS_KEY", SECRET_ACCESS_KEY)
             .env("AWS_REGION", "us-east-1")
+            .env("AWS_EC2_METADATA_DISABLED", "true")
             .env("NO_COLOR", "1")
             .envs(self.env)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .kill_on_drop(true);
+        for key in &self.env_removed {
+            command.env_remove(key);
+        }
         let child = command.spawn().unwrap();
         Running {
             child,
