@@ -151,7 +151,8 @@ fn redact(report: &Value) -> Value {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_dry_run_makes_zero_mutating_calls() {
-    let done = run(EVERY_OUTCOME).args(&["--dry-run"]).run().await;
+    // No terminal and no --yes: a dry run changes nothing, so it asks for no confirmation.
+    let done = run(EVERY_OUTCOME).args(&["--dry-run"]).no_yes().run().await;
     done.code(0);
     assert_eq!(done.report()["mode"], "dry_run");
     assert_eq!(done.summary("would_apply"), 3);
