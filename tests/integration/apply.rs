@@ -1090,3 +1090,49 @@ async fn regression_setup_errors_name_their_cause_once() {
         assert!(done.sandbox.audit().is_empty());
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn regression_a_second_signal_abandons_calls_in_flight_and_keeps_their_attempts() {
+    let running = run(r#"
+  - name: confirm
+    job_id: "susp-1"
+    set: Ready
+  - name: later
+    job_id: "susp-2"
+    after: [confirm]
+    set: Ready
+"#)
+    .script(
+        ScriptedFault::new(
+            Some(Operation::UpdateJobStatus),
+            FaultAction::Delay { ms: 8_000 },
+        )
+        .times(1),
+    )
+    .start()
+    .await;
+    running.wait_for_calls(Operation::UpdateJobStatus, 1).await;
+    let signalled = Instant::now();
+    running.signal("TERM");
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    running.signal("INT");
+    let done = running.finish().await;
+    assert!(
+        signalled.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        signalled.elapsed()
+    );
+    done.code(130);
+    assert_eq!(done.report()["interrupted"], true);
+    assert_eq!(done.job("later", "susp-2")["outcome"], "not_run");
+    let abandoned = done.job("confirm", "susp-1");
+    assert_ne!(abandoned["outcome"], "applied", "{abandoned:#}");
+    assert!(abandoned["reason"].is_string(), "{abandoned:#}");
+    // Regression: the abandoned job's record was rebuilt from scratch (0 attempts, started when it ended).
+    assert_eq!(abandoned["attempts"], 1, "{abandoned:#}");
+    assert_eq!(done.calls(Operation::UpdateJobStatus), 1);
+    assert_ne!(
+        abandoned["started_at"], abandoned["finished_at"],
+        "{abandoned:#}"
+    );
+}

@@ -221,9 +221,14 @@ impl Running {
 
     /// Sends SIGINT to the binary (Ctrl-C).
     pub fn interrupt(&self) {
+        self.signal("INT");
+    }
+
+    /// Sends the signal `name` (`INT`, `TERM`) to the binary.
+    pub fn signal(&self, name: &str) {
         let pid = self.child.id().expect("the binary is running");
         let status = std::process::Command::new("kill")
-            .args(["-INT", &pid.to_string()])
+            .args([&format!("-{name}"), &pid.to_string()])
             .status()
             .unwrap();
         assert!(status.success());
