@@ -1136,3 +1136,36 @@ async fn regression_a_second_signal_abandons_calls_in_flight_and_keeps_their_att
         "{abandoned:#}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_first_signal_lets_calls_in_flight_finish_and_starts_nothing_new() {
+    let running = run(r#"
+  - name: confirm
+    job_id: "susp-1"
+    set: Ready
+  - name: later
+    job_id: "susp-2"
+    after: [confirm]
+    set: Ready
+"#)
+    .script(
+        ScriptedFault::new(
+            Some(Operation::UpdateJobStatus),
+            FaultAction::Delay { ms: 1_000 },
+        )
+        .times(1),
+    )
+    .start()
+    .await;
+    running.wait_for_calls(Operation::UpdateJobStatus, 1).await;
+    running.interrupt();
+    let done = running.finish().await;
+    done.code(130);
+    assert_eq!(done.report()["interrupted"], true);
+    let finished = done.job("confirm", "susp-1");
+    assert_eq!(finished["outcome"], "applied", "{finished:#}");
+    assert_eq!(finished["attempts"], 1, "{finished:#}");
+    assert_eq!(done.job("later", "susp-2")["outcome"], "not_run");
+    assert_eq!(applied_jobs(&done), ["susp-1"]);
+    assert_eq!(status(&done, "susp-2"), JobStatus::Suspended);
+}
