@@ -927,12 +927,16 @@ async fn bad_usage_exits_2_before_any_call() {
     zero_rate.code(2);
     zero_rate.stderr_has("--rate-limit");
 
+    let fast_poll = run(entries).args(&["--poll-interval", "0s"]).run().await;
+    fast_poll.code(2);
+    fast_poll.stderr_has("--poll-interval");
+
     let invalid = TestRun::new("version: 1\njobs: []\n")
         .seed_yaml(SEED)
         .run()
         .await;
     invalid.code(2);
-    for done in [&pinned_region, &zero_rate, &invalid] {
+    for done in [&pinned_region, &zero_rate, &fast_poll, &invalid] {
         assert_eq!(done.sandbox.call_counts().values().sum::<u64>(), 0);
     }
 }
