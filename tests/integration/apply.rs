@@ -1173,3 +1173,43 @@ async fn a_first_signal_lets_calls_in_flight_finish_and_starts_nothing_new() {
     assert_eq!(applied_jobs(&done), ["susp-1"]);
     assert_eq!(status(&done, "susp-2"), JobStatus::Suspended);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn selector_filters_read_times_operations_and_priorities_off_the_wire() {
+    // The sandbox starts at 12:00; jobs created 10 minutes or 2 hours before wait in Suspended.
+    let seed = r#"
+accounts:
+  - id: "111122223333"
+    jobs:
+      - {id: recent-lambda-p3, description: job-a, created_ago: 10m, operation: LambdaInvoke, priority: 3}
+      - {id: recent-lambda-p50, description: job-b, created_ago: 10m, operation: LambdaInvoke, priority: 50}
+      - {id: recent-copy-p3, description: job-c, created_ago: 10m, operation: S3PutObjectCopy, priority: 3}
+      - {id: old-lambda-p3, description: job-d, created_ago: 2h, operation: LambdaInvoke, priority: 3}
+"#;
+    let done = TestRun::new(&plan(
+        r#"
+  - name: picky
+    select:
+      status: [Suspended]
+      description: "job-*"
+      created_after: 2026-06-01T11:00:00Z
+      created_before: 2026-06-01T12:00:00Z
+      operation: [LambdaInvoke]
+      priority: { min: 0, max: 10 }
+    set: Cancelled
+"#,
+    ))
+    .seed_yaml(seed)
+    .args(&["--dry-run"])
+    .run()
+    .await;
+    done.code(0);
+    let ids: Vec<&str> = done.report()["jobs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|j| j["job_id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, ["recent-lambda-p3"]);
+    assert_eq!(done.calls(Operation::GetJobTagging), 0);
+}
