@@ -610,7 +610,7 @@ async fn an_account_the_credentials_cannot_use_is_access_denied() {
         .run()
         .await;
     done.code(2);
-    done.stderr_has("AccessDenied");
+    done.stderr_has("AccessDenied").stderr_has("--account-id");
     assert!(done.sandbox.audit().is_empty());
 }
 
