@@ -91,7 +91,8 @@ impl SummaryReporter {
             .map(|(o, n)| format!("{n} {}", o.as_str().replace('_', " ")))
             .collect();
         let tail = if interrupted { " (interrupted)" } else { "" };
-        writeln!(self.out, "{total} jobs: {}{tail}", parts.join(", "))?;
+        let jobs = if total == 1 { "job" } else { "jobs" };
+        writeln!(self.out, "{total} {jobs}: {}{tail}", parts.join(", "))?;
         for record in &self.unsuccessful {
             write!(
                 self.out,

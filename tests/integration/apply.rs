@@ -217,6 +217,11 @@ async fn injected_server_errors_are_retried_and_counted() {
     done.code(0);
     let record = done.job("confirm", "susp-4");
     assert_eq!(record["outcome"], "applied");
+    assert!(
+        done.stdout.starts_with("1 job: 1 applied"),
+        "{}",
+        done.stdout
+    );
     assert_eq!(record["attempts"], 3);
     assert_eq!(done.calls(Operation::UpdateJobStatus), 3);
     let outcomes: Vec<String> = done.mutations().into_iter().map(|e| e.outcome).collect();
