@@ -1218,3 +1218,38 @@ accounts:
     assert_eq!(ids, ["recent-lambda-p3"]);
     assert_eq!(done.calls(Operation::GetJobTagging), 0);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_account_comes_from_the_flag_then_the_plan_then_aws_account_id() {
+    let unpinned =
+        "version: 1\nreason: test\njobs:\n  - {name: confirm, job_id: \"foreign-1\", set: Ready}\n";
+    let from_env = TestRun::new(unpinned)
+        .seed_yaml(SEED)
+        .env("AWS_ACCOUNT_ID", "444455556666")
+        .run()
+        .await;
+    from_env.code(0);
+    assert_eq!(from_env.report()["account_id"], "444455556666");
+    assert_eq!(
+        from_env.sandbox.job_status("444455556666", "foreign-1"),
+        Some(JobStatus::Ready)
+    );
+
+    // The flag beats the variable: foreign-1 is not in 111122223333.
+    let flag_wins = TestRun::new(unpinned)
+        .seed_yaml(SEED)
+        .env("AWS_ACCOUNT_ID", "444455556666")
+        .args(&["--account-id", ACCOUNT])
+        .run()
+        .await;
+    flag_wins.code(2);
+    flag_wins.stderr_has("not found").stderr_has(ACCOUNT);
+
+    // The plan's pinned account beats the variable.
+    let plan_wins = run("  - {name: confirm, job_id: \"susp-1\", set: Ready}\n")
+        .env("AWS_ACCOUNT_ID", "444455556666")
+        .run()
+        .await;
+    plan_wins.code(0);
+    assert_eq!(plan_wins.report()["account_id"], ACCOUNT);
+}
