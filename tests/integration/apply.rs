@@ -709,6 +709,9 @@ async fn priorities_are_set_alone_or_beside_a_status() {
     job_id: "susp-1"
     priority: 99
     set: Ready
+  - name: same-priority
+    job_id: "susp-2"
+    priority: 10
 "#)
     .run()
     .await;
@@ -728,6 +731,14 @@ async fn priorities_are_set_alone_or_beside_a_status() {
     }
     assert_eq!(status(&done, "susp-1"), JobStatus::Ready);
     assert_eq!(status(&done, "active-2"), JobStatus::Active);
+    // Seeded jobs have priority 10: asking 10 again makes no call.
+    let same = done.job("same-priority", "susp-2");
+    assert_eq!(same["outcome"], "unchanged", "{same:#}");
+    assert!(
+        done.sandbox
+            .audit_for(Some(Operation::UpdateJobPriority), Some("susp-2"))
+            .is_empty()
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -1252,4 +1263,37 @@ async fn the_account_comes_from_the_flag_then_the_plan_then_aws_account_id() {
         .await;
     plan_wins.code(0);
     assert_eq!(plan_wins.report()["account_id"], ACCOUNT);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cancels_report_the_status_the_api_answered() {
+    let seed = r#"
+accounts:
+  - id: "111122223333"
+    jobs:
+      - {id: queued-1, status: Ready, timings: {ready: 1h}}
+      - {id: paused-1, status: Paused, pause: {after: 1m, paused_for: 1h}}
+      - {id: preparing-1, status: Preparing, timings: {preparing: 1h}}
+"#;
+    let done = TestRun::new(&plan(
+        r#"
+  - name: cancel
+    job_ids: ["queued-1", "paused-1", "preparing-1"]
+    set: Cancelled
+"#,
+    ))
+    .seed_yaml(seed)
+    .run()
+    .await;
+    done.code(0);
+    for (job, before, after) in [
+        ("queued-1", "Ready", "Cancelled"),
+        ("paused-1", "Paused", "Cancelling"),
+        ("preparing-1", "Preparing", "Cancelled"),
+    ] {
+        let record = done.job("cancel", job);
+        assert_eq!(record["outcome"], "applied", "{record:#}");
+        assert_eq!(record["status_before"], before, "{record:#}");
+        assert_eq!(record["status_after"], after, "{record:#}");
+    }
 }
