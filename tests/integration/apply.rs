@@ -651,19 +651,22 @@ fn the_readme_quick_start_applies_the_example_with_the_demo_sandbox() {
     let example = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("examples")
         .join("incident-bulk-cancel.yaml");
-    let output = assert_cmd::Command::cargo_bin("s3plan")
-        .unwrap()
-        .current_dir(dir.path())
-        .env_clear()
-        .env("HOME", dir.path())
-        .args(["apply", "--sandbox", "--yes"])
-        .arg(&example)
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert_eq!(output.status.code(), Some(0), "{stdout}\n{stderr}");
-    assert!(stdout.contains("applied"), "{stdout}");
+    // Twice: each run has its own sandbox, and its own report even within the same second.
+    for _ in 0..2 {
+        let output = assert_cmd::Command::cargo_bin("s3plan")
+            .unwrap()
+            .current_dir(dir.path())
+            .env_clear()
+            .env("HOME", dir.path())
+            .args(["apply", "--sandbox", "--yes"])
+            .arg(&example)
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(0), "{stdout}\n{stderr}");
+        assert!(stdout.contains("applied"), "{stdout}");
+    }
     // The default report is named after the plan and lands in the current directory.
     let reports: Vec<String> = std::fs::read_dir(dir.path())
         .unwrap()
@@ -672,7 +675,7 @@ fn the_readme_quick_start_applies_the_example_with_the_demo_sandbox() {
             name.starts_with("s3plan-report-incident-bulk-cancel-") && name.ends_with(".json")
         })
         .collect();
-    assert_eq!(reports.len(), 1, "{reports:?}");
+    assert_eq!(reports.len(), 2, "{reports:?}");
     let report: Value =
         serde_json::from_str(&std::fs::read_to_string(dir.path().join(&reports[0])).unwrap())
             .unwrap();
