@@ -25,7 +25,8 @@ pub enum CommandError {
     #[diagnostic(transparent)]
     Plan(#[from] Box<PlanError>),
     /// The AWS clients could not be set up (region, account id, credentials).
-    #[error("failed to set up the AWS client: {0}")]
+    // The cause (and its hint) is shown once, by the cause chain; repeating it here printed it twice.
+    #[error("failed to set up the AWS client")]
     #[diagnostic(code(s3plan::client))]
     Client(#[from] ClientError),
     /// Resolving the plan into jobs failed.
@@ -47,7 +48,7 @@ pub enum CommandError {
         help: Option<String>,
     },
     /// A local file could not be read or written.
-    #[error("failed to {action} {path}: {source}")]
+    #[error("failed to {action} {path}")]
     #[diagnostic(code(s3plan::io), help("check the path exists and is writable"))]
     Io {
         /// What was being done (`write the report to`).

@@ -429,3 +429,219 @@ pub fn status_counts(jobs: &[ResolvedJob]) -> BTreeMap<JobStatus, usize> {
     }
     counts
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+    use crate::api::AccountId;
+    use crate::api::fake::{FakeJobControl, Fault};
+    use crate::plan;
+    use crate::resolved::RunMode;
+
+    /// 1,500 Suspended jobs `s-0001`..`s-1500` (descriptions `job s-0001`...) and 10 Active `act-01`..`act-10`.
+    fn account() -> FakeJobControl {
+        let fake = FakeJobControl::new();
+        for n in 1..=1500 {
+            fake.add_job(&format!("s-{n:04}"), JobStatus::Suspended);
+        }
+        for n in 1..=10 {
+            fake.add_job(&format!("act-{n:02}"), JobStatus::Active);
+        }
+        fake
+    }
+
+    fn reader() -> Reader {
+        Reader {
+            limiter: Arc::new(Limiter::new(100.0, 100.0, 8)),
+            policy: RetryPolicy::default(),
+            cancel: CancellationToken::new(),
+        }
+    }
+
+    async fn resolve_text(
+        fake: &FakeJobControl,
+        entries: &str,
+    ) -> Result<ResolvedPlan, ResolveError> {
+        let text = format!("version: 1\njobs:\n{entries}");
+        let loaded = plan::load_str("plan.yaml", &text).unwrap();
+        let target = Target {
+            account_id: AccountId::parse("111122223333").unwrap(),
+            region: "us-east-1".to_owned(),
+            endpoint: None,
+        };
+        let settings = RunSettings {
+            concurrency: 8,
+            rate_limit: 100.0,
+            poll_rate_limit: 100.0,
+            poll_interval: Duration::from_secs(1),
+            mode: RunMode::DryRun,
+        };
+        resolve(&loaded.plan, fake, &reader(), target, settings).await
+    }
+
+    fn ids(entry: &ResolvedEntry) -> Vec<&str> {
+        entry.jobs.iter().map(|j| j.id.as_str()).collect()
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn selectors_page_filter_and_read_tags_only_for_the_rest() {
+        let fake = account();
+        let resolved = resolve_text(
+            &fake,
+            r#"
+  - name: early
+    select: { status: [Suspended], description: "job s-00*" }
+    set: Cancelled
+"#,
+        )
+        .await
+        .unwrap();
+        let jobs = ids(&resolved.entries[0]);
+        assert_eq!(jobs.len(), 99);
+        assert!(jobs.iter().all(|id| id.starts_with("s-00")), "{jobs:?}");
+        assert_eq!(
+            fake.calls(ApiCall::ListJobs),
+            2,
+            "1,500 jobs in pages of 1,000"
+        );
+        assert_eq!(
+            fake.calls(ApiCall::GetJobTagging),
+            0,
+            "no tag filter, no tag reads"
+        );
+
+        let fake = account();
+        let resolved = resolve_text(
+            &fake,
+            r#"
+  - name: tagged
+    select: { status: [Suspended], description: "regex:^job s-01\\d\\d$", tags: { team: search } }
+    set: Cancelled
+"#,
+        )
+        .await
+        .unwrap();
+        // The fake's jobs carry no tags: the 100 candidates are read and none matches.
+        assert!(resolved.entries[0].jobs.is_empty());
+        assert_eq!(fake.calls(ApiCall::GetJobTagging), 100);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn repeated_ids_are_described_once() {
+        let fake = account();
+        let resolved = resolve_text(
+            &fake,
+            r#"
+  - name: twice
+    job_ids: ["s-0001", "s-0002", "s-0001"]
+    set: Ready
+"#,
+        )
+        .await
+        .unwrap();
+        assert_eq!(ids(&resolved.entries[0]), ["s-0001", "s-0002"]);
+        assert_eq!(fake.calls(ApiCall::DescribeJob), 2);
+        assert_eq!(
+            resolved.entries[0].jobs[0].status_seen,
+            JobStatus::Suspended
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_selector_over_max_jobs_is_refused_with_its_count() {
+        let fake = account();
+        let error = resolve_text(
+            &fake,
+            r#"
+  - name: too-many
+    select: { status: [Suspended], description: "job s-00*" }
+    max_jobs: 50
+    set: Cancelled
+"#,
+        )
+        .await
+        .unwrap_err();
+        assert!(
+            matches!(
+                error,
+                ResolveError::TooManyJobs {
+                    matched: 99,
+                    max_jobs: 50,
+                    ..
+                }
+            ),
+            "{error:?}"
+        );
+        assert_eq!(fake.mutations(), 0);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn one_job_asked_two_different_targets_is_refused() {
+        let fake = account();
+        let error = resolve_text(
+            &fake,
+            r#"
+  - name: confirm
+    job_id: "s-0005"
+    set: Ready
+  - name: cancel
+    select: { status: [Suspended], description: "job s-000*" }
+    set: Cancelled
+"#,
+        )
+        .await
+        .unwrap_err();
+        match error {
+            ResolveError::ConflictingTargets {
+                job, first, second, ..
+            } => {
+                assert_eq!(job.as_str(), "s-0005");
+                assert_eq!((first.as_str(), second.as_str()), ("confirm", "cancel"));
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn an_unknown_job_is_not_found_and_transient_reads_are_retried() {
+        let fake = account();
+        let error = resolve_text(&fake, "  - {name: ghost, job_id: \"nope-1\", set: Ready}\n")
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(&error, ResolveError::JobNotFound { job, entry, .. } if job.as_str() == "nope-1" && entry == "ghost"),
+            "{error:?}"
+        );
+
+        let fake = account();
+        fake.fail_next(ApiCall::ListJobs, 2, Fault::Throttle);
+        let resolved = resolve_text(
+            &fake,
+            "  - {name: active, select: {status: [Active]}, set: Cancelled}\n",
+        )
+        .await
+        .unwrap();
+        assert_eq!(resolved.entries[0].jobs.len(), 10);
+        assert_eq!(fake.calls(ApiCall::ListJobs), 3);
+
+        let fake = account();
+        fake.fail_next(ApiCall::DescribeJob, 1, Fault::AccessDenied);
+        let error = resolve_text(
+            &fake,
+            "  - {name: denied, job_id: \"s-0001\", set: Ready}\n",
+        )
+        .await
+        .unwrap_err();
+        assert!(
+            matches!(&error, ResolveError::Api { error, .. } if error.kind == ApiErrorKind::AccessDenied),
+            "{error:?}"
+        );
+        assert_eq!(
+            fake.calls(ApiCall::DescribeJob),
+            1,
+            "access errors are not retried"
+        );
+    }
+}

@@ -619,4 +619,31 @@ mod wire_tests {
         assert_eq!(error.kind, ApiErrorKind::Connection, "{error}");
         assert!(error.kind.is_retryable());
     }
+
+    /// Regression: a connection the server closed without answering was `Other` and not retried.
+    #[tokio::test]
+    async fn regression_a_dropped_connection_is_a_connection_error() {
+        use tokio::io::AsyncReadExt as _;
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let address = listener.local_addr().unwrap();
+        tokio::spawn(async move {
+            while let Ok((mut stream, _)) = listener.accept().await {
+                let mut buf = [0u8; 1024];
+                let _ = stream.read(&mut buf).await;
+                drop(stream);
+            }
+        });
+        let clients = AwsClients::sandbox(
+            &format!("http://{address}"),
+            "us-east-1",
+            Timeouts::default(),
+        );
+        let control = clients.job_control(AccountId::parse("111122223333").unwrap());
+        let error = control
+            .update_job_status(&id("job-ok-1"), TargetStatus::Ready, None)
+            .await
+            .unwrap_err();
+        assert_eq!(error.kind, ApiErrorKind::Connection, "{error}");
+        assert!(error.kind.is_retryable());
+    }
 }

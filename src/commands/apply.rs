@@ -291,7 +291,22 @@ fn default_report_path(plan: &Path) -> PathBuf {
         .file_stem()
         .map_or_else(|| "plan".into(), |s| s.to_string_lossy().into_owned());
     let now = jiff::Timestamp::now().strftime("%Y%m%dT%H%M%SZ");
-    PathBuf::from(format!("s3plan-report-{stem}-{now}.json"))
+    first_free(PathBuf::from(format!("s3plan-report-{stem}-{now}.json")))
+}
+
+/// `path`, or `<stem>-2.json`, `<stem>-3.json`, ... when it exists: two runs of a plan in the same second
+/// must not overwrite each other's report nor share a journal.
+fn first_free(path: PathBuf) -> PathBuf {
+    if !path.exists() {
+        return path;
+    }
+    let stem = path
+        .file_stem()
+        .map_or_else(String::new, |s| s.to_string_lossy().into_owned());
+    (2u32..)
+        .map(|n| path.with_file_name(format!("{stem}-{n}.json")))
+        .find(|candidate| !candidate.exists() && !journal_path(candidate).exists())
+        .expect("invariant: some numbered name is free")
 }
 
 /// The journal sits beside the report: `<report>.journal.jsonl`.
@@ -455,5 +470,23 @@ mod tests {
             "{name}"
         );
         assert!(name.ends_with("Z.json"), "{name}");
+    }
+
+    #[test]
+    fn a_default_report_never_overwrites_an_earlier_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let first = dir.path().join("s3plan-report-p-20260101T000000Z.json");
+        assert_eq!(first_free(first.clone()), first);
+        std::fs::write(&first, "{}").unwrap();
+        let second = first_free(first.clone());
+        assert_eq!(
+            second,
+            dir.path().join("s3plan-report-p-20260101T000000Z-2.json")
+        );
+        std::fs::write(&second, "{}").unwrap();
+        assert_eq!(
+            first_free(first),
+            dir.path().join("s3plan-report-p-20260101T000000Z-3.json")
+        );
     }
 }

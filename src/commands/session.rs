@@ -161,12 +161,27 @@ impl Session {
             ("--rate-limit", settings.rate_limit),
             ("--poll-rate-limit", settings.poll_rate_limit),
         ] {
-            if !(value.is_finite() && value > 0.0) {
+            if !(value.is_finite() && value > 0.0 && value <= plan::model::MAX_RATE_LIMIT) {
                 return Err(CommandError::refused(
-                    format!("{flag} {value} is not a positive number of calls per second"),
+                    format!(
+                        "{flag} {value} is not a number of calls per second above 0 and at most {}",
+                        plan::model::MAX_RATE_LIMIT
+                    ),
                     "give a rate such as 5 or 0.5",
                 ));
             }
+        }
+        // The plan's own value is checked by validation; the flag gets the same range.
+        if !plan::model::POLL_INTERVAL_RANGE.contains(&settings.poll_interval) {
+            return Err(CommandError::refused(
+                format!(
+                    "--poll-interval {} is outside {} to {}",
+                    humantime::format_duration(settings.poll_interval),
+                    humantime::format_duration(*plan::model::POLL_INTERVAL_RANGE.start()),
+                    humantime::format_duration(*plan::model::POLL_INTERVAL_RANGE.end()),
+                ),
+                "poll no more often than every 100ms: every poll takes a read permit",
+            ));
         }
         let control = Arc::new(clients.job_control(account));
         Ok(Self {

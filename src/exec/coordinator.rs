@@ -114,10 +114,19 @@ impl RunSummary {
     }
 }
 
+/// A started job as seen through its events.
+struct Started {
+    at: jiff::Timestamp,
+    status: Option<crate::api::JobStatus>,
+    /// Mutating attempts sent; above 0, a call may have changed the job.
+    mutations: u32,
+}
+
 /// The run state the coordinator owns.
 struct RunState {
     finished: Vec<Vec<bool>>,
-    applying: std::collections::HashSet<JobIndex>,
+    /// What is known of jobs that started and have not finished, for the records of abandoned jobs.
+    started: std::collections::HashMap<JobIndex, Started>,
     entry_finished: Vec<bool>,
     summary: RunSummary,
 }
@@ -125,18 +134,42 @@ struct RunState {
 impl RunState {
     fn observe(&mut self, event: &Event) {
         match &event.kind {
+            EventKind::JobWaiting { index, .. } => {
+                self.started.entry(*index).or_insert(Started {
+                    at: event.at,
+                    status: None,
+                    mutations: 0,
+                });
+            }
+            EventKind::JobApplying { index, status, .. } => {
+                self.started
+                    .entry(*index)
+                    .or_insert(Started {
+                        at: event.at,
+                        status: None,
+                        mutations: 0,
+                    })
+                    .status = Some(*status);
+            }
             // A job counts as having a call in flight once a mutating attempt was sent for it.
             EventKind::AttemptStarted {
                 index: Some(index),
                 call,
                 ..
             } if call.is_mutation() => {
-                self.applying.insert(*index);
+                self.started
+                    .entry(*index)
+                    .or_insert(Started {
+                        at: event.at,
+                        status: None,
+                        mutations: 0,
+                    })
+                    .mutations += 1;
             }
             EventKind::JobFinished(record) => {
                 let index = record.index;
                 self.finished[index.entry][index.job] = true;
-                self.applying.remove(&index);
+                self.started.remove(&index);
                 if let Some(i) = Outcome::ALL.iter().position(|o| *o == record.outcome) {
                     self.summary.counts[i] += 1;
                 }
@@ -202,7 +235,7 @@ pub async fn run<C: JobControl>(
             .iter()
             .map(|e| vec![false; e.jobs.len()])
             .collect(),
-        applying: std::collections::HashSet::new(),
+        started: std::collections::HashMap::new(),
         entry_finished: vec![false; plan.entries.len()],
         summary: RunSummary::default(),
     };
@@ -306,7 +339,18 @@ fn finish_abandoned(
                 index,
                 "interrupted before it finished".to_owned(),
             );
-            if state.applying.contains(&index) {
+            // Keep what the job's events told: when it started, the status it was judged from and the
+            // attempts it sent (each one took a permit and may have reached AWS).
+            if let Some(started) = state.started.get(&index) {
+                record.started_at = started.at;
+                record.status_before = started.status.or(record.status_before);
+                record.attempts = started.mutations;
+            }
+            if state
+                .started
+                .get(&index)
+                .is_some_and(|started| started.mutations > 0)
+            {
                 record.outcome = Outcome::Failed;
                 record.reason = Some(
                     "interrupted after its call was sent; its effect is unknown, check the job"

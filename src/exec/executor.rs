@@ -362,6 +362,10 @@ async fn run_job<C: JobControl>(ctx: Arc<Context<C>>, index: JobIndex) -> JobRec
                     Ok(()) => JobState::Applying(status),
                     Err(step) => {
                         apply_step(&mut record, step);
+                        // The gate ended the job before any call: it is in the status last seen.
+                        if record.outcome != Outcome::NotRun {
+                            record.status_after = Some(status);
+                        }
                         JobState::Done(record.outcome)
                     }
                 }

@@ -20,11 +20,15 @@ pub fn hint(kind: ApiErrorKind, call: ApiCall) -> &'static str {
         (ApiErrorKind::AccessDenied, ApiCall::UpdateJobPriority) => {
             "the credentials lack `s3:UpdateJobPriority` on this job: check the IAM policy, account and region"
         }
+        // AWS answers AccessDenied too when the account id names an account the credentials cannot use.
         (ApiErrorKind::AccessDenied, ApiCall::DescribeJob) => {
-            "the credentials lack `s3:DescribeJob`: check the IAM policy"
+            "the credentials lack `s3:DescribeJob`, or the account id is not one they can use: check the IAM policy and --account-id"
+        }
+        (ApiErrorKind::AccessDenied, ApiCall::ListJobs) => {
+            "the credentials lack `s3:ListJobs`, or the account id is not one they can use: check the IAM policy and --account-id"
         }
         (ApiErrorKind::AccessDenied, _) => {
-            "the credentials lack a permission: check the IAM policy"
+            "the credentials lack a permission, or the account id is not one they can use: check the IAM policy and --account-id"
         }
         (ApiErrorKind::InvalidCredentials, _) => {
             "the credentials are missing, wrong or expired: refresh them (e.g. `aws sso login`) and rerun"
@@ -87,7 +91,8 @@ impl SummaryReporter {
             .map(|(o, n)| format!("{n} {}", o.as_str().replace('_', " ")))
             .collect();
         let tail = if interrupted { " (interrupted)" } else { "" };
-        writeln!(self.out, "{total} jobs: {}{tail}", parts.join(", "))?;
+        let jobs = if total == 1 { "job" } else { "jobs" };
+        writeln!(self.out, "{total} {jobs}: {}{tail}", parts.join(", "))?;
         for record in &self.unsuccessful {
             write!(
                 self.out,

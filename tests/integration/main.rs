@@ -1,5 +1,7 @@
 //! The one integration test binary: drives the compiled `s3plan` binary (and the sandbox over HTTP).
 
+mod apply;
+mod apply_support;
 mod validate;
 
 use assert_cmd::Command;
