@@ -1234,7 +1234,7 @@ accounts:
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_account_comes_from_the_flag_then_the_plan_then_aws_account_id() {
+async fn the_account_comes_from_the_flag_then_the_plan_then_aws_account_id_and_a_pin_is_enforced() {
     let unpinned =
         "version: 1\nreason: test\njobs:\n  - {name: confirm, job_id: \"foreign-1\", set: Ready}\n";
     let from_env = TestRun::new(unpinned)
@@ -1259,13 +1259,23 @@ async fn the_account_comes_from_the_flag_then_the_plan_then_aws_account_id() {
     flag_wins.code(2);
     flag_wins.stderr_has("not found").stderr_has(ACCOUNT);
 
-    // The plan's pinned account beats the variable.
-    let plan_wins = run("  - {name: confirm, job_id: \"susp-1\", set: Ready}\n")
+    // A plan that pins its account is refused when the variable names another: the credentials are
+    // probably for that other account (issue 6: a mismatch with the credentials is refused).
+    let pinned = run("  - {name: confirm, job_id: \"susp-1\", set: Ready}\n")
         .env("AWS_ACCOUNT_ID", "444455556666")
         .run()
         .await;
-    plan_wins.code(0);
-    assert_eq!(plan_wins.report()["account_id"], ACCOUNT);
+    pinned.code(2);
+    pinned.stderr_has("444455556666").stderr_has("nothing was changed");
+    assert!(pinned.mutations().is_empty());
+
+    // The variable agreeing with the pin is fine.
+    let agreeing = run("  - {name: confirm, job_id: \"susp-1\", set: Ready}\n")
+        .env("AWS_ACCOUNT_ID", ACCOUNT)
+        .run()
+        .await;
+    agreeing.code(0);
+    assert_eq!(agreeing.report()["account_id"], ACCOUNT);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
