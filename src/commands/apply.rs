@@ -19,7 +19,7 @@ use crate::errors::{self, CommandError};
 use crate::exec::journal::{FileJournal, Journal, NoJournal};
 use crate::exec::{self, RunOptions};
 use crate::report::ReporterSet;
-use crate::report::json::{JsonReporter, PlanMeta, ReportSink};
+use crate::report::json::{JsonReporter, ReportSink};
 use crate::report::summary::SummaryReporter;
 use crate::resolve::status_counts;
 use crate::resolved::{GateSubject, ResolvedPlan, RunMode};
@@ -90,10 +90,7 @@ async fn apply(args: &ApplyArgs) -> Result<i32, CommandError> {
         RunMode::DryRun => Arc::new(NoJournal),
     };
 
-    let meta = PlanMeta {
-        path: args.plan.display().to_string(),
-        sha256: session.loaded.sha256.clone(),
-    };
+    let meta = session.plan_meta();
     let mut reporters = ReporterSet::new();
     reporters.add(JsonReporter::new(
         meta.clone(),

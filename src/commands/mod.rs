@@ -1,6 +1,7 @@
 //! One module per subcommand; each turns parsed flags into behaviour and returns an exit code.
 
 pub mod apply;
+pub mod plan;
 pub mod sandbox;
 pub mod schema;
 mod session;
@@ -13,6 +14,7 @@ pub fn dispatch(cli: Cli) -> i32 {
     match cli.command {
         Command::Validate(args) => validate::run(&args),
         Command::Schema(args) => schema::run(&args),
+        Command::Plan(args) => plan::run(&args, cli.global.verbose > 0),
         Command::Apply(args) => apply::run(&args),
         Command::Sandbox(args) => sandbox::run(&args),
     }
