@@ -162,7 +162,7 @@ pub enum SavedPlanError {
     },
     /// Jobs moved in a way that changes what apply would do.
     #[error(
-        "{} job{} changed since the review in a way that changes what apply would do; nothing was changed\n{list}",
+        "{} job{} changed since the review in a way that changes what apply would do; nothing was changed",
         count,
         if *count == 1 { "" } else { "s" }
     )]

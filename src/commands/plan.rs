@@ -256,10 +256,8 @@ pub fn render(plan: &str, resolved: &ResolvedPlan, judged: &Forecast, all_jobs: 
     );
     let _ = writeln!(
         text,
-        "apply would now send {} UpdateJobStatus and {} UpdateJobPriority call{}",
-        totals.status_calls,
-        totals.priority_calls,
-        plural(totals.priority_calls)
+        "calls apply would send now: {} UpdateJobStatus, {} UpdateJobPriority",
+        totals.status_calls, totals.priority_calls,
     );
     if let Some(&n) = totals.verdicts.get(&Verdict::Impossible) {
         let _ = writeln!(

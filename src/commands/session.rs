@@ -289,7 +289,9 @@ fn refusal(error: SavedPlanError) -> CommandError {
         SavedPlanError::PlanChanged { .. } => {
             "the plan was edited after the review: review it again with `s3plan plan PLAN --out SAVED.json`"
         }
-        SavedPlanError::Moved { .. } => {
+        SavedPlanError::Moved { list, .. } => {
+            // One plain line per job, above the diagnostic (which would re-wrap them).
+            eprintln!("jobs that moved since the review:\n{list}");
             "the jobs are no longer as reviewed: review them again with `s3plan plan PLAN --out SAVED.json`"
         }
     };

@@ -1,5 +1,6 @@
 //! The one integration test binary: drives the compiled `s3plan` binary (and the sandbox over HTTP).
 
+mod plan_cmd;
 mod validate;
 
 use assert_cmd::Command;
