@@ -47,7 +47,7 @@ pub enum CommandError {
         help: Option<String>,
     },
     /// A local file could not be read or written.
-    #[error("failed to {action} {path}: {source}")]
+    #[error("failed to {action} {path}")]
     #[diagnostic(code(s3plan::io), help("check the path exists and is writable"))]
     Io {
         /// What was being done (`write the report to`).

@@ -118,7 +118,7 @@ where
     let message = error
         .message()
         .map(str::to_owned)
-        .unwrap_or_else(|| aws_sdk_s3control::error::DisplayErrorContext(&error).to_string());
+        .unwrap_or_else(|| error_chain(&error));
     let kind = match &error {
         SdkError::ConstructionFailure(_) => ApiErrorKind::Other,
         SdkError::TimeoutError(_) => ApiErrorKind::Timeout,
@@ -143,6 +143,21 @@ where
         request_id,
         http_status,
     }
+}
+
+/// Every cause of `error`, outermost first, joined with `: ` (each message once). The SDK's own
+/// `DisplayErrorContext` also appends the `Debug` form, which buries the cause a person can act on.
+fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    let mut next = Some(error);
+    while let Some(current) = next {
+        let text = current.to_string();
+        if !text.is_empty() && !parts.last().is_some_and(|last| last.contains(&text)) {
+            parts.push(text);
+        }
+        next = current.source();
+    }
+    parts.join(": ")
 }
 
 /// A one-line description of an STS failure (used when the account id cannot be found).
