@@ -25,7 +25,7 @@ pub enum CommandError {
     #[diagnostic(transparent)]
     Plan(#[from] Box<PlanError>),
     /// The AWS clients could not be set up (region, account id, credentials).
-    #[error("failed to set up the AWS client: {0}")]
+    #[error("failed to set up the AWS client")]
     #[diagnostic(code(s3plan::client))]
     Client(#[from] ClientError),
     /// Resolving the plan into jobs failed.

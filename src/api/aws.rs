@@ -167,10 +167,7 @@ where
 {
     match (error.code(), error.message()) {
         (Some(code), Some(message)) => format!("GetCallerIdentity failed: {code}: {message}"),
-        _ => format!(
-            "GetCallerIdentity failed: {}",
-            aws_sdk_s3control::error::DisplayErrorContext(error)
-        ),
+        _ => format!("GetCallerIdentity failed: {}", error_chain(error)),
     }
 }
 
