@@ -397,6 +397,20 @@ impl JobControl for AwsJobControl {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn error_chains_name_each_cause_once_without_debug_dumps() {
+        #[derive(Debug, thiserror::Error)]
+        #[error("dispatch failure")]
+        struct Outer(#[source] std::io::Error);
+        let error = Outer(std::io::Error::other(
+            "tcp connect error: Connection refused",
+        ));
+        assert_eq!(
+            error_chain(&error),
+            "dispatch failure: tcp connect error: Connection refused"
+        );
+    }
+
     use super::*;
 
     #[test]

@@ -576,3 +576,21 @@ fn every_help_shows_an_example() {
         "{text}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn set_up_errors_name_their_cause_once_and_what_to_do() {
+    let setup = Setup::new().await;
+    let no_region = setup.write(
+        "no-region.yaml",
+        &NOTHING_TO_DO.replace("region: us-east-1\n", ""),
+    );
+    let run = setup.run(&["plan", no_region.to_str().unwrap()]).await;
+    assert_eq!(run.code, 2, "{run:?}");
+    assert_eq!(
+        run.stderr.matches("no AWS region is configured").count(),
+        1,
+        "{}",
+        run.stderr
+    );
+    assert!(run.stderr.contains("pass --region"), "{}", run.stderr);
+}
