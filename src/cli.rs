@@ -61,16 +61,21 @@ pub struct GlobalArgs {
 pub enum Command {
     /// Check plan files offline and report every mistake with its file, line and column.
     #[command(
+        before_help = "Example: s3plan validate examples/*.yaml",
         after_help = "Examples:\n  s3plan validate examples/*.yaml\n  s3plan validate --format json plan.yaml\n\n\
                       Exits 0 when every plan is valid (warnings are printed but allowed), 2 otherwise.\n\
                       Needs no network and no credentials. The format: docs/plan.md."
     )]
     Validate(ValidateArgs),
     /// Print the JSON Schema of the plan format (for editors and CI).
-    #[command(after_help = "Example:\n  s3plan schema > schemas/plan.schema.json")]
+    #[command(
+        before_help = "Example: s3plan schema > schemas/plan.schema.json",
+        after_help = "Example:\n  s3plan schema > schemas/plan.schema.json"
+    )]
     Schema(SchemaArgs),
     /// Show what `apply` would do to each job, changing nothing; optionally save it for `apply`.
     #[command(
+        before_help = "Example: s3plan plan --sandbox examples/incident-bulk-cancel.yaml",
         after_help = "Examples:\n  s3plan plan --sandbox examples/incident-bulk-cancel.yaml\n  s3plan plan plan.yaml --region us-east-1 --out reviewed.json   # then: s3plan apply reviewed.json\n  s3plan plan plan.yaml --detailed-exitcode --output json\n\n\
                       Exit codes: 0 described (whatever it found), 2 the plan could not be described.\n\
                       With --detailed-exitcode: 0 nothing to do, 2 changes pending (or jobs waiting on a gate, or\n\
@@ -80,6 +85,7 @@ pub enum Command {
     Plan(PlanArgs),
     /// Resolve a plan, wait for each entry's gate, confirm or cancel its jobs, and write a report.
     #[command(
+        before_help = "Example: s3plan apply --sandbox --yes examples/incident-bulk-cancel.yaml",
         after_help = "Examples:\n  s3plan apply --sandbox --yes examples/incident-bulk-cancel.yaml\n  s3plan apply --dry-run plan.yaml\n  s3plan apply plan.yaml --region us-east-1 --report incident-2041.json\n  s3plan apply reviewed.json   # a saved plan from `s3plan plan --out`: exactly its jobs, refused if they moved\n\n\
                       Exit codes: 0 every job succeeded, 1 some job failed, timed out or did not run, 2 invalid or refused\n\
                       before any change, 130 interrupted."
@@ -87,6 +93,7 @@ pub enum Command {
     Apply(ApplyArgs),
     /// Run a local S3 Control Batch Operations server (the job API) to rehearse plans against.
     #[command(
+        before_help = "Example: s3plan sandbox --port 9300",
         after_help = "Examples:\n  s3plan sandbox --port 9300\n  s3plan sandbox --seed jobs.yaml --speed 60 --throttle UpdateJobStatus=5:10 --fault-rate 0.01\n\nSee docs/sandbox.md for the seed format, the admin API and how to point the AWS CLI at it."
     )]
     Sandbox(SandboxArgs),
@@ -239,7 +246,7 @@ pub struct ConnectArgs {
 pub enum OutputFormat {
     /// A summary for people.
     Human,
-    /// The JSON report.
+    /// JSON: for `apply` the JSON report, for `plan` the plan (docs/operator.md).
     Json,
 }
 
