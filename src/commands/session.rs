@@ -120,8 +120,9 @@ impl Session {
         })
     }
 
-    /// Opens a saved plan: the flags, `AWS_ACCOUNT_ID` and the credentials' region must name the recorded
-    /// account and region, and a custom endpoint must still be custom (and AWS's own still AWS's own).
+    /// Opens a saved plan, which pins its account and region: `--account-id`, `AWS_ACCOUNT_ID` and
+    /// `--region`, when given, must name the recorded ones, and a custom endpoint must still be custom (and
+    /// AWS's own still AWS's own).
     async fn open_saved(
         saved: SavedPlan,
         connect: &ConnectArgs,
@@ -328,7 +329,6 @@ async fn connect_to(
     region: Option<String>,
     account_pin: Option<&str>,
 ) -> Result<(AwsClients, Option<SandboxHandle>, AccountId), CommandError> {
-    let plan_account = account_pin;
     let found = match &connect.sandbox {
         Some(seed_path) => {
             let seed = match seed_path {
@@ -350,7 +350,7 @@ async fn connect_to(
             let account = connect
                 .account_id
                 .as_deref()
-                .or(plan_account)
+                .or(account_pin)
                 .unwrap_or(DEMO_ACCOUNT);
             let account =
                 AccountId::parse(account.trim()).map_err(|e| CommandError::Client(e.into()))?;
@@ -365,7 +365,7 @@ async fn connect_to(
             })
             .await?;
             let account = clients
-                .account_id(connect.account_id.as_deref(), plan_account)
+                .account_id(connect.account_id.as_deref(), account_pin)
                 .await?;
             (clients, None, account)
         }
