@@ -94,6 +94,9 @@ async fn plan(args: &PlanArgs, all_jobs: bool) -> Result<bool, CommandError> {
             ),
         ));
     }
+    if let Some(out) = &args.out {
+        probe_writable(out)?;
+    }
     let session = Session::open(&args.plan, &args.connect, RunMode::DryRun).await?;
     let cancel = CancellationToken::new();
     let recorder = Recorder::new(session.control.clone());
@@ -152,6 +155,19 @@ async fn plan(args: &PlanArgs, all_jobs: bool) -> Result<bool, CommandError> {
         sandbox.shutdown().await;
     }
     Ok(judged.totals.pending())
+}
+
+/// Refuses before any read when the saved plan could not be written, so a long resolution is not wasted.
+fn probe_writable(out: &Path) -> Result<(), CommandError> {
+    let mut temp = out.as_os_str().to_owned();
+    temp.push(".tmp");
+    std::fs::write(&temp, b"")
+        .and_then(|()| std::fs::remove_file(&temp))
+        .map_err(|source| CommandError::Io {
+            action: "write the saved plan to",
+            path: out.display().to_string(),
+            source,
+        })
 }
 
 /// Writes the saved plan through a temporary file and a rename, so a reader never sees half a plan.

@@ -593,4 +593,26 @@ async fn set_up_errors_name_their_cause_once_and_what_to_do() {
         run.stderr
     );
     assert!(run.stderr.contains("pass --region"), "{}", run.stderr);
+
+    let plan = setup.write("nothing.yaml", NOTHING_TO_DO);
+    let run = setup
+        .run(&[
+            "plan",
+            plan.to_str().unwrap(),
+            "--out",
+            "no/such/dir/saved.json",
+        ])
+        .await;
+    assert_eq!(run.code, 2, "{run:?}");
+    assert!(
+        run.stderr
+            .contains("failed to write the saved plan to no/such/dir/saved.json"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stdout.is_empty(),
+        "refused before describing: {}",
+        run.stdout
+    );
 }
