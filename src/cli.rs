@@ -9,7 +9,14 @@ use clap::{Args, Parser, Subcommand};
 
 /// Confirm or cancel Amazon S3 Batch Operations jobs in bulk, safely and fast, from a reviewed YAML plan.
 #[derive(Debug, Parser)]
-#[command(name = "s3plan", version, propagate_version = true)]
+#[command(
+    name = "s3plan",
+    version,
+    propagate_version = true,
+    before_help = QUICK_START,
+    after_help = "Exit codes: 0 success, 1 some job failed, 2 invalid or refused (nothing changed), 130 interrupted.\n\
+                  Docs: docs/plan.md (the plan format), docs/operator.md (plan, saved plans), docs/sandbox.md."
+)]
 pub struct Cli {
     /// Flags every subcommand takes.
     #[command(flatten)]
@@ -19,10 +26,30 @@ pub struct Cli {
     pub command: Command,
 }
 
+/// The example every help screen and the bare `s3plan` start with.
+pub const QUICK_START: &str = "Quick start (no AWS account needed; runs against a built-in sandbox):\n  \
+    s3plan plan --sandbox examples/incident-bulk-cancel.yaml\n  \
+    s3plan apply --sandbox --yes examples/incident-bulk-cancel.yaml";
+
+/// What a bare `s3plan` prints: the commands in one line each, and the quick start.
+pub fn short_usage() -> String {
+    format!(
+        "s3plan: confirm or cancel Amazon S3 Batch Operations jobs in bulk from a reviewed YAML plan\n\n\
+         Usage: s3plan <COMMAND> [OPTIONS]\n\n\
+         \x20 validate  check plan files offline\n\
+         \x20 plan      show what apply would do, change nothing (--out SAVED.json to save it)\n\
+         \x20 apply     confirm or cancel the jobs of a plan or saved plan\n\
+         \x20 sandbox   run a local S3 Control job API to rehearse against\n\
+         \x20 schema    print the plan format's JSON Schema\n\n\
+         {QUICK_START}\n\n\
+         More: s3plan --help, s3plan <COMMAND> --help"
+    )
+}
+
 /// Flags every subcommand takes.
 #[derive(Debug, Args)]
 pub struct GlobalArgs {
-    /// More log output on stderr (-v info, -vv debug, -vvv trace).
+    /// More log output on stderr (-v info, -vv debug, -vvv trace); `plan -v` also lists every job.
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     pub verbose: u8,
     /// Only errors on stderr.
@@ -35,21 +62,39 @@ pub struct GlobalArgs {
 pub enum Command {
     /// Check plan files offline and report every mistake with its file, line and column.
     #[command(
+        before_help = "Example: s3plan validate examples/*.yaml",
         after_help = "Examples:\n  s3plan validate examples/*.yaml\n  s3plan validate --format json plan.yaml\n\n\
                       Exits 0 when every plan is valid (warnings are printed but allowed), 2 otherwise.\n\
                       Needs no network and no credentials. The format: docs/plan.md."
     )]
     Validate(ValidateArgs),
     /// Print the JSON Schema of the plan format (for editors and CI).
-    #[command(after_help = "Example:\n  s3plan schema > schemas/plan.schema.json")]
+    #[command(
+        before_help = "Example: s3plan schema > schemas/plan.schema.json",
+        after_help = "Example:\n  s3plan schema > schemas/plan.schema.json"
+    )]
     Schema(SchemaArgs),
+    /// Show what `apply` would do to each job, changing nothing; optionally save it for `apply`.
+    #[command(
+        before_help = "Example: s3plan plan --sandbox examples/incident-bulk-cancel.yaml",
+        after_help = "Examples:\n  s3plan plan --sandbox examples/incident-bulk-cancel.yaml\n  s3plan plan plan.yaml --region us-east-1 --out reviewed.json   # then: s3plan apply reviewed.json\n  s3plan plan plan.yaml --detailed-exitcode --output json\n\n\
+                      Exit codes: 0 described (whatever it found), 2 the plan could not be described.\n\
+                      With --detailed-exitcode: 0 nothing to do, 2 changes pending (or jobs waiting on a gate, or\n\
+                      impossible), 1 the plan could not be described. Interrupted: 130 either way.\n\
+                      Only reads (ListJobs, DescribeJob, GetJobTagging). Saved plans: docs/operator.md."
+    )]
+    Plan(PlanArgs),
     /// Resolve a plan, wait for each entry's gate, confirm or cancel its jobs, and write a report.
     #[command(
-        after_help = "Examples:\n  s3plan apply --sandbox --yes examples/incident-bulk-cancel.yaml\n  s3plan apply --dry-run plan.yaml\n  s3plan apply plan.yaml --region us-east-1 --report incident-2041.json"
+        before_help = "Example: s3plan apply --sandbox --yes examples/incident-bulk-cancel.yaml",
+        after_help = "Examples:\n  s3plan apply --sandbox --yes examples/incident-bulk-cancel.yaml\n  s3plan apply --dry-run plan.yaml\n  s3plan apply plan.yaml --region us-east-1 --report incident-2041.json\n  s3plan apply reviewed.json   # a saved plan from `s3plan plan --out`: exactly its jobs, refused if they moved\n\n\
+                      Exit codes: 0 every job succeeded, 1 some job failed, timed out or did not run, 2 invalid or refused\n\
+                      before any change, 130 interrupted."
     )]
     Apply(ApplyArgs),
     /// Run a local S3 Control Batch Operations server (the job API) to rehearse plans against.
     #[command(
+        before_help = "Example: s3plan sandbox --port 9300",
         after_help = "Examples:\n  s3plan sandbox --port 9300\n  s3plan sandbox --seed jobs.yaml --speed 60 --throttle UpdateJobStatus=5:10 --fault-rate 0.01\n\nSee docs/sandbox.md for the seed format, the admin API and how to point the AWS CLI at it."
     )]
     Sandbox(SandboxArgs),
@@ -233,14 +278,34 @@ pub struct ConnectArgs {
 pub enum OutputFormat {
     /// A summary for people.
     Human,
-    /// The JSON report.
+    /// JSON: for `apply` the JSON report, for `plan` the plan (docs/operator.md).
     Json,
+}
+
+/// `s3plan plan`.
+#[derive(Debug, Args)]
+pub struct PlanArgs {
+    /// The plan file.
+    #[arg(value_name = "PLAN")]
+    pub plan: PathBuf,
+    /// Also save the resolved jobs and what was seen, for `s3plan apply SAVED.json`.
+    #[arg(long, value_name = "SAVED.json")]
+    pub out: Option<PathBuf>,
+    /// Exit 0 when there is nothing to do, 2 when changes are pending, 1 on error (see below).
+    #[arg(long)]
+    pub detailed_exitcode: bool,
+    /// What goes to stdout.
+    #[arg(long, value_enum, default_value_t = OutputFormat::Human)]
+    pub output: OutputFormat,
+    /// Where to connect and with which limits.
+    #[command(flatten)]
+    pub connect: ConnectArgs,
 }
 
 /// `s3plan apply`.
 #[derive(Debug, Args)]
 pub struct ApplyArgs {
-    /// The plan file.
+    /// The plan file, or a saved plan written by `s3plan plan --out`.
     #[arg(value_name = "PLAN")]
     pub plan: PathBuf,
     /// Apply without asking for confirmation (required when stdin is not a terminal).

@@ -11,11 +11,13 @@ pub mod commands;
 pub mod errors;
 pub mod event;
 pub mod exec;
+pub mod forecast;
 pub mod plan;
 pub mod report;
 pub mod resolve;
 pub mod resolved;
 pub mod sandbox;
+pub mod saved;
 
 use std::ffi::OsString;
 
@@ -27,6 +29,11 @@ where
     I: IntoIterator<Item = T>,
     T: Into<OsString> + Clone,
 {
+    let args: Vec<T> = args.into_iter().collect();
+    if args.len() <= 1 {
+        eprintln!("{}", cli::short_usage());
+        return errors::EXIT_INVALID;
+    }
     let cli = match cli::Cli::try_parse_from(args) {
         Ok(cli) => cli,
         Err(err) => {

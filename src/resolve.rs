@@ -92,7 +92,10 @@ pub enum ResolveError {
         second_target: TargetStatus,
     },
     /// A read failed for good while resolving.
-    #[error("entry `{entry}`: {error}")]
+    #[error(
+        "entry `{entry}`: {error}{}",
+        job.as_ref().map(|job| format!(" (job {job})")).unwrap_or_default()
+    )]
     #[diagnostic(code(s3plan::resolve::api))]
     Api {
         /// The entry being resolved.
@@ -387,11 +390,10 @@ fn api_error(entry: &Entry, job: Option<&JobId>, error: ApiError, reader: &Reade
     if reader.cancel.is_cancelled() {
         return ResolveError::Interrupted;
     }
-    let what = job.map_or_else(String::new, |job| format!(" about job {job}"));
     ResolveError::Api {
         entry: entry.name().to_owned(),
         job: job.cloned(),
-        hint: format!("{}{what}", hint(error.kind, error.call)),
+        hint: hint(error.kind, error.call).to_owned(),
         error: Box::new(error),
     }
 }

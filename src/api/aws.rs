@@ -118,7 +118,7 @@ where
     let message = error
         .message()
         .map(str::to_owned)
-        .unwrap_or_else(|| aws_sdk_s3control::error::DisplayErrorContext(&error).to_string());
+        .unwrap_or_else(|| error_chain(&error));
     let kind = match &error {
         SdkError::ConstructionFailure(_) => ApiErrorKind::Other,
         SdkError::TimeoutError(_) => ApiErrorKind::Timeout,
@@ -152,6 +152,21 @@ where
     }
 }
 
+/// Every cause of `error`, outermost first, joined with `: ` (each message once). The SDK's own
+/// `DisplayErrorContext` also appends the `Debug` form, which buries the cause a person can act on.
+fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    let mut next = Some(error);
+    while let Some(current) = next {
+        let text = current.to_string();
+        if !text.is_empty() && !parts.last().is_some_and(|last| last.contains(&text)) {
+            parts.push(text);
+        }
+        next = current.source();
+    }
+    parts.join(": ")
+}
+
 /// A one-line description of an STS failure (used when the account id cannot be found).
 pub fn describe_sts_error<E>(error: &SdkError<E>) -> String
 where
@@ -159,10 +174,7 @@ where
 {
     match (error.code(), error.message()) {
         (Some(code), Some(message)) => format!("GetCallerIdentity failed: {code}: {message}"),
-        _ => format!(
-            "GetCallerIdentity failed: {}",
-            aws_sdk_s3control::error::DisplayErrorContext(error)
-        ),
+        _ => format!("GetCallerIdentity failed: {}", error_chain(error)),
     }
 }
 
@@ -392,6 +404,20 @@ impl JobControl for AwsJobControl {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn error_chains_name_each_cause_once_without_debug_dumps() {
+        #[derive(Debug, thiserror::Error)]
+        #[error("dispatch failure")]
+        struct Outer(#[source] std::io::Error);
+        let error = Outer(std::io::Error::other(
+            "tcp connect error: Connection refused",
+        ));
+        assert_eq!(
+            error_chain(&error),
+            "dispatch failure: tcp connect error: Connection refused"
+        );
+    }
+
     use super::*;
 
     #[test]

@@ -4,7 +4,8 @@
 //! the operator confirms (or passes `--yes`) before the first mutating call; without a terminal and without
 //! `--yes` the run is refused, never left waiting for input. Owns signal handling: the first Ctrl-C (or
 //! SIGTERM) stops new work and lets calls in flight finish, the second abandons them. Does not own
-//! execution (`exec`) or any rendering beyond the pre-run overview (`report`).
+//! execution (`exec`) or any rendering beyond the pre-run overview (`report`). A saved plan (`s3plan plan
+//! --out`) is recognised and re-checked by `session.rs`; this module runs it like any other.
 
 use std::io::{BufRead, IsTerminal, Write};
 use std::path::{Path, PathBuf};
@@ -21,7 +22,7 @@ use crate::exec::resume::{self, Resume};
 use crate::exec::{self, RunOptions};
 use crate::report::ReporterSet;
 use crate::report::format::ReportFormat;
-use crate::report::json::{JsonReporter, PlanMeta, ReportSink};
+use crate::report::json::{JsonReporter, ReportSink};
 use crate::report::progress::{LogWriter, ProgressReporter};
 use crate::report::run_record::RunMeta;
 use crate::report::summary::SummaryReporter;
@@ -98,7 +99,7 @@ async fn apply(args: &ApplyArgs, log: &LogWriter) -> Result<i32, CommandError> {
             journal
                 .begin(
                     &args.plan.display().to_string(),
-                    &session.loaded.sha256,
+                    &session.plan_meta().sha256,
                     &resolved,
                     &resume,
                 )
@@ -113,10 +114,7 @@ async fn apply(args: &ApplyArgs, log: &LogWriter) -> Result<i32, CommandError> {
         RunMode::DryRun => Arc::new(NoJournal),
     };
 
-    let meta = PlanMeta {
-        path: args.plan.display().to_string(),
-        sha256: session.loaded.sha256.clone(),
-    };
+    let meta = session.plan_meta();
     let run_meta = RunMeta {
         plan: meta.clone(),
         operator: std::env::var("USER").ok().filter(|user| !user.is_empty()),
@@ -189,13 +187,13 @@ fn load_resume(path: &Path, session: &Session) -> Result<Resume, CommandError> {
                 "resume with the journal of a run of this plan in this account",
             ));
         }
-        if run.plan_sha256 != session.loaded.sha256 {
+        if run.plan_sha256 != session.plan_meta().sha256 {
             return Err(CommandError::refused(
                 format!(
                     "the plan changed since {} was written (sha256 {} then, {} now); nothing was changed",
                     path.display(),
                     run.plan_sha256,
-                    session.loaded.sha256
+                    session.plan_meta().sha256
                 ),
                 "rerun without --resume: a rerun converges (jobs already at target are unchanged and get no call)",
             ));

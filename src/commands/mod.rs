@@ -1,6 +1,7 @@
 //! One module per subcommand; each turns parsed flags into behaviour and returns an exit code.
 
 pub mod apply;
+pub mod plan;
 pub mod report;
 pub mod sandbox;
 pub mod schema;
@@ -15,6 +16,7 @@ pub fn dispatch(cli: Cli, log: &LogWriter) -> i32 {
     match cli.command {
         Command::Validate(args) => validate::run(&args),
         Command::Schema(args) => schema::run(&args),
+        Command::Plan(args) => plan::run(&args, cli.global.verbose > 0),
         Command::Apply(args) => apply::run(&args, log),
         Command::Sandbox(args) => sandbox::run(&args),
         Command::Report(args) => report::run(&args),

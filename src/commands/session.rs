@@ -3,7 +3,9 @@
 //! `--sandbox`, build the one AWS client, and resolve the plan into jobs.
 //!
 //! Owns the safety checks made before any call that could change a job: a plan that pins its account or
-//! region is refused when the flags name another. Does not prompt, run or report (the commands do).
+//! region is refused when the flags name another. A saved plan (`s3plan plan --out`) is recognised here by
+//! its marker: it pins its account and region the same way, and "resolving" it re-reads exactly its jobs
+//! and refuses when any moved (`saved.rs`). Does not prompt, run or report (the commands do).
 
 use std::path::Path;
 use std::sync::Arc;
@@ -11,24 +13,37 @@ use std::sync::Arc;
 use tokio_util::sync::CancellationToken;
 
 use crate::api::AccountId;
+use crate::api::JobControl;
 use crate::api::aws::AwsJobControl;
 use crate::api::client::{AwsClients, ClientSettings, Timeouts};
 use crate::cli::ConnectArgs;
 use crate::errors::CommandError;
+use crate::exec::emitter::Emitter;
 use crate::exec::limiter::Limiter;
+use crate::exec::retry::Caller;
 use crate::exec::retry::RetryPolicy;
 use crate::plan::{self, LoadedPlan};
+use crate::report::json::PlanMeta;
 use crate::resolve::{self, Reader};
 use crate::resolved::{ResolvedPlan, RunMode, RunSettings, Target};
 use crate::sandbox::{DEMO_ACCOUNT, Sandbox, SandboxHandle, Seed};
+use crate::saved::{self, SavedPlan, SavedPlanError};
 
 /// The region the in-process sandbox signs for when neither the flag nor the plan names one.
 const SANDBOX_REGION: &str = "us-east-1";
 
+/// What a session runs: a plan file, or a saved plan made from one.
+pub(crate) enum Origin {
+    /// A validated plan file; its selectors are resolved.
+    Plan(Box<LoadedPlan>),
+    /// A saved plan; exactly its jobs are re-read and run.
+    Saved(Box<SavedPlan>),
+}
+
 /// A loaded plan with everything needed to resolve and run it.
 pub(crate) struct Session {
-    /// The validated plan.
-    pub loaded: LoadedPlan,
+    /// The plan or saved plan.
+    pub origin: Origin,
     /// Account, region and endpoint.
     pub target: Target,
     /// Merged limits and timings.
@@ -40,12 +55,15 @@ pub(crate) struct Session {
 }
 
 impl Session {
-    /// Loads the plan at `path` and connects as `connect` says, for a run in `mode`.
+    /// Loads the plan (or saved plan) at `path` and connects as `connect` says, for a run in `mode`.
     pub async fn open(
         path: &Path,
         connect: &ConnectArgs,
         mode: RunMode,
     ) -> Result<Self, CommandError> {
+        if let Some(saved) = saved::detect(path).map_err(refusal)? {
+            return Self::open_saved(saved, connect, mode).await;
+        }
         let loaded = plan::load(path).map_err(Box::new)?;
         print_warnings(&loaded);
         let plan = &loaded.plan;
@@ -90,102 +108,26 @@ impl Session {
             .clone()
             .or_else(|| plan.region().map(str::to_owned));
 
-        let (clients, sandbox, account) = match &connect.sandbox {
-            Some(seed_path) => {
-                let seed = match seed_path {
-                    None => Seed::demo(),
-                    Some(path) => {
-                        Seed::from_file(path).map_err(|e| CommandError::Sandbox(e.to_string()))?
-                    }
-                };
-                let handle = Sandbox::builder()
-                    .seed(seed)
-                    .speed(connect.sandbox_speed)
-                    .start()
-                    .await
-                    .map_err(|e| CommandError::Sandbox(e.to_string()))?;
-                let region = region.as_deref().unwrap_or(SANDBOX_REGION);
-                let clients = AwsClients::sandbox(&handle.url(), region, Timeouts::default());
-                // The sandbox has no STS and a user's AWS_ACCOUNT_ID names a real account: the demo account
-                // is the default here.
-                let account = connect
-                    .account_id
-                    .as_deref()
-                    .or(plan.account_id().map(AccountId::as_str))
-                    .unwrap_or(DEMO_ACCOUNT);
-                let account =
-                    AccountId::parse(account.trim()).map_err(|e| CommandError::Client(e.into()))?;
-                (clients, Some(handle), account)
-            }
-            None => {
-                let clients = AwsClients::load(&ClientSettings {
-                    profile: connect.profile.clone(),
-                    region,
-                    endpoint_url: connect.endpoint_url.clone(),
-                    timeouts: attempt_timeout()?,
-                })
-                .await?;
-                let account = clients
-                    .account_id(
-                        connect.account_id.as_deref(),
-                        plan.account_id().map(AccountId::as_str),
-                    )
-                    .await?;
-                if connect.account_id.is_none() && plan.account_id().is_some() {
-                    verify_pinned_account(&clients, &account).await?;
-                }
-                (clients, None, account)
-            }
-        };
-
+        let (clients, sandbox, account) =
+            connect_to(connect, region, plan.account_id().map(AccountId::as_str)).await?;
         let target = Target {
             account_id: account.clone(),
             region: clients.region.clone(),
             endpoint: clients.endpoint.clone(),
         };
-        let settings = RunSettings {
-            concurrency: connect
-                .concurrency
-                .unwrap_or_else(|| plan.concurrency())
-                .max(1),
-            rate_limit: connect.rate_limit.unwrap_or_else(|| plan.rate_limit()),
-            poll_rate_limit: connect
-                .poll_rate_limit
-                .unwrap_or_else(|| plan.poll_rate_limit()),
-            poll_interval: connect
-                .poll_interval
-                .unwrap_or_else(|| plan.poll_interval()),
-            mode,
-        };
-        for (flag, value) in [
-            ("--rate-limit", settings.rate_limit),
-            ("--poll-rate-limit", settings.poll_rate_limit),
-        ] {
-            if !(value.is_finite() && value > 0.0 && value <= plan::model::MAX_RATE_LIMIT) {
-                return Err(CommandError::refused(
-                    format!(
-                        "{flag} {value} is not a number of calls per second above 0 and at most {}",
-                        plan::model::MAX_RATE_LIMIT
-                    ),
-                    "give a rate such as 5 or 0.5",
-                ));
-            }
-        }
-        // The plan's own value is checked by validation; the flag gets the same range.
-        if !plan::model::POLL_INTERVAL_RANGE.contains(&settings.poll_interval) {
-            return Err(CommandError::refused(
-                format!(
-                    "--poll-interval {} is outside {} to {}",
-                    humantime::format_duration(settings.poll_interval),
-                    humantime::format_duration(*plan::model::POLL_INTERVAL_RANGE.start()),
-                    humantime::format_duration(*plan::model::POLL_INTERVAL_RANGE.end()),
-                ),
-                "poll no more often than every 100ms: every poll takes a read permit",
-            ));
-        }
+        let settings = merge_settings(
+            connect,
+            RunSettings {
+                concurrency: plan.concurrency(),
+                rate_limit: plan.rate_limit(),
+                poll_rate_limit: plan.poll_rate_limit(),
+                poll_interval: plan.poll_interval(),
+                mode,
+            },
+        )?;
         let control = Arc::new(clients.job_control(account));
         Ok(Self {
-            loaded,
+            origin: Origin::Plan(Box::new(loaded)),
             target,
             settings,
             control,
@@ -193,26 +135,164 @@ impl Session {
         })
     }
 
-    /// Resolves every entry into jobs (reads only), stopping early when `cancel` fires.
+    /// Opens a saved plan, which pins its account and region: `--account-id`, `AWS_ACCOUNT_ID` and
+    /// `--region`, when given, must name the recorded ones, and a custom endpoint must still be custom (and
+    /// AWS's own still AWS's own).
+    async fn open_saved(
+        saved: SavedPlan,
+        connect: &ConnectArgs,
+        mode: RunMode,
+    ) -> Result<Self, CommandError> {
+        let recorded = &saved.account_id;
+        let env = std::env::var("AWS_ACCOUNT_ID")
+            .ok()
+            .filter(|v| !v.trim().is_empty());
+        for (source, value) in [
+            ("--account-id", connect.account_id.as_deref()),
+            ("AWS_ACCOUNT_ID", env.as_deref()),
+        ] {
+            if let Some(value) = value
+                && value.trim() != recorded
+            {
+                return Err(CommandError::refused(
+                    format!(
+                        "{source} {} differs from the saved plan's account {recorded}; nothing was changed",
+                        value.trim()
+                    ),
+                    "a saved plan applies only to the account it was reviewed in: make a new plan with `s3plan plan --out` for this account",
+                ));
+            }
+        }
+        if let Some(flag) = &connect.region
+            && flag != &saved.region
+        {
+            return Err(CommandError::refused(
+                format!(
+                    "--region {flag} differs from the saved plan's region {}; nothing was changed",
+                    saved.region
+                ),
+                "a saved plan applies only to the region it was reviewed in: make a new plan with `s3plan plan --out` for this region",
+            ));
+        }
+        let (clients, sandbox, account) =
+            connect_to(connect, Some(saved.region.clone()), Some(recorded)).await?;
+        if account.as_str() != recorded || clients.region != saved.region {
+            return Err(CommandError::refused(
+                format!(
+                    "this run targets account {account} in {}, the saved plan account {recorded} in {}; nothing was changed",
+                    clients.region, saved.region
+                ),
+                "make a new plan with `s3plan plan --out` for this account and region",
+            ));
+        }
+        let shown = |endpoint: &Option<String>| {
+            endpoint
+                .clone()
+                .unwrap_or_else(|| "AWS (default)".to_owned())
+        };
+        match (&saved.endpoint, &clients.endpoint) {
+            (Some(then), Some(now)) if then != now => {
+                tracing::warn!(
+                    "the saved plan was reviewed against {then}; this run goes to {now}"
+                );
+            }
+            (None, Some(_)) | (Some(_), None) => {
+                return Err(CommandError::refused(
+                    format!(
+                        "the saved plan was reviewed against {}, this run would go to {}; nothing was changed",
+                        shown(&saved.endpoint),
+                        shown(&clients.endpoint)
+                    ),
+                    "apply a saved plan against the same kind of endpoint it was reviewed against",
+                ));
+            }
+            _ => {}
+        }
+        let settings = merge_settings(connect, saved.run_settings(mode))?;
+        let target = Target {
+            account_id: account.clone(),
+            region: clients.region.clone(),
+            endpoint: clients.endpoint.clone(),
+        };
+        let control = Arc::new(clients.job_control(account));
+        Ok(Self {
+            origin: Origin::Saved(Box::new(saved)),
+            target,
+            settings,
+            control,
+            sandbox,
+        })
+    }
+
+    /// The plan file's path and hash, for reports.
+    pub fn plan_meta(&self) -> PlanMeta {
+        match &self.origin {
+            Origin::Plan(loaded) => PlanMeta {
+                path: loaded.path.display().to_string(),
+                sha256: loaded.sha256.clone(),
+            },
+            Origin::Saved(saved) => PlanMeta {
+                path: saved.plan.path.display().to_string(),
+                sha256: saved.plan.sha256.clone(),
+            },
+        }
+    }
+
+    /// Resolves every entry into jobs (reads only), stopping early when `cancel` fires. A saved plan is
+    /// re-read job by job instead, and refused when a job moved.
     pub async fn resolve(&self, cancel: &CancellationToken) -> Result<ResolvedPlan, CommandError> {
-        let reader = Reader {
+        self.resolve_with(self.control.as_ref(), cancel).await
+    }
+
+    /// [`Session::resolve`] through `control` (e.g. a wrapper that records what it reads).
+    pub async fn resolve_with<C: JobControl>(
+        &self,
+        control: &C,
+        cancel: &CancellationToken,
+    ) -> Result<ResolvedPlan, CommandError> {
+        match &self.origin {
+            Origin::Plan(loaded) => {
+                let reader = Reader {
+                    limiter: self.reader(cancel).limiter,
+                    policy: RetryPolicy::default(),
+                    cancel: cancel.clone(),
+                };
+                Ok(resolve::resolve(
+                    &loaded.plan,
+                    control,
+                    &reader,
+                    self.target.clone(),
+                    self.settings.clone(),
+                )
+                .await
+                .map_err(Box::new)?)
+            }
+            Origin::Saved(saved) => {
+                let caller = self.reader(cancel);
+                let resolved = saved
+                    .recheck(control, &caller, self.target.clone(), self.settings.clone())
+                    .await;
+                if cancel.is_cancelled() {
+                    return Err(CommandError::Interrupted);
+                }
+                resolved.map_err(refusal)
+            }
+        }
+    }
+
+    /// A `Caller` for reads outside a run (gate subjects, saved-plan re-checks): the session's read limit
+    /// and the default retry policy.
+    pub fn reader(&self, cancel: &CancellationToken) -> Caller {
+        Caller {
             limiter: Arc::new(Limiter::new(
                 self.settings.rate_limit,
                 self.settings.poll_rate_limit,
                 self.settings.concurrency,
             )),
+            emitter: Emitter::detached(),
             policy: RetryPolicy::default(),
             cancel: cancel.clone(),
-        };
-        Ok(resolve::resolve(
-            &self.loaded.plan,
-            self.control.as_ref(),
-            &reader,
-            self.target.clone(),
-            self.settings.clone(),
-        )
-        .await
-        .map_err(Box::new)?)
+        }
     }
 }
 
@@ -274,6 +354,120 @@ fn attempt_timeout() -> Result<Option<Timeouts>, CommandError> {
         attempt,
         ..Timeouts::default()
     }))
+}
+
+/// A saved plan that cannot be read or applied is refused with what to do next.
+fn refusal(error: SavedPlanError) -> CommandError {
+    let help = match &error {
+        SavedPlanError::Format { .. } | SavedPlanError::Version { .. } => {
+            "make the saved plan again with `s3plan plan PLAN --out SAVED.json`"
+        }
+        SavedPlanError::PlanChanged { .. } => {
+            "the plan was edited after the review: review it again with `s3plan plan PLAN --out SAVED.json`"
+        }
+        SavedPlanError::Moved { list, .. } => {
+            // One plain line per job, above the diagnostic (which would re-wrap them).
+            eprintln!("jobs that moved since the review:\n{list}");
+            "the jobs are no longer as reviewed: review them again with `s3plan plan PLAN --out SAVED.json`"
+        }
+    };
+    CommandError::refused(error.to_string(), help)
+}
+
+/// Flags beat the plan's (or saved plan's) limits; rates must be positive.
+fn merge_settings(connect: &ConnectArgs, base: RunSettings) -> Result<RunSettings, CommandError> {
+    let settings = RunSettings {
+        concurrency: connect.concurrency.unwrap_or(base.concurrency).max(1),
+        rate_limit: connect.rate_limit.unwrap_or(base.rate_limit),
+        poll_rate_limit: connect.poll_rate_limit.unwrap_or(base.poll_rate_limit),
+        poll_interval: connect.poll_interval.unwrap_or(base.poll_interval),
+        mode: base.mode,
+    };
+    for (flag, value) in [
+        ("--rate-limit", settings.rate_limit),
+        ("--poll-rate-limit", settings.poll_rate_limit),
+    ] {
+        if !(value.is_finite() && value > 0.0 && value <= plan::model::MAX_RATE_LIMIT) {
+            return Err(CommandError::refused(
+                format!(
+                    "{flag} {value} is not a number of calls per second above 0 and at most {}",
+                    plan::model::MAX_RATE_LIMIT
+                ),
+                "give a rate such as 5 or 0.5",
+            ));
+        }
+    }
+    // The plan's own value is checked by validation; the flag gets the same range.
+    if !plan::model::POLL_INTERVAL_RANGE.contains(&settings.poll_interval) {
+        return Err(CommandError::refused(
+            format!(
+                "--poll-interval {} is outside {} to {}",
+                humantime::format_duration(settings.poll_interval),
+                humantime::format_duration(*plan::model::POLL_INTERVAL_RANGE.start()),
+                humantime::format_duration(*plan::model::POLL_INTERVAL_RANGE.end()),
+            ),
+            "poll no more often than every 100ms: every poll takes a read permit",
+        ));
+    }
+    Ok(settings)
+}
+
+/// Builds the clients (or starts the in-process sandbox) for `region` and decides the account: the flag,
+/// then `account_pin` (the plan's), then the environment or STS.
+async fn connect_to(
+    connect: &ConnectArgs,
+    region: Option<String>,
+    account_pin: Option<&str>,
+) -> Result<(AwsClients, Option<SandboxHandle>, AccountId), CommandError> {
+    let found = match &connect.sandbox {
+        Some(seed_path) => {
+            let seed = match seed_path {
+                None => Seed::demo(),
+                Some(path) => {
+                    Seed::from_file(path).map_err(|e| CommandError::Sandbox(e.to_string()))?
+                }
+            };
+            let handle = Sandbox::builder()
+                .seed(seed)
+                .speed(connect.sandbox_speed)
+                .start()
+                .await
+                .map_err(|e| CommandError::Sandbox(e.to_string()))?;
+            let region = region.as_deref().unwrap_or(SANDBOX_REGION);
+            let clients = AwsClients::sandbox(&handle.url(), region, Timeouts::default());
+            // The sandbox has no STS and a user's AWS_ACCOUNT_ID names a real account: the demo account
+            // is the default here.
+            let account = connect
+                .account_id
+                .as_deref()
+                .or(account_pin)
+                .unwrap_or(DEMO_ACCOUNT);
+            let account =
+                AccountId::parse(account.trim()).map_err(|e| CommandError::Client(e.into()))?;
+            (clients, Some(handle), account)
+        }
+        None => {
+            let clients = AwsClients::load(&ClientSettings {
+                profile: connect.profile.clone(),
+                region,
+                endpoint_url: connect.endpoint_url.clone(),
+                timeouts: attempt_timeout()?,
+            })
+            .await?;
+            let account = clients
+                .account_id(connect.account_id.as_deref(), account_pin)
+                .await?;
+            if connect.account_id.is_none()
+                && let Some(pin) = account_pin
+                && pin == account.as_str()
+            {
+                verify_pinned_account(&clients, &account).await?;
+            }
+            (clients, None, account)
+        }
+    };
+
+    Ok(found)
 }
 
 fn print_warnings(loaded: &LoadedPlan) {

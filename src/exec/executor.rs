@@ -20,7 +20,9 @@ use tokio_util::sync::CancellationToken;
 use crate::api::{ApiCall, ApiError, JobControl, JobId, JobStatus, TargetStatus};
 use crate::event::{ErrorView, EventKind, GateView, JobIndex, JobRecord};
 use crate::exec::journal::{Acknowledgement, Intent, Journal};
-use crate::exec::outcome::{Judgment, Outcome, judge_target, reaches_target};
+use crate::exec::outcome::{
+    Judgment, Outcome, PriorityJudgment, judge_priority, judge_target, reaches_target,
+};
 use crate::exec::poller::{GateNews, GatePoller};
 use crate::exec::resume::{Prior, Resume};
 use crate::exec::retry::Caller;
@@ -553,23 +555,13 @@ async fn apply<C: JobControl>(
     }
     let mut steps = Vec::new();
     if let Some(priority) = entry.priority {
-        let step = if status.is_terminal() {
-            Step::quiet(
-                Outcome::Unchanged,
-                Some(format!("job is {status}; priority no longer matters")),
-            )
-        } else if priority == priority_seen {
-            Step::quiet(
-                Outcome::Unchanged,
-                Some(format!("priority already {priority}")),
-            )
-        } else if ctx.mode() == RunMode::DryRun {
-            Step::quiet(
+        let step = match judge_priority(priority, priority_seen, status) {
+            PriorityJudgment::Unchanged(reason) => Step::quiet(Outcome::Unchanged, Some(reason)),
+            PriorityJudgment::Call { from, to } if ctx.mode() == RunMode::DryRun => Step::quiet(
                 Outcome::WouldApply,
-                Some(format!("would set priority {priority_seen} -> {priority}")),
-            )
-        } else {
-            set_priority(ctx, index, entry, job, priority).await
+                Some(format!("would set priority {from} -> {to}")),
+            ),
+            PriorityJudgment::Call { .. } => set_priority(ctx, index, entry, job, priority).await,
         };
         let failed = step.outcome != Outcome::Unchanged && !step.outcome.is_success();
         steps.push(step);

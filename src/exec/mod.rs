@@ -12,5 +12,6 @@ pub mod retry;
 
 pub use coordinator::{RunOptions, RunSummary, run};
 pub use outcome::{
-    GateCheck, Judgment, Outcome, can_reach, check_gate, judge_target, reaches_target,
+    GateCheck, Judgment, Outcome, PriorityJudgment, can_reach, check_gate, judge_priority,
+    judge_target, reaches_target,
 };

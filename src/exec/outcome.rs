@@ -121,6 +121,34 @@ pub fn reaches_target(target: TargetStatus, status: JobStatus) -> bool {
     matches!(judge_target(target, status), Judgment::Unchanged(_))
 }
 
+/// What to do about a priority, judged from a job's status and the priority seen.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PriorityJudgment {
+    /// Send UpdateJobPriority (`from -> to`).
+    Call {
+        /// The priority seen.
+        from: i32,
+        /// The priority asked for.
+        to: i32,
+    },
+    /// Nothing to do; the reason says why.
+    Unchanged(String),
+}
+
+/// Judges a wanted `priority` against a job in `status` whose priority was `seen`.
+pub fn judge_priority(priority: i32, seen: i32, status: JobStatus) -> PriorityJudgment {
+    if status.is_terminal() {
+        PriorityJudgment::Unchanged(format!("job is {status}; priority no longer matters"))
+    } else if priority == seen {
+        PriorityJudgment::Unchanged(format!("priority already {priority}"))
+    } else {
+        PriorityJudgment::Call {
+            from: seen,
+            to: priority,
+        }
+    }
+}
+
 /// The state of a gate, judged from the watched job's status.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum GateCheck {
@@ -246,6 +274,22 @@ mod tests {
         assert!(reaches_target(TargetStatus::Ready, S::Active));
         assert!(!reaches_target(TargetStatus::Ready, S::Cancelled));
         assert!(!reaches_target(TargetStatus::Ready, S::Suspended));
+    }
+
+    #[test]
+    fn priorities_are_judged_by_status_and_value() {
+        assert_eq!(
+            judge_priority(50, 10, S::Suspended),
+            PriorityJudgment::Call { from: 10, to: 50 }
+        );
+        assert!(matches!(
+            judge_priority(50, 50, S::Active),
+            PriorityJudgment::Unchanged(_)
+        ));
+        assert!(matches!(
+            judge_priority(50, 10, S::Complete),
+            PriorityJudgment::Unchanged(_)
+        ));
     }
 
     #[test]

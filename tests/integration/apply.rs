@@ -1266,7 +1266,9 @@ async fn the_account_comes_from_the_flag_then_the_plan_then_aws_account_id_and_a
         .run()
         .await;
     pinned.code(2);
-    pinned.stderr_has("444455556666").stderr_has("nothing was changed");
+    pinned
+        .stderr_has("444455556666")
+        .stderr_has("nothing was changed");
     assert!(pinned.mutations().is_empty());
 
     // The variable agreeing with the pin is fine.

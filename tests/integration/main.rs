@@ -2,6 +2,7 @@
 
 mod apply;
 mod apply_support;
+mod plan_cmd;
 mod validate;
 
 use assert_cmd::Command;

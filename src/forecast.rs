@@ -1,0 +1,554 @@
+//! The forecast: what `apply` would do to each resolved job, judged now, without a single mutating call.
+//!
+//! Owns the per-job verdict shown by `s3plan plan` and recorded in saved plans (will change, already done,
+//! skipped, waiting on a gate, impossible) and the decision key that `apply SAVED.json` compares between the
+//! review and the run. Every judgment comes from the executor's own functions (`exec::judge_target`,
+//! `judge_priority`, `check_gate`, `can_reach`), so a plan and the apply after it cannot disagree about a
+//! job in the same state. Does not read the API itself beyond the gate subjects ([`read_watched`]), and does
+//! not render (`commands/plan.rs`).
+
+use std::collections::{BTreeMap, HashMap};
+
+use serde::{Deserialize, Serialize};
+
+use crate::api::{ApiCall, JobControl, JobId, JobStatus, TargetStatus};
+use crate::exec::retry::Caller;
+use crate::exec::{
+    GateCheck, Judgment, PriorityJudgment, can_reach, check_gate, judge_priority, judge_target,
+};
+use crate::resolved::{Gate, GateSubject, ResolvedEntry, ResolvedJob, ResolvedPlan};
+
+/// What `apply` would do to one job.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Verdict {
+    /// Apply can never succeed for this job; the reason says why.
+    Impossible,
+    /// The job waits for a gate that does not hold yet (but may).
+    Waiting,
+    /// At least one mutating call would be made.
+    Change,
+    /// The target is moot; no call.
+    Skipped,
+    /// Already at the target; no call.
+    Unchanged,
+}
+
+impl Verdict {
+    /// Every verdict, most urgent first (the display order).
+    pub const ALL: [Verdict; 5] = [
+        Verdict::Impossible,
+        Verdict::Waiting,
+        Verdict::Change,
+        Verdict::Skipped,
+        Verdict::Unchanged,
+    ];
+
+    /// The label used in human output.
+    pub fn label(self) -> &'static str {
+        match self {
+            Verdict::Impossible => "impossible",
+            Verdict::Waiting => "waiting",
+            Verdict::Change => "will change",
+            Verdict::Skipped => "skipped",
+            Verdict::Unchanged => "already done",
+        }
+    }
+}
+
+/// The state of a gate, as compared between a review and a run: a pending gate that now holds is what the
+/// review expected, so both count as open.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum GateDecision {
+    /// No gate.
+    None,
+    /// The gate holds or may still hold.
+    Open,
+    /// The gate can never hold (or its subject cannot be read).
+    Closed,
+}
+
+/// The status part of a decision (the classes of [`Judgment`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StatusDecision {
+    /// No status target.
+    None,
+    /// UpdateJobStatus would be sent.
+    Call,
+    /// Already at or past the target.
+    Unchanged,
+    /// The target is moot.
+    Skipped,
+    /// The request cannot succeed in this status.
+    Refused,
+}
+
+/// The priority part of a decision.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PriorityDecision {
+    /// No priority asked for.
+    None,
+    /// UpdateJobPriority would be sent.
+    Call,
+    /// Nothing to do.
+    Unchanged,
+}
+
+/// What would happen to a job, reduced to what must not change between a review and a run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Decision {
+    /// The gate.
+    pub gate: GateDecision,
+    /// The status request.
+    pub status: StatusDecision,
+    /// The priority request.
+    pub priority: PriorityDecision,
+}
+
+/// A status change apply would request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StatusChange {
+    /// The status judged from.
+    pub from: JobStatus,
+    /// The status requested.
+    pub to: TargetStatus,
+}
+
+/// A priority change apply would request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PriorityChange {
+    /// The priority seen.
+    pub from: i32,
+    /// The priority requested.
+    pub to: i32,
+}
+
+/// A job's gate, judged now.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct GateForecast {
+    /// Which gate, for people (`own status Suspended`, `job 0fd6… is Complete`).
+    pub gate: String,
+    /// The watched job's status now, when it could be read.
+    pub watched_status: Option<JobStatus>,
+    /// Whether the gate holds now.
+    pub holds: bool,
+}
+
+/// What apply would do to one job.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct JobForecast {
+    /// The job.
+    pub job_id: JobId,
+    /// Its description, when known.
+    pub description: Option<String>,
+    /// Its status now.
+    pub status: JobStatus,
+    /// Its priority now.
+    pub priority: i32,
+    /// The verdict.
+    pub verdict: Verdict,
+    /// The status request apply would send (also for a waiting job, once its gate holds).
+    pub status_change: Option<StatusChange>,
+    /// The priority request apply would send.
+    pub priority_change: Option<PriorityChange>,
+    /// The gate, if the entry has one.
+    pub gate: Option<GateForecast>,
+    /// Why the job is skipped, already done or impossible.
+    pub reason: Option<String>,
+    /// The decision key compared by `apply SAVED.json`.
+    pub decision: Decision,
+}
+
+/// What apply would do to one entry's jobs.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct EntryForecast {
+    /// The entry's name.
+    pub name: String,
+    /// The status it asks for.
+    pub target: Option<TargetStatus>,
+    /// The priority it asks for.
+    pub priority: Option<i32>,
+    /// Entries that must succeed first.
+    pub after: Vec<String>,
+    /// Jobs per verdict.
+    pub counts: BTreeMap<Verdict, usize>,
+    /// Every job, in resolution order.
+    pub jobs: Vec<JobForecast>,
+}
+
+/// Totals over the whole plan.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Totals {
+    /// Jobs resolved.
+    pub jobs: usize,
+    /// Jobs per verdict.
+    pub verdicts: BTreeMap<Verdict, usize>,
+    /// UpdateJobStatus calls apply would send now (waiting jobs not counted).
+    pub status_calls: usize,
+    /// UpdateJobPriority calls apply would send now (waiting jobs not counted).
+    pub priority_calls: usize,
+}
+
+impl Totals {
+    /// Whether applying would do (or try) anything: a change, a wait or an impossible job.
+    pub fn pending(&self) -> bool {
+        [Verdict::Change, Verdict::Waiting, Verdict::Impossible]
+            .iter()
+            .any(|v| self.verdicts.get(v).is_some_and(|n| *n > 0))
+    }
+}
+
+/// What apply would do to a whole resolved plan.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Forecast {
+    /// Entries in plan order.
+    pub entries: Vec<EntryForecast>,
+    /// Totals.
+    pub totals: Totals,
+}
+
+/// The status of each job a gate watches, or why it could not be read.
+pub type Watched = HashMap<JobId, Result<JobStatus, String>>;
+
+/// Reads the status of every job watched by an `OtherJob` gate, with DescribeJob under `caller`'s read
+/// limit and retries. A failed read is kept as its message: the gate is then judged closed.
+pub async fn read_watched<C: JobControl>(
+    resolved: &ResolvedPlan,
+    control: &C,
+    caller: &Caller,
+) -> Watched {
+    let mut watched = Watched::new();
+    for entry in &resolved.entries {
+        let Some(Gate {
+            subject: GateSubject::OtherJob(job),
+            ..
+        }) = &entry.gate
+        else {
+            continue;
+        };
+        if watched.contains_key(job) {
+            continue;
+        }
+        let called = caller
+            .call(ApiCall::DescribeJob, None, |_| control.describe_job(job))
+            .await;
+        let status = called
+            .result
+            .map(|answer| answer.value.summary.status)
+            .map_err(|error| error.to_string());
+        watched.insert(job.clone(), status);
+    }
+    watched
+}
+
+/// Judges every job of `resolved` from the statuses it holds (and `watched` for other-job gates).
+pub fn forecast(resolved: &ResolvedPlan, watched: &Watched) -> Forecast {
+    let mut entries: Vec<EntryForecast> = resolved
+        .entries
+        .iter()
+        .map(|entry| EntryForecast {
+            name: entry.name.clone(),
+            target: entry.target,
+            priority: entry.priority,
+            after: entry
+                .after
+                .iter()
+                .filter_map(|i| resolved.entries.get(*i).map(|e| e.name.clone()))
+                .collect(),
+            counts: BTreeMap::new(),
+            jobs: entry
+                .jobs
+                .iter()
+                .map(|job| judge_job(entry, job, watched))
+                .collect(),
+        })
+        .collect();
+    fail_dependents(&mut entries, resolved);
+    let mut totals = Totals::default();
+    for entry in &mut entries {
+        for job in &entry.jobs {
+            *entry.counts.entry(job.verdict).or_default() += 1;
+            *totals.verdicts.entry(job.verdict).or_default() += 1;
+            totals.jobs += 1;
+            if job.verdict == Verdict::Change {
+                totals.status_calls += usize::from(job.decision.status == StatusDecision::Call);
+                totals.priority_calls +=
+                    usize::from(job.decision.priority == PriorityDecision::Call);
+            }
+        }
+    }
+    Forecast { entries, totals }
+}
+
+/// An entry whose `after:` entry would fail never starts: its jobs are impossible too (the executor ends
+/// them `not_run`). Repeated until nothing changes, so chains propagate whatever their order.
+fn fail_dependents(entries: &mut [EntryForecast], resolved: &ResolvedPlan) {
+    loop {
+        let failing: Vec<bool> = entries
+            .iter()
+            .map(|e| e.jobs.iter().any(|j| j.verdict == Verdict::Impossible))
+            .collect();
+        let mut changed = false;
+        for (index, entry) in resolved.entries.iter().enumerate() {
+            let Some(&first) = entry.after.iter().find(|&&dep| failing[dep]) else {
+                continue;
+            };
+            let name = resolved.entries[first].name.clone();
+            for job in &mut entries[index].jobs {
+                if job.verdict != Verdict::Impossible {
+                    job.verdict = Verdict::Impossible;
+                    job.reason = Some(format!(
+                        "runs after entry `{name}`, which has impossible jobs; it would not run"
+                    ));
+                    changed = true;
+                }
+            }
+        }
+        if !changed {
+            return;
+        }
+    }
+}
+
+/// Judges one job as the executor would: gate first, then the status target and the priority.
+pub fn judge_job(entry: &ResolvedEntry, job: &ResolvedJob, watched: &Watched) -> JobForecast {
+    let status = job.status_seen;
+    let mut reason = None;
+    let mut judged_from = status;
+    let (gate, gate_check) = match &entry.gate {
+        None => (None, None),
+        Some(gate) => {
+            let wanted = names(&gate.statuses);
+            let (text, seen) = match &gate.subject {
+                GateSubject::OwnStatus => (format!("own status {wanted}"), Ok(status)),
+                GateSubject::OtherJob(other) => (
+                    format!("job {other} is {wanted}"),
+                    watched
+                        .get(other)
+                        .cloned()
+                        .unwrap_or_else(|| Err("its status was not read".to_owned())),
+                ),
+            };
+            let check = match &seen {
+                Ok(seen) => check_gate(&gate.statuses, *seen),
+                Err(error) => GateCheck::Unreachable(format!("it cannot be read: {error}")),
+            };
+            // A job waiting on its own status is judged from the status the gate waits for, as the
+            // executor judges it once the gate holds.
+            if gate.subject == GateSubject::OwnStatus && check == GateCheck::Pending {
+                judged_from = gate
+                    .statuses
+                    .iter()
+                    .copied()
+                    .find(|&wanted| can_reach(status, wanted))
+                    .unwrap_or(status);
+            }
+            let view = GateForecast {
+                gate: text.clone(),
+                watched_status: seen.ok(),
+                holds: check == GateCheck::Holds,
+            };
+            if let GateCheck::Unreachable(why) = &check {
+                reason = Some(format!("gate on {text} can never hold: {why}"));
+            }
+            (Some(view), Some(check))
+        }
+    };
+
+    let judgment = entry.target.map(|t| (t, judge_target(t, judged_from)));
+    let status_decision = match &judgment {
+        None => StatusDecision::None,
+        Some((_, Judgment::Call)) => StatusDecision::Call,
+        Some((_, Judgment::Unchanged(_))) => StatusDecision::Unchanged,
+        Some((_, Judgment::Skipped(_))) => StatusDecision::Skipped,
+        Some((_, Judgment::Refused(_))) => StatusDecision::Refused,
+    };
+    let status_change = match &judgment {
+        Some((to, Judgment::Call)) => Some(StatusChange {
+            from: judged_from,
+            to: *to,
+        }),
+        _ => None,
+    };
+    // The executor judges the priority only when the status target is neither moot nor refused.
+    let priority_judgment = match status_decision {
+        StatusDecision::Skipped | StatusDecision::Refused => None,
+        _ => entry
+            .priority
+            .map(|p| judge_priority(p, job.priority_seen, judged_from)),
+    };
+    let (priority_decision, priority_change) = match &priority_judgment {
+        None => (PriorityDecision::None, None),
+        Some(PriorityJudgment::Call { from, to }) => (
+            PriorityDecision::Call,
+            Some(PriorityChange {
+                from: *from,
+                to: *to,
+            }),
+        ),
+        Some(PriorityJudgment::Unchanged(_)) => (PriorityDecision::Unchanged, None),
+    };
+
+    let verdict = match (&gate_check, &judgment) {
+        (Some(GateCheck::Unreachable(_)), _) => Verdict::Impossible,
+        (_, Some((_, Judgment::Refused(why)))) => {
+            reason = Some(why.clone());
+            Verdict::Impossible
+        }
+        (Some(GateCheck::Pending), _) => Verdict::Waiting,
+        (_, Some((_, Judgment::Skipped(why)))) => {
+            reason = Some(why.clone());
+            Verdict::Skipped
+        }
+        _ if status_change.is_some() || priority_change.is_some() => Verdict::Change,
+        _ => {
+            let mut why = Vec::new();
+            if let Some((_, Judgment::Unchanged(text))) = &judgment {
+                why.push(text.clone());
+            }
+            if let Some(PriorityJudgment::Unchanged(text)) = &priority_judgment {
+                why.push(text.clone());
+            }
+            reason = Some(if why.is_empty() {
+                "nothing to do".to_owned()
+            } else {
+                why.join("; ")
+            });
+            Verdict::Unchanged
+        }
+    };
+    let gate_decision = match &gate_check {
+        None => GateDecision::None,
+        Some(GateCheck::Holds | GateCheck::Pending) => GateDecision::Open,
+        Some(GateCheck::Unreachable(_)) => GateDecision::Closed,
+    };
+    JobForecast {
+        job_id: job.id.clone(),
+        description: job.description.clone(),
+        status,
+        priority: job.priority_seen,
+        verdict,
+        status_change,
+        priority_change,
+        gate,
+        reason,
+        decision: Decision {
+            gate: gate_decision,
+            status: status_decision,
+            priority: priority_decision,
+        },
+    }
+}
+
+fn names(statuses: &[JobStatus]) -> String {
+    let names: Vec<&str> = statuses.iter().map(|s| s.as_str()).collect();
+    names.join(" or ")
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+    use JobStatus as S;
+
+    fn entry(target: Option<TargetStatus>, gate: Option<Gate>) -> ResolvedEntry {
+        ResolvedEntry {
+            name: "e".to_owned(),
+            after: Vec::new(),
+            jobs: Vec::new(),
+            gate,
+            target,
+            priority: None,
+            reason: None,
+        }
+    }
+
+    fn job(status: JobStatus) -> ResolvedJob {
+        ResolvedJob {
+            id: JobId::parse("job-1").unwrap(),
+            description: None,
+            status_seen: status,
+            priority_seen: 10,
+        }
+    }
+
+    fn own(statuses: &[JobStatus]) -> Option<Gate> {
+        Some(Gate {
+            subject: GateSubject::OwnStatus,
+            statuses: statuses.to_vec(),
+            timeout: Duration::from_secs(60),
+        })
+    }
+
+    #[test]
+    fn verdicts_follow_the_executor_judgments() {
+        let cancel = Some(TargetStatus::Cancelled);
+        let confirm = Some(TargetStatus::Ready);
+        for (entry, status, expected) in [
+            (entry(cancel, None), S::Active, Verdict::Change),
+            (entry(cancel, None), S::Cancelled, Verdict::Unchanged),
+            (entry(cancel, None), S::Complete, Verdict::Skipped),
+            (entry(confirm, None), S::Preparing, Verdict::Impossible),
+            (
+                entry(confirm, own(&[S::Suspended])),
+                S::Preparing,
+                Verdict::Waiting,
+            ),
+            (
+                entry(confirm, own(&[S::Suspended])),
+                S::Suspended,
+                Verdict::Change,
+            ),
+            (
+                entry(cancel, own(&[S::Suspended])),
+                S::Active,
+                Verdict::Impossible,
+            ),
+        ] {
+            let got = judge_job(&entry, &job(status), &Watched::new());
+            assert_eq!(got.verdict, expected, "{entry:?} on {status}");
+        }
+    }
+
+    #[test]
+    fn a_waiting_job_is_judged_from_the_status_it_waits_for() {
+        let e = entry(Some(TargetStatus::Ready), own(&[S::Suspended]));
+        let then = judge_job(&e, &job(S::Preparing), &Watched::new());
+        let now = judge_job(&e, &job(S::Suspended), &Watched::new());
+        assert_eq!(then.decision, now.decision);
+        assert_eq!(
+            then.status_change,
+            Some(StatusChange {
+                from: S::Suspended,
+                to: TargetStatus::Ready
+            })
+        );
+    }
+
+    #[test]
+    fn an_unreadable_other_job_closes_the_gate() {
+        let other = JobId::parse("other").unwrap();
+        let e = entry(
+            Some(TargetStatus::Cancelled),
+            Some(Gate {
+                subject: GateSubject::OtherJob(other.clone()),
+                statuses: vec![S::Complete],
+                timeout: Duration::from_secs(1),
+            }),
+        );
+        let mut watched = Watched::new();
+        watched.insert(other.clone(), Err("NoSuchJob".to_owned()));
+        let got = judge_job(&e, &job(S::Suspended), &watched);
+        assert_eq!(got.verdict, Verdict::Impossible);
+        assert_eq!(got.decision.gate, GateDecision::Closed);
+        watched.insert(other, Ok(S::Active));
+        let got = judge_job(&e, &job(S::Suspended), &watched);
+        assert_eq!(got.verdict, Verdict::Waiting);
+        assert!(!got.gate.unwrap().holds);
+    }
+}

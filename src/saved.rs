@@ -1,0 +1,449 @@
+//! Saved plans: the file `s3plan plan --out SAVED.json` writes and `s3plan apply SAVED.json` reads.
+//!
+//! Owns the on-disk format (serde types, a `s3plan_saved_plan` marker holding the format version), its
+//! detection, and the re-check made before a saved plan is applied: the plan file (when still at its recorded
+//! path) must hash the same, and every job must be judged now as it was at review time (each job is read
+//! again with DescribeJob). A saved plan names its jobs, so no selector is re-run: a job created after the
+//! review is never touched. Does not connect or decide account and region (`commands/session.rs`), and does
+//! not run anything (`exec`).
+
+use std::collections::HashMap;
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use futures::stream::{self, StreamExt};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::api::{ApiCall, JobControl, JobId, JobStatus, Progress, TargetStatus};
+use crate::exec::retry::Caller;
+use crate::forecast::{self, Decision, Forecast, Verdict, Watched};
+use crate::resolved::{
+    Gate, GateSubject, ResolvedEntry, ResolvedJob, ResolvedPlan, RunSettings, Target,
+};
+
+/// The format version written in the `s3plan_saved_plan` marker.
+pub const FORMAT_VERSION: u32 = 1;
+
+/// DescribeJob calls in flight at once while re-checking (each still takes a read permit).
+const RECHECK_CONCURRENCY: usize = 16;
+
+/// A reviewed plan: exactly the jobs `apply` may touch, and what was seen when it was reviewed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SavedPlan {
+    /// The marker and format version ([`FORMAT_VERSION`]).
+    pub s3plan_saved_plan: u32,
+    /// The s3plan version that wrote it.
+    pub s3plan_version: String,
+    /// When it was written.
+    pub created_at: jiff::Timestamp,
+    /// The plan file it was made from.
+    pub plan: PlanFile,
+    /// The account every call names.
+    pub account_id: String,
+    /// The region.
+    pub region: String,
+    /// The custom endpoint, if any.
+    pub endpoint: Option<String>,
+    /// The limits and timings resolved at review time (flags of `apply` may still override them).
+    pub settings: SavedSettings,
+    /// Entries in plan order, with their jobs.
+    pub entries: Vec<SavedEntry>,
+}
+
+/// The plan file a saved plan was made from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PlanFile {
+    /// Its absolute path at review time.
+    pub path: PathBuf,
+    /// The sha256 of its bytes, hex.
+    pub sha256: String,
+}
+
+/// Limits and timings.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SavedSettings {
+    /// Mutating calls in flight at once.
+    pub concurrency: u32,
+    /// Mutating calls per second.
+    pub rate_limit: f64,
+    /// Read calls per second.
+    pub poll_rate_limit: f64,
+    /// Gate polling interval, in milliseconds.
+    pub poll_interval_ms: u64,
+}
+
+/// A gate, as saved.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SavedGate {
+    /// The job watched; `None` for each job's own status.
+    pub job_id: Option<JobId>,
+    /// The gate holds when the watched status is one of these.
+    pub statuses: Vec<JobStatus>,
+    /// How long to wait, in milliseconds.
+    pub timeout_ms: u64,
+}
+
+/// One entry, as saved.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SavedEntry {
+    /// The entry's name.
+    pub name: String,
+    /// Indexes of the entries that must succeed first.
+    pub after: Vec<usize>,
+    /// The status to request.
+    pub target: Option<TargetStatus>,
+    /// The priority to set.
+    pub priority: Option<i32>,
+    /// The `StatusUpdateReason`.
+    pub reason: Option<String>,
+    /// The gate.
+    pub gate: Option<SavedGate>,
+    /// Exactly the jobs apply may touch.
+    pub jobs: Vec<SavedJob>,
+}
+
+/// One job, as seen at review time.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SavedJob {
+    /// The job.
+    pub job_id: JobId,
+    /// Its description.
+    pub description: Option<String>,
+    /// Its status.
+    pub status: JobStatus,
+    /// Its priority.
+    pub priority: i32,
+    /// Its task counters, when the review saw them.
+    pub progress: Option<Progress>,
+    /// What apply would have done.
+    pub verdict: Verdict,
+    /// The decision key compared before applying.
+    pub decision: Decision,
+}
+
+/// Why a saved plan cannot be read or applied. Nothing was changed when this is returned.
+#[derive(Debug, thiserror::Error)]
+pub enum SavedPlanError {
+    /// The file is not valid JSON of this format.
+    #[error("{path} is not a valid saved plan: {source}")]
+    Format {
+        /// The file.
+        path: String,
+        /// The cause.
+        source: serde_json::Error,
+    },
+    /// A newer (or unknown) format version.
+    #[error("{path} is a saved plan of format {found}; this s3plan reads format {FORMAT_VERSION}")]
+    Version {
+        /// The file.
+        path: String,
+        /// The version found.
+        found: u32,
+    },
+    /// The plan file changed since the review.
+    #[error(
+        "the plan file {path} changed since the review (sha256 {then} then, {now} now); nothing was changed"
+    )]
+    PlanChanged {
+        /// The plan file.
+        path: String,
+        /// The recorded hash.
+        then: String,
+        /// The hash now.
+        now: String,
+    },
+    /// Jobs moved in a way that changes what apply would do.
+    #[error(
+        "{} job{} changed since the review in a way that changes what apply would do; nothing was changed",
+        count,
+        if *count == 1 { "" } else { "s" }
+    )]
+    Moved {
+        /// How many jobs moved.
+        count: usize,
+        /// One line per job: entry, job, then and now.
+        list: String,
+    },
+}
+
+/// Whether the file at `path` is a saved plan: JSON whose top-level object has the marker. Reads the file;
+/// a file that cannot be read is not a saved plan here (loading it as a plan reports the error).
+pub fn detect(path: &Path) -> Result<Option<SavedPlan>, SavedPlanError> {
+    let Ok(bytes) = std::fs::read(path) else {
+        return Ok(None);
+    };
+    let first = bytes.iter().find(|b| !b.is_ascii_whitespace());
+    if first != Some(&b'{') {
+        return Ok(None);
+    }
+    let Ok(value) = serde_json::from_slice::<serde_json::Value>(&bytes) else {
+        return Ok(None);
+    };
+    let Some(marker) = value.get("s3plan_saved_plan") else {
+        return Ok(None);
+    };
+    let name = path.display().to_string();
+    let found = marker
+        .as_u64()
+        .and_then(|v| u32::try_from(v).ok())
+        .unwrap_or(0);
+    if found != FORMAT_VERSION {
+        return Err(SavedPlanError::Version { path: name, found });
+    }
+    serde_json::from_value(value)
+        .map(Some)
+        .map_err(|source| SavedPlanError::Format { path: name, source })
+}
+
+impl SavedPlan {
+    /// Records `resolved` as judged in `forecast`, made from the plan file at `plan_path`.
+    pub fn new(
+        plan_path: PathBuf,
+        sha256: String,
+        resolved: &ResolvedPlan,
+        forecast: &Forecast,
+        progress: &HashMap<JobId, Progress>,
+    ) -> Self {
+        let settings = &resolved.settings;
+        let entries = resolved
+            .entries
+            .iter()
+            .zip(&forecast.entries)
+            .map(|(entry, judged)| SavedEntry {
+                name: entry.name.clone(),
+                after: entry.after.clone(),
+                target: entry.target,
+                priority: entry.priority,
+                reason: entry.reason.clone(),
+                gate: entry.gate.as_ref().map(|gate| SavedGate {
+                    job_id: match &gate.subject {
+                        GateSubject::OwnStatus => None,
+                        GateSubject::OtherJob(job) => Some(job.clone()),
+                    },
+                    statuses: gate.statuses.clone(),
+                    timeout_ms: millis(gate.timeout),
+                }),
+                jobs: entry
+                    .jobs
+                    .iter()
+                    .zip(&judged.jobs)
+                    .map(|(job, judged)| SavedJob {
+                        job_id: job.id.clone(),
+                        description: job.description.clone(),
+                        status: job.status_seen,
+                        priority: job.priority_seen,
+                        progress: progress.get(&job.id).copied(),
+                        verdict: judged.verdict,
+                        decision: judged.decision,
+                    })
+                    .collect(),
+            })
+            .collect();
+        Self {
+            s3plan_saved_plan: FORMAT_VERSION,
+            s3plan_version: env!("CARGO_PKG_VERSION").to_owned(),
+            created_at: jiff::Timestamp::now(),
+            plan: PlanFile {
+                path: plan_path,
+                sha256,
+            },
+            account_id: resolved.target.account_id.to_string(),
+            region: resolved.target.region.clone(),
+            endpoint: resolved.target.endpoint.clone(),
+            settings: SavedSettings {
+                concurrency: settings.concurrency,
+                rate_limit: settings.rate_limit,
+                poll_rate_limit: settings.poll_rate_limit,
+                poll_interval_ms: millis(settings.poll_interval),
+            },
+            entries,
+        }
+    }
+
+    /// Refuses when the plan file is still at its recorded path and its bytes changed since the review.
+    pub fn check_plan_file(&self) -> Result<(), SavedPlanError> {
+        let Ok(bytes) = std::fs::read(&self.plan.path) else {
+            tracing::info!(
+                path = %self.plan.path.display(),
+                "the plan file is no longer at its recorded path; applying the saved jobs"
+            );
+            return Ok(());
+        };
+        let now = hex::encode(Sha256::digest(&bytes));
+        if now == self.plan.sha256 {
+            Ok(())
+        } else {
+            Err(SavedPlanError::PlanChanged {
+                path: self.plan.path.display().to_string(),
+                then: self.plan.sha256.clone(),
+                now,
+            })
+        }
+    }
+
+    /// The recorded settings, for `target` and run `mode`.
+    pub fn run_settings(&self, mode: crate::resolved::RunMode) -> RunSettings {
+        RunSettings {
+            concurrency: self.settings.concurrency.max(1),
+            rate_limit: self.settings.rate_limit,
+            poll_rate_limit: self.settings.poll_rate_limit,
+            poll_interval: Duration::from_millis(self.settings.poll_interval_ms),
+            mode,
+        }
+    }
+
+    /// Reads every saved job again and builds the plan to run from the saved jobs with their statuses now;
+    /// refuses when any job would now be treated differently than at review time.
+    pub async fn recheck<C: JobControl>(
+        &self,
+        control: &C,
+        caller: &Caller,
+        target: Target,
+        settings: RunSettings,
+    ) -> Result<ResolvedPlan, SavedPlanError> {
+        self.check_plan_file()?;
+        let ids: Vec<&JobId> = self
+            .entries
+            .iter()
+            .flat_map(|e| e.jobs.iter().map(|j| &j.job_id))
+            .collect();
+        let now: HashMap<JobId, Result<(JobStatus, i32), String>> = stream::iter(ids)
+            .map(|id| async move {
+                let called = caller
+                    .call(ApiCall::DescribeJob, None, |_| control.describe_job(id))
+                    .await;
+                let seen = called
+                    .result
+                    .map(|answer| (answer.value.summary.status, answer.value.summary.priority))
+                    .map_err(|error| error.to_string());
+                (id.clone(), seen)
+            })
+            .buffer_unordered(RECHECK_CONCURRENCY)
+            .collect()
+            .await;
+
+        let mut moved = String::new();
+        let mut count = 0;
+        let mut entries = Vec::with_capacity(self.entries.len());
+        for entry in &self.entries {
+            let mut jobs = Vec::with_capacity(entry.jobs.len());
+            for job in &entry.jobs {
+                match now.get(&job.job_id) {
+                    Some(Ok((status, priority))) => jobs.push(ResolvedJob {
+                        id: job.job_id.clone(),
+                        description: job.description.clone(),
+                        status_seen: *status,
+                        priority_seen: *priority,
+                    }),
+                    failed => {
+                        let error = match failed {
+                            Some(Err(error)) => error.as_str(),
+                            _ => "it was not read (interrupted)",
+                        };
+                        count += 1;
+                        let _ = writeln!(
+                            moved,
+                            "  entry `{}`: job {} was {} and can no longer be read: {error}",
+                            entry.name, job.job_id, job.status
+                        );
+                    }
+                }
+            }
+            entries.push(ResolvedEntry {
+                name: entry.name.clone(),
+                after: entry.after.clone(),
+                jobs,
+                gate: entry.gate.as_ref().map(|gate| Gate {
+                    subject: gate
+                        .job_id
+                        .clone()
+                        .map_or(GateSubject::OwnStatus, GateSubject::OtherJob),
+                    statuses: gate.statuses.clone(),
+                    timeout: Duration::from_millis(gate.timeout_ms),
+                }),
+                target: entry.target,
+                priority: entry.priority,
+                reason: entry.reason.clone(),
+            });
+        }
+        let resolved = ResolvedPlan {
+            target,
+            settings,
+            entries,
+        };
+        let watched: Watched = forecast::read_watched(&resolved, control, caller).await;
+        let judged = forecast::forecast(&resolved, &watched);
+        for (saved, judged) in self.entries.iter().zip(&judged.entries) {
+            let by_id: HashMap<&JobId, &SavedJob> =
+                saved.jobs.iter().map(|j| (&j.job_id, j)).collect();
+            for job in &judged.jobs {
+                let Some(then) = by_id.get(&job.job_id) else {
+                    continue;
+                };
+                if then.decision != job.decision {
+                    count += 1;
+                    let _ = writeln!(
+                        moved,
+                        "  entry `{}`: job {} was {} ({}), now {} ({}{})",
+                        saved.name,
+                        job.job_id,
+                        then.status,
+                        then.verdict.label(),
+                        job.status,
+                        job.verdict.label(),
+                        job.reason
+                            .as_deref()
+                            .map(|r| format!(": {r}"))
+                            .unwrap_or_default(),
+                    );
+                }
+            }
+        }
+        if count > 0 {
+            return Err(SavedPlanError::Moved {
+                count,
+                list: moved.trim_end().to_owned(),
+            });
+        }
+        Ok(resolved)
+    }
+}
+
+fn millis(duration: Duration) -> u64 {
+    u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plain_yaml_and_json_without_the_marker_are_not_saved_plans() {
+        let dir = tempfile::tempdir().unwrap();
+        let yaml = dir.path().join("p.yaml");
+        std::fs::write(&yaml, "version: 1\njobs: []\n").unwrap();
+        assert!(detect(&yaml).unwrap().is_none());
+        let json = dir.path().join("p.json");
+        std::fs::write(&json, r#"{"version": 1}"#).unwrap();
+        assert!(detect(&json).unwrap().is_none());
+    }
+
+    #[test]
+    fn an_unknown_format_version_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let json = dir.path().join("p.json");
+        std::fs::write(&json, r#"{"s3plan_saved_plan": 9}"#).unwrap();
+        assert!(matches!(
+            detect(&json),
+            Err(SavedPlanError::Version { found: 9, .. })
+        ));
+    }
+}
