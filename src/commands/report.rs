@@ -107,6 +107,8 @@ struct Fold {
     calls: BTreeMap<String, (u32, u32, bool)>,
     /// Changed by an earlier run this one resumed from.
     carried: bool,
+    /// An earlier run this one resumed from sent a request for it and recorded no answer.
+    carried_uncertain: bool,
 }
 
 fn fold<'a>(
@@ -139,6 +141,10 @@ fn rebuild(path: &Path, records: &[Record]) -> Rebuilt {
                 f.job.status_before.clone_from(&j.status_before);
                 f.job.requested.clone_from(&j.target);
                 f.job.priority_requested = j.priority;
+            }
+            Record::Carried(c) if c.uncertain => {
+                let f = fold(&mut jobs, &mut order, &c.job, &c.entry);
+                f.carried_uncertain = true;
             }
             Record::Carried(c) => {
                 let f = fold(&mut jobs, &mut order, &c.job, &c.entry);
@@ -179,6 +185,7 @@ fn rebuild(path: &Path, records: &[Record]) -> Rebuilt {
             mut job,
             calls,
             carried,
+            carried_uncertain,
         }) = jobs.remove(&id)
         else {
             continue;
@@ -197,6 +204,11 @@ fn rebuild(path: &Path, records: &[Record]) -> Rebuilt {
             (
                 "applied",
                 "applied by an earlier run this one resumed from".to_owned(),
+            )
+        } else if calls.is_empty() && carried_uncertain {
+            (
+                "unknown",
+                "an earlier run this one resumed from sent a request without a recorded answer, and this run recorded none either: `s3plan apply --resume` reads the job before acting".to_owned(),
             )
         } else if calls.is_empty() {
             ("no_call", "no change was sent (unchanged, skipped, waiting or not run: the run's own report says which)".to_owned())

@@ -119,6 +119,9 @@ enum Line<'a> {
         status: Option<&'a str>,
         request_id: Option<&'a str>,
         attempts: u32,
+        /// An earlier run sent a request for the job and recorded no answer.
+        #[serde(skip_serializing_if = "std::ops::Not::not")]
+        uncertain: bool,
     },
     Intent {
         at: String,
@@ -237,21 +240,32 @@ impl FileJournal {
                     target: entry.target.map(TargetStatus::as_str),
                     priority: entry.priority,
                 });
-                // What a resumed-from run did travels on, so that this journal alone is a complete record.
-                if let Some(Prior::Done {
-                    status,
-                    request_id,
-                    attempts,
-                    ..
-                }) = resume.get(&job.id)
-                {
-                    lines.push(Line::Carried {
+                // What a resumed-from run did travels on, so that this journal alone is a complete record:
+                // acknowledged changes, and requests with no recorded answer (if this run is cut short too
+                // before it reads such a job, the next resume must still read it first).
+                match resume.get(&job.id) {
+                    Some(Prior::Done {
+                        status,
+                        request_id,
+                        attempts,
+                        ..
+                    }) => lines.push(Line::Carried {
                         entry: &entry.name,
                         job: job.id.as_str(),
                         status: status.map(JobStatus::as_str),
                         request_id: request_id.as_deref(),
                         attempts: *attempts,
-                    });
+                        uncertain: false,
+                    }),
+                    Some(Prior::Uncertain { .. }) => lines.push(Line::Carried {
+                        entry: &entry.name,
+                        job: job.id.as_str(),
+                        status: None,
+                        request_id: None,
+                        attempts: 0,
+                        uncertain: true,
+                    }),
+                    None => {}
                 }
             }
         }

@@ -43,6 +43,9 @@ pub struct CarriedRecord {
     pub request_id: Option<String>,
     /// Mutating attempts made then.
     pub attempts: u32,
+    /// The earlier run sent a request and recorded no answer: the job must be read before acting.
+    #[serde(default)]
+    pub uncertain: bool,
 }
 
 /// The `run` record.
@@ -262,15 +265,19 @@ impl Resume {
                 continue;
             }
             if let Ok(id) = JobId::parse(&record.job) {
-                jobs.insert(
-                    id,
+                let prior = if record.uncertain {
+                    Prior::Uncertain {
+                        entry: record.entry.clone(),
+                    }
+                } else {
                     Prior::Done {
                         entry: record.entry.clone(),
                         status: record.status.as_deref().and_then(|s| s.parse().ok()),
                         request_id: record.request_id.clone(),
                         attempts: record.attempts,
-                    },
-                );
+                    }
+                };
+                jobs.insert(id, prior);
             }
         }
         for id in order {
@@ -391,6 +398,24 @@ mod tests {
         );
         assert_eq!(resume.get(&id("job-3")), None, "a failed call is redone");
         assert_eq!(resume.len(), 2);
+    }
+
+    #[test]
+    fn regression_an_unanswered_request_carried_forward_stays_uncertain() {
+        // Killed twice: the second run never read job-2, so its journal carries the uncertainty on; a
+        // third run resuming from it must still read job-2 before acting, and report it.
+        let second_journal = r#"{"record":"carried","entry":"e","job":"job-1","status":"Cancelled","request_id":"R2","attempts":2}
+{"record":"carried","entry":"e","job":"job-2","status":null,"request_id":null,"attempts":0,"uncertain":true}
+"#;
+        let resume = Resume::from_records(&parse(second_journal).unwrap());
+        let id = |s: &str| JobId::parse(s).unwrap();
+        assert_eq!(
+            resume.get(&id("job-2")),
+            Some(&Prior::Uncertain {
+                entry: "e".to_owned()
+            })
+        );
+        assert!(matches!(resume.get(&id("job-1")), Some(Prior::Done { .. })));
     }
 
     proptest::proptest! {
