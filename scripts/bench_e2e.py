@@ -287,6 +287,12 @@ def throttled(a, workdir):
     print(f"first to last call {s:.2f} s, goodput {goodput:.1f}/s ({100 * goodput / server:.0f} % of {server}/s; "
           f"the bucket's initial burst of {server} counts in it); process wall {r['wall']:.2f} s")
     steady = len(ok) - server
+    t0 = min(parse_ts(e["time"]) for e in audit)
+    per_second = {}
+    for e in thr:
+        k = int(parse_ts(e["time"]) - t0)
+        per_second[k] = per_second.get(k, 0) + 1
+    print("throttled per second of the run: " + " ".join(f"{per_second.get(k, 0)}" for k in range(int(s) + 1)))
     print(f"goodput without the initial burst: {steady / s:.1f}/s")
     print(f"jobs done {done}/{n}")
     print(f"target goodput >= 90 %: {verdict(goodput >= 0.9 * server)}; throttled <= 10 %: "
