@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# End-to-end benchmarks of issue 7 (docs/performance.md): s3plan against the sandbox over HTTP, side by side
+# with the AWS CLI and a boto3 thread pool, close to the API's limits, and at 100,000 jobs.
+#
+# Usage: scripts/bench-e2e.sh [peers|limits|scale|validate|all] [--jobs N] [--cli-jobs N]
+# Builds s3plan --release, installs awscli + boto3 from PyPI into target/bench-venv (peers only), and runs
+# scripts/bench_e2e.py, which starts `s3plan sandbox` subprocesses and prints the figures.
+set -euo pipefail
+root="$(cd "$(dirname "$0")/.." && pwd)"
+cd "$root"
+section="${1:-all}"
+cargo build --release --bin s3plan >&2
+python=python3
+if [[ "$section" == peers || "$section" == all ]]; then
+  venv="$root/target/bench-venv"
+  if [[ ! -x "$venv/bin/aws" ]]; then
+    python3 -m venv "$venv" >&2
+    "$venv/bin/pip" install --quiet --disable-pip-version-check awscli boto3 >&2
+  fi
+  python="$venv/bin/python"
+fi
+exec "$python" "$root/scripts/bench_e2e.py" --bin "$root/target/release/s3plan" "$@"

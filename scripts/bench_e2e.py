@@ -1,0 +1,425 @@
+#!/usr/bin/env python3
+"""End-to-end benchmarks of issue 7: s3plan over HTTP against `s3plan sandbox` subprocesses.
+
+Owns only measurement: it starts sandboxes, seeds jobs with `generate:` batches, runs s3plan (and, for
+`peers`, the AWS CLI and a boto3 thread pool), reads the sandbox's admin API (`/_sandbox/audit`,
+`/_sandbox/calls`, `/_sandbox/jobs/...`) and prints figures. It judges nothing in s3plan itself beyond
+checking that every job ended where the plan said. Run it through `scripts/bench-e2e.sh`, which builds the
+release binary and the Python venv first. Standard library only (boto3 runs in its own subprocess).
+
+Sections: peers (§1), limits (§2: rate, throttle, wait, resolve), scale (§3), validate (§3), all.
+"""
+
+import argparse
+import datetime
+import json
+import os
+import re
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+
+ACCOUNT = "111122223333"
+CREDS = {
+    "AWS_ACCESS_KEY_ID": "AKIDBENCH",
+    "AWS_SECRET_ACCESS_KEY": "bench",
+    "AWS_DEFAULT_REGION": "us-east-1",
+    "AWS_REGION": "us-east-1",
+    "AWS_EC2_METADATA_DISABLED": "true",
+    "AWS_CONFIG_FILE": "/dev/null",
+    "AWS_SHARED_CREDENTIALS_FILE": "/dev/null",
+}
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+
+
+def load():
+    return "load average %.2f %.2f %.2f" % os.getloadavg()
+
+
+def machine():
+    model = "?"
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    model = line.split(":", 1)[1].strip()
+                    break
+    except OSError:
+        pass
+    return f"{os.cpu_count()} CPUs, {model}, {os.uname().sysname} {os.uname().release}"
+
+
+def parse_ts(text):
+    """RFC 3339 (any fraction digits, Z or offset) to seconds since the epoch."""
+    m = re.match(r"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(\.\d+)?(Z|[+-]\d\d:\d\d)$", text)
+    if not m:
+        raise ValueError(f"not a timestamp: {text!r}")
+    zone = "+00:00" if m.group(3) == "Z" else m.group(3)
+    base = datetime.datetime.fromisoformat(m.group(1) + zone).timestamp()
+    return base + (float(m.group(2)) if m.group(2) else 0.0)
+
+
+def env(extra=None):
+    e = dict(os.environ)
+    e.update(CREDS)
+    for k in ("HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy", "RUST_LOG"):
+        e.pop(k, None)
+    if extra:
+        e.update(extra)
+    return e
+
+
+def run_measured(cmd, stdout=None, stderr=None, extra_env=None):
+    """Runs cmd, returns (exit code, wall s, cpu s of it and its waited children, peak RSS KiB)."""
+    start = time.perf_counter()
+    proc = subprocess.Popen(cmd, stdout=stdout or subprocess.DEVNULL, stderr=stderr or subprocess.DEVNULL,
+                            env=env(extra_env))
+    _, status, usage = os.wait4(proc.pid, 0)
+    wall = time.perf_counter() - start
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    return proc.returncode, wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss
+
+
+class Sandbox:
+    """An `s3plan sandbox --port 0` subprocess."""
+
+    def __init__(self, binary, workdir, seed, args=()):
+        path = os.path.join(workdir, f"seed-{time.monotonic_ns()}.yaml")
+        with open(path, "w") as f:
+            f.write(seed)
+        self.log = open(os.path.join(workdir, "sandbox.log"), "a")
+        self.proc = subprocess.Popen([binary, "sandbox", "--port", "0", "--seed", path, *args],
+                                     stdout=subprocess.PIPE, stderr=self.log, env=env(), text=True)
+        first = self.proc.stdout.readline().strip()
+        if not first.startswith("listening on "):
+            raise SystemExit(f"sandbox did not start: {first!r}")
+        self.url = first.split()[-1]
+
+    def get(self, path):
+        with urllib.request.urlopen(self.url + "/_sandbox/" + path, timeout=600) as r:
+            return json.loads(r.read())
+
+    def audit(self, op="UpdateJobStatus"):
+        return self.get(f"audit?operation={op}")
+
+    def calls(self):
+        return self.get("calls")
+
+    def stop(self):
+        """Stops the sandbox; returns its CPU seconds."""
+        self.proc.terminate()
+        _, _, usage = os.wait4(self.proc.pid, 0)
+        self.log.close()
+        return usage.ru_utime + usage.ru_stime
+
+
+def seed_doc(batches, start_time=None):
+    lines = ["random_seed: 7"]
+    if start_time:
+        lines.append(f"start_time: {start_time}")
+    lines += ["accounts:", f'  - id: "{ACCOUNT}"', "    generate:"]
+    for b in batches:
+        lines.append(f"      - count: {b['count']}")
+        lines.append(f"        id_prefix: {b['prefix']}")
+        lines.append(f"        description_prefix: {b.get('description', b['prefix'])}")
+        lines.append(f"        job: {json.dumps(b.get('job', {'status': 'Suspended'}))}")
+    return "\n".join(lines) + "\n"
+
+
+def plan_doc(entry, concurrency=256, rate=10000, poll_rate=10000):
+    return (
+        "version: 1\n"
+        f'account_id: "{ACCOUNT}"\n'
+        "region: us-east-1\n"
+        'reason: "benchmark"\n'
+        f"limits: {{concurrency: {concurrency}, rate_limit: {rate}, poll_rate_limit: {poll_rate}}}\n"
+        "jobs:\n" + entry
+    )
+
+
+def run_s3plan(binary, workdir, sandbox, name, entry, extra=(), **limits):
+    plan = os.path.join(workdir, f"{name}.yaml")
+    with open(plan, "w") as f:
+        f.write(plan_doc(entry, **limits))
+    report = os.path.join(workdir, f"{name}-report.json")
+    with open(os.path.join(workdir, f"{name}.stderr"), "w") as err:
+        code, wall, cpu, rss = run_measured(
+            [binary, "apply", plan, "--endpoint-url", sandbox.url, "--yes", "--report", report, *extra],
+            stderr=err)
+    if code != 0:
+        with open(os.path.join(workdir, f"{name}.stderr")) as err:
+            sys.stderr.write(err.read()[-3000:])
+        raise SystemExit(f"s3plan {name} exited {code}")
+    sizes = {p: os.path.getsize(p) for p in (report, report + ".journal.jsonl") if os.path.exists(p)}
+    return {"wall": wall, "cpu": cpu, "rss_kib": rss, "report": report, "sizes": sizes}
+
+
+def span(entries):
+    times = sorted(parse_ts(e["time"]) for e in entries)
+    return (times[-1] - times[0]) if len(times) > 1 else 0.0, times
+
+
+def max_window(times, width=1.0):
+    best, j = 0, 0
+    for i, t in enumerate(times):
+        while times[j] <= t - width:
+            j += 1
+        best = max(best, i - j + 1)
+    return best
+
+
+def only(entries, prefix):
+    return [e for e in entries if (e.get("job_id") or "").startswith(prefix)]
+
+
+def verdict(ok):
+    return "MET" if ok else "MISSED"
+
+
+# §1 ------------------------------------------------------------------------------------------------------
+
+def peers(a, workdir):
+    n, cli_n = a.jobs, a.cli_jobs
+    print(f"== peers: {n} cancels each for boto3 and s3plan, {cli_n} for the AWS CLI loop ({load()})")
+    sb = Sandbox(a.bin, workdir, seed_doc([
+        {"count": cli_n, "prefix": "cli-"},
+        {"count": n, "prefix": "boto-"},
+        {"count": n, "prefix": "s3p-"},
+    ]))
+    venv_bin = os.path.dirname(sys.executable)
+    proxy = {"HTTP_PROXY": sb.url, "NO_PROXY": "", "no_proxy": ""}
+    results = {}
+
+    ids = os.path.join(workdir, "cli-ids.txt")
+    with open(ids, "w") as f:
+        f.write("\n".join(f"cli-{i:05}" for i in range(1, cli_n + 1)) + "\n")
+    loop = (f'while read id; do "{venv_bin}/aws" s3control update-job-status --endpoint-url {sb.url} '
+            f'--account-id {ACCOUNT} --job-id "$id" --requested-job-status Cancelled '
+            f'--status-update-reason benchmark >/dev/null || echo "failed $id" >&2; done < {ids}')
+    code, wall, cpu, _ = run_measured(["bash", "-c", loop], extra_env=proxy)
+    results["aws cli loop"] = (cli_n, wall, cpu, only(sb.audit(), "cli-"))
+
+    ids = os.path.join(workdir, "boto-ids.txt")
+    with open(ids, "w") as f:
+        f.write("\n".join(f"boto-{i:05}" for i in range(1, n + 1)) + "\n")
+    code, wall, cpu, _ = run_measured(
+        [sys.executable, os.path.join(HERE, "bench_boto3_cancel.py"), sb.url, ACCOUNT, ids, "32"],
+        stderr=None, extra_env=proxy)
+    if code != 0:
+        raise SystemExit(f"boto3 script exited {code}")
+    results["boto3 pool(32)"] = (n, wall, cpu, only(sb.audit(), "boto-"))
+
+    r = run_s3plan(a.bin, workdir, sb, "peers-s3plan",
+                   "  - name: cancel\n"
+                   "    select: {status: [Suspended], description: \"s3p-*\"}\n"
+                   f"    max_jobs: {n}\n"
+                   "    set: Cancelled\n", concurrency=a.concurrency)
+    results["s3plan"] = (n, r["wall"], r["cpu"], only(sb.audit(), "s3p-"))
+    calls = sb.calls()
+    sb_cpu = sb.stop()
+
+    print(f"{'tool':16} {'jobs':>6} {'ok':>6} {'wall s':>8} {'jobs/s':>9} {'call-span/s':>12} {'cpu ms/job':>11}")
+    rates = {}
+    for tool, (count, wall, cpu, audit) in results.items():
+        ok = sum(1 for e in audit if e["outcome"] == "ok")
+        s, _ = span(audit)
+        rates[tool] = (count / wall, ok / s if s > 0 else float("nan"))
+        print(f"{tool:16} {count:>6} {ok:>6} {wall:>8.2f} {count / wall:>9.0f} {rates[tool][1]:>12.0f} "
+              f"{cpu * 1000 / count:>11.3f}")
+        if ok != count:
+            print(f"  !! {tool}: {count - ok} jobs not cancelled")
+    mine = rates["s3plan"]
+    for tool in ("boto3 pool(32)", "aws cli loop"):
+        print(f"s3plan / {tool}: {mine[0] / rates[tool][0]:.1f}x (process wall), "
+              f"{mine[1] / rates[tool][1]:.1f}x (first to last call)")
+    print(f"sandbox cpu {sb_cpu:.2f} s for {sum(calls.values())} calls; {load()}")
+    print(f"target s3plan >= 10x boto3 pool (process wall): {verdict(mine[0] / rates['boto3 pool(32)'][0] >= 10)}")
+    print(f"target s3plan >= 5000 cancels/s (process wall {mine[0]:.0f}/s): {verdict(mine[0] >= 5000)}")
+
+
+# §2 ------------------------------------------------------------------------------------------------------
+
+def rate_fidelity(a, workdir):
+    n, rate = 2000, 200
+    print(f"== rate fidelity: {n} cancels at rate_limit {rate}, unthrottled sandbox ({load()})")
+    sb = Sandbox(a.bin, workdir, seed_doc([{"count": n, "prefix": "rate-"}]))
+    r = run_s3plan(a.bin, workdir, sb, "rate", "  - name: cancel\n"
+                   "    select: {status: [Suspended], description: \"rate-*\"}\n"
+                   f"    max_jobs: {n}\n    set: Cancelled\n", concurrency=64, rate=rate)
+    audit = sb.audit()
+    sb.stop()
+    s, times = span(audit)
+    ideal = n / rate
+    # N calls paced at `rate` start 1/rate apart: the run's calls cover (N-1)/rate + one interval.
+    paced = s + 1.0 / rate
+    window = max_window(times)
+    burst = -(-rate // 10)
+    print(f"calls {len(audit)}, ok {sum(e['outcome'] == 'ok' for e in audit)}")
+    print(f"first to last call {s:.3f} s (+1/rate = {paced:.3f} s), ideal {ideal:.2f} s: {paced / ideal:.3f}x")
+    print(f"process wall {r['wall']:.2f} s (includes start, resolution, report): {r['wall'] / ideal:.3f}x")
+    print(f"max calls in any 1-s window: {window} (limit rate + burst = {rate + burst})")
+    print(f"target wall <= 1.05x ideal (calls): {verdict(paced <= 1.05 * ideal)}; "
+          f"(process): {verdict(r['wall'] <= 1.05 * ideal)}")
+    print(f"target no window above rate+burst: {verdict(window <= rate + burst)}")
+
+
+def throttled(a, workdir):
+    n, server, plan_rate = 2000, 100, 1000
+    print(f"== server limit: {n} cancels, sandbox UpdateJobStatus={server}/s, plan rate {plan_rate} ({load()})")
+    sb = Sandbox(a.bin, workdir, seed_doc([{"count": n, "prefix": "thr-"}]),
+                 ["--throttle", f"UpdateJobStatus={server}"])
+    r = run_s3plan(a.bin, workdir, sb, "throttle", "  - name: cancel\n"
+                   "    select: {status: [Suspended], description: \"thr-*\"}\n"
+                   f"    max_jobs: {n}\n    set: Cancelled\n", concurrency=64, rate=plan_rate)
+    audit = sb.audit()
+    sb.stop()
+    ok = [e for e in audit if e["outcome"] == "ok"]
+    thr = [e for e in audit if e["outcome"] == "TooManyRequestsException"]
+    s, _ = span(audit)
+    done = len({e["job_id"] for e in ok})
+    goodput = len(ok) / s if s > 0 else float("nan")
+    print(f"calls {len(audit)}: ok {len(ok)}, throttled {len(thr)} ({100 * len(thr) / len(audit):.1f} %), "
+          f"other {len(audit) - len(ok) - len(thr)}")
+    print(f"first to last call {s:.2f} s, goodput {goodput:.1f}/s ({100 * goodput / server:.0f} % of {server}/s; "
+          f"the bucket's initial burst of {server} counts in it); process wall {r['wall']:.2f} s")
+    steady = len(ok) - server
+    t0 = min(parse_ts(e["time"]) for e in audit)
+    per_second = {}
+    for e in thr:
+        k = int(parse_ts(e["time"]) - t0)
+        per_second[k] = per_second.get(k, 0) + 1
+    print("throttled per second of the run: " + " ".join(f"{per_second.get(k, 0)}" for k in range(int(s) + 1)))
+    print(f"goodput without the initial burst: {steady / s:.1f}/s")
+    print(f"jobs done {done}/{n}")
+    print(f"target goodput >= 90 %: {verdict(goodput >= 0.9 * server)}; throttled <= 10 %: "
+          f"{verdict(len(thr) <= 0.1 * len(audit))}; every job done: {verdict(done == n)}")
+
+
+def waiting(a, workdir):
+    batches, per, speed, poll = 50, 100, 6.0, 2.0
+    n = batches * per
+    print(f"== waiting: {n} jobs gated on their own status (Suspended), reaching it over ~3.4 simulated "
+          f"minutes, sandbox speed {speed}, poll interval {poll:.0f}s ({load()})")
+    start = "2026-06-01T12:00:00Z"
+    seed = seed_doc([{"count": per, "prefix": f"w{k:02}-", "description": f"wait-{k:02}-",
+                      "job": {"confirmation_required": True,
+                              "timings": {"new": "1s", "preparing": f"{10 + 4 * k}s"}}}
+                     for k in range(batches)], start_time=start)
+    sb = Sandbox(a.bin, workdir, seed, ["--speed", str(speed)])
+    r = run_s3plan(a.bin, workdir, sb, "wait", "  - name: cancel-when-suspended\n"
+                   "    select: {status: [New, Preparing, Suspended], description: \"wait-*\"}\n"
+                   f"    max_jobs: {n}\n    wait_for: Suspended\n    set: Cancelled\n",
+                   extra=["--poll-interval", f"{poll:.0f}s"], concurrency=64, rate=1000, poll_rate=100)
+    audit = {e["job_id"]: e for e in sb.audit() if e["outcome"] == "ok"}
+    calls = sb.calls()
+    lags = []
+    for k in range(batches):
+        for i in range(1, per + 1):
+            job = f"w{k:02}-{i:05}"
+            info = sb.get(f"jobs/{ACCOUNT}/{job}")
+            held = next(parse_ts(s["start"]) for s in info["timeline"] if s["status"] == "Suspended")
+            applied = parse_ts(audit[job]["sandbox_time"])
+            lags.append((applied - held) / speed)
+    sb.stop()
+    reads = calls.get("ListJobs", 0) + calls.get("DescribeJob", 0)
+    lags.sort()
+    print(f"jobs applied {len(audit)}/{n}; process wall {r['wall']:.1f} s")
+    print(f"reads: ListJobs {calls.get('ListJobs', 0)}, DescribeJob {calls.get('DescribeJob', 0)} "
+          f"= {reads / n:.3f} reads per job")
+    print(f"real seconds from gate holding to the cancel: median {statistics.median(lags):.2f}, "
+          f"p99 {lags[int(0.99 * len(lags))]:.2f}, max {lags[-1]:.2f}, min {lags[0]:.2f}")
+    print(f"target each job within poll interval + 1 s ({poll + 1:.0f} s): {verdict(lags[-1] <= poll + 1)}; "
+          f"ListJobs instead of DescribeJob: {verdict(calls.get('DescribeJob', 0) < calls.get('ListJobs', 0))}")
+
+
+def resolution(a, workdir):
+    print(f"== resolution: selector over 100,000 jobs, dry run ({load()})")
+    sb = Sandbox(a.bin, workdir, seed_doc([
+        {"count": 97000, "prefix": "bulk-", "job": {"status": "Suspended", "priority": 10,
+                                                     "tags": {"team": "search"}}},
+        {"count": 1000, "prefix": "hit-", "job": {"status": "Suspended", "priority": 10,
+                                                   "tags": {"team": "search"}}},
+        {"count": 1000, "prefix": "hitx-", "description": "hit-x", "job": {
+            "status": "Suspended", "priority": 10, "tags": {"team": "other"}}},
+        {"count": 1000, "prefix": "hitp-", "description": "hit-p", "job": {
+            "status": "Suspended", "priority": 90, "tags": {"team": "search"}}},
+    ]))
+    r = run_s3plan(a.bin, workdir, sb, "resolve", "  - name: cancel-search-hits\n"
+                   "    select:\n      status: [Suspended]\n      description: \"hit-*\"\n"
+                   "      priority: {min: 5, max: 50}\n      tags: {team: search}\n"
+                   "    max_jobs: 1000\n    set: Cancelled\n", extra=["--dry-run"], poll_rate=10000)
+    calls = sb.calls()
+    mutating = len(sb.audit(op="UpdateJobStatus"))
+    sb.stop()
+    lj, gt = calls.get("ListJobs", 0), calls.get("GetJobTagging", 0)
+    print(f"ListJobs {lj}, GetJobTagging {gt} (jobs passing status, description and priority: 2000), "
+          f"DescribeJob {calls.get('DescribeJob', 0)}, UpdateJobStatus {mutating}")
+    print(f"process wall {r['wall']:.2f} s, cpu {r['cpu']:.2f} s, peak RSS {r['rss_kib'] / 1024:.1f} MiB")
+    print(f"target <= 101 ListJobs: {verdict(lj <= 101)}; tagging only after other filters: {verdict(gt == 2000)}")
+
+
+# §3 ------------------------------------------------------------------------------------------------------
+
+def scale(a, workdir):
+    n = a.scale_jobs
+    print(f"== scale: {n} jobs selected and cancelled ({load()})")
+    sb = Sandbox(a.bin, workdir, seed_doc([{"count": n, "prefix": "sc-"}]))
+    r = run_s3plan(a.bin, workdir, sb, "scale", "  - name: cancel-all\n"
+                   "    select: {status: [Suspended], description: \"sc-*\"}\n"
+                   f"    max_jobs: {n}\n    set: Cancelled\n", concurrency=a.concurrency)
+    ok = sum(1 for e in sb.audit() if e["outcome"] == "ok")
+    calls = sb.calls()
+    sb_cpu = sb.stop()
+    print(f"cancelled {ok}/{n}; ListJobs {calls.get('ListJobs', 0)}")
+    print(f"process wall {r['wall']:.2f} s = {n / r['wall']:.0f} jobs/s; cpu {r['cpu']:.2f} s = "
+          f"{r['cpu'] * 1e6 / n:.1f} us per job; sandbox cpu {sb_cpu:.2f} s")
+    print(f"peak RSS {r['rss_kib'] / 1024:.1f} MiB; " + ", ".join(
+        f"{os.path.basename(p)} {s / 1048576:.1f} MiB" for p, s in r["sizes"].items()))
+    print(f"target peak RSS <= 150 MiB: {verdict(r['rss_kib'] <= 150 * 1024)}; {load()}")
+
+
+def validate(a, workdir):
+    plan = os.path.join(ROOT, "examples", "incident-bulk-cancel.yaml")
+    runs = []
+    for _ in range(a.validate_runs):
+        code, wall, _, _ = run_measured([a.bin, "validate", plan])
+        if code != 0:
+            raise SystemExit(f"validate exited {code}")
+        runs.append(wall)
+    runs.sort()
+    print(f"== validate {os.path.basename(plan)}, {len(runs)} runs ({load()})")
+    print(f"process start to exit: min {runs[0] * 1000:.1f} ms, median {statistics.median(runs) * 1000:.1f} ms, "
+          f"p90 {runs[int(0.9 * len(runs))] * 1000:.1f} ms")
+    print(f"target <= 20 ms (median): {verdict(statistics.median(runs) <= 0.020)}")
+
+
+def main():
+    p = argparse.ArgumentParser()
+    p.add_argument("section", nargs="?", default="all",
+                   choices=["peers", "limits", "rate", "throttle", "wait", "resolve", "scale", "validate", "all"])
+    p.add_argument("--bin", required=True)
+    p.add_argument("--jobs", type=int, default=10000, help="jobs for boto3 and s3plan in peers")
+    p.add_argument("--cli-jobs", type=int, default=100, help="jobs for the AWS CLI loop in peers")
+    p.add_argument("--scale-jobs", type=int, default=100000)
+    p.add_argument("--concurrency", type=int, default=256)
+    p.add_argument("--validate-runs", type=int, default=50)
+    a = p.parse_args()
+    print(f"machine: {machine()}; {load()}")
+    sections = {
+        "peers": [peers], "rate": [rate_fidelity], "throttle": [throttled], "wait": [waiting],
+        "resolve": [resolution], "limits": [rate_fidelity, throttled, waiting, resolution],
+        "scale": [scale], "validate": [validate],
+    }
+    sections["all"] = sections["peers"] + sections["limits"] + sections["scale"] + sections["validate"]
+    with tempfile.TemporaryDirectory(prefix="s3plan-bench-") as workdir:
+        for f in sections[a.section]:
+            f(a, workdir)
+            sys.stdout.flush()
+
+
+if __name__ == "__main__":
+    main()
