@@ -335,6 +335,12 @@ async fn run_job<C: JobControl>(ctx: Arc<Context<C>>, index: JobIndex) -> JobRec
     }
     loop {
         state = match state {
+            // A job already at its target needs no gate: a rerun of a plan converges (issue 6), instead of
+            // failing on a gate such as `wait_for: Suspended` that the job has moved past because of the
+            // earlier run.
+            JobState::Resolved if already_at_target(entry, job.priority_seen, status) => {
+                JobState::Applying(status)
+            }
             JobState::Resolved => match &entry.gate {
                 Some(gate) => JobState::Waiting(GateView {
                     subject: gate.subject.clone(),
@@ -419,6 +425,21 @@ fn apply_step(record: &mut JobRecord, step: Step) {
         record.request_id = error.request_id.clone().or(record.request_id.take());
         record.error = Some(ErrorView::from(error));
     }
+}
+
+/// Whether the entry asks nothing of the job that it has not already got: its status is at (or past) the
+/// target and its priority is the one asked for.
+fn already_at_target(entry: &ResolvedEntry, priority_seen: i32, status: JobStatus) -> bool {
+    let status_done = entry
+        .target
+        .is_none_or(|target| matches!(judge_target(target, status), Judgment::Unchanged(_)));
+    let priority_done = entry.priority.is_none_or(|priority| {
+        matches!(
+            judge_priority(priority, priority_seen, status),
+            PriorityJudgment::Unchanged(_)
+        )
+    });
+    (entry.target.is_some() || entry.priority.is_some()) && status_done && priority_done
 }
 
 /// Waits for the gate; `Ok` when it holds, else the step that ends the job. Also returns the last status seen.
@@ -1151,8 +1172,9 @@ mod tests {
         let met = job(&fake, "gate-met", JobStatus::Preparing);
         fake.schedule_status(&met.id, Duration::from_secs(30), JobStatus::Suspended);
         let late = job(&fake, "gate-late", JobStatus::Preparing);
-        let past = job(&fake, "gate-past", JobStatus::Active);
-        let mut e = entry("e", vec![met, late, past], Some(TargetStatus::Ready));
+        let past = job(&fake, "gate-past", JobStatus::Cancelled);
+        let done = job(&fake, "gate-done", JobStatus::Active);
+        let mut e = entry("e", vec![met, late, past, done], Some(TargetStatus::Ready));
         e.gate = gate(GateSubject::OwnStatus, &[JobStatus::Suspended], 120);
         let out = run_plan(&fake, RunMode::Apply, vec![e]).await;
 
@@ -1184,6 +1206,11 @@ mod tests {
             "fails at once: {:?}",
             past.waited
         );
+
+        // Already past the target (a rerun after an earlier run confirmed it): unchanged, no gate, no call.
+        let done = out.record("gate-done");
+        assert_eq!(done.outcome, Outcome::Unchanged, "{:?}", done.reason);
+        assert_eq!(done.waited, Duration::ZERO);
         assert_eq!(fake.mutations(), 1);
     }
 

@@ -742,3 +742,44 @@ async fn killed_and_resumed_three_times(one_journal: bool) {
     }
     sandbox.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn regression_a_runbook_rerun_after_it_confirmed_its_jobs_is_unchanged_not_failed() {
+    // A runbook gates its confirmations on `wait_for: Suspended`; once run, its jobs are Ready, so the gate can
+    // never hold again. A rerun must converge (jobs already at target are `unchanged`, no call), not fail
+    // on the gate and leave the entries behind it `not_run`.
+    let dir = tempfile::tempdir().unwrap();
+    let sandbox = frozen_sandbox(dir.path(), 3).await;
+    let plan = dir.path().join("runbook.yaml");
+    std::fs::write(
+        &plan,
+        format!(
+            "version: 1\naccount_id: \"{ACCOUNT}\"\nreason: runbook\npoll_interval: 100ms\njobs:\n  - name: first\n    job_id: job-00001\n    wait_for: Suspended\n    set: Ready\n  - name: rest\n    job_ids: [job-00002, job-00003]\n    after: [first]\n    wait_for: [Suspended]\n    set: Ready\n"
+        ),
+    )
+    .unwrap();
+    let first = dir.path().join("first");
+    let again = dir.path().join("again");
+    std::fs::create_dir(&first).unwrap();
+    std::fs::create_dir(&again).unwrap();
+    let output = apply(&first, &plan, &sandbox.url(), &[]).output().unwrap();
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let calls = sandbox.audit().len();
+    assert_eq!(calls, 3, "one confirm per job");
+
+    let output = apply(&again, &plan, &sandbox.url(), &[]).output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(0), "{stderr}");
+    let jobs = jobs_by_id(&report(&again.join("report.json")));
+    assert_eq!(jobs.len(), 3);
+    for (id, job) in &jobs {
+        assert_eq!(job["outcome"], "unchanged", "{id}: {job}");
+    }
+    assert_eq!(sandbox.audit().len(), calls, "the rerun sent no change");
+    sandbox.shutdown().await;
+}
