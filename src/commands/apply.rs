@@ -129,8 +129,8 @@ async fn apply(args: &ApplyArgs, log: &LogWriter) -> Result<i32, CommandError> {
             reporters.add(SummaryReporter::new(Box::new(std::io::stdout())));
         }
         OutputFormat::Json => {
-            reporters.add(JsonReporter::new(
-                meta,
+            reporters.add(JsonReporter::with_meta(
+                run_meta.clone(),
                 ReportSink::Writer(Box::new(std::io::stdout())),
             ));
         }

@@ -39,7 +39,7 @@ impl ReportFormat {
     /// A reporter writing this format to `sink` at `RunFinished`.
     pub fn reporter(self, meta: RunMeta, sink: ReportSink) -> FileReporter {
         match self {
-            ReportFormat::Json => FileReporter::Json(JsonReporter::new(meta.plan, sink)),
+            ReportFormat::Json => FileReporter::Json(JsonReporter::with_meta(meta, sink)),
             ReportFormat::Markdown => FileReporter::Markdown(MarkdownReporter::new(meta, sink)),
             ReportFormat::Junit => FileReporter::Junit(JunitReporter::new(meta, sink)),
         }

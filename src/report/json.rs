@@ -11,9 +11,10 @@ use std::path::PathBuf;
 use jiff::Timestamp;
 use serde::Serialize;
 
-use crate::event::{Event, EventKind, JobRecord, RunInfo};
+use crate::event::{Event, JobRecord};
 use crate::exec::Outcome;
 use crate::report::Reporter;
+use crate::report::run_record::{RunMeta, RunRecord};
 use crate::resolved::RunMode;
 
 /// What the report says about the plan file, known only to the command.
@@ -45,50 +46,59 @@ impl std::fmt::Debug for ReportSink {
 /// Collects the run's events and writes the JSON report at its end.
 #[derive(Debug)]
 pub struct JsonReporter {
-    plan: PlanMeta,
     sink: Option<ReportSink>,
-    info: Option<std::sync::Arc<RunInfo>>,
-    started_at: Option<Timestamp>,
-    jobs: Vec<JobRecord>,
+    record: RunRecord,
 }
 
 impl JsonReporter {
     /// A reporter writing to `sink` about the plan described by `plan`.
     pub fn new(plan: PlanMeta, sink: ReportSink) -> Self {
+        Self::with_meta(
+            RunMeta {
+                plan,
+                operator: None,
+            },
+            sink,
+        )
+    }
+
+    /// A reporter writing to `sink` about the run described by `meta` (the plan, and who ran it).
+    pub fn with_meta(meta: RunMeta, sink: ReportSink) -> Self {
         Self {
-            plan,
             sink: Some(sink),
-            info: None,
-            started_at: None,
-            jobs: Vec::new(),
+            record: RunRecord::new(meta),
         }
     }
 
-    fn write(&mut self, finished_at: Timestamp, interrupted: bool) -> std::io::Result<()> {
+    fn write(&mut self) -> std::io::Result<()> {
         let Some(sink) = self.sink.take() else {
             return Ok(());
         };
-        self.jobs.sort_by_key(|r| r.index);
+        let record = &self.record;
         let mut summary = Summary::default();
-        for job in &self.jobs {
+        for job in &record.jobs {
             summary.add(job.outcome);
         }
-        let info = self.info.as_deref();
+        let info = record.info.as_deref();
         let report = Report {
             s3plan_version: env!("CARGO_PKG_VERSION"),
             plan: PlanView {
-                path: &self.plan.path,
-                sha256: &self.plan.sha256,
+                path: &record.meta.plan.path,
+                sha256: &record.meta.plan.sha256,
             },
             account_id: info.map(|i| i.target.account_id.as_str()),
             region: info.map(|i| i.target.region.as_str()),
             endpoint: info.and_then(|i| i.target.endpoint.as_deref()),
+            run_by: record.meta.operator.as_deref(),
             mode: info.map(|i| i.mode),
-            started_at: self.started_at.map(|t| t.to_string()),
-            finished_at: finished_at.to_string(),
-            interrupted,
+            started_at: record.started_at.map(|t| t.to_string()),
+            finished_at: record
+                .finished_at
+                .unwrap_or_else(Timestamp::now)
+                .to_string(),
+            interrupted: record.interrupted,
             summary,
-            jobs: JobsView(&self.jobs),
+            jobs: JobsView(&record.jobs),
         };
         let mut out: Box<dyn Write> = match sink {
             ReportSink::File(path) => Box::new(BufWriter::new(File::create(path)?)),
@@ -106,15 +116,8 @@ impl Reporter for JsonReporter {
     }
 
     fn report(&mut self, event: &Event) -> std::io::Result<()> {
-        match &event.kind {
-            EventKind::RunStarted(info) => {
-                self.info = Some(info.clone());
-                self.started_at = Some(event.at);
-                self.jobs.reserve(info.total_jobs);
-            }
-            EventKind::JobFinished(record) => self.jobs.push((**record).clone()),
-            EventKind::RunFinished { interrupted } => self.write(event.at, *interrupted)?,
-            _ => {}
+        if self.record.observe(event) {
+            self.write()?;
         }
         Ok(())
     }
@@ -127,6 +130,9 @@ struct Report<'a> {
     account_id: Option<&'a str>,
     region: Option<&'a str>,
     endpoint: Option<&'a str>,
+    /// Who ran it, when known (`$USER`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    run_by: Option<&'a str>,
     mode: Option<RunMode>,
     started_at: Option<String>,
     finished_at: String,
@@ -239,7 +245,7 @@ mod tests {
 
     use super::*;
     use crate::api::{AccountId, ApiCall, ApiError, ApiErrorKind, JobId, JobStatus, TargetStatus};
-    use crate::event::{ErrorView, JobIndex};
+    use crate::event::{ErrorView, EventKind, JobIndex, RunInfo};
     use crate::resolved::Target;
 
     #[derive(Clone, Default)]

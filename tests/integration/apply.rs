@@ -1312,3 +1312,16 @@ accounts:
         assert_eq!(record["status_after"], after, "{record:#}");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_report_names_who_ran_it_when_known() {
+    let done = run("  - {name: confirm, job_id: \"susp-1\", set: Ready}\n")
+        .env("USER", "alice")
+        .args(&["--report", "run.md"])
+        .run()
+        .await;
+    done.code(0);
+    assert_eq!(done.report()["run_by"], "alice");
+    let markdown = std::fs::read_to_string(done.report_path().with_file_name("run.md")).unwrap();
+    assert!(markdown.contains("| Run by | alice |"), "{markdown}");
+}
