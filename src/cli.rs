@@ -40,6 +40,7 @@ pub fn short_usage() -> String {
          \x20 plan      show what apply would do, change nothing (--out SAVED.json to save it)\n\
          \x20 apply     confirm or cancel the jobs of a plan or saved plan\n\
          \x20 sandbox   run a local S3 Control job API to rehearse against\n\
+         \x20 report    turn a run's journal (even a cut-short one) into a report\n\
          \x20 schema    print the plan format's JSON Schema\n\n\
          {QUICK_START}\n\n\
          More: s3plan --help, s3plan <COMMAND> --help"
