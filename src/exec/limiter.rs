@@ -3,7 +3,7 @@
 //! Owns two lanes (mutations at `rate_limit`, reads at `poll_rate_limit`) and the semaphore capping mutations
 //! in flight. Each lane has a hard ceiling (governor, at the configured rate) and an adaptive pacer under it:
 //! on throttling the pacer cuts the lane's rate to just under the goodput the server allowed over the last
-//! second and pauses the lane briefly; while calls succeed it climbs back toward the configured rate. So a
+//! half second and pauses the lane briefly; while calls succeed it climbs back toward the configured rate. So a
 //! throttle slows the whole plan, not only the call that met it. Time is Tokio time (the governor clock reads
 //! it too), so tests run with paused time. Does not decide what is retried (`retry.rs`).
 
