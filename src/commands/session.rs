@@ -257,15 +257,18 @@ impl Session {
                     policy: RetryPolicy::default(),
                     cancel: cancel.clone(),
                 };
-                Ok(resolve::resolve(
+                let resolving = resolve::resolve(
                     &loaded.plan,
                     control,
                     &reader,
                     self.target.clone(),
                     self.settings.clone(),
+                );
+                Ok(
+                    with_patience_notes(resolving, self.settings.poll_rate_limit)
+                        .await
+                        .map_err(Box::new)?,
                 )
-                .await
-                .map_err(Box::new)?)
             }
             Origin::Saved(saved) => {
                 let caller = self.reader(cancel);
@@ -483,4 +486,25 @@ fn print_warnings(loaded: &LoadedPlan) {
         diagnostics: loaded.warnings.clone(),
     };
     eprintln!("{:?}", miette::Report::new(error));
+}
+
+/// How long resolution runs before the operator is told it is still working, and how often after that.
+const PATIENCE_NOTE_EVERY: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// Runs `work`, printing a line on stderr every few seconds while it lasts: a selector over many jobs, or
+/// tag lookups at a low `poll_rate_limit`, can take minutes, and silence before the confirmation prompt
+/// reads as a hang.
+async fn with_patience_notes<T>(work: impl Future<Output = T>, read_rate: f64) -> T {
+    let started = tokio::time::Instant::now();
+    let mut notes = tokio::time::interval_at(started + PATIENCE_NOTE_EVERY, PATIENCE_NOTE_EVERY);
+    tokio::pin!(work);
+    loop {
+        tokio::select! {
+            done = &mut work => return done,
+            _ = notes.tick() => eprintln!(
+                "still resolving the plan after {}s (ListJobs, DescribeJob and GetJobTagging at most {read_rate}/s; raise poll_rate_limit to go faster)",
+                started.elapsed().as_secs()
+            ),
+        }
+    }
 }

@@ -1325,3 +1325,23 @@ async fn every_report_names_who_ran_it_when_known() {
     let markdown = std::fs::read_to_string(done.report_path().with_file_name("run.md")).unwrap();
     assert!(markdown.contains("| Run by | alice |"), "{markdown}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_long_resolution_tells_the_operator_it_is_still_working() {
+    // 45 tag lookups at 6 reads/s take about 7 s: past the first 5 s the operator gets a line, not silence.
+    let seed = r#"
+accounts:
+  - id: "111122223333"
+    generate:
+      - count: 45
+        id_prefix: tagged-
+        description_prefix: tagged-
+        job: {status: Suspended, tags: {team: data}}
+"#;
+    let plan = "version: 1\naccount_id: \"111122223333\"\nreason: test\nlimits:\n  poll_rate_limit: 6\n  rate_limit: 100\njobs:\n  - name: confirm\n    select: {description: \"tagged-*\", tags: {team: data}}\n    set: Ready\n";
+    let done = TestRun::new(plan).seed_yaml(seed).run().await;
+    done.code(0);
+    done.stderr_has("still resolving the plan after 5s")
+        .stderr_has("raise poll_rate_limit");
+    assert_eq!(done.summary("applied"), 45);
+}
