@@ -430,7 +430,8 @@ impl DiagnosticKind {
             Self::Cycle { .. } => "part of the cycle",
             Self::OutOfRange { .. } => "out of range",
             Self::PointlessGate { .. } => "this gate",
-            Self::NoJobSet | Self::SeveralJobSets { .. } | Self::NoAction => "this entry",
+            Self::SeveralJobSets { .. } => "second job set",
+            Self::NoJobSet | Self::NoAction => "this entry",
             _ => "here",
         }
     }

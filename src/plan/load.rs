@@ -209,13 +209,15 @@ pub fn check_bytes(path: &Path, bytes: &[u8]) -> Checked {
     let structure = structure::check(&nodes);
     if !structure.diagnostics.is_empty() {
         let mut problems = semantic_despite(&nodes, &structure);
+        point_at_keys(&nodes, &mut problems);
         problems.extend(structure.diagnostics);
         return finish(text.to_owned(), None, problems);
     }
     // The structure is sound, so the typed model reads from the same tree (no second parse).
     match node_de::from_node::<Plan>(&nodes) {
         Ok(plan) => {
-            let problems = validate::validate(&plan);
+            let mut problems = validate::validate(&plan);
+            point_at_keys(&nodes, &mut problems);
             finish(text.to_owned(), Some(plan), problems)
         }
         Err(error) => finish(
@@ -230,8 +232,9 @@ pub fn check_bytes(path: &Path, bytes: &[u8]) -> Checked {
 
 /// Semantic problems of a file with structural ones: the broken parts are pruned, the rest is read and
 /// validated, and only problems that cannot be artefacts of the pruning are kept: none inside an entry
-/// that had a structural problem, and no "no entries" when `jobs` had some. (An entry pruned whole has no usable `name`, so no `after` can have
-/// meant it.)
+/// that had a structural problem except the plan-level name checks (duplicate names, unknown `after`
+/// names), and no "no entries" when `jobs` had some. (An entry pruned whole has no usable `name`, so no
+/// `after` can have meant it.)
 fn semantic_despite(nodes: &Spanned<Node>, structure: &Structure) -> Vec<Diagnostic> {
     let Some(pruned) = structure.prune(nodes) else {
         return Vec::new();
@@ -259,9 +262,43 @@ fn semantic_despite(nodes: &Spanned<Node>, structure: &Structure) -> Vec<Diagnos
             // `jobs` had entries before pruning, so "no entries" would only blame the pruning.
             let pruning_artefact =
                 matches!(d.kind, DiagnosticKind::NoEntries) && !starts.is_empty();
-            !pruning_artefact && !faulty.iter().any(|range| range.contains(&offset))
+            // Names are plan-level: a repeated name or an `after` naming no entry is wrong whatever else is
+            // wrong inside the entry, and the operator should see it in the same run.
+            let plan_level = matches!(
+                d.kind,
+                DiagnosticKind::DuplicateName { .. } | DiagnosticKind::UnknownAfter { .. }
+            );
+            !pruning_artefact && (plan_level || !faulty.iter().any(|range| range.contains(&offset)))
         })
         .collect()
+}
+
+/// Moves the label of problems about a key (an entry's second job set) from the key's value, where the
+/// typed model knows its span, to the key itself: the value of a block-style `select:` starts at its own
+/// first key (`status:`), which is not what is wrong.
+fn point_at_keys(nodes: &Spanned<Node>, problems: &mut [Diagnostic]) {
+    for problem in problems {
+        if let (DiagnosticKind::SeveralJobSets { .. }, Some(span)) = (&problem.kind, problem.span)
+            && let Some(key) = key_of(nodes, span.offset)
+        {
+            problem.span = Some(key);
+        }
+    }
+}
+
+/// The span of the map key whose value starts at `offset`, searching the whole tree.
+fn key_of(node: &Spanned<Node>, offset: usize) -> Option<Span> {
+    match &node.value {
+        Node::Map(pairs) => pairs.iter().find_map(|(key, value)| {
+            if Span::of(value).offset == offset && Span::of(key).offset != offset {
+                Some(Span::of(key))
+            } else {
+                key_of(value, offset)
+            }
+        }),
+        Node::Seq(items) => items.iter().find_map(|item| key_of(item, offset)),
+        _ => None,
+    }
 }
 
 /// Byte offsets where each entry of `jobs` starts, in the unpruned tree.
