@@ -4,8 +4,9 @@
 //! status before the run), selectors are resolved once through paginated ListJobs (server-side status
 //! filter, then the description/time/operation/priority filters here, then GetJobTagging only for the jobs
 //! that passed every other filter), `max_jobs` is enforced, and the same job aimed at two different targets
-//! is refused. Reads take read permits from the run's `Limiter` and retry transient failures, like every
-//! other call. Does not apply flags or defaults to settings (the command does) and never mutates a job.
+//! or two different priorities is refused. Refusals are gathered over the whole plan (every missing job,
+//! every selector over its `max_jobs`, every conflict) and returned together. Reads take read permits from
+//! the run's `Limiter` and retry transient failures, like every other call. Does not apply flags or defaults to settings (the command does) and never mutates a job.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
@@ -90,6 +91,36 @@ pub enum ResolveError {
         second: String,
         /// Its target.
         second_target: TargetStatus,
+    },
+    /// Two entries ask for different priorities of the same job: whichever call went last would win.
+    #[error(
+        "job {job} is asked for priority {first_priority} by entry `{first}` and {second_priority} by entry `{second}`"
+    )]
+    #[diagnostic(
+        code(s3plan::resolve::conflicting_priorities),
+        help(
+            "a selector probably matches a job another entry names; narrow one of the two entries, or give both the same priority"
+        )
+    )]
+    ConflictingPriorities {
+        /// The job.
+        job: JobId,
+        /// The first entry.
+        first: String,
+        /// Its priority.
+        first_priority: i32,
+        /// The second entry.
+        second: String,
+        /// Its priority.
+        second_priority: i32,
+    },
+    /// More than one of the refusals above: every one is named, so one run shows everything to fix.
+    #[error("the plan cannot run as written: {} problems; nothing was changed", problems.len())]
+    #[diagnostic(code(s3plan::resolve::refused))]
+    Refused {
+        /// Each problem (missing jobs, selectors over `max_jobs`, conflicting entries), in plan order.
+        #[related]
+        problems: Vec<ResolveError>,
     },
     /// A read failed for good while resolving.
     #[error(
@@ -188,6 +219,9 @@ pub async fn resolve<C: JobControl>(
         .map(|(index, entry)| (entry.name(), index))
         .collect();
     let mut entries = Vec::new();
+    // Refusals (a missing job, a selector over max_jobs, a conflict) are gathered so the operator sees all of
+    // them at once; a failed read or an interruption still stops resolution at once.
+    let mut problems = Vec::new();
     for entry in plan.entries() {
         let after = entry
             .after()
@@ -201,12 +235,18 @@ pub async fn resolve<C: JobControl>(
                     })
             })
             .collect::<Result<Vec<_>, _>>()?;
-        let jobs = resolve_jobs(entry, control, reader, &target).await?;
+        let jobs = resolve_jobs(entry, control, reader, &target, &mut problems).await?;
         let gate = match entry.gate(plan) {
             Some(spec) => {
                 let subject = match spec.job {
                     Some(other) => {
-                        describe(entry, &other, control, reader, &target).await?;
+                        match describe(entry, &other, control, reader, &target).await {
+                            Ok(_) => {}
+                            Err(missing @ ResolveError::JobNotFound { .. }) => {
+                                problems.push(missing)
+                            }
+                            Err(error) => return Err(error),
+                        }
                         GateSubject::OtherJob(other)
                     }
                     None => GateSubject::OwnStatus,
@@ -229,7 +269,14 @@ pub async fn resolve<C: JobControl>(
             reason: entry.reason(plan).map(str::to_owned),
         });
     }
-    refuse_conflicting_targets(&entries)?;
+    problems.extend(conflicting_targets(&entries));
+    problems.extend(conflicting_priorities(&entries));
+    if problems.len() > 1 {
+        return Err(ResolveError::Refused { problems });
+    }
+    if let Some(problem) = problems.pop() {
+        return Err(problem);
+    }
     Ok(ResolvedPlan {
         target,
         settings,
@@ -242,6 +289,7 @@ async fn resolve_jobs<C: JobControl>(
     control: &C,
     reader: &Reader,
     target: &Target,
+    problems: &mut Vec<ResolveError>,
 ) -> Result<Vec<ResolvedJob>, ResolveError> {
     match entry.job_set() {
         Some(JobSet::Ids(ids)) => {
@@ -251,13 +299,26 @@ async fn resolve_jobs<C: JobControl>(
                     unique.push(id);
                 }
             }
-            stream::iter(unique)
+            let described: Vec<Result<ResolvedJob, ResolveError>> = stream::iter(unique)
                 .map(|id| describe(entry, id, control, reader, target))
                 .buffered(RESOLVE_READ_CONCURRENCY)
-                .try_collect()
-                .await
+                .collect()
+                .await;
+            let mut jobs = Vec::with_capacity(described.len());
+            for job in described {
+                match job {
+                    Ok(job) => jobs.push(job),
+                    Err(missing @ ResolveError::JobNotFound { .. }) => problems.push(missing),
+                    Err(error) => return Err(error),
+                }
+            }
+            Ok(jobs)
         }
-        Some(JobSet::Select(selector)) => select(entry, selector, control, reader).await,
+        Some(JobSet::Select(selector)) => {
+            let (jobs, too_many) = select(entry, selector, control, reader).await?;
+            problems.extend(too_many);
+            Ok(jobs)
+        }
         // Validation refuses an entry without jobs; resolving it to none keeps this total.
         None => Ok(Vec::new()),
     }
@@ -290,7 +351,7 @@ async fn select<C: JobControl>(
     selector: &Selector,
     control: &C,
     reader: &Reader,
-) -> Result<Vec<ResolvedJob>, ResolveError> {
+) -> Result<(Vec<ResolvedJob>, Option<ResolveError>), ResolveError> {
     let statuses = selector.statuses();
     let description = selector.description();
     let operations = selector.operations();
@@ -367,14 +428,12 @@ async fn select<C: JobControl>(
     }
 
     let max_jobs = entry.max_jobs();
-    if order.len() > max_jobs as usize {
-        return Err(ResolveError::TooManyJobs {
-            entry: entry.name().to_owned(),
-            matched: order.len(),
-            max_jobs,
-        });
-    }
-    Ok(order)
+    let too_many = (order.len() > max_jobs as usize).then(|| ResolveError::TooManyJobs {
+        entry: entry.name().to_owned(),
+        matched: order.len(),
+        max_jobs,
+    });
+    Ok((order, too_many))
 }
 
 fn resolved_job(job: &JobSummary) -> ResolvedJob {
@@ -398,29 +457,72 @@ fn api_error(entry: &Entry, job: Option<&JobId>, error: ApiError, reader: &Reade
     }
 }
 
-fn refuse_conflicting_targets(entries: &[ResolvedEntry]) -> Result<(), ResolveError> {
-    let mut targets: HashMap<&JobId, (&str, TargetStatus)> = HashMap::new();
+/// Every job two entries ask to become different statuses, once per job.
+fn conflicting_targets(entries: &[ResolvedEntry]) -> Vec<ResolveError> {
+    conflicts(entries, |entry| entry.target)
+        .into_iter()
+        .map(|(job, (first, first_target), (second, second_target))| {
+            ResolveError::ConflictingTargets {
+                job,
+                first,
+                first_target,
+                second,
+                second_target,
+            }
+        })
+        .collect()
+}
+
+/// Every job two entries ask for different priorities, once per job.
+fn conflicting_priorities(entries: &[ResolvedEntry]) -> Vec<ResolveError> {
+    conflicts(entries, |entry| entry.priority)
+        .into_iter()
+        .map(
+            |(job, (first, first_priority), (second, second_priority))| {
+                ResolveError::ConflictingPriorities {
+                    job,
+                    first,
+                    first_priority,
+                    second,
+                    second_priority,
+                }
+            },
+        )
+        .collect()
+}
+
+/// A job, the first entry asking it for a value and the first entry asking another one.
+type Conflict<T> = (JobId, (String, T), (String, T));
+
+/// Jobs that two entries ask for different values of what `wanted` reads, in plan order, each job once.
+fn conflicts<T: Copy + PartialEq>(
+    entries: &[ResolvedEntry],
+    wanted: impl Fn(&ResolvedEntry) -> Option<T>,
+) -> Vec<Conflict<T>> {
+    let mut first_asked: HashMap<&JobId, (&str, T)> = HashMap::new();
+    let mut reported = std::collections::HashSet::new();
+    let mut found = Vec::new();
     for entry in entries {
-        let Some(target) = entry.target else { continue };
+        let Some(value) = wanted(entry) else { continue };
         for job in &entry.jobs {
-            match targets.get(&job.id) {
-                Some((first, first_target)) if *first_target != target => {
-                    return Err(ResolveError::ConflictingTargets {
-                        job: job.id.clone(),
-                        first: (*first).to_owned(),
-                        first_target: *first_target,
-                        second: entry.name.clone(),
-                        second_target: target,
-                    });
+            match first_asked.get(&job.id) {
+                Some((first, first_value)) if *first_value != value => {
+                    if reported.insert(&job.id) {
+                        found.push((
+                            job.id.clone(),
+                            ((*first).to_owned(), *first_value),
+                            (entry.name.clone(), value),
+                        ));
+                    }
                 }
                 Some(_) => {}
                 None => {
-                    targets.insert(&job.id, (&entry.name, target));
+                    first_asked.insert(&job.id, (&entry.name, value));
                 }
             }
         }
     }
-    Ok(())
+    found
 }
 
 /// Statuses a job of `jobs` had when resolved, counted (for the pre-run summary).
@@ -604,6 +706,65 @@ mod tests {
             }
             other => panic!("{other:?}"),
         }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn one_job_asked_two_different_priorities_is_refused() {
+        let fake = account();
+        let error = resolve_text(
+            &fake,
+            r#"
+  - {name: low, job_id: "s-0005", priority: 10}
+  - {name: high, select: {status: [Suspended], description: "job s-000*"}, priority: 90}
+  - {name: same, job_id: "s-0006", priority: 90}
+"#,
+        )
+        .await
+        .unwrap_err();
+        match error {
+            ResolveError::ConflictingPriorities {
+                job,
+                first,
+                first_priority,
+                second,
+                second_priority,
+            } => {
+                assert_eq!(job.as_str(), "s-0005");
+                assert_eq!((first.as_str(), second.as_str()), ("low", "high"));
+                assert_eq!((first_priority, second_priority), (10, 90));
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn every_missing_job_and_every_selector_over_max_jobs_is_named_at_once() {
+        let fake = account();
+        let error = resolve_text(
+            &fake,
+            r#"
+  - {name: ghosts, job_ids: ["nope-1", "s-0001", "nope-2"], set: Cancelled}
+  - {name: wide, select: {status: [Suspended], description: "job s-00*"}, max_jobs: 5, set: Cancelled}
+  - {name: ghost, job_id: "nope-3", set: Ready}
+"#,
+        )
+        .await
+        .unwrap_err();
+        let ResolveError::Refused { problems } = error else {
+            panic!("{error:?}");
+        };
+        let named: Vec<String> = problems.iter().map(ToString::to_string).collect();
+        assert_eq!(named.len(), 4, "{named:#?}");
+        assert!(
+            named[0].contains("nope-1") && named[1].contains("nope-2"),
+            "{named:#?}"
+        );
+        assert!(
+            named[2].contains("`wide`") && named[2].contains("99 jobs"),
+            "{named:#?}"
+        );
+        assert!(named[3].contains("nope-3"), "{named:#?}");
+        assert_eq!(fake.mutations(), 0);
     }
 
     #[tokio::test(start_paused = true)]

@@ -21,6 +21,7 @@ fn help_names_the_subcommands() {
 
 mod bad_answers;
 mod faults;
+mod hardening;
 mod hostile;
 mod journal;
 mod sandbox_auth;
