@@ -17,7 +17,7 @@ use crate::api::JobStatus;
 use crate::cli::{ApplyArgs, OutputFormat};
 use crate::commands::session::Session;
 use crate::errors::{self, CommandError};
-use crate::exec::journal::{FileJournal, Journal, NoJournal};
+use crate::exec::journal::{self, FileJournal, Journal, NoJournal};
 use crate::exec::resume::{self, Resume};
 use crate::exec::{self, RunOptions};
 use crate::report::ReporterSet;
@@ -60,6 +60,8 @@ async fn apply(args: &ApplyArgs, log: &LogWriter) -> Result<i32, CommandError> {
     let session = Session::open(&args.plan, &args.connect, mode).await?;
 
     let reports = report_files(args)?;
+    let _reserved =
+        ReservedName((!args.report.contains(&reports[0].0)).then(|| reports[0].0.clone()));
     for (path, _) in &reports {
         ensure_writable(path, "write the report to")?;
     }
@@ -68,6 +70,17 @@ async fn apply(args: &ApplyArgs, log: &LogWriter) -> Result<i32, CommandError> {
     let journal_path = journal_path(&report_path);
     if mode == RunMode::Apply {
         ensure_writable(&journal_path, "write the journal to")?;
+        match journal::held_by_another_run(&journal_path) {
+            Ok(false) => {}
+            Ok(true) => return Err(shared_journal(&journal_path)),
+            Err(source) => {
+                return Err(CommandError::Io {
+                    action: "lock the journal",
+                    path: journal_path.display().to_string(),
+                    source,
+                });
+            }
+        }
     }
 
     let resume = match &args.resume {
@@ -87,14 +100,20 @@ async fn apply(args: &ApplyArgs, log: &LogWriter) -> Result<i32, CommandError> {
 
     let journal: Arc<dyn Journal> = match mode {
         RunMode::Apply => {
-            let journal =
-                FileJournal::create(&journal_path)
-                    .await
-                    .map_err(|error| CommandError::Io {
+            let journal = match FileJournal::create(&journal_path).await {
+                Ok(journal) => journal,
+                // Another run took the journal since the check above: still before any change.
+                Err(error) if error.0.kind() == std::io::ErrorKind::WouldBlock => {
+                    return Err(shared_journal(&journal_path));
+                }
+                Err(error) => {
+                    return Err(CommandError::Io {
                         action: "create the journal",
                         path: journal_path.display().to_string(),
                         source: std::io::Error::new(error.0.kind(), error.0.to_string()),
-                    })?;
+                    });
+                }
+            };
             eprintln!("journal: {}", journal_path.display());
             journal
                 .begin(
@@ -257,6 +276,18 @@ async fn next_signal() -> bool {
     }
 }
 
+/// The refusal when another run holds the journal at `path`: two runs sharing one would both send every
+/// request, and their records would interleave.
+fn shared_journal(path: &Path) -> CommandError {
+    CommandError::refused(
+        format!(
+            "another s3plan run is using the journal {}; nothing was changed",
+            path.display()
+        ),
+        "wait for that run to finish (then rerun: jobs already at target get no call), or pass another --report",
+    )
+}
+
 /// The report files of the run with their formats, the JSON reference report first (the default path
 /// when no `--report` is JSON).
 fn report_files(args: &ApplyArgs) -> Result<Vec<(PathBuf, ReportFormat)>, CommandError> {
@@ -278,7 +309,13 @@ fn report_files(args: &ApplyArgs) -> Result<Vec<(PathBuf, ReportFormat)>, Comman
         .position(|(_, format)| *format == ReportFormat::Json)
     {
         Some(first_json) => files.swap(0, first_json),
-        None => files.insert(0, (default_report_path(&args.plan), ReportFormat::Json)),
+        None => files.insert(
+            0,
+            (
+                first_free(default_report_path(&args.plan)),
+                ReportFormat::Json,
+            ),
+        ),
     }
     Ok(files)
 }
@@ -289,22 +326,49 @@ fn default_report_path(plan: &Path) -> PathBuf {
         .file_stem()
         .map_or_else(|| "plan".into(), |s| s.to_string_lossy().into_owned());
     let now = jiff::Timestamp::now().strftime("%Y%m%dT%H%M%SZ");
-    first_free(PathBuf::from(format!("s3plan-report-{stem}-{now}.json")))
+    PathBuf::from(format!("s3plan-report-{stem}-{now}.json"))
 }
 
-/// `path`, or `<stem>-2.json`, `<stem>-3.json`, ... when it exists: two runs of a plan in the same second
-/// must not overwrite each other's report nor share a journal.
+/// `path`, or `<stem>-2.json`, `<stem>-3.json`, ... when it is taken: two runs of a plan in the same second
+/// must not overwrite each other's report nor share a journal. The name is reserved by creating the file
+/// (`create_new`, atomic), so two runs starting at once cannot both pick it; the empty file is replaced by
+/// the report at the end of the run.
 fn first_free(path: PathBuf) -> PathBuf {
-    if !path.exists() {
-        return path;
-    }
     let stem = path
         .file_stem()
         .map_or_else(String::new, |s| s.to_string_lossy().into_owned());
-    (2u32..)
-        .map(|n| path.with_file_name(format!("{stem}-{n}.json")))
-        .find(|candidate| !candidate.exists() && !journal_path(candidate).exists())
-        .expect("invariant: some numbered name is free")
+    let candidates = std::iter::once(path.clone())
+        .chain((2u32..).map(|n| path.with_file_name(format!("{stem}-{n}.json"))));
+    for candidate in candidates {
+        if journal_path(&candidate).exists() {
+            continue;
+        }
+        match std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&candidate)
+        {
+            Ok(_) => return candidate,
+            Err(error) if error.kind() == std::io::ErrorKind::AlreadyExists => {}
+            // An unwritable directory: the writability check names it with its cause.
+            Err(_) => return candidate,
+        }
+    }
+    unreachable!("invariant: an endless list of names has a free one")
+}
+
+/// A default report name reserved by [`first_free`]; removed again when the run ends without writing a
+/// report into it (a refusal), so refused runs leave no empty files behind.
+struct ReservedName(Option<PathBuf>);
+
+impl Drop for ReservedName {
+    fn drop(&mut self) {
+        if let Some(path) = &self.0
+            && std::fs::metadata(path).is_ok_and(|m| m.len() == 0)
+        {
+            let _ = std::fs::remove_file(path);
+        }
+    }
 }
 
 /// The journal sits beside the report: `<report>.journal.jsonl`.

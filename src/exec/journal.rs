@@ -155,13 +155,17 @@ pub struct FileJournal {
 }
 
 impl FileJournal {
-    /// Creates (or appends to) the journal at `path` and starts its writer task.
+    /// Creates (or appends to) the journal at `path`, locks it for this run and starts its writer task. When
+    /// another run holds the lock, fails with [`std::io::ErrorKind::WouldBlock`] and writes nothing.
     pub async fn create(path: &Path) -> Result<Self, JournalError> {
-        let mut file = tokio::fs::OpenOptions::new()
+        let file = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
-            .open(path)
-            .await?;
+            .open(path)?;
+        // Two runs appending to one journal would interleave their records and send every request twice.
+        // The lock is released when the writer task drops the file, i.e. when the run ends.
+        lock(&file, path)?;
+        let mut file = tokio::fs::File::from_std(file);
         sync_parent(path).await?;
         let (tx, mut rx) = mpsc::unbounded_channel::<Pending>();
         let commits = Arc::new(AtomicU64::new(0));
@@ -289,6 +293,33 @@ impl FileJournal {
     }
 }
 
+/// Whether another run holds the journal at `path` now; `false` when there is no journal there yet. Lets a
+/// command refuse before its first call; [`FileJournal::create`] still takes the lock for real.
+pub fn held_by_another_run(path: &Path) -> std::io::Result<bool> {
+    let file = match std::fs::OpenOptions::new().append(true).open(path) {
+        Ok(file) => file,
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(false),
+        Err(error) => return Err(error),
+    };
+    match lock(&file, path) {
+        Ok(()) => Ok(false),
+        Err(error) if error.kind() == std::io::ErrorKind::WouldBlock => Ok(true),
+        Err(error) => Err(error),
+    }
+}
+
+/// Takes the exclusive lock of a journal file without waiting (`flock` on Unix, `LockFileEx` on Windows).
+fn lock(file: &std::fs::File, path: &Path) -> std::io::Result<()> {
+    match file.try_lock() {
+        Ok(()) => Ok(()),
+        Err(std::fs::TryLockError::WouldBlock) => Err(std::io::Error::new(
+            std::io::ErrorKind::WouldBlock,
+            format!("{} is locked by another s3plan run", path.display()),
+        )),
+        Err(std::fs::TryLockError::Error(error)) => Err(error),
+    }
+}
+
 /// Makes the journal's directory entry durable, so that a power loss cannot lose a new file whose records
 /// were fsynced (fsync of a file does not cover its name).
 async fn sync_parent(path: &Path) -> std::io::Result<()> {
@@ -393,5 +424,20 @@ mod tests {
         assert_eq!(lines[200]["record"], "ack");
         assert_eq!(lines[200]["status"], "Cancelling");
         assert!(journal.commits() < 201, "{} commits", journal.commits());
+    }
+
+    #[tokio::test]
+    async fn a_journal_in_use_cannot_be_opened_by_a_second_run() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("run.journal.jsonl");
+        assert!(!held_by_another_run(&path).unwrap(), "no journal yet");
+        let first = FileJournal::create(&path).await.unwrap();
+        first.intent(&intent(1)).await.unwrap();
+        assert!(held_by_another_run(&path).unwrap());
+        let second = FileJournal::create(&path).await.unwrap_err();
+        assert_eq!(second.0.kind(), std::io::ErrorKind::WouldBlock, "{second}");
+        assert!(second.to_string().contains("run.journal.jsonl"), "{second}");
+        // The refused opener wrote nothing.
+        assert_eq!(std::fs::read_to_string(&path).unwrap().lines().count(), 1);
     }
 }

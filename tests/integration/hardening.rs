@@ -6,6 +6,14 @@
 //! Tests that signal or interrupt the binary wait for an observable event first (a journal record, a
 //! sandbox call count, an accepted connection, the prompt on the terminal), never for a fixed time.
 
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use s3plan::sandbox::{Sandbox, SandboxHandle, Seed};
+use serde_json::Value;
+
 use crate::apply_support::TestRun;
 
 const ACCOUNT: &str = "111122223333";
@@ -32,6 +40,198 @@ fn plan(limits: &str, entries: &str) -> String {
 }
 
 const FAST: &str = "  rate_limit: 100\n  poll_rate_limit: 100\n";
+
+async fn sandbox(seed: Seed) -> SandboxHandle {
+    Sandbox::builder()
+        .seed(seed)
+        .speed(0.0)
+        .start_time("2026-06-01T12:00:00Z".parse().unwrap())
+        .start()
+        .await
+        .unwrap()
+}
+
+/// The binary with a clean environment: dummy credentials, `HOME` and the AWS config inside `dir`, no
+/// instance metadata, no colour.
+fn s3plan(dir: &Path) -> Command {
+    clean(Command::new(env!("CARGO_BIN_EXE_s3plan")), dir)
+}
+
+/// `command` with the environment [`s3plan`] gives the binary.
+fn clean(mut command: Command, dir: &Path) -> Command {
+    let config = dir.join("aws-config");
+    if !config.exists() {
+        std::fs::write(&config, "").unwrap();
+    }
+    command
+        .current_dir(dir)
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("HOME", dir)
+        .env("AWS_CONFIG_FILE", &config)
+        .env("AWS_SHARED_CREDENTIALS_FILE", &config)
+        .env("AWS_ACCESS_KEY_ID", "AKIDHARDENING")
+        .env("AWS_SECRET_ACCESS_KEY", "hardening-secret")
+        .env("AWS_REGION", "us-east-1")
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env("NO_COLOR", "1")
+        .stdin(Stdio::null());
+    command
+}
+
+/// Writes `text` as `dir/plan.yaml`.
+fn write_plan(dir: &Path, text: &str) -> PathBuf {
+    let path = dir.join("plan.yaml");
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+/// Waits (up to 60 s) for `child` to exit; kills it and fails the test otherwise.
+fn wait_exit(child: &mut Child, what: &str) -> i32 {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            return status.code().unwrap_or(-1);
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("{what}: the binary did not exit within 60 s");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// Waits (up to 60 s) until `ready` holds.
+async fn wait_until(what: &str, mut ready: impl FnMut() -> bool) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    while !ready() {
+        assert!(tokio::time::Instant::now() < deadline, "never saw {what}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+fn journal_records(path: &Path) -> Vec<Value> {
+    std::fs::read_to_string(path)
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|line| serde_json::from_str(line).ok())
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_run_cannot_share_a_journal_in_use() {
+    let dir = tempfile::tempdir().unwrap();
+    let first_sandbox = sandbox(Seed::from_yaml(SEED, None).unwrap()).await;
+    let plan_path = write_plan(
+        dir.path(),
+        &plan(
+            FAST,
+            r#"  - name: confirm-after-prep
+    job_id: "susp-1"
+    wait_for: { job: "prep-1", status: Suspended, timeout: 60s }
+    set: Ready
+"#,
+        ),
+    );
+    let report = dir.path().join("shared.json");
+    let journal = dir.path().join("shared.json.journal.jsonl");
+    let run = |url: &str| {
+        let mut command = s3plan(dir.path());
+        command
+            .arg("apply")
+            .arg(&plan_path)
+            .args(["--endpoint-url", url, "--yes", "--report"])
+            .arg(&report)
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped());
+        command
+    };
+    let mut first = run(&first_sandbox.url()).spawn().unwrap();
+    // The first run holds the journal once it has written its `run` record; its gate keeps it going.
+    wait_until("the first run's journal", || {
+        journal_records(&journal)
+            .iter()
+            .any(|r| r["record"] == "run")
+    })
+    .await;
+
+    // The second run talks to a sandbox of its own, so any call it made would show there.
+    let second_sandbox = sandbox(Seed::from_yaml(SEED, None).unwrap()).await;
+    let second = run(&second_sandbox.url()).output().unwrap();
+    let stderr = String::from_utf8_lossy(&second.stderr);
+    assert_eq!(second.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("another s3plan run is using the journal")
+            && stderr.contains("shared.json.journal.jsonl"),
+        "{stderr}"
+    );
+    let calls: u64 = second_sandbox.call_counts().values().sum();
+    assert_eq!(calls, 0, "the refused run made calls");
+
+    first_sandbox.advance(Duration::from_secs(3700));
+    let code = wait_exit(&mut first, "the first run");
+    let mut stderr = String::new();
+    first
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut stderr)
+        .unwrap();
+    assert_eq!(code, 0, "{stderr}");
+    let records = journal_records(&journal);
+    let runs = records.iter().filter(|r| r["record"] == "run").count();
+    assert_eq!(runs, 1, "one run wrote the journal: {records:#?}");
+    let audit = first_sandbox.audit();
+    assert_eq!(audit.len(), 1, "one request for one job: {audit:#?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn runs_started_together_never_share_a_default_report_or_journal() {
+    let dir = tempfile::tempdir().unwrap();
+    let sandbox = sandbox(Seed::from_yaml(SEED, None).unwrap()).await;
+    let plan_path = write_plan(
+        dir.path(),
+        &plan(
+            FAST,
+            "  - {name: raise, job_id: \"susp-2\", priority: 42}\n",
+        ),
+    );
+    // Without --report both pick `s3plan-report-plan-<second>.json`; started together they share a second.
+    let mut children: Vec<Child> = (0..3)
+        .map(|_| {
+            s3plan(dir.path())
+                .arg("apply")
+                .arg(&plan_path)
+                .args(["--endpoint-url", &sandbox.url(), "--yes"])
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    for child in &mut children {
+        assert_eq!(wait_exit(child, "a concurrent run"), 0);
+    }
+    let names: Vec<String> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    let reports: Vec<&String> = names
+        .iter()
+        .filter(|n| n.starts_with("s3plan-report-plan-") && n.ends_with(".json"))
+        .collect();
+    let journals = names
+        .iter()
+        .filter(|n| n.ends_with(".journal.jsonl"))
+        .count();
+    assert_eq!(reports.len(), 3, "{names:?}");
+    assert_eq!(journals, 3, "{names:?}");
+    for report in reports {
+        let text = std::fs::read_to_string(dir.path().join(report)).unwrap();
+        let value: Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(value["summary"]["total"], 1, "{report}: {value:#}");
+    }
+}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_entries_asking_one_job_for_different_priorities_are_refused_before_any_call() {
