@@ -19,6 +19,7 @@ use crate::commands::session::Session;
 use crate::errors::{self, CommandError};
 use crate::exec::journal::{self, FileJournal, Journal, NoJournal};
 use crate::exec::resume::{self, Resume};
+use crate::exec::retry::RetryPolicy;
 use crate::exec::{self, RunOptions};
 use crate::report::ReporterSet;
 use crate::report::format::ReportFormat;
@@ -56,6 +57,7 @@ async fn apply(args: &ApplyArgs, log: &LogWriter) -> Result<i32, CommandError> {
     } else {
         RunMode::Apply
     };
+    let retry = retry_policy()?;
     let signals = Signals::install();
     let session = Session::open(&args.plan, &args.connect, mode).await?;
 
@@ -159,6 +161,7 @@ async fn apply(args: &ApplyArgs, log: &LogWriter) -> Result<i32, CommandError> {
         journal,
         abort: signals.abort.clone(),
         resume,
+        retry,
         ..RunOptions::default()
     };
     let summary = exec::run(
@@ -224,6 +227,21 @@ fn load_resume(path: &Path, session: &Session) -> Result<Resume, CommandError> {
         path.display()
     );
     Ok(resume)
+}
+
+/// `S3PLAN_RETRY_BUDGET` (e.g. `5s`) replaces the time a call may keep retrying after its first attempt:
+/// a testing knob (like `S3PLAN_ATTEMPT_TIMEOUT`), so that budget tests need not run for minutes.
+fn retry_policy() -> Result<RetryPolicy, CommandError> {
+    let mut policy = RetryPolicy::default();
+    if let Ok(value) = std::env::var("S3PLAN_RETRY_BUDGET") {
+        policy.max_total = humantime::parse_duration(value.trim()).map_err(|e| {
+            CommandError::refused(
+                format!("S3PLAN_RETRY_BUDGET={value} is not a duration: {e}"),
+                "give a duration such as 120s, or unset it",
+            )
+        })?;
+    }
+    Ok(policy)
 }
 
 /// Ctrl-C and SIGTERM, turned into the run's two tokens.

@@ -184,6 +184,15 @@ impl Lane {
     }
 }
 
+/// Whether an attempt is a call's first or a retry: a retry goes ahead of queued first attempts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Turn {
+    /// The first attempt of a call.
+    First,
+    /// A later attempt of a call that already failed.
+    Retry,
+}
+
 /// A permission to send one attempt; a mutation's permit also holds a concurrency slot until dropped.
 #[derive(Debug)]
 pub struct Permit {
@@ -204,6 +213,9 @@ pub struct Limiter {
     mutations: Lane,
     reads: Lane,
     in_flight: Arc<Semaphore>,
+    /// First attempts of mutations queue here, one at a time in front of `in_flight`, so a retry (which
+    /// goes straight to `in_flight`) waits behind at most one of them instead of behind the whole plan.
+    first_attempts: tokio::sync::Mutex<()>,
 }
 
 impl Limiter {
@@ -213,6 +225,7 @@ impl Limiter {
             mutations: Lane::new(rate_limit),
             reads: Lane::new(poll_rate_limit),
             in_flight: Arc::new(Semaphore::new(concurrency.max(1) as usize)),
+            first_attempts: tokio::sync::Mutex::new(()),
         }
     }
 
@@ -224,13 +237,23 @@ impl Limiter {
         }
     }
 
-    /// Waits until one attempt of `call` may be sent. Hold the permit until the answer arrives.
+    /// Waits until the first attempt of `call` may be sent. Hold the permit until the answer arrives.
     pub async fn acquire(&self, call: ApiCall) -> Permit {
-        let slot = if call.is_mutation() {
-            // The semaphore is never closed, so acquiring only waits.
-            self.in_flight.clone().acquire_owned().await.ok()
-        } else {
-            None
+        self.acquire_as(call, Turn::First).await
+    }
+
+    /// Waits until an attempt of `call` may be sent; a [`Turn::Retry`] of a mutation goes ahead of first
+    /// attempts still queued (with thousands queued at a low rate, a retry behind them would outlive its
+    /// job's retry budget). Hold the permit until the answer arrives.
+    pub async fn acquire_as(&self, call: ApiCall, turn: Turn) -> Permit {
+        // The semaphore is never closed, so acquiring only waits.
+        let slot = match (call.is_mutation(), turn) {
+            (false, _) => None,
+            (true, Turn::Retry) => self.in_flight.clone().acquire_owned().await.ok(),
+            (true, Turn::First) => {
+                let _turn = self.first_attempts.lock().await;
+                self.in_flight.clone().acquire_owned().await.ok()
+            }
         };
         self.lane(call).wait().await;
         Permit {
@@ -364,5 +387,41 @@ mod tests {
             limiter.on_success(ApiCall::UpdateJobStatus);
         }
         assert_eq!(limiter.rate(ApiCall::UpdateJobStatus), 1000.0);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_retry_goes_ahead_of_queued_first_attempts() {
+        let limiter = Arc::new(Limiter::new(10.0, 10.0, 2));
+        let order = Arc::new(Mutex::new(Vec::new()));
+        let mut tasks = Vec::new();
+        for n in 0..40 {
+            let (limiter, order) = (limiter.clone(), order.clone());
+            tasks.push(tokio::spawn(async move {
+                let _permit = limiter.acquire(ApiCall::UpdateJobStatus).await;
+                order.lock().unwrap().push(n);
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }));
+        }
+        // Let the queue form, then a retry arrives behind 30-odd queued first attempts.
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        let (retry_limiter, retry_order) = (limiter.clone(), order.clone());
+        let retry = tokio::spawn(async move {
+            let _permit = retry_limiter
+                .acquire_as(ApiCall::UpdateJobStatus, Turn::Retry)
+                .await;
+            retry_order.lock().unwrap().push(1000);
+        });
+        retry.await.unwrap();
+        for task in tasks {
+            task.await.unwrap();
+        }
+        let order = order.lock().unwrap();
+        let position = order.iter().position(|n| *n == 1000).unwrap();
+        let before = order.iter().take(position).count();
+        // Sent after the first attempts already holding a slot or a reserved send time, not after all 40.
+        assert!(
+            before <= 10,
+            "the retry went out after {before} first attempts: {order:?}"
+        );
     }
 }

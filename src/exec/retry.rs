@@ -16,7 +16,7 @@ use tokio_util::sync::CancellationToken;
 use crate::api::{ApiCall, ApiError, ApiErrorKind};
 use crate::event::{EventKind, JobIndex};
 use crate::exec::emitter::Emitter;
-use crate::exec::limiter::Limiter;
+use crate::exec::limiter::{Limiter, Turn};
 
 /// How transient failures are retried.
 #[derive(Debug, Clone, PartialEq)]
@@ -27,7 +27,7 @@ pub struct RetryPolicy {
     pub base_delay: Duration,
     /// No single delay is longer.
     pub max_delay: Duration,
-    /// No retry starts after this much time since the first attempt.
+    /// No retry starts after this much time since the first attempt was sent.
     pub max_total: Duration,
 }
 
@@ -93,7 +93,9 @@ impl Caller {
         F: FnMut(u32) -> Fut,
         Fut: Future<Output = Result<T, ApiError>>,
     {
-        let started = Instant::now();
+        // The retry budget counts from the first attempt sent, not from when the call was queued: at a low
+        // rate a job can wait minutes for its first permit and must still get its retries.
+        let mut first_sent: Option<Instant> = None;
         let mut delays = self.policy.backoff();
         let mut attempt = 0;
         loop {
@@ -112,8 +114,9 @@ impl Caller {
             let permit = tokio::select! {
                 biased;
                 () = self.cancel.cancelled() => return interrupted(),
-                permit = self.limiter.acquire(call) => permit,
+                permit = self.limiter.acquire_as(call, if attempt == 0 { Turn::First } else { Turn::Retry }) => permit,
             };
+            let started = *first_sent.get_or_insert(permit.sent_at());
             attempt += 1;
             self.emitter
                 .emit(EventKind::AttemptStarted {
@@ -222,6 +225,54 @@ mod tests {
                 *delay <= ceiling && *delay >= ceiling / 2,
                 "{delay:?} vs {ceiling:?}"
             );
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn the_retry_budget_counts_from_the_first_attempt_sent_not_from_the_queue() {
+        // One mutation in flight at 1/s: the call below waits 200 s for its first permit, longer than the
+        // whole 120 s budget, and must still be retried.
+        let limiter = Arc::new(Limiter::new(1.0, 1.0, 1));
+        let queue: Vec<_> = (0..200)
+            .map(|_| {
+                let limiter = limiter.clone();
+                tokio::spawn(async move {
+                    let _permit = limiter.acquire(ApiCall::UpdateJobStatus).await;
+                })
+            })
+            .collect();
+        tokio::time::sleep(Duration::from_millis(1)).await;
+        let queued_at = Instant::now();
+        let caller = Caller {
+            limiter,
+            emitter: Emitter::detached(),
+            policy: RetryPolicy::default(),
+            cancel: CancellationToken::new(),
+        };
+        let mut failures = 1;
+        let called = caller
+            .call(ApiCall::UpdateJobStatus, None, |_| {
+                let result = if failures > 0 {
+                    failures -= 1;
+                    Err(ApiError::local(
+                        ApiCall::UpdateJobStatus,
+                        ApiErrorKind::ServerError,
+                        "500",
+                    ))
+                } else {
+                    Ok(())
+                };
+                async move { result }
+            })
+            .await;
+        assert!(
+            queued_at.elapsed() > Duration::from_secs(150),
+            "the call did queue"
+        );
+        assert_eq!(called.result, Ok(()));
+        assert_eq!(called.attempts, 2);
+        for task in queue {
+            task.await.unwrap();
         }
     }
 }

@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use s3plan::sandbox::{Sandbox, SandboxHandle, Seed};
+use s3plan::sandbox::{Operation, Sandbox, SandboxHandle, ScriptedFault, Seed};
 use serde_json::Value;
 
 use crate::apply_support::TestRun;
@@ -31,6 +31,14 @@ accounts:
       - {id: susp-4, status: Suspended, description: susp-4}
       - {id: prep-1, status: Preparing, description: prep-1, timings: {preparing: 1h}, progress: 0}
 "#;
+
+/// `n` Suspended jobs `job-00001`… described `bulk-00001`….
+fn bulk_seed(n: usize) -> Seed {
+    let text = format!(
+        "accounts:\n  - id: \"{ACCOUNT}\"\n    generate:\n      - count: {n}\n        id_prefix: job-\n        description_prefix: bulk-\n        job:\n          status: Suspended\n          priority: 5\n          tasks: 100\n"
+    );
+    Seed::from_yaml(&text, None).unwrap()
+}
 
 /// A plan pinned to the account, polling fast, with `entries` under `jobs:` and `limits` as given.
 fn plan(limits: &str, entries: &str) -> String {
@@ -231,6 +239,64 @@ async fn runs_started_together_never_share_a_default_report_or_journal() {
         let value: Value = serde_json::from_str(&text).unwrap();
         assert_eq!(value["summary"]["total"], 1, "{report}: {value:#}");
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_retry_late_in_a_long_queue_is_not_starved_of_its_budget() {
+    // 150 jobs at 15 changes/s: the 131st request goes out about 9 s after the first, long after the
+    // 5 s retry budget (shortened from 120 s) would have run out had it counted from when the job queued.
+    const JOBS: usize = 150;
+    let dir = tempfile::tempdir().unwrap();
+    let sandbox = sandbox(bulk_seed(JOBS)).await;
+    sandbox.script(ScriptedFault::internal_error(Operation::UpdateJobStatus).on_call(131));
+    let plan_path = write_plan(
+        dir.path(),
+        &plan(
+            "  rate_limit: 15\n  poll_rate_limit: 200\n  concurrency: 4\n",
+            "  - name: cancel-bulk\n    select: {status: [Suspended], description: \"bulk-*\"}\n    max_jobs: 1000\n    set: Cancelled\n",
+        ),
+    );
+    let output = s3plan(dir.path())
+        .env("S3PLAN_RETRY_BUDGET", "5s")
+        .arg("apply")
+        .arg(&plan_path)
+        .args(["--endpoint-url", &sandbox.url(), "--yes", "--report"])
+        .arg(dir.path().join("report.json"))
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(output.status.code(), Some(0), "{stdout}\n{stderr}");
+
+    let audit = sandbox.audit_for(Some(Operation::UpdateJobStatus), None);
+    assert_eq!(audit.len(), JOBS + 1, "one retry");
+    let failed = audit.iter().position(|e| !e.is_ok()).unwrap();
+    assert_eq!(failed, 130, "the 131st request failed");
+    let job = audit[failed].job_id.clone().unwrap();
+    let retried = audit
+        .iter()
+        .rposition(|e| e.job_id.as_deref() == Some(job.as_str()))
+        .unwrap();
+    eprintln!(
+        "figure: the retry was request {} of {}",
+        retried + 1,
+        JOBS + 1
+    );
+    // The retry goes ahead of the first attempts still queued: behind the few holding a slot, not all 19.
+    assert!(
+        retried < JOBS - 5,
+        "the retry was request {} of {}",
+        retried + 1,
+        JOBS + 1
+    );
+    let report: Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("report.json")).unwrap())
+            .unwrap();
+    assert_eq!(
+        report["summary"]["applied"], JOBS,
+        "{:#}",
+        report["summary"]
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
