@@ -3,8 +3,9 @@
 //! Owns the set of watched jobs and the choice of how to read them each round: when more jobs are watched
 //! than ListJobs needs pages, one paginated ListJobs (1,000 per page, filtered to the non-terminal and
 //! wanted statuses) replaces a DescribeJob per job; otherwise DescribeJob per watched job (issue 7 §2).
-//! Jobs the listing did not show are described individually. Waiters are told only when their gate holds or
-//! can never hold; timeouts stay with the waiter. Does not decide what a job does next (`executor.rs`).
+//! Jobs the listing did not show are described individually. Waiters are told only when their gate holds,
+//! can never hold, or cannot be read for good (gone, access denied, bad credentials); timeouts stay with the
+//! waiter. Does not decide what a job does next (`executor.rs`).
 
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -25,6 +26,18 @@ const PAGE_SIZE: i32 = 1000;
 const DESCRIBE_PARALLELISM: usize = 16;
 /// How long the first round waits for other jobs to register, so a burst of waiters shares one round.
 const GATHER: Duration = Duration::from_millis(20);
+
+/// A read error polling cannot outlast: the job is gone, or the credentials or permissions are wrong (an
+/// operator must fix those; they do not heal while the run waits).
+fn is_permanent(kind: ApiErrorKind) -> bool {
+    matches!(
+        kind,
+        ApiErrorKind::NotFound
+            | ApiErrorKind::AccessDenied
+            | ApiErrorKind::InvalidCredentials
+            | ApiErrorKind::BadRequest
+    )
+}
 
 /// What a waiter learns.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -243,8 +256,9 @@ impl<C: JobControl> GatePoller<C> {
                         }
                         GateCheck::Pending => None,
                     },
-                    // A job that is gone can never reach the gate; other read errors retry next round.
-                    Err(error) if error.kind == ApiErrorKind::NotFound => {
+                    // Errors no later round can cure end the wait at once (instead of polling until the
+                    // gate's timeout); transient ones (already retried by the caller) try again next round.
+                    Err(error) if is_permanent(error.kind) => {
                         Some(GateNews::Unreadable(error.clone()))
                     }
                     Err(_) => None,

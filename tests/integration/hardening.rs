@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use s3plan::sandbox::{Operation, Sandbox, SandboxHandle, ScriptedFault, Seed};
+use s3plan::sandbox::{Credentials, Operation, Sandbox, SandboxHandle, ScriptedFault, Seed};
 use serde_json::Value;
 
 use crate::apply_support::TestRun;
@@ -297,6 +297,94 @@ async fn a_retry_late_in_a_long_queue_is_not_starved_of_its_budget() {
         "{:#}",
         report["summary"]
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_gate_whose_credentials_went_bad_fails_at_once_instead_of_polling_to_its_timeout() {
+    let dir = tempfile::tempdir().unwrap();
+    let sandbox = Sandbox::builder()
+        .seed(Seed::from_yaml(SEED, None).unwrap())
+        .speed(0.0)
+        .credentials(Credentials::new("AKIDGATE", "gate-secret"))
+        .start()
+        .await
+        .unwrap();
+    // Credentials from a process the SDK runs again whenever they expire (they always do): once the
+    // test creates `revoked`, the secret it hands out is wrong, as after a key rotation mid-incident.
+    let revoked = dir.path().join("revoked");
+    let script = dir.path().join("creds.sh");
+    std::fs::write(
+        &script,
+        format!(
+            "if [ -e '{}' ]; then secret=wrong; else secret=gate-secret; fi\nprintf '{{\"Version\":1,\"AccessKeyId\":\"AKIDGATE\",\"SecretAccessKey\":\"%s\",\"Expiration\":\"%s\"}}' \"$secret\" \"$(date -u -d '+2 seconds' +%Y-%m-%dT%H:%M:%SZ)\"\n",
+            revoked.display()
+        ),
+    )
+    .unwrap();
+    let config = dir.path().join("aws-config");
+    std::fs::write(
+        &config,
+        format!("[default]\ncredential_process = sh {}\n", script.display()),
+    )
+    .unwrap();
+    let plan_path = write_plan(
+        dir.path(),
+        &plan(
+            FAST,
+            r#"  - name: confirm-after-prep
+    job_id: "susp-1"
+    wait_for: { job: "prep-1", status: Suspended, timeout: 60s }
+    set: Ready
+"#,
+        ),
+    );
+    let mut command = s3plan(dir.path());
+    command
+        .env_remove("AWS_ACCESS_KEY_ID")
+        .env_remove("AWS_SECRET_ACCESS_KEY")
+        .arg("apply")
+        .arg(&plan_path)
+        .args(["--endpoint-url", &sandbox.url(), "--yes", "--report"])
+        .arg(dir.path().join("report.json"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
+    let mut child = command.spawn().unwrap();
+    // Resolution read both jobs, and the gate has polled with good credentials.
+    wait_until("the gate polling", || {
+        sandbox.calls(Operation::DescribeJob) >= 4
+    })
+    .await;
+    std::fs::write(&revoked, "").unwrap();
+    let revoked_at = Instant::now();
+    let code = wait_exit(&mut child, "the gated run");
+    eprintln!(
+        "figure: exited {:?} after the credentials went bad (gate timeout 60 s)",
+        revoked_at.elapsed()
+    );
+    let mut stderr = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut stderr)
+        .unwrap();
+    assert_eq!(code, 1, "{stderr}");
+    let report: Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("report.json")).unwrap())
+            .unwrap();
+    let job = report["jobs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|j| j["job_id"] == "susp-1")
+        .unwrap();
+    // Without the fix the job polls on and ends `timed_out` after the gate's full minute.
+    assert_eq!(job["outcome"], "failed", "{job:#}");
+    assert!(
+        job.to_string().contains("SignatureDoesNotMatch"),
+        "the failure names the credentials error: {job:#}"
+    );
+    assert!(sandbox.audit().is_empty(), "no change was sent");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
