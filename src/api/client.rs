@@ -2,9 +2,9 @@
 //! chain, or for the in-process sandbox with static dummy credentials.
 //!
 //! Owns client settings: SDK retries off (our retry layer sees every attempt, so does the limiter), per-attempt
-//! and connect timeouts, and the endpoint override. With a custom endpoint every request goes to exactly
-//! that endpoint through a fixed `ResolveEndpoint`, because the S3 Control rule set would prefix the account
-//! id to the host (reference §4.1, §4.2). Does not make job calls (`aws.rs`).
+//! and connect timeouts (STS calls included), and the endpoint override. With a custom endpoint every
+//! request goes to exactly that endpoint through a fixed `ResolveEndpoint`, because the S3 Control rule set
+//! would prefix the account id to the host (reference §4.1, §4.2). Does not make job calls (`aws.rs`).
 
 use std::time::Duration;
 
@@ -106,6 +106,16 @@ fn sdk_settings(
     }
 }
 
+/// STS gets the same limits as job calls: an endpoint that accepts and never answers must not hold the
+/// account lookup (and the run's set-up) forever.
+fn sts_timeouts(timeouts: Timeouts) -> aws_sdk_sts::config::timeout::TimeoutConfig {
+    aws_sdk_sts::config::timeout::TimeoutConfig::builder()
+        .operation_attempt_timeout(timeouts.attempt)
+        .operation_timeout(timeouts.attempt)
+        .connect_timeout(timeouts.connect)
+        .build()
+}
+
 /// A loaded AWS configuration: the S3 Control client plus what the run shows and reports.
 #[derive(Debug, Clone)]
 pub struct AwsClients {
@@ -144,6 +154,7 @@ impl AwsClients {
         .build();
         let sts_conf = aws_sdk_sts::config::Builder::from(&sdk)
             .retry_config(aws_sdk_sts::config::retry::RetryConfig::disabled())
+            .timeout_config(sts_timeouts(timeouts))
             .build();
         Ok(Self {
             s3control: aws_sdk_s3control::Client::from_conf(conf),
@@ -172,6 +183,7 @@ impl AwsClients {
             .region(region.clone())
             .credentials_provider(credentials)
             .retry_config(aws_sdk_sts::config::retry::RetryConfig::disabled())
+            .timeout_config(sts_timeouts(timeouts))
             .build();
         Self {
             s3control: aws_sdk_s3control::Client::from_conf(conf),

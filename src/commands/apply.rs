@@ -1,9 +1,10 @@
 //! `s3plan apply`: load, connect, resolve, show what was resolved, confirm, run, report.
 //!
-//! Owns the order of the safety steps around a run: the report and journal paths are checked writable and
-//! the operator confirms (or passes `--yes`) before the first mutating call; without a terminal and without
-//! `--yes` the run is refused, never left waiting for input. Owns signal handling: the first Ctrl-C (or
-//! SIGTERM) stops new work and lets calls in flight finish, the second abandons them. Does not own
+//! Owns the order of the safety steps around a run: the report and journal paths are checked writable (and
+//! the journal not held by another run) and the operator confirms (or passes `--yes`) before the first
+//! mutating call; without a terminal and without `--yes` the run is refused, never left waiting for input.
+//! Owns signal handling: before the run (set-up, resolution, the prompt) Ctrl-C or SIGTERM exits at once;
+//! during it the first stops new work and lets calls in flight finish, the second abandons them. Does not own
 //! execution (`exec`) or any rendering beyond the pre-run overview (`report`). A saved plan (`s3plan plan
 //! --out`) is recognised and re-checked by `session.rs`; this module runs it like any other.
 
@@ -45,10 +46,14 @@ pub fn run(args: &ApplyArgs, log: &LogWriter) -> i32 {
             });
         }
     };
-    match runtime.block_on(apply(args, log)) {
+    let code = match runtime.block_on(apply(args, log)) {
         Ok(code) => code,
         Err(error) => errors::report(error),
-    }
+    };
+    // Every task of the run was awaited; what may be left is the confirmation prompt's blocking stdin read
+    // after a Ctrl-C, which an ordinary runtime drop would wait for until someone pressed Enter.
+    runtime.shutdown_background();
+    code
 }
 
 async fn apply(args: &ApplyArgs, log: &LogWriter) -> Result<i32, CommandError> {
@@ -59,7 +64,11 @@ async fn apply(args: &ApplyArgs, log: &LogWriter) -> Result<i32, CommandError> {
     };
     let retry = retry_policy()?;
     let signals = Signals::install();
-    let session = Session::open(&args.plan, &args.connect, mode).await?;
+    // Set-up may wait on the network (credentials, the STS account lookup): Ctrl-C works from here on.
+    let session = tokio::select! {
+        session = Session::open(&args.plan, &args.connect, mode) => session?,
+        () = signals.cancel.cancelled() => return Err(CommandError::Interrupted),
+    };
 
     let reports = report_files(args)?;
     let _reserved =

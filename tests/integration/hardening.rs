@@ -6,9 +6,11 @@
 //! Tests that signal or interrupt the binary wait for an observable event first (a journal record, a
 //! sandbox call count, an accepted connection, the prompt on the terminal), never for a fixed time.
 
-use std::io::Read;
+use std::io::{BufRead, BufReader, Read};
+use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use s3plan::sandbox::{Credentials, Operation, Sandbox, SandboxHandle, ScriptedFault, Seed};
@@ -124,6 +126,14 @@ fn journal_records(path: &Path) -> Vec<Value> {
         .lines()
         .filter_map(|line| serde_json::from_str(line).ok())
         .collect()
+}
+
+fn kill(pid: u32, signal: &str) {
+    let status = Command::new("kill")
+        .args([&format!("-{signal}"), &pid.to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -425,4 +435,170 @@ async fn a_refused_run_names_every_missing_job_and_every_selector_over_max_jobs(
         .stderr_has("entry `wide`: the selector matches 4 jobs, more than max_jobs (2)")
         .stderr_has("entry `ghost`: job nope-3 was not found");
     assert!(done.mutations().is_empty(), "no change was sent");
+}
+
+/// Accepts connections on a local port and never answers: an STS endpoint that hangs.
+fn silent_endpoint() -> (String, mpsc::Receiver<()>) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for stream in listener.incoming() {
+            let Ok(stream) = stream else { break };
+            held.push(stream);
+            if tx.send(()).is_err() {
+                break;
+            }
+        }
+    });
+    (url, rx)
+}
+
+/// A plan without `account_id`: the account comes from STS GetCallerIdentity.
+fn unpinned_plan(dir: &Path) -> PathBuf {
+    write_plan(
+        dir,
+        "version: 1\nreason: \"hardening test\"\njobs:\n  - {name: confirm, job_id: \"susp-1\", set: Ready}\n",
+    )
+}
+
+#[test]
+fn ctrl_c_and_sigterm_stop_a_run_waiting_on_the_sts_account_lookup() {
+    for signal in ["INT", "TERM"] {
+        let dir = tempfile::tempdir().unwrap();
+        let (sts, accepted) = silent_endpoint();
+        let plan_path = unpinned_plan(dir.path());
+        let mut child = s3plan(dir.path())
+            .env("AWS_ENDPOINT_URL_STS", &sts)
+            .arg("apply")
+            .arg(&plan_path)
+            .args(["--endpoint-url", "http://127.0.0.1:9", "--yes"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        accepted
+            .recv_timeout(Duration::from_secs(60))
+            .expect("the binary asked STS for the account");
+        kill(child.id(), signal);
+        let sent = Instant::now();
+        let code = wait_exit(&mut child, signal);
+        eprintln!(
+            "figure: SIG{signal} during the STS lookup, exit after {:?}",
+            sent.elapsed()
+        );
+        let mut stderr = String::new();
+        child
+            .stderr
+            .take()
+            .unwrap()
+            .read_to_string(&mut stderr)
+            .unwrap();
+        assert_eq!(code, 130, "SIG{signal}: {stderr}");
+        assert!(stderr.contains("interrupted before any change"), "{stderr}");
+    }
+}
+
+#[test]
+fn an_sts_endpoint_that_never_answers_times_out_instead_of_hanging() {
+    let dir = tempfile::tempdir().unwrap();
+    let (sts, _accepted) = silent_endpoint();
+    let plan_path = unpinned_plan(dir.path());
+    let mut child = s3plan(dir.path())
+        .env("AWS_ENDPOINT_URL_STS", &sts)
+        .env("S3PLAN_ATTEMPT_TIMEOUT", "1s")
+        .arg("apply")
+        .arg(&plan_path)
+        .args(["--endpoint-url", "http://127.0.0.1:9", "--yes"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let started = Instant::now();
+    let code = wait_exit(&mut child, "the STS lookup");
+    eprintln!(
+        "figure: a silent STS endpoint ends the run after {:?}",
+        started.elapsed()
+    );
+    let mut stderr = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut stderr)
+        .unwrap();
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("failed to find the account id"), "{stderr}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ctrl_c_at_the_confirmation_prompt_exits_at_once_without_enter() {
+    // The prompt needs a terminal: util-linux `script` runs the binary on a pseudo-terminal.
+    if Command::new("script").arg("--version").output().is_err() {
+        eprintln!("skipped: `script` (util-linux) is not installed");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let sandbox = sandbox(Seed::from_yaml(SEED, None).unwrap()).await;
+    let plan_path = write_plan(
+        dir.path(),
+        &plan(
+            FAST,
+            "  - {name: confirm, job_id: \"susp-1\", set: Ready}\n",
+        ),
+    );
+    let pid_file = dir.path().join("pid");
+    let inner = format!(
+        "echo $$ > '{}'; exec '{}' apply '{}' --endpoint-url {} --report '{}'",
+        pid_file.display(),
+        env!("CARGO_BIN_EXE_s3plan"),
+        plan_path.display(),
+        sandbox.url(),
+        dir.path().join("report.json").display(),
+    );
+    let mut child = clean(Command::new("script"), dir.path())
+        .env("SHELL", "/bin/sh")
+        .args(["-q", "-e", "-c", &inner, "/dev/null"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let (tx, rx) = mpsc::channel();
+    let stdout = child.stdout.take().unwrap();
+    std::thread::spawn(move || {
+        let mut seen = String::new();
+        let mut reader = BufReader::new(stdout);
+        let mut buffer = Vec::new();
+        loop {
+            buffer.clear();
+            match reader.read_until(b':', &mut buffer) {
+                Ok(0) | Err(_) => break,
+                Ok(_) => {
+                    seen.push_str(&String::from_utf8_lossy(&buffer));
+                    if seen.contains("Type `yes` to go on:") {
+                        let _ = tx.send(());
+                    }
+                }
+            }
+        }
+    });
+    rx.recv_timeout(Duration::from_secs(60))
+        .expect("the confirmation prompt");
+    let pid: u32 = std::fs::read_to_string(&pid_file)
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    kill(pid, "INT");
+    let sent = Instant::now();
+    // Nothing is ever typed: before the fix the process waited for Enter.
+    let code = wait_exit(&mut child, "the prompt");
+    eprintln!(
+        "figure: SIGINT at the prompt, exit after {:?}",
+        sent.elapsed()
+    );
+    assert_eq!(code, 130);
+    assert!(sandbox.audit().is_empty(), "no change was sent");
 }
