@@ -88,6 +88,7 @@ impl CommandError {
 /// Prints `error` to stderr as a miette report and returns its exit code.
 pub fn report(error: CommandError) -> i32 {
     let code = error.exit_code();
-    eprintln!("{:?}", miette::Report::new(error));
+    // Printed after a run too (a failed report write): a closed stderr must not turn this into a panic.
+    crate::console::note(format_args!("{:?}\n", miette::Report::new(error)));
     code
 }

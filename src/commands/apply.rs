@@ -8,7 +8,7 @@
 //! execution (`exec`) or any rendering beyond the pre-run overview (`report`). A saved plan (`s3plan plan
 //! --out`) is recognised and re-checked by `session.rs`; this module runs it like any other.
 
-use std::io::{BufRead, IsTerminal, Write};
+use std::io::{BufRead, IsTerminal};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -17,6 +17,7 @@ use tokio_util::sync::CancellationToken;
 use crate::api::JobStatus;
 use crate::cli::{ApplyArgs, OutputFormat};
 use crate::commands::session::Session;
+use crate::console;
 use crate::errors::{self, CommandError};
 use crate::exec::journal::{self, FileJournal, Journal, NoJournal};
 use crate::exec::resume::{self, Resume};
@@ -103,7 +104,7 @@ async fn apply(args: &ApplyArgs, log: &LogWriter) -> Result<i32, CommandError> {
         () = signals.cancel.cancelled() => return Err(CommandError::Interrupted),
     };
     resume.extend_plan(&mut resolved);
-    eprint!("{}", overview(&args.plan, &resolved, &report_path));
+    console::note(overview(&args.plan, &resolved, &report_path));
 
     if mode == RunMode::Apply && !args.yes {
         confirm(&resolved, &signals.cancel).await?;
@@ -125,7 +126,7 @@ async fn apply(args: &ApplyArgs, log: &LogWriter) -> Result<i32, CommandError> {
                     });
                 }
             };
-            eprintln!("journal: {}", journal_path.display());
+            console::note(format_args!("journal: {}\n", journal_path.display()));
             journal
                 .begin(
                     &args.plan.display().to_string(),
@@ -156,12 +157,12 @@ async fn apply(args: &ApplyArgs, log: &LogWriter) -> Result<i32, CommandError> {
     }
     match args.output {
         OutputFormat::Human => {
-            reporters.add(SummaryReporter::new(Box::new(std::io::stdout())));
+            reporters.add(SummaryReporter::new(Box::new(console::Stdout)));
         }
         OutputFormat::Json => {
             reporters.add(JsonReporter::with_meta(
                 run_meta.clone(),
-                ReportSink::Writer(Box::new(std::io::stdout())),
+                ReportSink::Writer(Box::new(console::Stdout)),
             ));
         }
     }
@@ -185,7 +186,7 @@ async fn apply(args: &ApplyArgs, log: &LogWriter) -> Result<i32, CommandError> {
         tracing::error!("{error}");
     }
     for (path, _) in &reports {
-        eprintln!("report: {}", path.display());
+        console::note(format_args!("report: {}\n", path.display()));
     }
     if let Some(sandbox) = session.sandbox {
         sandbox.shutdown().await;
@@ -230,11 +231,11 @@ fn load_resume(path: &Path, session: &Session) -> Result<Resume, CommandError> {
             ));
         }
     }
-    eprintln!(
-        "resume: {} job(s) acted on by the earlier run ({})",
+    console::note(format_args!(
+        "resume: {} job(s) acted on by the earlier run ({})\n",
         resume.len(),
         path.display()
-    );
+    ));
     Ok(resume)
 }
 
@@ -269,12 +270,12 @@ impl Signals {
             while next_signal().await {
                 pressed += 1;
                 if pressed == 1 {
-                    eprintln!(
-                        "\ninterrupted: starting no new work, letting calls in flight finish (Ctrl-C again to stop at once)"
+                    console::note(
+                        "\ninterrupted: starting no new work, letting calls in flight finish (Ctrl-C again to stop at once)\n",
                     );
                     first.cancel();
                 } else {
-                    eprintln!("\ninterrupted again: abandoning calls in flight");
+                    console::note("\ninterrupted again: abandoning calls in flight\n");
                     second.cancel();
                     break;
                 }
@@ -518,9 +519,7 @@ async fn confirm(resolved: &ResolvedPlan, cancel: &CancellationToken) -> Result<
         resolved.target.account_id, resolved.target.region
     );
     let answer = tokio::task::spawn_blocking(move || {
-        let mut stderr = std::io::stderr();
-        let _ = write!(stderr, "{question}");
-        let _ = stderr.flush();
+        console::note(question);
         let mut line = String::new();
         std::io::stdin().lock().read_line(&mut line).map(|_| line)
     });

@@ -370,7 +370,7 @@ fn refusal(error: SavedPlanError) -> CommandError {
         }
         SavedPlanError::Moved { list, .. } => {
             // One plain line per job, above the diagnostic (which would re-wrap them).
-            eprintln!("jobs that moved since the review:\n{list}");
+            crate::console::note(format_args!("jobs that moved since the review:\n{list}\n"));
             "the jobs are no longer as reviewed: review them again with `s3plan plan PLAN --out SAVED.json`"
         }
     };
@@ -485,7 +485,7 @@ fn print_warnings(loaded: &LoadedPlan) {
         ),
         diagnostics: loaded.warnings.clone(),
     };
-    eprintln!("{:?}", miette::Report::new(error));
+    crate::console::note(format_args!("{:?}\n", miette::Report::new(error)));
 }
 
 /// How long resolution runs before the operator is told it is still working, and how often after that.
@@ -501,10 +501,10 @@ async fn with_patience_notes<T>(work: impl Future<Output = T>, read_rate: f64) -
     loop {
         tokio::select! {
             done = &mut work => return done,
-            _ = notes.tick() => eprintln!(
-                "still resolving the plan after {}s (ListJobs, DescribeJob and GetJobTagging at most {read_rate}/s; raise poll_rate_limit to go faster)",
+            _ = notes.tick() => crate::console::note(format_args!(
+                "still resolving the plan after {}s (ListJobs, DescribeJob and GetJobTagging at most {read_rate}/s; raise poll_rate_limit to go faster)\n",
                 started.elapsed().as_secs()
-            ),
+            )),
         }
     }
 }

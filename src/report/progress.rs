@@ -454,7 +454,8 @@ impl ProgressReporter {
                 );
                 Self::bars(target, color, Some(log.clone()))
             }
-            ProgressOutput::Lines => Self::lines(Box::new(std::io::stderr()), LINE_INTERVAL),
+            // A closed stderr must not fail the reporter: a failing reporter cancels the run.
+            ProgressOutput::Lines => Self::lines(Box::new(crate::console::Stderr), LINE_INTERVAL),
             ProgressOutput::Off => Self::off(),
         }
     }

@@ -602,3 +602,39 @@ async fn ctrl_c_at_the_confirmation_prompt_exits_at_once_without_enter() {
     assert_eq!(code, 130);
     assert!(sandbox.audit().is_empty(), "no change was sent");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_closed_stdout_and_stderr_neither_stop_the_run_nor_panic() {
+    const JOBS: usize = 40;
+    let dir = tempfile::tempdir().unwrap();
+    let sandbox = sandbox(bulk_seed(JOBS)).await;
+    let plan_path = write_plan(
+        dir.path(),
+        &plan(
+            "  rate_limit: 200\n  poll_rate_limit: 200\n",
+            "  - name: cancel-bulk\n    select: {status: [Suspended], description: \"bulk-*\"}\n    set: Cancelled\n",
+        ),
+    );
+    let report = dir.path().join("report.json");
+    let mut child = s3plan(dir.path())
+        .arg("apply")
+        .arg(&plan_path)
+        .args(["--endpoint-url", &sandbox.url(), "--yes", "--report"])
+        .arg(&report)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Like `s3plan apply … 2>&1 | head -n 1`: the reader goes away while the run goes on.
+    drop(child.stdout.take());
+    drop(child.stderr.take());
+    let code = wait_exit(&mut child, "the run with a closed display");
+    assert_eq!(code, 0, "exit 101 is a panic on a closed pipe");
+    let report: Value = serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap();
+    assert_eq!(
+        report["summary"]["applied"], JOBS,
+        "{:#}",
+        report["summary"]
+    );
+    assert_eq!(sandbox.calls(Operation::UpdateJobStatus), JOBS as u64);
+}
