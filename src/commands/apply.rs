@@ -14,7 +14,7 @@ use std::sync::Arc;
 use tokio_util::sync::CancellationToken;
 
 use crate::api::JobStatus;
-use crate::cli::{ApplyArgs, OutputFormat};
+use crate::cli::{ApplyArgs, OutputFormat, RunArgs};
 use crate::commands::session::Session;
 use crate::errors::{self, CommandError};
 use crate::exec::journal::{FileJournal, Journal, NoJournal};
@@ -44,22 +44,60 @@ pub fn run(args: &ApplyArgs, log: &LogWriter) -> i32 {
             });
         }
     };
-    match runtime.block_on(apply(args, log)) {
+    let source = PlanSource::File(&args.plan);
+    match runtime.block_on(run_plan(&source, &args.run, log)) {
         Ok(code) => code,
         Err(error) => errors::report(error),
     }
 }
 
-async fn apply(args: &ApplyArgs, log: &LogWriter) -> Result<i32, CommandError> {
+/// Where the plan of a run comes from.
+pub(crate) enum PlanSource<'a> {
+    /// A plan or saved plan file (`apply`).
+    File(&'a Path),
+    /// Plan text made in memory (`cancel`, `confirm`): `name` is shown as its path in the overview,
+    /// journal and reports, `stem` names the default report.
+    Text {
+        name: &'a str,
+        stem: &'a str,
+        text: &'a str,
+    },
+}
+
+impl PlanSource<'_> {
+    /// What the overview, journal and reports call the plan.
+    fn shown(&self) -> &Path {
+        match self {
+            PlanSource::File(path) => path,
+            PlanSource::Text { name, .. } => Path::new(name),
+        }
+    }
+}
+
+/// Runs a plan the way `apply` does: load, connect, resolve, overview, confirm, journal, run, report.
+pub(crate) async fn run_plan(
+    source: &PlanSource<'_>,
+    args: &RunArgs,
+    log: &LogWriter,
+) -> Result<i32, CommandError> {
     let mode = if args.dry_run {
         RunMode::DryRun
     } else {
         RunMode::Apply
     };
     let signals = Signals::install();
-    let session = Session::open(&args.plan, &args.connect, mode).await?;
+    let session = match source {
+        PlanSource::File(path) => Session::open(path, &args.connect, mode).await?,
+        PlanSource::Text { name, text, .. } => {
+            Session::open_text(name, text, &args.connect, mode).await?
+        }
+    };
+    let stem = match source {
+        PlanSource::File(path) => *path,
+        PlanSource::Text { stem, .. } => Path::new(stem),
+    };
 
-    let reports = report_files(args)?;
+    let reports = report_files(args, stem)?;
     for (path, _) in &reports {
         ensure_writable(path, "write the report to")?;
     }
@@ -79,7 +117,7 @@ async fn apply(args: &ApplyArgs, log: &LogWriter) -> Result<i32, CommandError> {
         () = signals.cancel.cancelled() => return Err(CommandError::Interrupted),
     };
     resume.extend_plan(&mut resolved);
-    eprint!("{}", overview(&args.plan, &resolved, &report_path));
+    eprint!("{}", overview(source.shown(), &resolved, &report_path));
 
     if mode == RunMode::Apply && !args.yes {
         confirm(&resolved, &signals.cancel).await?;
@@ -98,7 +136,7 @@ async fn apply(args: &ApplyArgs, log: &LogWriter) -> Result<i32, CommandError> {
             eprintln!("journal: {}", journal_path.display());
             journal
                 .begin(
-                    &args.plan.display().to_string(),
+                    &source.shown().display().to_string(),
                     &session.plan_meta().sha256,
                     &resolved,
                     &resume,
@@ -239,7 +277,7 @@ impl Signals {
 }
 
 /// Waits for SIGINT or SIGTERM; `false` when signals cannot be watched.
-async fn next_signal() -> bool {
+pub(crate) async fn next_signal() -> bool {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{SignalKind, signal};
@@ -259,7 +297,7 @@ async fn next_signal() -> bool {
 
 /// The report files of the run with their formats, the JSON reference report first (the default path
 /// when no `--report` is JSON).
-fn report_files(args: &ApplyArgs) -> Result<Vec<(PathBuf, ReportFormat)>, CommandError> {
+fn report_files(args: &RunArgs, plan: &Path) -> Result<Vec<(PathBuf, ReportFormat)>, CommandError> {
     let mut files = Vec::with_capacity(args.report.len() + 1);
     for path in &args.report {
         let format = args
@@ -278,7 +316,7 @@ fn report_files(args: &ApplyArgs) -> Result<Vec<(PathBuf, ReportFormat)>, Comman
         .position(|(_, format)| *format == ReportFormat::Json)
     {
         Some(first_json) => files.swap(0, first_json),
-        None => files.insert(0, (default_report_path(&args.plan), ReportFormat::Json)),
+        None => files.insert(0, (default_report_path(plan), ReportFormat::Json)),
     }
     Ok(files)
 }

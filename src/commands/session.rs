@@ -65,6 +65,26 @@ impl Session {
             return Self::open_saved(saved, connect, mode).await;
         }
         let loaded = plan::load(path).map_err(Box::new)?;
+        Self::open_loaded(loaded, connect, mode).await
+    }
+
+    /// Loads plan text made in memory (by `cancel` and `confirm` from their flags) through the same
+    /// validation as a file, shown under `name`, and connects as [`Session::open`] does.
+    pub async fn open_text(
+        name: &str,
+        text: &str,
+        connect: &ConnectArgs,
+        mode: RunMode,
+    ) -> Result<Self, CommandError> {
+        let loaded = plan::load_str(name, text).map_err(Box::new)?;
+        Self::open_loaded(loaded, connect, mode).await
+    }
+
+    async fn open_loaded(
+        loaded: LoadedPlan,
+        connect: &ConnectArgs,
+        mode: RunMode,
+    ) -> Result<Self, CommandError> {
         print_warnings(&loaded);
         let plan = &loaded.plan;
 

@@ -22,6 +22,7 @@ fn help_names_the_subcommands() {
 mod bad_answers;
 mod faults;
 mod hostile;
+mod incident;
 mod journal;
 mod sandbox_auth;
 mod sandbox_cli;
