@@ -527,4 +527,40 @@ mod tests {
         assert!(narrow.contains("reindex-job-a-w…"), "{narrow}");
         insta::assert_snapshot!(text);
     }
+
+    #[test]
+    fn one_job_is_described_a_fact_a_line() {
+        let now: Timestamp = "2026-06-01T12:00:00Z".parse().unwrap();
+        let mut summary = job("job-a", JobStatus::Failed, "2026-06-01T09:00:00Z", 80);
+        summary.termination_date = Some("2026-06-01T11:30:00Z".parse().unwrap());
+        let description = JobDescription {
+            summary,
+            status_update_reason: Some("INC-2041".to_owned()),
+            suspended_cause: None,
+            failure_reasons: vec!["ManifestNotFound: the manifest is gone".to_owned()],
+            confirmation_required: Some(false),
+            details: crate::api::JobDetails {
+                role_arn: Some("arn:aws:iam::111122223333:role/batch".to_owned()),
+                manifest: Some("arn:aws:s3:::manifests/a.csv".to_owned()),
+                manifest_etag: Some("abc".to_owned()),
+                manifest_generated: false,
+                report: Some("s3://reports/job-a".to_owned()),
+                report_scope: Some("FailedTasksOnly".to_owned()),
+                suspended_date: None,
+            },
+        };
+        let tags = [Tag {
+            key: "team".into(),
+            value: "search".into(),
+        }];
+        insta::assert_snapshot!(describe_text(&description, &tags, now));
+        let json: Value =
+            serde_json::from_str(&describe_json(&[(description, tags.to_vec())])).unwrap();
+        assert_eq!(
+            json[0]["FailureReasons"][0]["FailureCode"],
+            "ManifestNotFound"
+        );
+        assert_eq!(json[0]["Report"]["Location"], "s3://reports/job-a");
+        assert_eq!(json[0]["Tags"][0]["Key"], "team");
+    }
 }

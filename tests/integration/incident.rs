@@ -524,6 +524,8 @@ async fn dry_run_reads_and_makes_no_mutation() {
             "--description",
             "reindex-*",
             "--dry-run",
+            "--output",
+            "json",
             "--report",
             "dry.json",
         ])
@@ -542,6 +544,10 @@ async fn dry_run_reads_and_makes_no_mutation() {
         report["summary"]["would_apply"].as_u64().unwrap() >= 3,
         "{report:#}"
     );
+    // `--output json` puts the same report on stdout, as for `apply`.
+    let stdout: Value = serde_json::from_str(&out.stdout).unwrap();
+    assert_eq!(stdout["summary"], report["summary"]);
+    assert_eq!(bench.mutations(), 0);
 }
 
 #[tokio::test]
