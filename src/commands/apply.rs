@@ -5,7 +5,8 @@
 //! `--yes` the run is refused, never left waiting for input. Owns signal handling: the first Ctrl-C (or
 //! SIGTERM) stops new work and lets calls in flight finish, the second abandons them. Does not own
 //! execution (`exec`) or any rendering beyond the pre-run overview (`report`). A saved plan (`s3plan plan
-//! --out`) is recognised and re-checked by `session.rs`; this module runs it like any other.
+//! --out`) is recognised and re-checked by `session.rs`; this module runs it like any other. `cancel` and
+//! `confirm` run their flags' plan text through the same `run_plan`, so they get every step above.
 
 use std::io::{BufRead, IsTerminal, Write};
 use std::path::{Path, PathBuf};

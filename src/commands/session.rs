@@ -1,6 +1,7 @@
-//! What `apply` and `plan` share before anything runs: load the plan, decide account, region, endpoint and
-//! limits (flags beat plan values, plan values beat defaults), start the in-process sandbox for
-//! `--sandbox`, build the one AWS client, and resolve the plan into jobs.
+//! What `apply` and `plan` (and `jobs`, `cancel`, `confirm`, whose flags become plan text) share before
+//! anything runs: load the plan, decide account, region, endpoint and limits (flags beat plan values, plan
+//! values beat defaults), start the in-process sandbox for `--sandbox`, build the one AWS client, and
+//! resolve the plan into jobs.
 //!
 //! Owns the safety checks made before any call that could change a job: a plan that pins its account or
 //! region is refused when the flags name another. A saved plan (`s3plan plan --out`) is recognised here by
