@@ -218,7 +218,7 @@ async fn list_once<C: JobControl>(
 }
 
 /// Lists every `every` until Ctrl-C (which ends it with exit 0), marking what changed since the round
-/// before. Each round is one ListJobs sweep (plus GetJobTagging for tag filters and jobs not seen
+/// before; a round that fails on a transient error is reported and skipped. Each round is one ListJobs sweep (plus GetJobTagging for tag filters and jobs not seen
 /// before); never a DescribeJob per job.
 async fn watch<C: JobControl>(
     args: &JobsArgs,
@@ -238,7 +238,19 @@ async fn watch<C: JobControl>(
             _ = ticks.tick() => {}
             () = reader.cancel.cancelled() => return Ok(errors::EXIT_OK),
         }
-        let (rows, total) = sweep(args, selector, control, reader, &mut tags).await?;
+        let (rows, total) = match sweep(args, selector, control, reader, &mut tags).await {
+            Ok(found) => found,
+            // A watch outlives a bad minute of the API: a round whose reads failed for good on a
+            // transient error is reported and the next round tries again. Other errors (access,
+            // credentials) would fail every round, so they end the watch.
+            Err(Failure::Api(error))
+                if error.kind.is_retryable() && !reader.cancel.is_cancelled() =>
+            {
+                eprintln!("round {round}: {error}; trying again next round");
+                continue;
+            }
+            Err(failure) => return Err(failure),
+        };
         let now = jiff::Timestamp::now();
         let text = match args.output {
             JobsOutput::Table => {

@@ -5,7 +5,7 @@
 use std::process::Stdio;
 use std::time::Duration;
 
-use s3plan::sandbox::{Operation, Sandbox, SandboxHandle, Seed};
+use s3plan::sandbox::{FaultAction, Operation, Sandbox, SandboxHandle, ScriptedFault, Seed};
 use serde_json::Value;
 
 use crate::apply_support::{ACCESS_KEY_ID, SECRET_ACCESS_KEY};
@@ -401,6 +401,45 @@ async fn watch_sweeps_with_list_jobs_only_and_marks_changes() {
         "{}",
         output.stdout
     );
+}
+
+#[tokio::test]
+async fn a_watch_round_that_fails_for_good_is_reported_and_the_next_one_lists() {
+    let bench = Bench::demo().await;
+    // Every attempt of the first round (the read retry budget is 8 attempts) answers 500.
+    bench.sandbox.script(ScriptedFault {
+        times: 8,
+        ..ScriptedFault::new(Some(Operation::ListJobs), FaultAction::InternalError)
+    });
+    let child = bench
+        .command(&["jobs", "--watch", "100ms", "--status", "Active"], true)
+        .spawn()
+        .unwrap();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(90);
+    // 8 failed attempts, then two rounds that list.
+    while bench.sandbox.calls(Operation::ListJobs) < 10 {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the watch stopped listing"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let pid = child.id().unwrap();
+    let killed = std::process::Command::new("kill")
+        .args(["-TERM", &pid.to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let output = collect(child.wait_with_output().await.unwrap());
+    output.code(0);
+    assert!(
+        output.stderr.contains("round 1: ListJobs failed")
+            && output.stderr.contains("trying again next round"),
+        "{}",
+        output.stderr
+    );
+    assert!(output.stdout.contains("round 2"), "{}", output.stdout);
+    assert!(output.stdout.contains(SHARD_1), "{}", output.stdout);
 }
 
 #[tokio::test]
