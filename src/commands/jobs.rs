@@ -3,15 +3,20 @@
 //!
 //! Owns the reads of the command: the selector flags become a plan's `select:` (`flag_plan.rs`) and are
 //! applied by `resolve.rs`'s own filters, every read goes through the session's read limit
-//! (`poll_rate_limit`), tags are read only for the rows shown, and a watch round is one ListJobs sweep.
+//! (`poll_rate_limit`), tags are read only for the rows shown (and once per job), a watch round is one
+//! ListJobs sweep, and the job API it holds refuses writes.
 //! Rendering lives in `job_view.rs`.
 
 use std::collections::HashMap;
 use std::io::Write;
+use std::sync::{Arc, Mutex, PoisonError};
 
 use tokio_util::sync::CancellationToken;
 
-use crate::api::{ApiCall, ApiError, ApiErrorKind, JobControl, JobId, JobSummary, Tag};
+use crate::api::{
+    Answer, ApiCall, ApiError, ApiErrorKind, JobControl, JobDescription, JobId, JobPage, JobStatus,
+    JobSummary, Tag, TargetStatus,
+};
 use crate::cli::{JobsArgs, JobsOutput};
 use crate::commands::apply::next_signal;
 use crate::commands::flag_plan::FlagPlan;
@@ -70,9 +75,9 @@ async fn jobs(args: &JobsArgs) -> Result<i32, CommandError> {
         policy: RetryPolicy::default(),
         cancel: cancel.clone(),
     };
-    let control = session.control.clone();
+    let control = Looking::new(session.control.clone());
     let outcome = if !args.ids.is_empty() {
-        describe(args, &args.ids, control.as_ref(), &reader).await
+        describe(args, &args.ids, &control, &reader).await
     } else {
         let Origin::Plan(loaded) = &session.origin else {
             return Err(internal("the jobs plan was read as a saved plan"));
@@ -82,8 +87,8 @@ async fn jobs(args: &JobsArgs) -> Result<i32, CommandError> {
             return Err(internal("the jobs plan has no selector"));
         };
         match args.watch {
-            Some(every) => watch(args, selector, control.as_ref(), &reader, every).await,
-            None => list_once(args, selector, control.as_ref(), &reader).await,
+            Some(every) => watch(args, selector, &control, &reader, every).await,
+            None => list_once(args, selector, &control, &reader).await,
         }
     };
     if let Some(sandbox) = session.sandbox {
@@ -132,9 +137,8 @@ fn internal(what: &str) -> CommandError {
 async fn sweep<C: JobControl>(
     args: &JobsArgs,
     selector: &Selector,
-    control: &C,
+    control: &Looking<C>,
     reader: &Reader,
-    tags: &mut HashMap<JobId, Vec<Tag>>,
 ) -> Result<(Vec<Row>, usize), Failure> {
     let listed = resolve::list_filtered(selector, control, reader).await?;
     let mut matched = resolve::keep_tagged(selector, listed, control, reader)
@@ -148,7 +152,7 @@ async fn sweep<C: JobControl>(
     let mut rows = Vec::with_capacity(matched.len());
     for job in matched {
         let job_tags = if args.tags {
-            Some(tags_of(&job.id, control, reader, tags).await?)
+            Some(tags_of(&job.id, control, reader).await?)
         } else {
             None
         };
@@ -160,28 +164,98 @@ async fn sweep<C: JobControl>(
     Ok((rows, total))
 }
 
-/// The tags of a shown row, read once per job for the life of the command (a watch does not re-read
-/// them every round: tags change seldom, and each read costs a read permit).
+/// The tags of a shown row (read once per job: `Looking` keeps the answers).
 async fn tags_of<C: JobControl>(
     job: &JobId,
-    control: &C,
+    control: &Looking<C>,
     reader: &Reader,
-    known: &mut HashMap<JobId, Vec<Tag>>,
 ) -> Result<Vec<Tag>, ApiError> {
-    if let Some(tags) = known.get(job) {
-        return Ok(tags.clone());
-    }
-    let tags = match reader
+    match reader
         .read(ApiCall::GetJobTagging, || control.get_job_tagging(job))
         .await
     {
-        Ok(answer) => answer.value,
+        Ok(answer) => Ok(answer.value),
         // Gone between ListJobs and GetJobTagging: shown without tags.
-        Err(error) if error.kind == ApiErrorKind::NotFound => Vec::new(),
-        Err(error) => return Err(error),
-    };
-    known.insert(job.clone(), tags.clone());
-    Ok(tags)
+        Err(error) if error.kind == ApiErrorKind::NotFound => Ok(Vec::new()),
+        Err(error) => Err(error),
+    }
+}
+
+/// The job API for `jobs`: reads pass through, GetJobTagging answers are kept for the life of the
+/// command (a watch does not re-read every candidate's tags each round: tags change seldom, and each read
+/// costs a read permit), and writes are refused here, so `jobs` cannot change a job whatever path is
+/// taken.
+struct Looking<C> {
+    inner: Arc<C>,
+    tags: Mutex<HashMap<JobId, Vec<Tag>>>,
+}
+
+impl<C> Looking<C> {
+    fn new(inner: Arc<C>) -> Self {
+        Self {
+            inner,
+            tags: Mutex::new(HashMap::new()),
+        }
+    }
+
+    fn known_tags(&self) -> std::sync::MutexGuard<'_, HashMap<JobId, Vec<Tag>>> {
+        // A panic while holding the lock cannot leave the map half-written: insert is one step.
+        self.tags.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+fn no_changes(call: ApiCall) -> ApiError {
+    ApiError::local(
+        call,
+        ApiErrorKind::Other,
+        "s3plan jobs makes no changes; this is a bug",
+    )
+}
+
+impl<C: JobControl> JobControl for Looking<C> {
+    async fn describe_job(&self, job: &JobId) -> Result<Answer<JobDescription>, ApiError> {
+        self.inner.describe_job(job).await
+    }
+
+    async fn list_jobs(
+        &self,
+        statuses: &[JobStatus],
+        next_token: Option<&str>,
+        max_results: i32,
+    ) -> Result<Answer<JobPage>, ApiError> {
+        self.inner
+            .list_jobs(statuses, next_token, max_results)
+            .await
+    }
+
+    async fn update_job_status(
+        &self,
+        _job: &JobId,
+        _target: TargetStatus,
+        _reason: Option<&str>,
+    ) -> Result<Answer<JobStatus>, ApiError> {
+        Err(no_changes(ApiCall::UpdateJobStatus))
+    }
+
+    async fn update_job_priority(
+        &self,
+        _job: &JobId,
+        _priority: i32,
+    ) -> Result<Answer<i32>, ApiError> {
+        Err(no_changes(ApiCall::UpdateJobPriority))
+    }
+
+    async fn get_job_tagging(&self, job: &JobId) -> Result<Answer<Vec<Tag>>, ApiError> {
+        if let Some(tags) = self.known_tags().get(job) {
+            return Ok(Answer {
+                value: tags.clone(),
+                request_id: None,
+            });
+        }
+        let answer = self.inner.get_job_tagging(job).await?;
+        self.known_tags().insert(job.clone(), answer.value.clone());
+        Ok(answer)
+    }
 }
 
 /// Newest first; jobs without a creation time last; ties by id, so the order is stable between rounds.
@@ -196,10 +270,10 @@ fn newest_first(jobs: &mut [JobSummary]) {
 async fn list_once<C: JobControl>(
     args: &JobsArgs,
     selector: &Selector,
-    control: &C,
+    control: &Looking<C>,
     reader: &Reader,
 ) -> Result<i32, Failure> {
-    let (rows, total) = sweep(args, selector, control, reader, &mut HashMap::new()).await?;
+    let (rows, total) = sweep(args, selector, control, reader).await?;
     let text = match args.output {
         JobsOutput::Table => job_view::table(
             &Round {
@@ -223,12 +297,11 @@ async fn list_once<C: JobControl>(
 async fn watch<C: JobControl>(
     args: &JobsArgs,
     selector: &Selector,
-    control: &C,
+    control: &Looking<C>,
     reader: &Reader,
     every: std::time::Duration,
 ) -> Result<i32, Failure> {
     let every = every.max(job_view::MIN_WATCH_INTERVAL);
-    let mut tags = HashMap::new();
     let mut previous: Option<HashMap<JobId, JobSummary>> = None;
     let mut ticks = tokio::time::interval(every);
     ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -238,7 +311,7 @@ async fn watch<C: JobControl>(
             _ = ticks.tick() => {}
             () = reader.cancel.cancelled() => return Ok(errors::EXIT_OK),
         }
-        let (rows, total) = match sweep(args, selector, control, reader, &mut tags).await {
+        let (rows, total) = match sweep(args, selector, control, reader).await {
             Ok(found) => found,
             // A watch outlives a bad minute of the API: a round whose reads failed for good on a
             // transient error is reported and the next round tries again. Other errors (access,
@@ -296,7 +369,7 @@ async fn watch<C: JobControl>(
 async fn describe<C: JobControl>(
     args: &JobsArgs,
     ids: &[JobId],
-    control: &C,
+    control: &Looking<C>,
     reader: &Reader,
 ) -> Result<i32, Failure> {
     let mut missing = 0;
@@ -314,7 +387,7 @@ async fn describe<C: JobControl>(
             }
             Err(error) => return Err(error.into()),
         };
-        let tags = tags_of(id, control, reader, &mut HashMap::new()).await?;
+        let tags = tags_of(id, control, reader).await?;
         described.push((description, tags));
     }
     let text = match args.output {

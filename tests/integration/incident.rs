@@ -404,6 +404,54 @@ async fn watch_sweeps_with_list_jobs_only_and_marks_changes() {
 }
 
 #[tokio::test]
+async fn a_watch_reads_each_jobs_tags_once() {
+    let bench = Bench::demo().await;
+    let child = bench
+        .command(
+            &[
+                "jobs",
+                "--watch",
+                "100ms",
+                "--status",
+                "Active",
+                "--tag",
+                "team=search",
+                "--tags",
+            ],
+            true,
+        )
+        .spawn()
+        .unwrap();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    while bench.sandbox.calls(Operation::ListJobs) < 3 {
+        assert!(tokio::time::Instant::now() < deadline, "no 3 rounds");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let pid = child.id().unwrap();
+    let killed = std::process::Command::new("kill")
+        .args(["-INT", &pid.to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let output = collect(child.wait_with_output().await.unwrap());
+    output.code(0);
+    // Four Active candidates, three of them team=search and shown with their tags: four reads in all,
+    // however many rounds ran.
+    assert_eq!(
+        bench.sandbox.calls(Operation::GetJobTagging),
+        4,
+        "{}",
+        output.stdout
+    );
+    assert_eq!(bench.sandbox.calls(Operation::DescribeJob), 0);
+    assert!(
+        output.stdout.contains("3 jobs: 3 Active"),
+        "{}",
+        output.stdout
+    );
+}
+
+#[tokio::test]
 async fn a_watch_round_that_fails_for_good_is_reported_and_the_next_one_lists() {
     let bench = Bench::demo().await;
     // Every attempt of the first round (the read retry budget is 8 attempts) answers 500.
