@@ -41,6 +41,9 @@ pub fn short_usage() -> String {
          \x20 apply     confirm or cancel the jobs of a plan or saved plan\n\
          \x20 sandbox   run a local S3 Control job API to rehearse against\n\
          \x20 report    turn a run's journal (even a cut-short one) into a report\n\
+         \x20 jobs      list jobs (newest first, --watch to follow) or describe some; reads only\n\
+         \x20 cancel    cancel jobs by id or selector flags, no YAML needed (overview, confirmation, journal)\n\
+         \x20 confirm   confirm Suspended jobs by id or selector flags, as cancel does\n\
          \x20 schema    print the plan format's JSON Schema\n\n\
          {QUICK_START}\n\n\
          More: s3plan --help, s3plan <COMMAND> --help"
@@ -105,6 +108,148 @@ pub enum Command {
                       Jobs the journal shows no request for are `no_call`; a request without a recorded answer is `unknown`."
     )]
     Report(JournalReportArgs),
+    /// List Batch Operations jobs (newest first) or describe some in full; reads only.
+    #[command(
+        before_help = "Example: s3plan jobs --sandbox --status Active,Suspended",
+        after_help = "Examples:\n  s3plan jobs --sandbox --status Active,Suspended\n  s3plan jobs --description 'reindex-*' --created-after 2h --tags\n  s3plan jobs --status Active --watch 10s      # redraw every 10 s until Ctrl-C, marking changes\n  s3plan jobs --status Suspended --output ids   # one id a line, for pipes\n  s3plan jobs 6513270e-269e-4d37-b2a7-4de452e6b438   # everything about one job\n\n\
+                      The selector flags mean exactly what a plan's `select:` means (docs/plan.md). Only reads\n\
+                      (ListJobs, DescribeJob, GetJobTagging), at most --poll-rate-limit per second (default 10).\n\
+                      Exit codes: 0 listed, 2 a job id was not found or the listing failed, 130 interrupted."
+    )]
+    Jobs(JobsArgs),
+    /// Cancel jobs by id or by selector, with every guarantee of `apply` (overview, confirmation, journal).
+    #[command(
+        before_help = "Example: s3plan cancel --sandbox --description 'reindex-*' --tag team=search --reason INC-2041",
+        after_help = "Examples:\n  s3plan cancel --sandbox --description 'reindex-*' --tag team=search --reason INC-2041\n  s3plan cancel 8d116ece-1738-47d9-bd9c-172411e20b8f --yes --report incident.md\n  s3plan cancel --status Active --operation LambdaInvoke --dry-run\n  s3plan cancel --description 'reindex-*' --save-plan inc-2041.yaml --dry-run   # a plan for review\n\n\
+                      Runs a one-entry plan (`set: Cancelled`) through exactly the path of `apply`: give job ids or\n\
+                      selector flags (as `s3plan jobs`), not both. More than --max-jobs (100) matches is refused.\n\
+                      Exit codes: as `apply`: 0 every job succeeded, 1 some job failed, 2 refused before any change,\n\
+                      130 interrupted."
+    )]
+    Cancel(ActArgs),
+    /// Confirm (set Ready) Suspended jobs by id or by selector, with every guarantee of `apply`.
+    #[command(
+        before_help = "Example: s3plan confirm --sandbox --status Suspended --description 'reindex-products-*'",
+        after_help = "Examples:\n  s3plan confirm --sandbox --status Suspended --description 'reindex-products-*'\n  s3plan confirm 6513270e-269e-4d37-b2a7-4de452e6b438 --wait --yes   # waits for Suspended first\n\n\
+                      Runs a one-entry plan (`set: Ready`, with --wait `wait_for: Suspended`) through exactly the path\n\
+                      of `apply`: give job ids or selector flags, not both. Exit codes: as `apply`."
+    )]
+    Confirm(ConfirmArgs),
+}
+
+/// Which jobs, as flags: each one means what the same key of a plan's `select:` means, and every flag
+/// given must match.
+#[derive(Debug, Clone, Default, Args)]
+#[group(id = "selector", multiple = true)]
+pub struct SelectArgs {
+    /// Only jobs in one of these statuses (repeat, or separate with commas): `--status Active,Suspended`.
+    #[arg(long, value_name = "STATUS", value_delimiter = ',', value_parser = crate::commands::flag_plan::parse_status)]
+    pub status: Vec<crate::api::JobStatus>,
+    /// Only jobs whose description matches this glob (`reindex-*`), or a regex written `regex:^reindex-\d+$`.
+    #[arg(long, value_name = "GLOB", value_parser = crate::commands::flag_plan::parse_description)]
+    pub description: Option<String>,
+    /// Only jobs created at or after T: RFC 3339 (`2026-11-29T10:00:00Z`) or a duration ago (`2h`).
+    #[arg(long, value_name = "T", value_parser = crate::commands::flag_plan::parse_time)]
+    pub created_after: Option<jiff::Timestamp>,
+    /// Only jobs created before T: RFC 3339 or a duration ago (`30m`).
+    #[arg(long, value_name = "T", value_parser = crate::commands::flag_plan::parse_time)]
+    pub created_before: Option<jiff::Timestamp>,
+    /// Only jobs running this operation (repeat, or separate with commas): `LambdaInvoke`, `S3PutObjectCopy`...
+    #[arg(long, value_name = "OP", value_delimiter = ',', value_parser = crate::commands::flag_plan::parse_operation)]
+    pub operation: Vec<crate::plan::model::OperationName>,
+    /// Only jobs with a priority in MIN..MAX (`10..`, `..50`; `N` alone means exactly N).
+    #[arg(long, value_name = "MIN..MAX", value_parser = crate::commands::flag_plan::parse_priority)]
+    pub priority: Option<crate::commands::flag_plan::PriorityBounds>,
+    /// Only jobs carrying this tag (repeat: all must match); one GetJobTagging per candidate.
+    #[arg(long, value_name = "KEY=VALUE", value_parser = crate::commands::flag_plan::parse_tag)]
+    pub tag: Vec<(String, String)>,
+}
+
+impl SelectArgs {
+    /// Whether any selector flag was given.
+    pub fn is_given(&self) -> bool {
+        !self.status.is_empty()
+            || self.description.is_some()
+            || self.created_after.is_some()
+            || self.created_before.is_some()
+            || !self.operation.is_empty()
+            || self.priority.is_some()
+            || !self.tag.is_empty()
+    }
+}
+
+/// What `s3plan jobs` prints.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum JobsOutput {
+    /// A table for people, cut to the terminal's width.
+    Table,
+    /// JSON with the API's field names.
+    Json,
+    /// One job id a line.
+    Ids,
+}
+
+/// `s3plan jobs`.
+#[derive(Debug, Args)]
+pub struct JobsArgs {
+    /// Describe these jobs in full (DescribeJob and their tags) instead of listing.
+    #[arg(value_name = "JOB_ID", conflicts_with_all = ["selector", "watch", "limit"], value_parser = crate::commands::flag_plan::parse_job_id)]
+    pub ids: Vec<crate::api::JobId>,
+    /// Which jobs to list (all when no flag is given).
+    #[command(flatten)]
+    pub select: SelectArgs,
+    /// Also show each listed job's tags (one GetJobTagging per job shown).
+    #[arg(long)]
+    pub tags: bool,
+    /// What goes to stdout.
+    #[arg(long, value_enum, default_value_t = JobsOutput::Table)]
+    pub output: JobsOutput,
+    /// List again every INTERVAL (default 5s) until Ctrl-C, marking what changed; one ListJobs sweep a round.
+    #[arg(long, value_name = "INTERVAL", num_args = 0..=1, default_missing_value = "5s", value_parser = humantime::parse_duration)]
+    pub watch: Option<std::time::Duration>,
+    /// Show at most N jobs, the newest.
+    #[arg(long, value_name = "N")]
+    pub limit: Option<usize>,
+    /// Where to connect; `--poll-rate-limit` bounds the reads.
+    #[command(flatten)]
+    pub connect: ConnectArgs,
+}
+
+/// `s3plan cancel` (and the common part of `s3plan confirm`).
+#[derive(Debug, Args)]
+pub struct ActArgs {
+    /// The jobs, by id; or select them with the flags below (not both).
+    #[arg(value_name = "JOB_ID", conflicts_with = "selector", value_parser = crate::commands::flag_plan::parse_job_id)]
+    pub ids: Vec<crate::api::JobId>,
+    /// Which jobs (a selector, as in `s3plan jobs`).
+    #[command(flatten)]
+    pub select: SelectArgs,
+    /// `StatusUpdateReason` sent with every change, 1 to 256 characters (e.g. the incident ticket).
+    #[arg(long, value_name = "TEXT")]
+    pub reason: Option<String>,
+    /// Refuse the run when more jobs than this are named or match (a plan's `max_jobs`).
+    #[arg(long, value_name = "N", default_value_t = crate::plan::model::DEFAULT_MAX_JOBS)]
+    pub max_jobs: u32,
+    /// Also write the equivalent YAML plan to FILE (with this command line as a comment), for review.
+    #[arg(long, value_name = "FILE")]
+    pub save_plan: Option<PathBuf>,
+    /// How the run goes, as for `apply`.
+    #[command(flatten)]
+    pub run: RunArgs,
+}
+
+/// `s3plan confirm`.
+#[derive(Debug, Args)]
+pub struct ConfirmArgs {
+    /// Which jobs and how, as for `cancel`.
+    #[command(flatten)]
+    pub act: ActArgs,
+    /// Wait for each job to reach Suspended before confirming it (a plan's `wait_for: Suspended`).
+    #[arg(long)]
+    pub wait: bool,
+    /// With --wait: how long to wait, e.g. `1h` (default 30m).
+    #[arg(long, value_name = "DURATION", requires = "wait", value_parser = humantime::parse_duration)]
+    pub timeout: Option<std::time::Duration>,
 }
 
 /// `s3plan report` formats.
@@ -309,6 +454,14 @@ pub struct ApplyArgs {
     /// The plan file, or a saved plan written by `s3plan plan --out`.
     #[arg(value_name = "PLAN")]
     pub plan: PathBuf,
+    /// How the run goes: confirmation, dry run, reports, output, resume, connection and limits.
+    #[command(flatten)]
+    pub run: RunArgs,
+}
+
+/// The flags of a run, shared by `apply`, `cancel` and `confirm`.
+#[derive(Debug, Args)]
+pub struct RunArgs {
     /// Apply without asking for confirmation (required when stdin is not a terminal).
     #[arg(long, short = 'y')]
     pub yes: bool,

@@ -58,6 +58,16 @@ pub enum CommandError {
         /// The cause.
         source: std::io::Error,
     },
+    /// A read outside a run (`s3plan jobs`) failed for good.
+    #[error("{error}")]
+    #[diagnostic(code(s3plan::api))]
+    Api {
+        /// The failure.
+        error: Box<crate::api::ApiError>,
+        /// What to do about it.
+        #[help]
+        hint: String,
+    },
     /// Ctrl-C before any change.
     #[error("interrupted before any change was made")]
     #[diagnostic(code(s3plan::interrupted))]

@@ -9,6 +9,7 @@
 //! the run's `Limiter` and retry transient failures, like every other call. Does not apply flags or defaults to settings (the command does) and never mutates a job.
 
 use std::collections::{BTreeMap, HashMap};
+use std::ops::RangeInclusive;
 use std::sync::Arc;
 
 use futures::stream::{self, StreamExt, TryStreamExt};
@@ -19,7 +20,7 @@ use crate::api::{
 };
 use crate::exec::limiter::Limiter;
 use crate::exec::retry::RetryPolicy;
-use crate::plan::model::{Entry, JobSet, Plan, Selector};
+use crate::plan::model::{DescriptionPattern, Entry, JobSet, OperationName, Plan, Selector};
 use crate::report::summary::hint;
 use crate::resolved::{
     Gate, GateSubject, ResolvedEntry, ResolvedJob, ResolvedPlan, RunSettings, Target,
@@ -167,7 +168,11 @@ pub struct Reader {
 
 impl Reader {
     /// Sends `send` until it succeeds, fails for good, runs out of attempts, or the run is cancelled.
-    async fn read<T, F, Fut>(&self, call: ApiCall, mut send: F) -> Result<Answer<T>, ApiError>
+    pub(crate) async fn read<T, F, Fut>(
+        &self,
+        call: ApiCall,
+        mut send: F,
+    ) -> Result<Answer<T>, ApiError>
     where
         F: FnMut() -> Fut,
         Fut: Future<Output = Result<Answer<T>, ApiError>>,
@@ -352,31 +357,79 @@ async fn select<C: JobControl>(
     control: &C,
     reader: &Reader,
 ) -> Result<(Vec<ResolvedJob>, Option<ResolveError>), ResolveError> {
-    let statuses = selector.statuses();
-    let description = selector.description();
-    let operations = selector.operations();
-    let priority = selector.priority_bounds();
-    let created_after = selector.created_after.as_ref().map(|t| t.value);
-    let created_before = selector.created_before.as_ref().map(|t| t.value);
-    let passes_filters = |job: &JobSummary| {
-        description.as_ref().is_none_or(|pattern| {
+    let listed = list_filtered(selector, control, reader)
+        .await
+        .map_err(|error| api_error(entry, None, error, reader))?;
+    let kept = keep_tagged(selector, listed, control, reader)
+        .await
+        .map_err(|(job, error)| api_error(entry, Some(&job), error, reader))?;
+    let order: Vec<ResolvedJob> = kept.iter().map(resolved_job).collect();
+
+    let max_jobs = entry.max_jobs();
+    let too_many = (order.len() > max_jobs as usize).then(|| ResolveError::TooManyJobs {
+        entry: entry.name().to_owned(),
+        matched: order.len(),
+        max_jobs,
+    });
+    Ok((order, too_many))
+}
+
+/// The filters of a selector that ListJobs answers carry (all but tags), compiled once per sweep.
+struct Filters {
+    description: Option<DescriptionPattern>,
+    operations: Vec<OperationName>,
+    priority: Option<RangeInclusive<i32>>,
+    created_after: Option<jiff::Timestamp>,
+    created_before: Option<jiff::Timestamp>,
+}
+
+impl Filters {
+    /// The filters of `selector`.
+    fn of(selector: &Selector) -> Self {
+        Self {
+            description: selector.description(),
+            operations: selector.operations(),
+            priority: selector.priority_bounds(),
+            created_after: selector.created_after.as_ref().map(|t| t.value),
+            created_before: selector.created_before.as_ref().map(|t| t.value),
+        }
+    }
+
+    /// Whether `job` passes every one of them.
+    fn pass(&self, job: &JobSummary) -> bool {
+        self.description.as_ref().is_none_or(|pattern| {
             job.description
                 .as_deref()
                 .is_some_and(|text| pattern.is_match(text))
-        }) && (operations.is_empty()
+        }) && (self.operations.is_empty()
             || job
                 .operation
                 .as_deref()
-                .is_some_and(|op| operations.iter().any(|want| want.as_str() == op)))
-            && priority
+                .is_some_and(|op| self.operations.iter().any(|want| want.as_str() == op)))
+            && self
+                .priority
                 .as_ref()
                 .is_none_or(|range| range.contains(&job.priority))
-            && created_after.is_none_or(|after| job.creation_time.is_some_and(|t| t >= after))
-            && created_before.is_none_or(|before| job.creation_time.is_some_and(|t| t < before))
-    };
+            && self
+                .created_after
+                .is_none_or(|after| job.creation_time.is_some_and(|t| t >= after))
+            && self
+                .created_before
+                .is_none_or(|before| job.creation_time.is_some_and(|t| t < before))
+    }
+}
 
-    // A BTreeMap keyed by id drops duplicates should a job appear on two pages; the order of first
-    // appearance (ListJobs order) is kept in `order`.
+/// One paginated ListJobs sweep (server-side status filter) keeping the jobs that pass every other filter
+/// of `selector` but tags, in ListJobs order, each once.
+pub(crate) async fn list_filtered<C: JobControl>(
+    selector: &Selector,
+    control: &C,
+    reader: &Reader,
+) -> Result<Vec<JobSummary>, ApiError> {
+    let statuses = selector.statuses();
+    let filters = Filters::of(selector);
+    // A set of ids drops duplicates should a job appear on two pages; the order of first appearance
+    // (ListJobs order) is kept in `order`.
     let mut order = Vec::new();
     let mut seen = BTreeMap::new();
     let mut token: Option<String> = None;
@@ -385,12 +438,11 @@ async fn select<C: JobControl>(
             .read(ApiCall::ListJobs, || {
                 control.list_jobs(&statuses, token.as_deref(), LIST_PAGE_SIZE)
             })
-            .await
-            .map_err(|error| api_error(entry, None, error, reader))?
+            .await?
             .value;
         for job in page.jobs {
-            if passes_filters(&job) && seen.insert(job.id.clone(), ()).is_none() {
-                order.push(resolved_job(&job));
+            if filters.pass(&job) && seen.insert(job.id.clone(), ()).is_none() {
+                order.push(job);
             }
         }
         match page.next_token {
@@ -400,40 +452,44 @@ async fn select<C: JobControl>(
             _ => break,
         }
     }
+    Ok(order)
+}
 
+/// Keeps the jobs of `jobs` that carry every tag `selector` asks for, reading GetJobTagging once per job
+/// (none when the selector has no tag filter). A failed read names its job.
+pub(crate) async fn keep_tagged<C: JobControl>(
+    selector: &Selector,
+    mut jobs: Vec<JobSummary>,
+    control: &C,
+    reader: &Reader,
+) -> Result<Vec<JobSummary>, (JobId, ApiError)> {
     let tags = selector.tags();
-    if !tags.is_empty() {
-        let matches: Vec<bool> = stream::iter(order.iter())
-            .map(|job| async {
-                let answer = reader
-                    .read(ApiCall::GetJobTagging, || control.get_job_tagging(&job.id))
-                    .await;
-                match answer {
-                    Ok(answer) => Ok(tags.iter().all(|(key, value)| {
-                        answer
-                            .value
-                            .iter()
-                            .any(|tag| tag.key == *key && tag.value == *value)
-                    })),
-                    // A job that vanished between ListJobs and GetJobTagging matches nothing.
-                    Err(error) if error.kind == ApiErrorKind::NotFound => Ok(false),
-                    Err(error) => Err(api_error(entry, Some(&job.id), error, reader)),
-                }
-            })
-            .buffered(RESOLVE_READ_CONCURRENCY)
-            .try_collect()
-            .await?;
-        let mut keep = matches.into_iter();
-        order.retain(|_| keep.next().unwrap_or(false));
+    if tags.is_empty() {
+        return Ok(jobs);
     }
-
-    let max_jobs = entry.max_jobs();
-    let too_many = (order.len() > max_jobs as usize).then(|| ResolveError::TooManyJobs {
-        entry: entry.name().to_owned(),
-        matched: order.len(),
-        max_jobs,
-    });
-    Ok((order, too_many))
+    let matches: Vec<bool> = stream::iter(jobs.iter())
+        .map(|job| async {
+            let answer = reader
+                .read(ApiCall::GetJobTagging, || control.get_job_tagging(&job.id))
+                .await;
+            match answer {
+                Ok(answer) => Ok(tags.iter().all(|(key, value)| {
+                    answer
+                        .value
+                        .iter()
+                        .any(|tag| tag.key == *key && tag.value == *value)
+                })),
+                // A job that vanished between ListJobs and GetJobTagging matches nothing.
+                Err(error) if error.kind == ApiErrorKind::NotFound => Ok(false),
+                Err(error) => Err((job.id.clone(), error)),
+            }
+        })
+        .buffered(RESOLVE_READ_CONCURRENCY)
+        .try_collect()
+        .await?;
+    let mut keep = matches.into_iter();
+    jobs.retain(|_| keep.next().unwrap_or(false));
+    Ok(jobs)
 }
 
 fn resolved_job(job: &JobSummary) -> ResolvedJob {

@@ -15,8 +15,8 @@ use aws_sdk_s3control::types::{
 use aws_smithy_types::DateTime;
 
 use crate::api::{
-    AccountId, Answer, ApiCall, ApiError, ApiErrorKind, JobControl, JobDescription, JobId, JobPage,
-    JobStatus, JobSummary, Progress, Tag, TargetStatus,
+    AccountId, Answer, ApiCall, ApiError, ApiErrorKind, JobControl, JobDescription, JobDetails,
+    JobId, JobPage, JobStatus, JobSummary, Progress, Tag, TargetStatus,
 };
 
 /// Throttling codes, as the SDK's own classifier lists them (`aws-runtime` `THROTTLING_ERRORS`).
@@ -247,6 +247,63 @@ fn list_entry(request_id: Option<&str>, job: &JobListDescriptor) -> Result<JobSu
     })
 }
 
+/// The name of the operation set in a DescribeJob answer (the API sets exactly one).
+fn operation_name(operation: &aws_sdk_s3control::types::JobOperation) -> Option<String> {
+    let name = if operation.lambda_invoke().is_some() {
+        "LambdaInvoke"
+    } else if operation.s3_put_object_copy().is_some() {
+        "S3PutObjectCopy"
+    } else if operation.s3_put_object_acl().is_some() {
+        "S3PutObjectAcl"
+    } else if operation.s3_put_object_tagging().is_some() {
+        "S3PutObjectTagging"
+    } else if operation.s3_delete_object_tagging().is_some() {
+        "S3DeleteObjectTagging"
+    } else if operation.s3_initiate_restore_object().is_some() {
+        "S3InitiateRestoreObject"
+    } else if operation.s3_put_object_legal_hold().is_some() {
+        "S3PutObjectLegalHold"
+    } else if operation.s3_put_object_retention().is_some() {
+        "S3PutObjectRetention"
+    } else if operation.s3_replicate_object().is_some() {
+        "S3ReplicateObject"
+    } else if operation.s3_compute_object_checksum().is_some() {
+        "S3ComputeObjectChecksum"
+    } else if operation.s3_update_object_encryption().is_some() {
+        "S3UpdateObjectEncryption"
+    } else {
+        return None;
+    };
+    Some(name.to_owned())
+}
+
+/// Manifest, report, role and suspension date of a DescribeJob answer.
+fn details(descriptor: &aws_sdk_s3control::types::JobDescriptor) -> JobDetails {
+    let location = descriptor.manifest().and_then(|m| m.location());
+    let report = descriptor.report().filter(|r| r.enabled());
+    JobDetails {
+        role_arn: descriptor.role_arn().map(str::to_owned),
+        manifest: location.map(|l| match l.object_version_id() {
+            Some(version) => format!("{}#{version}", l.object_arn()),
+            None => l.object_arn().to_owned(),
+        }),
+        manifest_etag: location.map(|l| l.e_tag().to_owned()),
+        manifest_generated: descriptor.manifest_generator().is_some(),
+        report: report.map(|r| {
+            let bucket = r.bucket().unwrap_or_default();
+            let bucket = bucket.strip_prefix("arn:aws:s3:::").unwrap_or(bucket);
+            match r.prefix() {
+                Some(prefix) => format!("s3://{bucket}/{prefix}"),
+                None => format!("s3://{bucket}"),
+            }
+        }),
+        report_scope: report
+            .and_then(|r| r.report_scope())
+            .map(|s| s.as_str().to_owned()),
+        suspended_date: timestamp(descriptor.suspended_date()),
+    }
+}
+
 impl JobControl for AwsJobControl {
     async fn describe_job(&self, job: &JobId) -> Result<Answer<JobDescription>, ApiError> {
         let call = ApiCall::DescribeJob;
@@ -265,7 +322,7 @@ impl JobControl for AwsJobControl {
         let summary = JobSummary {
             id: job_id(call, request_id, descriptor.job_id())?,
             description: descriptor.description().map(str::to_owned),
-            operation: None,
+            operation: descriptor.operation().and_then(operation_name),
             priority: descriptor.priority(),
             status: status(call, request_id, descriptor.status())?,
             creation_time: timestamp(descriptor.creation_time()),
@@ -289,6 +346,7 @@ impl JobControl for AwsJobControl {
                     })
                     .collect(),
                 confirmation_required: descriptor.confirmation_required(),
+                details: details(descriptor),
             },
             request_id: request_id.map(str::to_owned),
         })

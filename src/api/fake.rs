@@ -13,8 +13,8 @@ use std::time::Duration;
 use tokio::time::Instant;
 
 use crate::api::{
-    Answer, ApiCall, ApiError, ApiErrorKind, JobControl, JobDescription, JobId, JobPage, JobStatus,
-    JobSummary, Progress, Tag, TargetStatus,
+    Answer, ApiCall, ApiError, ApiErrorKind, JobControl, JobDescription, JobDetails, JobId,
+    JobPage, JobStatus, JobSummary, Progress, Tag, TargetStatus,
 };
 
 /// A failure the fake can answer with instead of doing the call.
@@ -331,6 +331,7 @@ impl JobControl for FakeJobControl {
                 suspended_cause: None,
                 failure_reasons: Vec::new(),
                 confirmation_required: None,
+                details: JobDetails::default(),
             },
             request_id: Some(request_id),
         })

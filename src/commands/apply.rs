@@ -6,7 +6,8 @@
 //! Owns signal handling: before the run (set-up, resolution, the prompt) Ctrl-C or SIGTERM exits at once;
 //! during it the first stops new work and lets calls in flight finish, the second abandons them. Does not own
 //! execution (`exec`) or any rendering beyond the pre-run overview (`report`). A saved plan (`s3plan plan
-//! --out`) is recognised and re-checked by `session.rs`; this module runs it like any other.
+//! --out`) is recognised and re-checked by `session.rs`; this module runs it like any other. `cancel` and
+//! `confirm` run their flags' plan text through the same `run_plan`, so they get every step above.
 
 use std::io::{BufRead, IsTerminal};
 use std::path::{Path, PathBuf};
@@ -15,7 +16,7 @@ use std::sync::Arc;
 use tokio_util::sync::CancellationToken;
 
 use crate::api::JobStatus;
-use crate::cli::{ApplyArgs, OutputFormat};
+use crate::cli::{ApplyArgs, OutputFormat, RunArgs};
 use crate::commands::session::Session;
 use crate::console;
 use crate::errors::{self, CommandError};
@@ -47,7 +48,8 @@ pub fn run(args: &ApplyArgs, log: &LogWriter) -> i32 {
             });
         }
     };
-    let code = match runtime.block_on(apply(args, log)) {
+    let source = PlanSource::File(&args.plan);
+    let code = match runtime.block_on(run_plan(&source, &args.run, log)) {
         Ok(code) => code,
         Err(error) => errors::report(error),
     };
@@ -57,7 +59,35 @@ pub fn run(args: &ApplyArgs, log: &LogWriter) -> i32 {
     code
 }
 
-async fn apply(args: &ApplyArgs, log: &LogWriter) -> Result<i32, CommandError> {
+/// Where the plan of a run comes from.
+pub(crate) enum PlanSource<'a> {
+    /// A plan or saved plan file (`apply`).
+    File(&'a Path),
+    /// Plan text made in memory (`cancel`, `confirm`): `name` is shown as its path in the overview,
+    /// journal and reports, `stem` names the default report.
+    Text {
+        name: &'a str,
+        stem: &'a str,
+        text: &'a str,
+    },
+}
+
+impl PlanSource<'_> {
+    /// What the overview, journal and reports call the plan.
+    fn shown(&self) -> &Path {
+        match self {
+            PlanSource::File(path) => path,
+            PlanSource::Text { name, .. } => Path::new(name),
+        }
+    }
+}
+
+/// Runs a plan the way `apply` does: load, connect, resolve, overview, confirm, journal, run, report.
+pub(crate) async fn run_plan(
+    source: &PlanSource<'_>,
+    args: &RunArgs,
+    log: &LogWriter,
+) -> Result<i32, CommandError> {
     let mode = if args.dry_run {
         RunMode::DryRun
     } else {
@@ -66,12 +96,24 @@ async fn apply(args: &ApplyArgs, log: &LogWriter) -> Result<i32, CommandError> {
     let retry = retry_policy()?;
     let signals = Signals::install();
     // Set-up may wait on the network (credentials, the STS account lookup): Ctrl-C works from here on.
+    let opened = async {
+        match source {
+            PlanSource::File(path) => Session::open(path, &args.connect, mode).await,
+            PlanSource::Text { name, text, .. } => {
+                Session::open_text(name, text, &args.connect, mode).await
+            }
+        }
+    };
     let session = tokio::select! {
-        session = Session::open(&args.plan, &args.connect, mode) => session?,
+        session = opened => session?,
         () = signals.cancel.cancelled() => return Err(CommandError::Interrupted),
     };
+    let stem = match source {
+        PlanSource::File(path) => *path,
+        PlanSource::Text { stem, .. } => Path::new(stem),
+    };
 
-    let reports = report_files(args)?;
+    let reports = report_files(args, stem)?;
     let _reserved =
         ReservedName((!args.report.contains(&reports[0].0)).then(|| reports[0].0.clone()));
     for (path, _) in &reports {
@@ -104,7 +146,7 @@ async fn apply(args: &ApplyArgs, log: &LogWriter) -> Result<i32, CommandError> {
         () = signals.cancel.cancelled() => return Err(CommandError::Interrupted),
     };
     resume.extend_plan(&mut resolved);
-    console::note(overview(&args.plan, &resolved, &report_path));
+    console::note(overview(source.shown(), &resolved, &report_path));
 
     if mode == RunMode::Apply && !args.yes {
         confirm(&resolved, &signals.cancel).await?;
@@ -129,7 +171,7 @@ async fn apply(args: &ApplyArgs, log: &LogWriter) -> Result<i32, CommandError> {
             console::note(format_args!("journal: {}\n", journal_path.display()));
             journal
                 .begin(
-                    &args.plan.display().to_string(),
+                    &source.shown().display().to_string(),
                     &session.plan_meta().sha256,
                     &resolved,
                     &resume,
@@ -286,7 +328,7 @@ impl Signals {
 }
 
 /// Waits for SIGINT or SIGTERM; `false` when signals cannot be watched.
-async fn next_signal() -> bool {
+pub(crate) async fn next_signal() -> bool {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{SignalKind, signal};
@@ -318,7 +360,7 @@ fn shared_journal(path: &Path) -> CommandError {
 
 /// The report files of the run with their formats, the JSON reference report first (the default path
 /// when no `--report` is JSON).
-fn report_files(args: &ApplyArgs) -> Result<Vec<(PathBuf, ReportFormat)>, CommandError> {
+fn report_files(args: &RunArgs, plan: &Path) -> Result<Vec<(PathBuf, ReportFormat)>, CommandError> {
     let mut files = Vec::with_capacity(args.report.len() + 1);
     for path in &args.report {
         let format = args
@@ -339,10 +381,7 @@ fn report_files(args: &ApplyArgs) -> Result<Vec<(PathBuf, ReportFormat)>, Comman
         Some(first_json) => files.swap(0, first_json),
         None => files.insert(
             0,
-            (
-                first_free(default_report_path(&args.plan)),
-                ReportFormat::Json,
-            ),
+            (first_free(default_report_path(plan)), ReportFormat::Json),
         ),
     }
     Ok(files)

@@ -1,6 +1,10 @@
 //! One module per subcommand; each turns parsed flags into behaviour and returns an exit code.
 
+mod act;
 pub mod apply;
+pub mod flag_plan;
+mod job_view;
+mod jobs;
 pub mod plan;
 pub mod report;
 pub mod sandbox;
@@ -20,5 +24,8 @@ pub fn dispatch(cli: Cli, log: &LogWriter) -> i32 {
         Command::Apply(args) => apply::run(&args, log),
         Command::Sandbox(args) => sandbox::run(&args),
         Command::Report(args) => report::run(&args),
+        Command::Jobs(args) => jobs::run(&args),
+        Command::Cancel(args) => act::cancel(&args, log),
+        Command::Confirm(args) => act::confirm(&args, log),
     }
 }

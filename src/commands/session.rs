@@ -1,6 +1,7 @@
-//! What `apply` and `plan` share before anything runs: load the plan, decide account, region, endpoint and
-//! limits (flags beat plan values, plan values beat defaults), start the in-process sandbox for
-//! `--sandbox`, build the one AWS client, and resolve the plan into jobs.
+//! What `apply` and `plan` (and `jobs`, `cancel`, `confirm`, whose flags become plan text) share before
+//! anything runs: load the plan, decide account, region, endpoint and limits (flags beat plan values, plan
+//! values beat defaults), start the in-process sandbox for `--sandbox`, build the one AWS client, and
+//! resolve the plan into jobs.
 //!
 //! Owns the safety checks made before any call that could change a job: a plan that pins its account or
 //! region is refused when the flags name another. A saved plan (`s3plan plan --out`) is recognised here by
@@ -65,6 +66,26 @@ impl Session {
             return Self::open_saved(saved, connect, mode).await;
         }
         let loaded = plan::load(path).map_err(Box::new)?;
+        Self::open_loaded(loaded, connect, mode).await
+    }
+
+    /// Loads plan text made in memory (by `cancel` and `confirm` from their flags) through the same
+    /// validation as a file, shown under `name`, and connects as [`Session::open`] does.
+    pub async fn open_text(
+        name: &str,
+        text: &str,
+        connect: &ConnectArgs,
+        mode: RunMode,
+    ) -> Result<Self, CommandError> {
+        let loaded = plan::load_str(name, text).map_err(Box::new)?;
+        Self::open_loaded(loaded, connect, mode).await
+    }
+
+    async fn open_loaded(
+        loaded: LoadedPlan,
+        connect: &ConnectArgs,
+        mode: RunMode,
+    ) -> Result<Self, CommandError> {
         print_warnings(&loaded);
         let plan = &loaded.plan;
 

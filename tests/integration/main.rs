@@ -23,6 +23,7 @@ mod bad_answers;
 mod faults;
 mod hardening;
 mod hostile;
+mod incident;
 mod journal;
 mod sandbox_auth;
 mod sandbox_cli;
