@@ -118,10 +118,13 @@ pub(crate) async fn handle(shared: &Shared, parts: &Parts, body: &[u8]) -> Respo
             Err(e) => bad(e),
         },
         (&Method::POST, ["faults"]) => match serde_json::from_slice::<ScriptedFault>(body) {
-            Ok(fault) => {
-                shared.knobs().script(fault);
-                json_response(StatusCode::OK, &json!({ "ok": true }))
-            }
+            Ok(fault) => match fault.validate() {
+                Ok(()) => {
+                    shared.knobs().script(fault);
+                    json_response(StatusCode::OK, &json!({ "ok": true }))
+                }
+                Err(e) => bad(e),
+            },
             Err(e) => bad(e),
         },
         (&Method::DELETE, ["faults"]) => {

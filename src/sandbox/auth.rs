@@ -154,8 +154,9 @@ fn parse_authorization(value: &str) -> Result<Authorization<'_>, WireError> {
     })
 }
 
-/// Checks a request's authentication under `mode`.
-pub fn authenticate(mode: &AuthMode, req: &SignedRequest<'_>) -> Result<(), WireError> {
+/// Checks a request's authentication under `mode`; answers the region of the credential scope (the
+/// region the client signed for, which is the region it believes it is talking to).
+pub fn authenticate(mode: &AuthMode, req: &SignedRequest<'_>) -> Result<String, WireError> {
     let Some(value) = req.headers.get(axum::http::header::AUTHORIZATION) else {
         return Err(WireError::new(
             ErrorCode::AccessDenied,
@@ -167,7 +168,7 @@ pub fn authenticate(mode: &AuthMode, req: &SignedRequest<'_>) -> Result<(), Wire
         .map_err(|_| malformed("the Authorization header is not ASCII"))?;
     let auth = parse_authorization(value)?;
     let AuthMode::Verify(keys) = mode else {
-        return Ok(());
+        return Ok(auth.region.to_owned());
     };
     let Some(key) = keys.iter().find(|k| k.access_key_id == auth.access_key_id) else {
         return Err(WireError::new(
@@ -207,7 +208,7 @@ pub fn authenticate(mode: &AuthMode, req: &SignedRequest<'_>) -> Result<(), Wire
             "The request signature we calculated does not match the signature you provided. Check your key and signing method.",
         ));
     }
-    Ok(())
+    Ok(auth.region.to_owned())
 }
 
 fn header_str<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
@@ -347,7 +348,7 @@ mod tests {
             "AKIDEXAMPLE",
             "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY",
         )]);
-        assert_eq!(authenticate(&good, &req), Ok(()));
+        assert_eq!(authenticate(&good, &req), Ok("us-east-1".to_owned()));
         let wrong_secret = AuthMode::Verify(vec![Credentials::new("AKIDEXAMPLE", "nope")]);
         assert_eq!(
             authenticate(&wrong_secret, &req).unwrap_err().code,

@@ -27,6 +27,8 @@ pub enum ErrorCode {
     InvalidNextToken,
     /// 400, more than 50 tags.
     TooManyTags,
+    /// 400, a tag key or value outside the model's pattern, or a key with the reserved `aws:` prefix.
+    InvalidTag,
     /// 403, missing credentials or an account the caller may not use.
     AccessDenied,
     /// 403, the access key is not known.
@@ -58,6 +60,7 @@ impl ErrorCode {
             ErrorCode::InvalidRequest => "InvalidRequestException",
             ErrorCode::InvalidNextToken => "InvalidNextTokenException",
             ErrorCode::TooManyTags => "TooManyTagsException",
+            ErrorCode::InvalidTag => "InvalidTag",
             ErrorCode::AccessDenied => "AccessDenied",
             ErrorCode::InvalidAccessKeyId => "InvalidAccessKeyId",
             ErrorCode::SignatureDoesNotMatch => "SignatureDoesNotMatch",
@@ -85,6 +88,7 @@ impl ErrorCode {
             | ErrorCode::InvalidRequest
             | ErrorCode::InvalidNextToken
             | ErrorCode::TooManyTags
+            | ErrorCode::InvalidTag
             | ErrorCode::AuthorizationHeaderMalformed
             | ErrorCode::UnsupportedAuthorization
             | ErrorCode::ContentSha256Mismatch => 400,

@@ -221,6 +221,70 @@ pub struct JobScript {
     pub task_failure_rate: f64,
 }
 
+/// The service's own rule: a job fails once more than half of its attempted tasks have failed, checked
+/// from the moment at least this many tasks have been attempted.
+pub const TASK_FAILURE_THRESHOLD_TASKS: i64 = 1_000;
+
+/// `FailureCode` of a job stopped by [`TASK_FAILURE_THRESHOLD_TASKS`].
+pub const TASK_FAILURE_THRESHOLD_CODE: &str = "TaskFailureThresholdExceeded";
+
+impl JobScript {
+    /// Tasks attempted after `active_ms` of active time (all of them once the active time is used up).
+    pub fn attempted_after(&self, active_ms: i64) -> i64 {
+        let total = self.total_tasks.max(0);
+        let full_ms = self.timings.active_ms;
+        if full_ms <= 0 {
+            return 0;
+        }
+        (((total as i128) * (active_ms.max(0) as i128)) / full_ms as i128).min(total as i128) as i64
+    }
+
+    /// Tasks failed among `attempted`, at the job's task failure rate.
+    pub fn failed_among(&self, attempted: i64) -> i64 {
+        let rate = self.task_failure_rate.clamp(0.0, 1.0);
+        ((attempted as f64) * rate).round() as i64
+    }
+
+    /// The job-level failure this job meets first: the seeded one, or the service's task-failure threshold
+    /// (more than half of the tasks failed once at least 1,000 have been attempted), whichever comes earlier
+    /// in active time.
+    pub fn effective_failure(&self) -> Option<Failure> {
+        let threshold = self.threshold_failure();
+        match (&self.failure, threshold) {
+            (Some(seeded), Some(rule)) if rule.after_active_ms < seeded.after_active_ms => {
+                Some(rule)
+            }
+            (Some(seeded), _) => Some(seeded.clone()),
+            (None, rule) => rule,
+        }
+    }
+
+    fn threshold_failure(&self) -> Option<Failure> {
+        let full_ms = self.timings.active_ms;
+        let total = self.total_tasks.max(0);
+        if full_ms <= 0 || total < TASK_FAILURE_THRESHOLD_TASKS {
+            return None;
+        }
+        // The rate is constant, so if more than half fail at the first check they always will.
+        let failed = self.failed_among(TASK_FAILURE_THRESHOLD_TASKS);
+        if failed * 2 <= TASK_FAILURE_THRESHOLD_TASKS {
+            return None;
+        }
+        // First instant at which the attempted count reaches the threshold (ceiling division).
+        let num = TASK_FAILURE_THRESHOLD_TASKS as i128 * full_ms as i128;
+        let after = ((num + total as i128 - 1) / total as i128) as i64;
+        Some(Failure {
+            after_active_ms: after,
+            code: TASK_FAILURE_THRESHOLD_CODE.to_owned(),
+            reason: format!(
+                "The job failed because more than 50% of its tasks failed after {} of {} tasks had been attempted",
+                self.attempted_after(after),
+                total
+            ),
+        })
+    }
+}
+
 /// User requests applied to a job (each at most once: the decision table forbids repeats).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Events {
@@ -333,6 +397,8 @@ pub struct Snapshot {
     pub succeeded: i64,
     /// `NumberOfTasksFailed`.
     pub failed: i64,
+    /// Whether the job got past `Preparing` (its manifest was read or generated).
+    pub prepared: bool,
 }
 
 impl Timeline {
@@ -351,7 +417,8 @@ impl Timeline {
             status: JobStatus::Preparing,
         });
         let prepared = preparing.plus_ms(t.preparing_ms);
-        let goal_ms = match &script.failure {
+        let failure = script.effective_failure();
+        let goal_ms = match &failure {
             Some(f) => f.after_active_ms.clamp(0, t.active_ms),
             None => t.active_ms,
         };
@@ -401,7 +468,7 @@ impl Timeline {
                 });
             }
             now = now.plus_ms(goal_ms - used);
-            let (ending, end) = if script.failure.is_some() {
+            let (ending, end) = if failure.is_some() {
                 (JobStatus::Failing, JobStatus::Failed)
             } else {
                 (JobStatus::Completing, JobStatus::Complete)
@@ -490,24 +557,25 @@ impl Timeline {
             active_ms += (end.0 - seg.start.0).max(0);
         }
         let active_ms = active_ms.min(self.active_goal_ms.max(0));
-        let full_ms = script.timings.active_ms.max(1);
         let total = script.total_tasks.max(0);
-        let attempted = if script.timings.active_ms <= 0 {
-            if current.status.is_terminal() && current.status != JobStatus::Cancelled {
-                total
-            } else {
-                0
-            }
-        } else {
-            ((total as i128 * active_ms as i128) / full_ms as i128) as i64
+        let attempted = match current.status {
+            JobStatus::Complete => total,
+            // A job with no active time attempts everything at once when it ends.
+            JobStatus::Failed if script.timings.active_ms <= 0 => total,
+            _ if script.timings.active_ms <= 0 => 0,
+            _ => script.attempted_after(active_ms),
         };
-        let attempted = if current.status == JobStatus::Complete {
-            total
-        } else {
-            attempted.min(total)
-        };
-        let rate = script.task_failure_rate.clamp(0.0, 1.0);
-        let failed = ((attempted as f64) * rate).round() as i64;
+        let failed = script.failed_among(attempted);
+        let prepared = self.segments.iter().any(|s| {
+            s.start <= t
+                && !matches!(
+                    s.status,
+                    JobStatus::New
+                        | JobStatus::Preparing
+                        | JobStatus::Cancelling
+                        | JobStatus::Cancelled
+                )
+        });
         Snapshot {
             status: current.status,
             suspended_date,
@@ -515,6 +583,7 @@ impl Timeline {
             active_ms,
             succeeded: attempted - failed,
             failed,
+            prepared,
         }
     }
 }
@@ -625,6 +694,81 @@ mod tests {
         assert_eq!(end.status, Failed);
         assert_eq!(end.active_ms, 50);
         assert_eq!(end.succeeded, 500);
+    }
+
+    #[test]
+    fn more_than_half_failed_after_a_thousand_tasks_fails_the_job() {
+        let mut s = script(false);
+        s.total_tasks = 10_000;
+        s.task_failure_rate = 0.6;
+        let failure = s.effective_failure().unwrap();
+        assert_eq!(failure.code, TASK_FAILURE_THRESHOLD_CODE);
+        // 1,000 of 10,000 tasks take a tenth of the 100 ms of active time.
+        assert_eq!(failure.after_active_ms, 10);
+        let tl = Timeline::build(&s, Events::default(), TransitionRules::default());
+        use JobStatus::*;
+        assert_eq!(
+            statuses(&tl),
+            [New, Preparing, Ready, Active, Failing, Failed]
+        );
+        let end = tl.snapshot(&s, SimTime(10_000));
+        assert_eq!(end.status, Failed);
+        assert_eq!(end.succeeded + end.failed, 1_000);
+        assert_eq!(end.failed, 600);
+        assert!(
+            failure.reason.contains("1000 of 10000"),
+            "{}",
+            failure.reason
+        );
+    }
+
+    #[test]
+    fn the_threshold_needs_a_majority_and_a_thousand_tasks() {
+        let mut s = script(false);
+        s.total_tasks = 999;
+        s.task_failure_rate = 0.9;
+        assert_eq!(s.effective_failure(), None, "fewer than 1,000 tasks");
+        s.total_tasks = 5_000;
+        s.task_failure_rate = 0.5;
+        assert_eq!(
+            s.effective_failure(),
+            None,
+            "exactly half is not above half"
+        );
+        s.task_failure_rate = 0.501;
+        assert!(s.effective_failure().is_some());
+        // A seeded failure earlier than the threshold wins.
+        s.failure = Some(Failure {
+            after_active_ms: 1,
+            code: "Seeded".into(),
+            reason: "r".into(),
+        });
+        assert_eq!(s.effective_failure().unwrap().code, "Seeded");
+        let tl = Timeline::build(&s, Events::default(), TransitionRules::default());
+        let done = tl.snapshot(&s, SimTime(10_000));
+        assert_eq!(done.status, JobStatus::Failed);
+        assert!(done.succeeded + done.failed < 1_000);
+    }
+
+    #[test]
+    fn progress_grows_with_active_time_and_failures_at_the_rate() {
+        let mut s = script(false);
+        s.total_tasks = 400;
+        s.task_failure_rate = 0.25;
+        let tl = Timeline::build(&s, Events::default(), TransitionRules::default());
+        let mut last = (0, 0);
+        // Active from 30 ms to 130 ms.
+        for t in [30, 40, 60, 90, 129] {
+            let snap = tl.snapshot(&s, SimTime(t));
+            let attempted = snap.succeeded + snap.failed;
+            assert_eq!(attempted, 400 * (t - 30) / 100, "at {t}");
+            assert_eq!(snap.failed, (attempted as f64 * 0.25).round() as i64);
+            assert!(attempted >= last.0 && snap.failed >= last.1);
+            assert_eq!(snap.active_ms, t - 30);
+            last = (attempted, snap.failed);
+        }
+        let end = tl.snapshot(&s, SimTime(1_000));
+        assert_eq!((end.succeeded, end.failed), (300, 100));
     }
 
     #[test]

@@ -99,6 +99,17 @@ enum Reply {
         job_id: Option<String>,
     },
     Err(WireError),
+    /// A scripted error: any code with any status.
+    Scripted {
+        code: String,
+        status: u16,
+        message: String,
+    },
+    /// Served (the change took effect) but answered with a body that cannot be parsed.
+    Malformed {
+        result_status: Option<JobStatus>,
+        job_id: Option<String>,
+    },
     Drop,
 }
 
@@ -114,6 +125,24 @@ pub(crate) async fn handle(
     ConnectInfo(conn): ConnectInfo<ConnKill>,
     req: Request,
 ) -> Response {
+    let mut response = answer(&shared, &conn, req).await;
+    // The `Date` header follows the sandbox clock, like every timestamp in the bodies: a client that
+    // computes a job's age as `Date` minus `CreationTime` gets the sandbox's answer, never a negative one
+    // after a clock advance.
+    if let Ok(date) = HeaderValue::from_str(&http_date(shared.clock.now())) {
+        response.headers_mut().insert(header::DATE, date);
+    }
+    response
+}
+
+/// An RFC 9110 HTTP date (`Sun, 06 Nov 1994 08:49:37 GMT`).
+fn http_date(t: SimTime) -> String {
+    t.to_timestamp()
+        .strftime("%a, %d %b %Y %H:%M:%S GMT")
+        .to_string()
+}
+
+async fn answer(shared: &Arc<Shared>, conn: &ConnKill, req: Request) -> Response {
     let request_id = shared.next_request_id();
     let (parts, body) = req.into_parts();
     let body = match axum::body::to_bytes(body, MAX_BODY).await {
@@ -128,7 +157,7 @@ pub(crate) async fn handle(
     };
     let path = parts.uri.path();
     if path == "/_sandbox" || path.starts_with("/_sandbox/") {
-        return admin::handle(&shared, &parts, &body).await;
+        return admin::handle(shared, &parts, &body).await;
     }
     let route = match route(&parts.method, path) {
         Ok(route) => route,
@@ -141,20 +170,55 @@ pub(crate) async fn handle(
         .get("x-amz-account-id")
         .and_then(|v| v.to_str().ok())
         .map(str::to_owned);
-    let reply = serve(&shared, &parts, &body, &route, &pairs, account.as_deref()).await;
+    let reply = serve(shared, &parts, &body, &route, &pairs, account.as_deref()).await;
     match &reply {
         Reply::Ok { .. } => tracing::debug!(op = %route.op, %request_id, "200"),
         Reply::Err(err) => {
             tracing::debug!(op = %route.op, %request_id, code = err.code.as_str(), "{}", err.message)
         }
+        Reply::Scripted { code, status, .. } => {
+            tracing::debug!(op = %route.op, %request_id, %code, status, "scripted error")
+        }
+        Reply::Malformed { .. } => tracing::debug!(op = %route.op, %request_id, "malformed body"),
         Reply::Drop => tracing::debug!(op = %route.op, %request_id, "connection dropped"),
     }
     if route.op.is_mutating() {
-        audit(&shared, &route, &pairs, &body, account, &reply, &request_id);
+        audit(shared, &route, &pairs, &body, account, &reply, &request_id);
     }
     match reply {
-        Reply::Ok { body, .. } => ok_response(body, &request_id),
+        Reply::Ok { body, .. } => xml_response(body, &request_id),
         Reply::Err(err) => error_response(&err, &request_id),
+        Reply::Scripted {
+            code,
+            status,
+            message,
+        } => {
+            let body = wire::error_envelope(&code, status, &message, &request_id);
+            let mut response = xml_response(body, &request_id);
+            *response.status_mut() =
+                StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+            response
+        }
+        Reply::Malformed { .. } => {
+            // The right root element, cut off: a parser fails on the missing end tags.
+            let root = match route.op {
+                Operation::CreateJob => "CreateJobResult",
+                Operation::UpdateJobStatus => "UpdateJobStatusResult",
+                Operation::UpdateJobPriority => "UpdateJobPriorityResult",
+                Operation::DescribeJob => "DescribeJobResult",
+                Operation::ListJobs => "ListJobsResult",
+                Operation::GetJobTagging => "GetJobTaggingResult",
+                Operation::PutJobTagging => "PutJobTaggingResult",
+                Operation::DeleteJobTagging => "DeleteJobTaggingResult",
+            };
+            xml_response(
+                format!(
+                    "<?xml version=\"1.0\" encoding=\"UTF-8\"?><{root} xmlns=\"{}\"><JobId>",
+                    wire::NAMESPACE
+                ),
+                &request_id,
+            )
+        }
         Reply::Drop => {
             conn.kill();
             error_response(
@@ -181,15 +245,29 @@ async fn serve(
         headers: &parts.headers,
         body,
     };
-    if let Err(err) = authenticate(&shared.auth, &signed) {
-        return err.into();
-    }
+    let signed_region = match authenticate(&shared.auth, &signed) {
+        Ok(region) => region,
+        Err(err) => return err.into(),
+    };
     let (verdict, latency) = shared.knobs().on_call(route.op);
     if !latency.is_zero() {
         tokio::time::sleep(latency).await;
     }
+    let mut garble = false;
     match verdict {
         Verdict::Serve => {}
+        Verdict::MalformedBody => garble = true,
+        Verdict::Error {
+            code,
+            status,
+            message,
+        } => {
+            return Reply::Scripted {
+                code,
+                status,
+                message,
+            };
+        }
         Verdict::Throttle => {
             return WireError::new(
                 ErrorCode::TooManyRequests,
@@ -236,11 +314,15 @@ async fn serve(
         .into();
     }
     let id = route.job_id.as_deref().unwrap_or_default();
-    let region = store.region().to_owned();
     let result: Result<Reply, WireError> = (|| match route.op {
         Operation::DescribeJob => {
             let (record, snap) = store.job(account, id, now)?;
-            Ok(ok(wire::describe_job(record, &snap, account, &region)))
+            Ok(ok(wire::describe_job(
+                record,
+                &snap,
+                account,
+                &signed_region,
+            )))
         }
         Operation::ListJobs => {
             let (statuses, max, token) = list_params(pairs)?;
@@ -319,7 +401,18 @@ async fn serve(
             })
         }
     })();
-    result.unwrap_or_else(Reply::Err)
+    match result {
+        Ok(Reply::Ok {
+            result_status,
+            job_id,
+            ..
+        }) if garble => Reply::Malformed {
+            result_status,
+            job_id,
+        },
+        Ok(reply) => reply,
+        Err(err) => Reply::Err(err),
+    }
 }
 
 fn ok(body: String) -> Reply {
@@ -436,6 +529,16 @@ fn audit(
             None,
             None,
         ),
+        Reply::Scripted { code, status, .. } => (code.clone(), Some(*status), None, None),
+        Reply::Malformed {
+            result_status,
+            job_id,
+        } => (
+            "malformed".to_owned(),
+            Some(200),
+            result_status.map(|s| s.as_str().to_owned()),
+            job_id.clone(),
+        ),
         Reply::Drop => ("dropped".to_owned(), None, None, None),
     };
     shared.audit.record(AuditEntry {
@@ -465,7 +568,7 @@ fn with_headers(mut response: Response, request_id: &str) -> Response {
     response
 }
 
-fn ok_response(body: String, request_id: &str) -> Response {
+fn xml_response(body: String, request_id: &str) -> Response {
     let mut response = Response::new(Body::from(body));
     response.headers_mut().insert(
         header::CONTENT_TYPE,

@@ -79,7 +79,8 @@ pub struct Seed {
     /// Seed for generated job ids and token checksums (same seed, same ids). Default 0.
     #[serde(default)]
     pub random_seed: Option<u64>,
-    /// Region used in job ARNs. Default `us-east-1`.
+    /// Region of the seeded jobs' Lambda and KMS ARNs. Default `us-east-1`. (A `JobArn` names the region the
+    /// request was signed for.)
     #[serde(default)]
     pub region: Option<String>,
     /// Sandbox seconds per real second. Default 1 (flags override).
@@ -187,6 +188,10 @@ pub struct SeedJob {
     /// `RoleArn`. Default `arn:aws:iam::{account}:role/batch-operations`.
     #[serde(default)]
     pub role_arn: Option<String>,
+    /// Whether the job was created with a `ManifestGenerator` (DescribeJob then shows the generator and,
+    /// once the job is past `Preparing`, a `GeneratedManifestDescriptor`) instead of a manifest file.
+    #[serde(default)]
+    pub manifest_generator: bool,
 }
 
 /// Phase lengths (each optional; defaults: new 2s, preparing 10s, ready 5s, active 5m, transition 3s).
@@ -302,6 +307,17 @@ impl Seed {
             }
             store.add_account(&account.id);
             let mut jobs = Vec::new();
+            // Each job's place in the account staggers its dates, so no two seeded jobs share a
+            // CreationTime or TerminationDate (real jobs are submitted one after another): the first job
+            // of the seed is the oldest, numbered batch jobs are created in number order.
+            let total = account.jobs.len() as u64
+                + account
+                    .generate
+                    .iter()
+                    .map(|b| u64::from(b.count))
+                    .sum::<u64>();
+            let mut nth = 0u64;
+            let rank = |nth: u64| total.saturating_sub(nth + 1);
             for job in &account.jobs {
                 jobs.push(place(
                     job,
@@ -309,8 +325,10 @@ impl Seed {
                     job.id.clone(),
                     job.description.clone(),
                     start,
+                    rank(nth),
                     store,
                 )?);
+                nth += 1;
             }
             for batch in &account.generate {
                 if batch.job.id.is_some() {
@@ -319,24 +337,25 @@ impl Seed {
                             .to_owned(),
                     ));
                 }
-                let template = place(
-                    &batch.job,
-                    &account.id,
-                    None,
-                    batch.job.description.clone(),
-                    start,
-                    store,
-                )?;
                 for n in 1..=batch.count {
-                    let mut job = template.clone();
-                    job.id = Some(match &batch.id_prefix {
+                    let id = match &batch.id_prefix {
                         Some(prefix) => format!("{prefix}{n:05}"),
                         None => store.generate_id(),
-                    });
-                    if let Some(prefix) = &batch.description_prefix {
-                        job.description = Some(format!("{prefix}{n:05}"));
-                    }
-                    jobs.push(job);
+                    };
+                    let description = match &batch.description_prefix {
+                        Some(prefix) => Some(format!("{prefix}{n:05}")),
+                        None => batch.job.description.clone(),
+                    };
+                    jobs.push(place(
+                        &batch.job,
+                        &account.id,
+                        Some(id),
+                        description,
+                        start,
+                        rank(nth),
+                        store,
+                    )?);
+                    nth += 1;
                 }
             }
             // Creation order is the ListJobs order: insert oldest first.
@@ -358,6 +377,17 @@ impl Seed {
 
 const CONFIRM_DELAY_MS: i64 = 60_000;
 const SETTLED_MS: i64 = 3_600_000;
+/// Extra age per job of an account for jobs in a status that lasts until something happens (waiting for
+/// confirmation, terminal): a second apart, so even 100,000 seeded jobs stay well inside retention.
+const STAGGER_OPEN_MS: i64 = 1_000;
+/// Extra time into a timed phase per job of an account (kept inside the phase).
+const STAGGER_TIMED_MS: i64 = 10;
+
+fn stagger(rank: u64, step_ms: i64) -> i64 {
+    i64::try_from(rank)
+        .unwrap_or(i64::MAX)
+        .saturating_mul(step_ms)
+}
 
 /// Builds a store job whose status at `start` is the seeded one.
 fn place(
@@ -366,6 +396,7 @@ fn place(
     id: Option<String>,
     description: Option<String>,
     start: SimTime,
+    rank: u64,
     store: &mut Store,
 ) -> Result<NewJob, SandboxError> {
     let label = id.clone().unwrap_or_else(|| "(generated)".to_owned());
@@ -407,7 +438,7 @@ fn place(
         failure = Some(Failure {
             after_active_ms: timings.active_ms / 2,
             code: "TaskFailureThresholdExceeded".to_owned(),
-            reason: "more than 50% of tasks failed after 100 tasks had been attempted".to_owned(),
+            reason: "the job failed half-way through its active time".to_owned(),
         });
     }
     let confirmation_required = match target {
@@ -474,10 +505,12 @@ fn place(
                     if len <= 0 {
                         return Err(invalid(format!("the {status} phase has zero length")));
                     }
-                    ((len as f64 * progress) as i64).clamp(0, len - 1)
+                    ((len as f64 * progress) as i64)
+                        .saturating_add(stagger(rank, STAGGER_TIMED_MS))
+                        .clamp(0, len - 1)
                 }
-                None if status == JobStatus::Suspended => 600_000,
-                None => SETTLED_MS,
+                None if status == JobStatus::Suspended => 600_000 + stagger(rank, STAGGER_OPEN_MS),
+                None => SETTLED_MS + stagger(rank, STAGGER_OPEN_MS),
             };
             -(seg_start + within)
         }
@@ -509,11 +542,17 @@ fn place(
         id,
         description,
         priority: job.priority.unwrap_or(10).max(0),
-        operation_xml: format!("<Operation><{operation_name}></{operation_name}></Operation>"),
+        operation_xml: operation_xml(&operation_name, account, &job.tags, store.region()),
         operation_name,
-        manifest_xml: Some(format!(
-            "<Manifest><Spec><Format>S3BatchOperations_CSV_20180820</Format><Fields><member>Bucket</member><member>Key</member></Fields></Spec><Location><ObjectArn>arn:aws:s3:::manifests-{account}/{id_or_placeholder}.csv</ObjectArn><ETag>60e460c9d1046e73f7dde5043ac3ae85</ETag></Location></Manifest>"
-        )),
+        manifest_xml: Some(if job.manifest_generator {
+            format!(
+                "<ManifestGenerator><S3JobManifestGenerator><SourceBucket>arn:aws:s3:::data-{account}</SourceBucket><ManifestOutputLocation><Bucket>arn:aws:s3:::manifests-{account}</Bucket><ManifestPrefix>generated</ManifestPrefix><ManifestFormat>S3InventoryReport_CSV_20211130</ManifestFormat></ManifestOutputLocation><EnableManifestOutput>true</EnableManifestOutput></S3JobManifestGenerator></ManifestGenerator>"
+            )
+        } else {
+            format!(
+                "<Manifest><Spec><Format>S3BatchOperations_CSV_20180820</Format><Fields><member>Bucket</member><member>Key</member></Fields></Spec><Location><ObjectArn>arn:aws:s3:::manifests-{account}/{id_or_placeholder}.csv</ObjectArn><ETag>60e460c9d1046e73f7dde5043ac3ae85</ETag></Location></Manifest>"
+            )
+        }),
         report_xml: "<Report><Enabled>false</Enabled></Report>".to_owned(),
         role_arn: job
             .role_arn
@@ -532,6 +571,55 @@ fn place(
         status_update_reason: job.status_update_reason.clone(),
         suspended_cause: job.suspended_cause.clone(),
     })
+}
+
+/// The `<Operation>` element of a seeded job: each operation with the parameters a real job of that kind
+/// carries (a tagging job its tag set, a copy job its target bucket, …), so a client reading them sees
+/// what it would see from the service.
+fn operation_xml(
+    name: &str,
+    account: &str,
+    tags: &BTreeMap<String, String>,
+    region: &str,
+) -> String {
+    let params = match name {
+        "LambdaInvoke" => format!(
+            "<FunctionArn>arn:aws:lambda:{region}:{account}:function:batch-worker</FunctionArn><InvocationSchemaVersion>2.0</InvocationSchemaVersion>"
+        ),
+        "S3PutObjectCopy" => format!(
+            "<TargetResource>arn:aws:s3:::archive-{account}</TargetResource><MetadataDirective>COPY</MetadataDirective><StorageClass>GLACIER_IR</StorageClass><TargetKeyPrefix>copied/</TargetKeyPrefix>"
+        ),
+        "S3PutObjectAcl" => "<AccessControlPolicy><CannedAccessControlList>bucket-owner-full-control</CannedAccessControlList></AccessControlPolicy>".to_owned(),
+        "S3PutObjectTagging" => {
+            let mut set = String::from("<TagSet>");
+            // The tags the job writes to objects: the job's own tags, else one marker tag.
+            let marker = BTreeMap::from([("batch".to_owned(), "retagged".to_owned())]);
+            let source = if tags.is_empty() { &marker } else { tags };
+            for (k, v) in source {
+                set.push_str(&format!(
+                    "<member><Key>{}</Key><Value>{}</Value></member>",
+                    super::xml::escape(k),
+                    super::xml::escape(v)
+                ));
+            }
+            set.push_str("</TagSet>");
+            set
+        }
+        "S3InitiateRestoreObject" => {
+            "<ExpirationInDays>7</ExpirationInDays><GlacierJobTier>BULK</GlacierJobTier>".to_owned()
+        }
+        "S3PutObjectLegalHold" => "<LegalHold><Status>ON</Status></LegalHold>".to_owned(),
+        "S3PutObjectRetention" => "<BypassGovernanceRetention>false</BypassGovernanceRetention><Retention><RetainUntilDate>2030-01-01T00:00:00Z</RetainUntilDate><Mode>GOVERNANCE</Mode></Retention>".to_owned(),
+        "S3ComputeObjectChecksum" => {
+            "<ChecksumAlgorithm>CRC64NVME</ChecksumAlgorithm><ChecksumType>FULL_OBJECT</ChecksumType>".to_owned()
+        }
+        "S3UpdateObjectEncryption" => format!(
+            "<ObjectEncryption><SSE-KMS><KMSKeyArn>arn:aws:kms:{region}:{account}:key/1234abcd-12ab-34cd-56ef-1234567890ab</KMSKeyArn><BucketKeyEnabled>true</BucketKeyEnabled></SSE-KMS></ObjectEncryption>"
+        ),
+        // S3DeleteObjectTagging and S3ReplicateObject have no parameters in the model.
+        _ => String::new(),
+    };
+    format!("<Operation><{name}>{params}</{name}></Operation>")
 }
 
 fn first_start(timeline: &Timeline, status: JobStatus) -> Option<SimTime> {
@@ -583,6 +671,88 @@ mod tests {
             .unwrap();
         assert!(n >= 20, "{n}");
         assert!(store.has_account(DEMO_ACCOUNT));
+    }
+
+    #[test]
+    fn demo_jobs_have_distinct_creation_and_termination_times_and_uuid_ids() {
+        let mut store = store();
+        let start = SimTime(1_700_000_000_000);
+        Seed::demo().load_into(&mut store, start).unwrap();
+        for account in store.accounts() {
+            let page = store.list(&account, &[], 1000, None, start).unwrap();
+            let mut created = std::collections::HashSet::new();
+            let mut ended = std::collections::HashSet::new();
+            for (record, snap) in &page.jobs {
+                assert!(
+                    uuid::Uuid::parse_str(&record.id).is_ok(),
+                    "{} is not a UUID",
+                    record.id
+                );
+                assert!(
+                    created.insert(record.script.created),
+                    "{} shares a CreationTime",
+                    record.id
+                );
+                if let Some(end) = snap.termination_date {
+                    assert!(ended.insert(end), "{} shares a TerminationDate", record.id);
+                }
+            }
+            assert!(created.len() >= 2);
+        }
+    }
+
+    #[test]
+    fn seeded_operations_carry_their_parameters() {
+        let mut store = store();
+        let start = SimTime(1_700_000_000_000);
+        let ops = [
+            ("LambdaInvoke", "<FunctionArn>arn:aws:lambda:us-east-1:"),
+            ("S3PutObjectCopy", "<TargetResource>arn:aws:s3:::"),
+            ("S3PutObjectAcl", "<CannedAccessControlList>"),
+            (
+                "S3PutObjectTagging",
+                "<TagSet><member><Key>team</Key><Value>x</Value>",
+            ),
+            ("S3InitiateRestoreObject", "<ExpirationInDays>"),
+            (
+                "S3PutObjectLegalHold",
+                "<LegalHold><Status>ON</Status></LegalHold>",
+            ),
+            ("S3PutObjectRetention", "<Retention><RetainUntilDate>"),
+            ("S3ComputeObjectChecksum", "<ChecksumAlgorithm>"),
+            (
+                "S3UpdateObjectEncryption",
+                "<ObjectEncryption><SSE-KMS><KMSKeyArn>",
+            ),
+            (
+                "S3DeleteObjectTagging",
+                "<S3DeleteObjectTagging></S3DeleteObjectTagging>",
+            ),
+        ];
+        for (op, needle) in ops {
+            let job = SeedJob {
+                id: Some(format!("job-{op}")),
+                operation: Some(op.to_owned()),
+                tags: BTreeMap::from([("team".to_owned(), "x".to_owned())]),
+                ..SeedJob::default()
+            };
+            let new = place(
+                &job,
+                DEMO_ACCOUNT,
+                job.id.clone(),
+                None,
+                start,
+                0,
+                &mut store,
+            )
+            .unwrap();
+            assert!(
+                new.operation_xml.contains(needle),
+                "{op}: {}",
+                new.operation_xml
+            );
+            assert!(new.operation_xml.starts_with(&format!("<Operation><{op}>")));
+        }
     }
 
     #[test]

@@ -68,14 +68,17 @@ pub fn describe_job(record: &JobRecord, snap: &Snapshot, account: &str, region: 
     if let Some(r) = &record.status_update_reason {
         leaf(&mut out, "StatusUpdateReason", r);
     }
+    // The service always sends the list, empty unless the job failed.
+    out.push_str("<FailureReasons>");
     if matches!(snap.status, JobStatus::Failed | JobStatus::Failing)
-        && let Some(f) = &record.script.failure
+        && let Some(f) = record.script.effective_failure()
     {
-        out.push_str("<FailureReasons><member>");
+        out.push_str("<member>");
         leaf(&mut out, "FailureCode", &f.code);
         leaf(&mut out, "FailureReason", &f.reason);
-        out.push_str("</member></FailureReasons>");
+        out.push_str("</member>");
     }
+    out.push_str("</FailureReasons>");
     out.push_str(&record.report_xml);
     leaf(
         &mut out,
@@ -97,8 +100,56 @@ pub fn describe_job(record: &JobRecord, snap: &Snapshot, account: &str, region: 
                 .unwrap_or("AwaitingConfirmation"),
         );
     }
+    if snap.prepared
+        && let Some(generated) = generated_manifest(record, account)
+    {
+        out.push_str(&generated);
+    }
     out.push_str("</Job></DescribeJobResult>");
     out
+}
+
+/// The `GeneratedManifestDescriptor` of a job created with a `ManifestGenerator` (the manifest the
+/// service wrote while the job was `Preparing`): in the generator's output location when it has one,
+/// else next to the source bucket's objects under `job-{id}/`.
+fn generated_manifest(record: &JobRecord, account: &str) -> Option<String> {
+    let text = record.manifest_xml.as_deref()?;
+    if !text.starts_with("<ManifestGenerator") {
+        return None;
+    }
+    let generator = xml::parse(text).ok()?;
+    let s3 = generator.child("S3JobManifestGenerator")?;
+    let output = s3.child("ManifestOutputLocation");
+    let bucket_arn = output
+        .and_then(|o| o.child_text("Bucket"))
+        .or_else(|| s3.child_text("SourceBucket"))
+        .unwrap_or("arn:aws:s3:::batch-manifests");
+    let bucket = bucket_arn.rsplit(':').next().unwrap_or(bucket_arn);
+    let prefix = output
+        .and_then(|o| o.child_text("ManifestPrefix"))
+        .map(|p| format!("{}/", p.trim_end_matches('/')))
+        .unwrap_or_default();
+    let mut etag = sha2::Sha256::new();
+    etag.update(account.as_bytes());
+    etag.update(record.id.as_bytes());
+    let etag: String = etag.finalize()[..16]
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    let mut out = String::from(
+        "<GeneratedManifestDescriptor><Format>S3InventoryReport_CSV_20211130</Format><Location>",
+    );
+    leaf(
+        &mut out,
+        "ObjectArn",
+        &format!(
+            "arn:aws:s3:::{bucket}/{prefix}job-{}/manifest.json",
+            record.id
+        ),
+    );
+    leaf(&mut out, "ETag", &etag);
+    out.push_str("</Location></GeneratedManifestDescriptor>");
+    Some(out)
 }
 
 /// `ListJobsResult`.
@@ -175,18 +226,28 @@ pub fn get_job_tagging(tags: &[Tag]) -> String {
     out
 }
 
-/// The `ErrorResponse` envelope (reference §3.1: always the wrapped form).
+/// The `ErrorResponse` envelope (always the wrapped form, as the service sends it).
 pub fn error(err: &WireError, request_id: &str) -> String {
+    error_envelope(
+        err.code.as_str(),
+        err.code.http_status(),
+        &err.message,
+        request_id,
+    )
+}
+
+/// The `ErrorResponse` envelope for any code: `Receiver` faults for 5xx, `Sender` otherwise.
+pub fn error_envelope(code: &str, http_status: u16, message: &str, request_id: &str) -> String {
     let mut out = open("ErrorResponse");
     out.push_str("<Error><Type>");
-    out.push_str(if err.code.http_status() >= 500 {
+    out.push_str(if http_status >= 500 {
         "Receiver"
     } else {
         "Sender"
     });
     out.push_str("</Type>");
-    leaf(&mut out, "Code", err.code.as_str());
-    let message: String = err.message.chars().take(1024).collect();
+    leaf(&mut out, "Code", code);
+    let message: String = message.chars().take(1024).collect();
     leaf(&mut out, "Message", &message);
     out.push_str("</Error>");
     leaf(&mut out, "RequestId", request_id);
@@ -365,6 +426,14 @@ fn parse_tags(tags: &Element) -> Result<Vec<Tag>, WireError> {
         if value.chars().count() > 256 {
             return Err(bad("tag values are at most 256 characters"));
         }
+        check_tag_text("TagKey", &key)?;
+        check_tag_text("TagValue", &value)?;
+        if key.get(..4).is_some_and(|p| p.eq_ignore_ascii_case("aws:")) {
+            return Err(WireError::new(
+                ErrorCode::InvalidTag,
+                "Your TagKey cannot be prefixed with aws: (reserved for AWS use, in any letter case)",
+            ));
+        }
         if out.iter().any(|t| t.key == key) {
             return Err(bad(format!("duplicate tag key {key:?}")));
         }
@@ -380,6 +449,26 @@ fn parse_tags(tags: &Element) -> Result<Vec<Tag>, WireError> {
         ));
     }
     Ok(out)
+}
+
+/// The model's tag pattern `^([\p{L}\p{Z}\p{N}_.:/=+\-@]*)$`: letters, separators (spaces), numbers and
+/// `_ . : / = + - @`.
+fn check_tag_text(what: &str, text: &str) -> Result<(), WireError> {
+    let allowed = |c: char| {
+        c.is_alphabetic()
+            || c.is_numeric()
+            || (c.is_whitespace() && !c.is_control())
+            || matches!(c, '_' | '.' | ':' | '/' | '=' | '+' | '-' | '@')
+    };
+    match text.chars().find(|c| !allowed(*c)) {
+        None => Ok(()),
+        Some(c) => Err(WireError::new(
+            ErrorCode::InvalidTag,
+            format!(
+                "The {what} you have provided is invalid: {c:?} is not a letter, number, space or one of _ . : / = + - @"
+            ),
+        )),
+    }
 }
 
 fn check_len(what: &str, text: &str, min: usize, max: usize) -> Result<(), WireError> {
