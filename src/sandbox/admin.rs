@@ -27,7 +27,7 @@ use serde_json::json;
 use super::knobs::{Knobs, ScriptedFault};
 use super::operation::Operation;
 use super::seed::Seed;
-use super::server::Shared;
+use super::state::Shared;
 
 fn json_response(status: StatusCode, value: &serde_json::Value) -> Response {
     let mut response = Response::new(Body::from(value.to_string()));

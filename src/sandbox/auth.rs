@@ -66,7 +66,7 @@ impl Credentials {
 
 /// How requests are authenticated.
 #[derive(Debug, Clone, Default)]
-pub enum AuthMode {
+pub(crate) enum AuthMode {
     /// Any well-formed `AWS4-HMAC-SHA256` header passes (no credentials configured).
     #[default]
     RequireHeader,
@@ -76,19 +76,19 @@ pub enum AuthMode {
 
 /// The request parts the verifier needs.
 #[derive(Debug, Clone, Copy)]
-pub struct SignedRequest<'a> {
+pub(crate) struct SignedRequest<'a> {
     /// HTTP method.
-    pub method: &'a str,
+    pub(crate) method: &'a str,
     /// Path exactly as sent (still percent-encoded).
-    pub raw_path: &'a str,
+    pub(crate) raw_path: &'a str,
     /// Query string exactly as sent, without `?`.
-    pub raw_query: Option<&'a str>,
+    pub(crate) raw_query: Option<&'a str>,
     /// Authority from an absolute-form request URI, used when there is no `Host` header.
-    pub uri_authority: Option<&'a str>,
+    pub(crate) uri_authority: Option<&'a str>,
     /// Headers.
-    pub headers: &'a HeaderMap,
+    pub(crate) headers: &'a HeaderMap,
     /// Body.
-    pub body: &'a [u8],
+    pub(crate) body: &'a [u8],
 }
 
 /// The parsed `Authorization` header.
@@ -156,7 +156,7 @@ fn parse_authorization(value: &str) -> Result<Authorization<'_>, WireError> {
 
 /// Checks a request's authentication under `mode`; answers the region of the credential scope (the
 /// region the client signed for, which is the region it believes it is talking to).
-pub fn authenticate(mode: &AuthMode, req: &SignedRequest<'_>) -> Result<String, WireError> {
+pub(crate) fn authenticate(mode: &AuthMode, req: &SignedRequest<'_>) -> Result<String, WireError> {
     let Some(value) = req.headers.get(axum::http::header::AUTHORIZATION) else {
         return Err(WireError::new(
             ErrorCode::AccessDenied,

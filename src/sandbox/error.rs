@@ -1,14 +1,14 @@
 //! Errors: the AWS error codes the sandbox answers with ([`ErrorCode`], [`WireError`]) and the typed error
 //! for starting a sandbox ([`SandboxError`]).
 //!
-//! Owns the code → HTTP status mapping (reference §3.2, `[INF]` statuses chosen so both SDKs retry the right
+//! Owns the code → HTTP status mapping (where AWS does not document a status, one chosen so both SDKs retry the right
 //! things). Does not own the XML envelope (see `wire.rs`).
 
 use std::path::PathBuf;
 
 /// An AWS error code the sandbox can answer with.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum ErrorCode {
+pub(crate) enum ErrorCode {
     /// 400, invalid parameter (job id, reason, priority, body, account header).
     BadRequest,
     /// 429, throttled; both SDKs retry it.
@@ -49,7 +49,7 @@ pub enum ErrorCode {
 
 impl ErrorCode {
     /// The `<Code>` text.
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             ErrorCode::BadRequest => "BadRequestException",
             ErrorCode::TooManyRequests => "TooManyRequestsException",
@@ -73,7 +73,7 @@ impl ErrorCode {
     }
 
     /// The HTTP status sent with the code.
-    pub fn http_status(self) -> u16 {
+    pub(crate) fn http_status(self) -> u16 {
         match self {
             ErrorCode::TooManyRequests => 429,
             ErrorCode::InternalService => 500,
@@ -98,16 +98,16 @@ impl ErrorCode {
 
 /// An error answer: code plus message (1–1024 chars, as the model allows).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct WireError {
+pub(crate) struct WireError {
     /// The code.
-    pub code: ErrorCode,
+    pub(crate) code: ErrorCode,
     /// The `<Message>` text.
-    pub message: String,
+    pub(crate) message: String,
 }
 
 impl WireError {
     /// A new error answer.
-    pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
+    pub(crate) fn new(code: ErrorCode, message: impl Into<String>) -> Self {
         WireError {
             code,
             message: message.into(),

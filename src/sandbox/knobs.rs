@@ -232,7 +232,7 @@ impl ScriptedFault {
 
 /// What to do with one call.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Verdict {
+pub(crate) enum Verdict {
     /// Serve it.
     Serve,
     /// Answer 429.
@@ -268,7 +268,7 @@ struct ActiveFault {
 
 /// Knobs plus their run-time state (buckets, generator, scripted faults).
 #[derive(Debug)]
-pub struct KnobState {
+pub(crate) struct KnobState {
     knobs: Knobs,
     buckets: [Option<Bucket>; 8],
     rng: rand_chacha::ChaCha8Rng,
@@ -277,7 +277,7 @@ pub struct KnobState {
 
 impl KnobState {
     /// State for `knobs` with full buckets.
-    pub fn new(knobs: Knobs) -> Self {
+    pub(crate) fn new(knobs: Knobs) -> Self {
         let rng = rand_chacha::ChaCha8Rng::seed_from_u64(knobs.random_seed);
         let mut state = KnobState {
             knobs,
@@ -290,12 +290,12 @@ impl KnobState {
     }
 
     /// The settings.
-    pub fn knobs(&self) -> &Knobs {
+    pub(crate) fn knobs(&self) -> &Knobs {
         &self.knobs
     }
 
     /// Replaces the settings (buckets start full, generator reseeded; scripted faults are kept).
-    pub fn set(&mut self, knobs: Knobs) {
+    pub(crate) fn set(&mut self, knobs: Knobs) {
         self.rng = rand_chacha::ChaCha8Rng::seed_from_u64(knobs.random_seed);
         self.knobs = knobs;
         self.refill_all();
@@ -320,17 +320,17 @@ impl KnobState {
     }
 
     /// Installs a scripted fault.
-    pub fn script(&mut self, fault: ScriptedFault) {
+    pub(crate) fn script(&mut self, fault: ScriptedFault) {
         self.scripted.push(ActiveFault { fault, seen: 0 });
     }
 
     /// Removes every scripted fault.
-    pub fn clear_scripted(&mut self) {
+    pub(crate) fn clear_scripted(&mut self) {
         self.scripted.clear();
     }
 
     /// Decides the fate of one call of `op` and the latency to add before answering.
-    pub fn on_call(&mut self, op: Operation) -> (Verdict, Duration) {
+    pub(crate) fn on_call(&mut self, op: Operation) -> (Verdict, Duration) {
         let mut latency = Duration::from_millis(self.knobs.latency_ms);
         if self.knobs.latency_jitter_ms > 0 {
             latency +=

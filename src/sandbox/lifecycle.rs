@@ -2,7 +2,7 @@
 //! from its seeded [`JobScript`], the user [`Events`] applied to it (confirm, cancel) and the clock.
 //!
 //! Owns the sandbox's own [`JobStatus`] enum, the [`Timeline`] built from a script, and the UpdateJobStatus
-//! decision table ([`decide`], reference §1.3). It owns no storage (see `store.rs`) and no timers: nothing
+//! decision table ([`decide`]). It owns no storage (see `store.rs`) and no timers: nothing
 //! here runs in the background, so the same seed and the same requests always tell the same story.
 
 use serde::{Deserialize, Serialize};
@@ -102,8 +102,10 @@ impl JobStatus {
         )
     }
 
-    /// The statuses this one may move to directly, automatically or by UpdateJobStatus (reference §1.1).
-    pub fn successors(self) -> &'static [JobStatus] {
+    /// The statuses this one may move to directly, automatically or by UpdateJobStatus (the service's
+    /// documented lifecycle). Only the property tests need it: the timelines are built, not searched.
+    #[cfg(test)]
+    pub(crate) fn successors(self) -> &'static [JobStatus] {
         use JobStatus::*;
         match self {
             New => &[Preparing, Cancelled, Cancelling],
@@ -129,7 +131,7 @@ impl std::fmt::Display for JobStatus {
 
 /// The statuses UpdateJobStatus accepts as `requestedJobStatus`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub enum RequestedStatus {
+pub(crate) enum RequestedStatus {
     /// Confirm a `Suspended` job.
     Ready,
     /// Cancel the job.
@@ -138,7 +140,7 @@ pub enum RequestedStatus {
 
 impl RequestedStatus {
     /// Parses the wire spelling.
-    pub fn parse(text: &str) -> Option<RequestedStatus> {
+    pub(crate) fn parse(text: &str) -> Option<RequestedStatus> {
         match text {
             "Ready" => Some(RequestedStatus::Ready),
             "Cancelled" => Some(RequestedStatus::Cancelled),
@@ -147,7 +149,7 @@ impl RequestedStatus {
     }
 
     /// The wire spelling.
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             RequestedStatus::Ready => "Ready",
             RequestedStatus::Cancelled => "Cancelled",
@@ -157,17 +159,17 @@ impl RequestedStatus {
 
 /// How long each automatic phase lasts, in sandbox milliseconds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Timings {
+pub(crate) struct Timings {
     /// `New` → `Preparing`.
-    pub new_ms: i64,
+    pub(crate) new_ms: i64,
     /// `Preparing` → `Ready` or `Suspended`.
-    pub preparing_ms: i64,
+    pub(crate) preparing_ms: i64,
     /// `Ready` → `Active` (queue wait).
-    pub ready_ms: i64,
+    pub(crate) ready_ms: i64,
     /// Active time needed to attempt every task.
-    pub active_ms: i64,
+    pub(crate) active_ms: i64,
     /// Length of each transitional status (`Pausing`, `Completing`, `Cancelling`, `Failing`).
-    pub transition_ms: i64,
+    pub(crate) transition_ms: i64,
 }
 
 impl Default for Timings {
@@ -184,53 +186,53 @@ impl Default for Timings {
 
 /// A pre-emption: after `after_active_ms` of active time the job pauses for `paused_ms`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Pause {
+pub(crate) struct Pause {
     /// Active time before the pause starts.
-    pub after_active_ms: i64,
+    pub(crate) after_active_ms: i64,
     /// Time spent `Paused`.
-    pub paused_ms: i64,
+    pub(crate) paused_ms: i64,
 }
 
 /// A job-level failure after `after_active_ms` of active time.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Failure {
+pub(crate) struct Failure {
     /// Active time before the job starts `Failing`.
-    pub after_active_ms: i64,
+    pub(crate) after_active_ms: i64,
     /// `FailureCode` (1–64 chars).
-    pub code: String,
+    pub(crate) code: String,
     /// `FailureReason` (1–256 chars).
-    pub reason: String,
+    pub(crate) reason: String,
 }
 
 /// Everything that decides a job's story apart from user requests.
 #[derive(Debug, Clone, PartialEq)]
-pub struct JobScript {
+pub(crate) struct JobScript {
     /// `CreationTime`.
-    pub created: SimTime,
+    pub(crate) created: SimTime,
     /// Whether `Preparing` leads to `Suspended`.
-    pub confirmation_required: bool,
+    pub(crate) confirmation_required: bool,
     /// Phase lengths.
-    pub timings: Timings,
+    pub(crate) timings: Timings,
     /// Optional pre-emption.
-    pub pause: Option<Pause>,
+    pub(crate) pause: Option<Pause>,
     /// Optional job-level failure.
-    pub failure: Option<Failure>,
+    pub(crate) failure: Option<Failure>,
     /// `TotalNumberOfTasks`.
-    pub total_tasks: i64,
+    pub(crate) total_tasks: i64,
     /// Fraction (0..=1) of attempted tasks that fail without failing the job.
-    pub task_failure_rate: f64,
+    pub(crate) task_failure_rate: f64,
 }
 
 /// The service's own rule: a job fails once more than half of its attempted tasks have failed, checked
 /// from the moment at least this many tasks have been attempted.
-pub const TASK_FAILURE_THRESHOLD_TASKS: i64 = 1_000;
+pub(crate) const TASK_FAILURE_THRESHOLD_TASKS: i64 = 1_000;
 
 /// `FailureCode` of a job stopped by [`TASK_FAILURE_THRESHOLD_TASKS`].
-pub const TASK_FAILURE_THRESHOLD_CODE: &str = "TaskFailureThresholdExceeded";
+pub(crate) const TASK_FAILURE_THRESHOLD_CODE: &str = "TaskFailureThresholdExceeded";
 
 impl JobScript {
     /// Tasks attempted after `active_ms` of active time (all of them once the active time is used up).
-    pub fn attempted_after(&self, active_ms: i64) -> i64 {
+    pub(crate) fn attempted_after(&self, active_ms: i64) -> i64 {
         let total = self.total_tasks.max(0);
         let full_ms = self.timings.active_ms;
         if full_ms <= 0 {
@@ -240,7 +242,7 @@ impl JobScript {
     }
 
     /// Tasks failed among `attempted`, at the job's task failure rate.
-    pub fn failed_among(&self, attempted: i64) -> i64 {
+    pub(crate) fn failed_among(&self, attempted: i64) -> i64 {
         let rate = self.task_failure_rate.clamp(0.0, 1.0);
         ((attempted as f64) * rate).round() as i64
     }
@@ -248,7 +250,7 @@ impl JobScript {
     /// The job-level failure this job meets first: the seeded one, or the service's task-failure threshold
     /// (more than half of the tasks failed once at least 1,000 have been attempted), whichever comes earlier
     /// in active time.
-    pub fn effective_failure(&self) -> Option<Failure> {
+    pub(crate) fn effective_failure(&self) -> Option<Failure> {
         let threshold = self.threshold_failure();
         match (&self.failure, threshold) {
             (Some(seeded), Some(rule)) if rule.after_active_ms < seeded.after_active_ms => {
@@ -287,15 +289,15 @@ impl JobScript {
 
 /// User requests applied to a job (each at most once: the decision table forbids repeats).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Events {
+pub(crate) struct Events {
     /// When a `Suspended` job was confirmed.
-    pub confirmed_at: Option<SimTime>,
+    pub(crate) confirmed_at: Option<SimTime>,
     /// When the job was cancelled.
-    pub cancelled_at: Option<SimTime>,
+    pub(crate) cancelled_at: Option<SimTime>,
 }
 
-/// What a cancel does to a job that has not started running (`New`, `Preparing`, `Ready`): reference §1.3
-/// marks it `[INF]`. Default: straight to `Cancelled` (nothing started).
+/// What a cancel does to a job that has not started running (`New`, `Preparing`, `Ready`): AWS does not
+/// document it. Default: straight to `Cancelled` (nothing started).
 #[derive(
     Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, schemars::JsonSchema,
 )]
@@ -308,7 +310,7 @@ pub enum CancelBeforeStart {
 }
 
 /// What a request for the status a job already has (or is heading to) gets: `Ready` on `Ready`, cancel on
-/// `Cancelling`/`Cancelled`. Reference §1.3/§7 leave it open. Default: `JobStatusException`.
+/// `Cancelling`/`Cancelled`. AWS does not document it. Default: `JobStatusException`.
 #[derive(
     Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, schemars::JsonSchema,
 )]
@@ -320,7 +322,7 @@ pub enum RepeatRequest {
     Accept,
 }
 
-/// The `[INF]` cells of the UpdateJobStatus table that are configurable.
+/// The configurable cells of the UpdateJobStatus table (those AWS does not document).
 #[derive(
     Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, schemars::JsonSchema,
 )]
@@ -334,7 +336,7 @@ pub struct TransitionRules {
 
 /// The outcome of an UpdateJobStatus request for a job in a given status.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Decision {
+pub(crate) enum Decision {
     /// Record a confirm event now.
     Confirm,
     /// Record a cancel event now.
@@ -345,8 +347,12 @@ pub enum Decision {
     Reject,
 }
 
-/// The UpdateJobStatus decision table (reference §1.3; `[INF]` cells per [`TransitionRules`]).
-pub fn decide(current: JobStatus, requested: RequestedStatus, rules: TransitionRules) -> Decision {
+/// The UpdateJobStatus decision table (the undocumented cells per [`TransitionRules`]).
+pub(crate) fn decide(
+    current: JobStatus,
+    requested: RequestedStatus,
+    rules: TransitionRules,
+) -> Decision {
     use JobStatus::*;
     let repeat = match rules.repeat_request {
         RepeatRequest::Accept => Decision::Unchanged,
@@ -367,16 +373,16 @@ pub fn decide(current: JobStatus, requested: RequestedStatus, rules: TransitionR
 
 /// One status and the instant the job entered it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Segment {
+pub(crate) struct Segment {
     /// When the status starts.
-    pub start: SimTime,
+    pub(crate) start: SimTime,
     /// The status.
-    pub status: JobStatus,
+    pub(crate) status: JobStatus,
 }
 
 /// A job's whole story as status segments in time order; the last segment lasts forever.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Timeline {
+pub(crate) struct Timeline {
     segments: Vec<Segment>,
     /// Instant at which all tasks have been attempted or the job stopped (progress stops growing).
     active_goal_ms: i64,
@@ -384,26 +390,26 @@ pub struct Timeline {
 
 /// A job's observable state at an instant.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Snapshot {
+pub(crate) struct Snapshot {
     /// `Status`.
-    pub status: JobStatus,
+    pub(crate) status: JobStatus,
     /// `SuspendedDate`, once the job has been `Suspended`.
-    pub suspended_date: Option<SimTime>,
+    pub(crate) suspended_date: Option<SimTime>,
     /// `TerminationDate`, once terminal.
-    pub termination_date: Option<SimTime>,
+    pub(crate) termination_date: Option<SimTime>,
     /// `ElapsedTimeInActiveSeconds`, in milliseconds.
-    pub active_ms: i64,
+    pub(crate) active_ms: i64,
     /// `NumberOfTasksSucceeded`.
-    pub succeeded: i64,
+    pub(crate) succeeded: i64,
     /// `NumberOfTasksFailed`.
-    pub failed: i64,
+    pub(crate) failed: i64,
     /// Whether the job got past `Preparing` (its manifest was read or generated).
-    pub prepared: bool,
+    pub(crate) prepared: bool,
 }
 
 impl Timeline {
-    /// Builds the story of `script` with `events` applied and `rules` for the `[INF]` cases.
-    pub fn build(script: &JobScript, events: Events, rules: TransitionRules) -> Timeline {
+    /// Builds the story of `script` with `events` applied and `rules` for the undocumented cases.
+    pub(crate) fn build(script: &JobScript, events: Events, rules: TransitionRules) -> Timeline {
         let t = script.timings;
         let mut segs = Vec::with_capacity(10);
         let created = script.created;
@@ -524,12 +530,12 @@ impl Timeline {
     }
 
     /// The segments, in time order.
-    pub fn segments(&self) -> &[Segment] {
+    pub(crate) fn segments(&self) -> &[Segment] {
         &self.segments
     }
 
     /// The status at `t` (a job observed before its creation reads `New`).
-    pub fn status_at(&self, t: SimTime) -> JobStatus {
+    pub(crate) fn status_at(&self, t: SimTime) -> JobStatus {
         self.segment_at(t).status
     }
 
@@ -540,7 +546,7 @@ impl Timeline {
     }
 
     /// The full observable state at `t`.
-    pub fn snapshot(&self, script: &JobScript, t: SimTime) -> Snapshot {
+    pub(crate) fn snapshot(&self, script: &JobScript, t: SimTime) -> Snapshot {
         let current = self.segment_at(t);
         let suspended_date = self
             .segments
@@ -772,7 +778,7 @@ mod tests {
     }
 
     #[test]
-    fn decision_table_matches_reference_rows() {
+    fn decision_table_matches_the_documented_rows() {
         use Decision::*;
         use JobStatus::*;
         let r = TransitionRules::default();

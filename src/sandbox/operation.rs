@@ -68,7 +68,7 @@ impl Operation {
     }
 
     /// Whether the operation changes state (and is therefore written to the audit log).
-    pub fn is_mutating(self) -> bool {
+    pub(crate) fn is_mutating(self) -> bool {
         !matches!(
             self,
             Operation::DescribeJob | Operation::ListJobs | Operation::GetJobTagging
@@ -76,7 +76,7 @@ impl Operation {
     }
 
     /// Position in [`Operation::ALL`], for per-operation arrays.
-    pub fn index(self) -> usize {
+    pub(crate) fn index(self) -> usize {
         self as usize
     }
 }

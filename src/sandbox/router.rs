@@ -6,7 +6,6 @@
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
 
 use axum::body::Body;
 use axum::extract::{ConnectInfo, Request, State};
@@ -17,11 +16,12 @@ use percent_encoding::percent_decode_str;
 use super::audit::AuditEntry;
 use super::auth::{SignedRequest, authenticate};
 use super::clock::SimTime;
+use super::connection::ConnKill;
 use super::error::{ErrorCode, WireError};
 use super::knobs::Verdict;
 use super::lifecycle::{JobStatus, RequestedStatus};
 use super::operation::Operation;
-use super::server::{ConnKill, Shared};
+use super::state::Shared;
 use super::store::{DEFAULT_PAGE_SIZE, NewJob, created_job_script};
 use super::{admin, wire};
 
@@ -589,16 +589,6 @@ pub(crate) fn error_response(err: &WireError, request_id: &str) -> Response {
     with_headers(response, request_id)
 }
 
-/// A request id: 16 upper-case hex digits, unique per sandbox.
-pub(crate) fn request_id(seq: &std::sync::atomic::AtomicU64, salt: u64) -> String {
-    let n = seq.fetch_add(1, Ordering::Relaxed);
-    // SplitMix64 finaliser: ids look random but stay unique (it is a bijection).
-    let mut z = n.wrapping_add(salt).wrapping_mul(0x9E37_79B9_7F4A_7C15);
-    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    format!("{:016X}", z ^ (z >> 31))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -681,15 +671,5 @@ mod tests {
         ] {
             assert_eq!(list_params(&p(q)).unwrap_err().code, code, "{q}");
         }
-    }
-
-    #[test]
-    fn request_ids_are_unique_hex() {
-        let seq = std::sync::atomic::AtomicU64::new(0);
-        let a = request_id(&seq, 1);
-        let b = request_id(&seq, 1);
-        assert_ne!(a, b);
-        assert_eq!(a.len(), 16);
-        assert!(a.bytes().all(|c| c.is_ascii_hexdigit()));
     }
 }

@@ -89,7 +89,7 @@ pub struct Seed {
     /// Throttling and faults (flags override individual fields).
     #[serde(default)]
     pub knobs: Option<Knobs>,
-    /// Choices for the UpdateJobStatus cases the reference leaves open.
+    /// Choices for the UpdateJobStatus cases AWS does not document.
     #[serde(default)]
     pub rules: Option<TransitionRules>,
     /// Access keys to verify SigV4 signatures against. Empty: any signed request passes.
@@ -158,7 +158,7 @@ pub struct SeedJob {
     #[serde(default)]
     pub tags: BTreeMap<String, String>,
     /// Whether the job waits in `Suspended` for confirmation. Default true (what AWS does when the flag
-    /// is omitted, reference §1.2).
+    /// is omitted).
     #[serde(default)]
     pub confirmation_required: Option<bool>,
     /// `TotalNumberOfTasks`. Default 1000.
@@ -262,20 +262,8 @@ impl Seed {
         Seed::from_yaml(DEMO_SEED_YAML, None).expect("the built-in demo seed is valid (tested)")
     }
 
-    /// A seed with one empty account.
-    pub fn empty_account(account: &str) -> Seed {
-        Seed {
-            accounts: vec![SeedAccount {
-                id: account.to_owned(),
-                jobs: Vec::new(),
-                generate: Vec::new(),
-            }],
-            ..Seed::default()
-        }
-    }
-
     /// The sandbox start time this seed asks for.
-    pub fn start(&self) -> Result<Option<SimTime>, SandboxError> {
+    pub(crate) fn start(&self) -> Result<Option<SimTime>, SandboxError> {
         self.start_time
             .as_deref()
             .map(|t| {
@@ -296,7 +284,11 @@ impl Seed {
 
     /// Adds the seed's accounts and jobs to `store`, placing them relative to `start`. Returns the number
     /// of jobs added.
-    pub fn load_into(&self, store: &mut Store, start: SimTime) -> Result<usize, SandboxError> {
+    pub(crate) fn load_into(
+        &self,
+        store: &mut Store,
+        start: SimTime,
+    ) -> Result<usize, SandboxError> {
         let mut added = 0;
         for account in &self.accounts {
             if account.id.len() != 12 || !account.id.bytes().all(|b| b.is_ascii_digit()) {
@@ -678,8 +670,8 @@ mod tests {
         let mut store = store();
         let start = SimTime(1_700_000_000_000);
         Seed::demo().load_into(&mut store, start).unwrap();
-        for account in store.accounts() {
-            let page = store.list(&account, &[], 1000, None, start).unwrap();
+        for account in [DEMO_ACCOUNT, "444455556666"] {
+            let page = store.list(account, &[], 1000, None, start).unwrap();
             let mut created = std::collections::HashSet::new();
             let mut ended = std::collections::HashSet::new();
             for (record, snap) in &page.jobs {

@@ -17,86 +17,84 @@ use super::lifecycle::{
     TransitionRules, decide,
 };
 
-/// Jobs stay visible this long after reaching a terminal status (reference §1.4: 90 days).
-pub const RETENTION_MS: i64 = 90 * 24 * 3600 * 1000;
+/// Jobs stay visible this long after reaching a terminal status: AWS keeps finished jobs for 90 days.
+pub(crate) const RETENTION_MS: i64 = 90 * 24 * 3600 * 1000;
 /// ListJobs page size when `maxResults` is absent or 0 (AWS does not document one; 1000 is the maximum).
-pub const DEFAULT_PAGE_SIZE: usize = 1000;
+pub(crate) const DEFAULT_PAGE_SIZE: usize = 1000;
 /// Most tags a job may carry.
-pub const MAX_TAGS: usize = 50;
+pub(crate) const MAX_TAGS: usize = 50;
 
 /// A job tag.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-pub struct Tag {
+pub(crate) struct Tag {
     /// Key, 1–128 chars.
-    pub key: String,
+    pub(crate) key: String,
     /// Value, 0–256 chars.
-    pub value: String,
+    pub(crate) value: String,
 }
 
 /// Everything the sandbox knows about one job.
 #[derive(Debug, Clone)]
-pub struct JobRecord {
+pub(crate) struct JobRecord {
     /// `JobId`.
-    pub id: String,
-    /// Creation order within the store; the ListJobs cursor.
-    pub seq: u64,
+    pub(crate) id: String,
     /// `Description`.
-    pub description: Option<String>,
+    pub(crate) description: Option<String>,
     /// `Priority`.
-    pub priority: i32,
+    pub(crate) priority: i32,
     /// The operation's name (`S3PutObjectTagging`, …) for ListJobs.
-    pub operation_name: String,
+    pub(crate) operation_name: String,
     /// The `<Operation>` element, echoed by DescribeJob.
-    pub operation_xml: String,
+    pub(crate) operation_xml: String,
     /// The `<Manifest>` element, if any.
-    pub manifest_xml: Option<String>,
+    pub(crate) manifest_xml: Option<String>,
     /// The `<Report>` element.
-    pub report_xml: String,
+    pub(crate) report_xml: String,
     /// `RoleArn`.
-    pub role_arn: String,
+    pub(crate) role_arn: String,
     /// Job tags.
-    pub tags: Vec<Tag>,
+    pub(crate) tags: Vec<Tag>,
     /// The seeded story.
-    pub script: JobScript,
+    pub(crate) script: JobScript,
     /// User requests applied so far.
-    pub events: Events,
+    pub(crate) events: Events,
     /// `script` + `events`, cached.
-    pub timeline: Timeline,
+    pub(crate) timeline: Timeline,
     /// `StatusUpdateReason` of the last accepted UpdateJobStatus.
-    pub status_update_reason: Option<String>,
+    pub(crate) status_update_reason: Option<String>,
     /// `SuspendedCause` once suspended.
-    pub suspended_cause: Option<String>,
+    pub(crate) suspended_cause: Option<String>,
 }
 
 /// A job to add: either from a seed or from CreateJob.
 #[derive(Debug, Clone)]
-pub struct NewJob {
+pub(crate) struct NewJob {
     /// Explicit id; generated when `None`.
-    pub id: Option<String>,
+    pub(crate) id: Option<String>,
     /// `Description`.
-    pub description: Option<String>,
+    pub(crate) description: Option<String>,
     /// `Priority`.
-    pub priority: i32,
+    pub(crate) priority: i32,
     /// Operation name.
-    pub operation_name: String,
+    pub(crate) operation_name: String,
     /// `<Operation>` element.
-    pub operation_xml: String,
+    pub(crate) operation_xml: String,
     /// `<Manifest>` element.
-    pub manifest_xml: Option<String>,
+    pub(crate) manifest_xml: Option<String>,
     /// `<Report>` element.
-    pub report_xml: String,
+    pub(crate) report_xml: String,
     /// `RoleArn`.
-    pub role_arn: String,
+    pub(crate) role_arn: String,
     /// Tags.
-    pub tags: Vec<Tag>,
+    pub(crate) tags: Vec<Tag>,
     /// The story.
-    pub script: JobScript,
+    pub(crate) script: JobScript,
     /// Events already applied (seeded jobs that were confirmed or cancelled before the sandbox started).
-    pub events: Events,
+    pub(crate) events: Events,
     /// Reason echoed as `StatusUpdateReason` for seeded events.
-    pub status_update_reason: Option<String>,
+    pub(crate) status_update_reason: Option<String>,
     /// `SuspendedCause`.
-    pub suspended_cause: Option<String>,
+    pub(crate) suspended_cause: Option<String>,
 }
 
 #[derive(Debug, Default)]
@@ -109,7 +107,7 @@ struct AccountJobs {
 
 /// The sandbox's job state.
 #[derive(Debug)]
-pub struct Store {
+pub(crate) struct Store {
     accounts: HashMap<String, AccountJobs>,
     next_seq: u64,
     rules: TransitionRules,
@@ -120,16 +118,16 @@ pub struct Store {
 
 /// One ListJobs page.
 #[derive(Debug)]
-pub struct Page<'a> {
+pub(crate) struct Page<'a> {
     /// Jobs with their state now.
-    pub jobs: Vec<(&'a JobRecord, Snapshot)>,
+    pub(crate) jobs: Vec<(&'a JobRecord, Snapshot)>,
     /// Token for the next page, when more jobs may follow.
-    pub next_token: Option<String>,
+    pub(crate) next_token: Option<String>,
 }
 
 impl Store {
     /// An empty store. `random_seed` drives generated ids and the token checksum salt.
-    pub fn new(region: impl Into<String>, rules: TransitionRules, random_seed: u64) -> Self {
+    pub(crate) fn new(region: impl Into<String>, rules: TransitionRules, random_seed: u64) -> Self {
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(random_seed);
         let token_salt = rng.random();
         Store {
@@ -143,44 +141,27 @@ impl Store {
     }
 
     /// The region used in job ARNs.
-    pub fn region(&self) -> &str {
+    pub(crate) fn region(&self) -> &str {
         &self.region
     }
 
-    /// The `[INF]` transition rules in force.
-    pub fn rules(&self) -> TransitionRules {
+    /// The transition rules in force for the cases AWS does not document.
+    pub(crate) fn rules(&self) -> TransitionRules {
         self.rules
     }
 
-    /// Changes the `[INF]` transition rules (existing timelines keep the rules they were built with).
-    pub fn set_rules(&mut self, rules: TransitionRules) {
-        self.rules = rules;
-    }
-
     /// Creates `account` if it does not exist.
-    pub fn add_account(&mut self, account: &str) {
+    pub(crate) fn add_account(&mut self, account: &str) {
         self.accounts.entry(account.to_owned()).or_default();
     }
 
     /// Whether `account` exists.
-    pub fn has_account(&self, account: &str) -> bool {
+    pub(crate) fn has_account(&self, account: &str) -> bool {
         self.accounts.contains_key(account)
     }
 
-    /// Account ids, sorted.
-    pub fn accounts(&self) -> Vec<String> {
-        let mut ids: Vec<String> = self.accounts.keys().cloned().collect();
-        ids.sort();
-        ids
-    }
-
-    /// Number of jobs in `account` (including expired ones).
-    pub fn job_count(&self, account: &str) -> usize {
-        self.accounts.get(account).map_or(0, |a| a.jobs.len())
-    }
-
     /// Adds a job to an account (created if needed) and returns its id. Fails on a duplicate id.
-    pub fn insert(&mut self, account: &str, job: NewJob) -> Result<String, WireError> {
+    pub(crate) fn insert(&mut self, account: &str, job: NewJob) -> Result<String, WireError> {
         let id = match job.id {
             Some(id) => id,
             None => self.fresh_id(),
@@ -200,7 +181,6 @@ impl Store {
             seq,
             JobRecord {
                 id: id.clone(),
-                seq,
                 description: job.description,
                 priority: job.priority,
                 operation_name: job.operation_name,
@@ -220,7 +200,7 @@ impl Store {
     }
 
     /// CreateJob: adds a job created `now`, honouring the client request token.
-    pub fn create(
+    pub(crate) fn create(
         &mut self,
         account: &str,
         token: &str,
@@ -258,12 +238,12 @@ impl Store {
     }
 
     /// A generated id (lowercase UUID v4) from the store's deterministic generator.
-    pub fn generate_id(&mut self) -> String {
+    pub(crate) fn generate_id(&mut self) -> String {
         self.fresh_id()
     }
 
     /// The job and its state at `now`; `NotFoundException` when unknown or past retention.
-    pub fn job(
+    pub(crate) fn job(
         &self,
         account: &str,
         id: &str,
@@ -301,7 +281,7 @@ impl Store {
     /// The token is a cursor over creation order (the sequence number of the last job returned, with a
     /// checksum), not an offset into the filtered list, so jobs changing status between pages never shift
     /// other jobs out of or into view twice.
-    pub fn list(
+    pub(crate) fn list(
         &self,
         account: &str,
         statuses: &[JobStatus],
@@ -379,7 +359,7 @@ impl Store {
     }
 
     /// UpdateJobStatus: applies the decision table at `now` and returns the status to answer with.
-    pub fn update_status(
+    pub(crate) fn update_status(
         &mut self,
         account: &str,
         id: &str,
@@ -418,7 +398,7 @@ impl Store {
     }
 
     /// UpdateJobPriority.
-    pub fn update_priority(
+    pub(crate) fn update_priority(
         &mut self,
         account: &str,
         id: &str,
@@ -431,7 +411,7 @@ impl Store {
     }
 
     /// PutJobTagging (replaces the whole set; empty deletes all).
-    pub fn put_tags(
+    pub(crate) fn put_tags(
         &mut self,
         account: &str,
         id: &str,
@@ -444,7 +424,12 @@ impl Store {
     }
 
     /// DeleteJobTagging.
-    pub fn delete_tags(&mut self, account: &str, id: &str, now: SimTime) -> Result<(), WireError> {
+    pub(crate) fn delete_tags(
+        &mut self,
+        account: &str,
+        id: &str,
+        now: SimTime,
+    ) -> Result<(), WireError> {
         let record = self.record_mut(account, id, now)?;
         record.tags.clear();
         Ok(())
@@ -452,7 +437,7 @@ impl Store {
 }
 
 /// Default phase lengths for jobs made by CreateJob.
-pub fn created_job_script(confirmation_required: bool) -> JobScript {
+pub(crate) fn created_job_script(confirmation_required: bool) -> JobScript {
     JobScript {
         created: SimTime(0),
         confirmation_required,

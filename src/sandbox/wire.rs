@@ -1,7 +1,8 @@
 //! The restXml wire format: response documents (exact root elements, namespace, `<member>` lists, RFC 3339
 //! timestamps), the `ErrorResponse` envelope, and the request bodies of CreateJob and PutJobTagging.
 //!
-//! Owns the sandbox's own reading of reference §2; shares nothing with the client side on purpose. Does not
+//! Owns the sandbox's own reading of the restXml protocol; shares nothing with the client side on purpose, so
+//! a misreading cannot hide in shared code. Does not
 //! decide anything about state (see `store.rs`) or routing (see `router.rs`).
 
 use std::fmt::Write as _;
@@ -14,7 +15,7 @@ use super::store::{JobRecord, MAX_TAGS, Tag};
 use super::xml::{self, Element, escape};
 
 /// The S3 Control XML namespace.
-pub const NAMESPACE: &str = "http://awss3control.amazonaws.com/doc/2018-08-20/";
+pub(crate) const NAMESPACE: &str = "http://awss3control.amazonaws.com/doc/2018-08-20/";
 
 const DECL: &str = r#"<?xml version="1.0" encoding="UTF-8"?>"#;
 
@@ -41,7 +42,12 @@ fn progress(out: &mut String, record: &JobRecord, snap: &Snapshot) {
 }
 
 /// `DescribeJobResult`.
-pub fn describe_job(record: &JobRecord, snap: &Snapshot, account: &str, region: &str) -> String {
+pub(crate) fn describe_job(
+    record: &JobRecord,
+    snap: &Snapshot,
+    account: &str,
+    region: &str,
+) -> String {
     let mut out = open("DescribeJobResult");
     out.push_str("<Job>");
     leaf(&mut out, "JobId", &record.id);
@@ -153,7 +159,7 @@ fn generated_manifest(record: &JobRecord, account: &str) -> Option<String> {
 }
 
 /// `ListJobsResult`.
-pub fn list_jobs(jobs: &[(&JobRecord, Snapshot)], next_token: Option<&str>) -> String {
+pub(crate) fn list_jobs(jobs: &[(&JobRecord, Snapshot)], next_token: Option<&str>) -> String {
     let mut out = open("ListJobsResult");
     if let Some(t) = next_token {
         leaf(&mut out, "NextToken", t);
@@ -184,7 +190,7 @@ pub fn list_jobs(jobs: &[(&JobRecord, Snapshot)], next_token: Option<&str>) -> S
 }
 
 /// `UpdateJobStatusResult`.
-pub fn update_job_status(id: &str, status: JobStatus, reason: Option<&str>) -> String {
+pub(crate) fn update_job_status(id: &str, status: JobStatus, reason: Option<&str>) -> String {
     let mut out = open("UpdateJobStatusResult");
     leaf(&mut out, "JobId", id);
     leaf(&mut out, "Status", status.as_str());
@@ -196,7 +202,7 @@ pub fn update_job_status(id: &str, status: JobStatus, reason: Option<&str>) -> S
 }
 
 /// `UpdateJobPriorityResult`.
-pub fn update_job_priority(id: &str, priority: i32) -> String {
+pub(crate) fn update_job_priority(id: &str, priority: i32) -> String {
     let mut out = open("UpdateJobPriorityResult");
     leaf(&mut out, "JobId", id);
     let _ = write!(out, "<Priority>{priority}</Priority>");
@@ -205,7 +211,7 @@ pub fn update_job_priority(id: &str, priority: i32) -> String {
 }
 
 /// `CreateJobResult`.
-pub fn create_job(id: &str) -> String {
+pub(crate) fn create_job(id: &str) -> String {
     let mut out = open("CreateJobResult");
     leaf(&mut out, "JobId", id);
     out.push_str("</CreateJobResult>");
@@ -213,7 +219,7 @@ pub fn create_job(id: &str) -> String {
 }
 
 /// `GetJobTaggingResult`.
-pub fn get_job_tagging(tags: &[Tag]) -> String {
+pub(crate) fn get_job_tagging(tags: &[Tag]) -> String {
     let mut out = open("GetJobTaggingResult");
     out.push_str("<Tags>");
     for tag in tags {
@@ -227,7 +233,7 @@ pub fn get_job_tagging(tags: &[Tag]) -> String {
 }
 
 /// The `ErrorResponse` envelope (always the wrapped form, as the service sends it).
-pub fn error(err: &WireError, request_id: &str) -> String {
+pub(crate) fn error(err: &WireError, request_id: &str) -> String {
     error_envelope(
         err.code.as_str(),
         err.code.http_status(),
@@ -237,7 +243,12 @@ pub fn error(err: &WireError, request_id: &str) -> String {
 }
 
 /// The `ErrorResponse` envelope for any code: `Receiver` faults for 5xx, `Sender` otherwise.
-pub fn error_envelope(code: &str, http_status: u16, message: &str, request_id: &str) -> String {
+pub(crate) fn error_envelope(
+    code: &str,
+    http_status: u16,
+    message: &str,
+    request_id: &str,
+) -> String {
     let mut out = open("ErrorResponse");
     out.push_str("<Error><Type>");
     out.push_str(if http_status >= 500 {
@@ -257,33 +268,33 @@ pub fn error_envelope(code: &str, http_status: u16, message: &str, request_id: &
 
 /// A parsed CreateJob request.
 #[derive(Debug, Clone)]
-pub struct CreateJobRequest {
+pub(crate) struct CreateJobRequest {
     /// `ClientRequestToken`.
-    pub client_request_token: String,
+    pub(crate) client_request_token: String,
     /// `ConfirmationRequired`, when sent.
-    pub confirmation_required: Option<bool>,
+    pub(crate) confirmation_required: Option<bool>,
     /// `Description`.
-    pub description: Option<String>,
+    pub(crate) description: Option<String>,
     /// `Priority`.
-    pub priority: i32,
+    pub(crate) priority: i32,
     /// The operation's name (the only child of `Operation`).
-    pub operation_name: String,
+    pub(crate) operation_name: String,
     /// `<Operation>` element as XML.
-    pub operation_xml: String,
+    pub(crate) operation_xml: String,
     /// `<Manifest>` or `<ManifestGenerator>` element as XML.
-    pub manifest_xml: Option<String>,
+    pub(crate) manifest_xml: Option<String>,
     /// `<Report>` element as XML.
-    pub report_xml: String,
+    pub(crate) report_xml: String,
     /// `RoleArn`.
-    pub role_arn: String,
+    pub(crate) role_arn: String,
     /// `Tags`.
-    pub tags: Vec<Tag>,
+    pub(crate) tags: Vec<Tag>,
     /// Hash of the request's meaningful fields (idempotency check).
-    pub fingerprint: [u8; 32],
+    pub(crate) fingerprint: [u8; 32],
 }
 
 /// The operation names of the model's `OperationName` enum.
-pub const OPERATION_NAMES: [&str; 11] = [
+pub(crate) const OPERATION_NAMES: [&str; 11] = [
     "LambdaInvoke",
     "S3PutObjectCopy",
     "S3PutObjectAcl",
@@ -319,8 +330,8 @@ fn element_xml(element: &Element) -> String {
     out
 }
 
-/// Parses a `CreateJobRequest` body and validates it (reference §2.5, §5).
-pub fn parse_create_job(body: &[u8]) -> Result<CreateJobRequest, WireError> {
+/// Parses a `CreateJobRequest` body and validates it against the model's required members and limits.
+pub(crate) fn parse_create_job(body: &[u8]) -> Result<CreateJobRequest, WireError> {
     let root = parse_root(body, "CreateJobRequest")?;
     let token = root
         .child_text("ClientRequestToken")
@@ -406,7 +417,7 @@ pub fn parse_create_job(body: &[u8]) -> Result<CreateJobRequest, WireError> {
 
 /// Parses a `PutJobTaggingRequest` body. A missing `Tags` element is an empty set (the Rust SDK omits an
 /// empty list), which deletes all tags as the model documents for an empty set.
-pub fn parse_put_job_tagging(body: &[u8]) -> Result<Vec<Tag>, WireError> {
+pub(crate) fn parse_put_job_tagging(body: &[u8]) -> Result<Vec<Tag>, WireError> {
     let root = parse_root(body, "PutJobTaggingRequest")?;
     match root.child("Tags") {
         Some(tags) => parse_tags(tags),
@@ -482,7 +493,7 @@ fn check_len(what: &str, text: &str, min: usize, max: usize) -> Result<(), WireE
 }
 
 /// Validates a job id (5–36 chars of `[a-zA-Z0-9\-_]`).
-pub fn check_job_id(id: &str) -> Result<(), WireError> {
+pub(crate) fn check_job_id(id: &str) -> Result<(), WireError> {
     let ok = (5..=36).contains(&id.len())
         && id
             .bytes()
@@ -497,12 +508,12 @@ pub fn check_job_id(id: &str) -> Result<(), WireError> {
 }
 
 /// Validates a `statusUpdateReason` (1–256 chars).
-pub fn check_reason(reason: &str) -> Result<(), WireError> {
+pub(crate) fn check_reason(reason: &str) -> Result<(), WireError> {
     check_len("statusUpdateReason", reason, 1, 256)
 }
 
 /// Parses a priority (0–2147483647).
-pub fn parse_priority(text: &str) -> Result<i32, WireError> {
+pub(crate) fn parse_priority(text: &str) -> Result<i32, WireError> {
     match text.trim().parse::<i32>() {
         Ok(p) if p >= 0 => Ok(p),
         _ => Err(bad(format!(
@@ -518,7 +529,7 @@ mod tests {
     const CREATE: &str = r#"<CreateJobRequest xmlns="http://awss3control.amazonaws.com/doc/2018-08-20/"><ClientRequestToken>5e8af9f7-6ebd-4d9a-ad53-8fc84d21a6ba</ClientRequestToken><ConfirmationRequired>true</ConfirmationRequired><Description>demo</Description><Manifest><Spec><Format>S3BatchOperations_CSV_20180820</Format><Fields><member>Bucket</member><member>Key</member></Fields></Spec><Location><ObjectArn>arn:aws:s3:::bkt/manifest.csv</ObjectArn><ETag>abc</ETag></Location></Manifest><Operation><S3PutObjectTagging><TagSet><member><Key>a</Key><Value>b</Value></member></TagSet></S3PutObjectTagging></Operation><Priority>10</Priority><Report><Enabled>false</Enabled></Report><RoleArn>arn:aws:iam::123456789012:role/batch</RoleArn></CreateJobRequest>"#;
 
     #[test]
-    fn parses_the_reference_create_job_body() {
+    fn parses_the_create_job_body_the_sdk_sends() {
         let req = parse_create_job(CREATE.as_bytes()).unwrap();
         assert_eq!(req.operation_name, "S3PutObjectTagging");
         assert_eq!(req.priority, 10);
