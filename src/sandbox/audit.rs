@@ -122,7 +122,7 @@ impl AuditLog {
 /// Calls per operation since start (every call that reached a job route, whatever its outcome).
 #[derive(Debug, Default)]
 pub(crate) struct CallCounts {
-    counts: [AtomicU64; 8],
+    counts: [AtomicU64; Operation::ALL.len()],
 }
 
 impl CallCounts {

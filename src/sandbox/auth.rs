@@ -154,6 +154,14 @@ fn parse_authorization(value: &str) -> Result<Authorization<'_>, WireError> {
     })
 }
 
+/// The access key id a request was signed with, when its `Authorization` header parses.
+pub(crate) fn access_key_id(headers: &HeaderMap) -> Option<String> {
+    let value = header_str(headers, "authorization")?;
+    parse_authorization(value)
+        .ok()
+        .map(|auth| auth.access_key_id.to_owned())
+}
+
 /// Checks a request's authentication under `mode`; answers the region of the credential scope (the
 /// region the client signed for, which is the region it believes it is talking to).
 pub(crate) fn authenticate(mode: &AuthMode, req: &SignedRequest<'_>) -> Result<String, WireError> {

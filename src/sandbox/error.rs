@@ -41,6 +41,8 @@ pub(crate) enum ErrorCode {
     UnsupportedAuthorization,
     /// 400, the body does not match `x-amz-content-sha256`.
     ContentSha256Mismatch,
+    /// 400, an STS parameter is invalid.
+    ValidationError,
     /// 404, no operation at this path.
     UnknownOperation,
     /// 405, known path, wrong method.
@@ -68,6 +70,7 @@ impl ErrorCode {
             ErrorCode::UnsupportedAuthorization => "InvalidRequest",
             ErrorCode::ContentSha256Mismatch => "XAmzContentSHA256Mismatch",
             ErrorCode::UnknownOperation => "UnknownOperationException",
+            ErrorCode::ValidationError => "ValidationError",
             ErrorCode::MethodNotAllowed => "MethodNotAllowed",
         }
     }
@@ -89,6 +92,7 @@ impl ErrorCode {
             | ErrorCode::InvalidNextToken
             | ErrorCode::TooManyTags
             | ErrorCode::InvalidTag
+            | ErrorCode::ValidationError
             | ErrorCode::AuthorizationHeaderMalformed
             | ErrorCode::UnsupportedAuthorization
             | ErrorCode::ContentSha256Mismatch => 400,

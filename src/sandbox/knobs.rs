@@ -270,7 +270,7 @@ struct ActiveFault {
 #[derive(Debug)]
 pub(crate) struct KnobState {
     knobs: Knobs,
-    buckets: [Option<Bucket>; 8],
+    buckets: [Option<Bucket>; Operation::ALL.len()],
     rng: rand_chacha::ChaCha8Rng,
     scripted: Vec<ActiveFault>,
 }

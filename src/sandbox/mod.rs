@@ -19,6 +19,7 @@ mod seed;
 mod server;
 mod state;
 mod store;
+mod sts;
 mod wire;
 mod xml;
 

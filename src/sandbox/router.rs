@@ -22,8 +22,8 @@ use super::knobs::Verdict;
 use super::lifecycle::{JobStatus, RequestedStatus};
 use super::operation::Operation;
 use super::state::Shared;
-use super::store::{DEFAULT_PAGE_SIZE, NewJob, created_job_script};
-use super::{admin, wire};
+use super::store::{DEFAULT_PAGE_SIZE, NewJob, Scope, created_job_script};
+use super::{admin, sts, wire};
 
 /// Largest request body accepted (CreateJob bodies are a few KiB).
 const MAX_BODY: usize = 1 << 20;
@@ -159,18 +159,37 @@ async fn answer(shared: &Arc<Shared>, conn: &ConnKill, req: Request) -> Response
     if path == "/_sandbox" || path.starts_with("/_sandbox/") {
         return admin::handle(shared, &parts, &body).await;
     }
-    let route = match route(&parts.method, path) {
-        Ok(route) => route,
-        Err(err) => return error_response(&err, &request_id),
+    // STS (query protocol): a form-encoded POST to `/` naming its `Action`.
+    let sts_form = (parts.method == Method::POST && path == "/")
+        .then(|| query_pairs(std::str::from_utf8(&body).ok()))
+        .filter(|form| sts::operation(form).is_some());
+    let route = match &sts_form {
+        Some(form) => Route {
+            op: sts::operation(form).unwrap_or(Operation::GetCallerIdentity),
+            job_id: None,
+        },
+        None => match route(&parts.method, path) {
+            Ok(route) => route,
+            Err(err) => return error_response(&err, &request_id),
+        },
     };
     shared.calls.add(route.op);
-    let pairs = query_pairs(parts.uri.query());
+    let pairs = sts_form.unwrap_or_else(|| query_pairs(parts.uri.query()));
     let account = parts
         .headers
         .get("x-amz-account-id")
         .and_then(|v| v.to_str().ok())
         .map(str::to_owned);
-    let reply = serve(shared, &parts, &body, &route, &pairs, account.as_deref()).await;
+    let reply = serve(
+        shared,
+        &parts,
+        &body,
+        &route,
+        &pairs,
+        account.as_deref(),
+        &request_id,
+    )
+    .await;
     match &reply {
         Reply::Ok { .. } => tracing::debug!(op = %route.op, %request_id, "200"),
         Reply::Err(err) => {
@@ -210,6 +229,8 @@ async fn answer(shared: &Arc<Shared>, conn: &ConnKill, req: Request) -> Response
                 Operation::GetJobTagging => "GetJobTaggingResult",
                 Operation::PutJobTagging => "PutJobTaggingResult",
                 Operation::DeleteJobTagging => "DeleteJobTaggingResult",
+                Operation::GetCallerIdentity => "GetCallerIdentityResponse",
+                Operation::AssumeRole => "AssumeRoleResponse",
             };
             xml_response(
                 format!(
@@ -236,6 +257,7 @@ async fn serve(
     route: &Route,
     pairs: &[(String, String)],
     account: Option<&str>,
+    request_id: &str,
 ) -> Reply {
     let signed = SignedRequest {
         method: parts.method.as_str(),
@@ -245,7 +267,7 @@ async fn serve(
         headers: &parts.headers,
         body,
     };
-    let signed_region = match authenticate(&shared.auth, &signed) {
+    let signed_region = match authenticate(&shared.auth_mode(), &signed) {
         Ok(region) => region,
         Err(err) => return err.into(),
     };
@@ -284,6 +306,12 @@ async fn serve(
         }
         Verdict::Drop => return Reply::Drop,
     }
+    if matches!(
+        route.op,
+        Operation::GetCallerIdentity | Operation::AssumeRole
+    ) {
+        return serve_sts(shared, route.op, pairs, &parts.headers, request_id);
+    }
     let Some(account) = account else {
         return WireError::new(
             ErrorCode::BadRequest,
@@ -314,9 +342,11 @@ async fn serve(
         .into();
     }
     let id = route.job_id.as_deref().unwrap_or_default();
+    // Jobs live per account and region; the region is the one the client signed for.
+    let scope = Scope::new(account, &signed_region);
     let result: Result<Reply, WireError> = (|| match route.op {
         Operation::DescribeJob => {
-            let (record, snap) = store.job(account, id, now)?;
+            let (record, snap) = store.job(scope, id, now)?;
             Ok(ok(wire::describe_job(
                 record,
                 &snap,
@@ -326,7 +356,7 @@ async fn serve(
         }
         Operation::ListJobs => {
             let (statuses, max, token) = list_params(pairs)?;
-            let page = store.list(account, &statuses, max, token, now)?;
+            let page = store.list(scope, &statuses, max, token, now)?;
             Ok(ok(wire::list_jobs(&page.jobs, page.next_token.as_deref())))
         }
         Operation::UpdateJobStatus => {
@@ -343,7 +373,7 @@ async fn serve(
             if let Some(reason) = reason {
                 wire::check_reason(reason)?;
             }
-            let status = store.update_status(account, id, requested, reason, now)?;
+            let status = store.update_status(scope, id, requested, reason, now)?;
             Ok(Reply::Ok {
                 body: wire::update_job_status(id, status, reason),
                 result_status: Some(status),
@@ -354,22 +384,26 @@ async fn serve(
             let priority = first(pairs, "priority")
                 .ok_or_else(|| WireError::new(ErrorCode::BadRequest, "priority is required"))?;
             let priority = wire::parse_priority(priority)?;
-            let priority = store.update_priority(account, id, priority, now)?;
+            let priority = store.update_priority(scope, id, priority, now)?;
             Ok(ok(wire::update_job_priority(id, priority)))
         }
         Operation::GetJobTagging => {
-            let (record, _) = store.job(account, id, now)?;
+            let (record, _) = store.job(scope, id, now)?;
             Ok(ok(wire::get_job_tagging(&record.tags)))
         }
         Operation::PutJobTagging => {
             let tags = wire::parse_put_job_tagging(body)?;
-            store.put_tags(account, id, tags, now)?;
+            store.put_tags(scope, id, tags, now)?;
             Ok(ok(String::new()))
         }
         Operation::DeleteJobTagging => {
-            store.delete_tags(account, id, now)?;
+            store.delete_tags(scope, id, now)?;
             Ok(ok(String::new()))
         }
+        Operation::GetCallerIdentity | Operation::AssumeRole => Err(WireError::new(
+            ErrorCode::UnknownOperation,
+            "STS calls are not job operations",
+        )),
         Operation::CreateJob => {
             let req = wire::parse_create_job(body)?;
             let job = NewJob {
@@ -387,13 +421,7 @@ async fn serve(
                 status_update_reason: None,
                 suspended_cause: None,
             };
-            let id = store.create(
-                account,
-                &req.client_request_token,
-                req.fingerprint,
-                job,
-                now,
-            )?;
+            let id = store.create(scope, &req.client_request_token, req.fingerprint, job, now)?;
             Ok(Reply::Ok {
                 body: wire::create_job(&id),
                 result_status: None,
@@ -412,6 +440,38 @@ async fn serve(
         },
         Ok(reply) => reply,
         Err(err) => Reply::Err(err),
+    }
+}
+
+fn serve_sts(
+    shared: &Shared,
+    op: Operation,
+    form: &[(String, String)],
+    headers: &axum::http::HeaderMap,
+    request_id: &str,
+) -> Reply {
+    let access_key_id = super::auth::access_key_id(headers).unwrap_or_default();
+    match op {
+        Operation::AssumeRole => {
+            let known = |account: &str| shared.store().has_account(account);
+            match sts::assume_role(form, known, shared.session_count(), SimTime::wall_now()) {
+                Ok((session, expires)) => {
+                    let body = sts::assume_role_response(&session, expires, request_id);
+                    shared.add_session(session);
+                    ok(body)
+                }
+                Err(err) => Reply::Err(err),
+            }
+        }
+        _ => {
+            let (account, session) = shared.caller(&access_key_id);
+            ok(sts::get_caller_identity(
+                &access_key_id,
+                &account,
+                session.as_ref(),
+                request_id,
+            ))
+        }
     }
 }
 

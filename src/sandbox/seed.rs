@@ -17,7 +17,7 @@ use super::knobs::Knobs;
 use super::lifecycle::{
     Events, Failure, JobScript, JobStatus, Pause, Timeline, Timings, TransitionRules,
 };
-use super::store::{NewJob, Store, Tag};
+use super::store::{NewJob, Scope, Store, Tag};
 use super::wire::OPERATION_NAMES;
 
 /// The built-in demo seed (account `111122223333`), used when no seed is given.
@@ -98,14 +98,22 @@ pub struct Seed {
     /// Accounts and their jobs.
     #[serde(default)]
     pub accounts: Vec<SeedAccount>,
+    /// The account each access key belongs to, for STS `GetCallerIdentity` (`AKID: "444455556666"`).
+    /// Keys not listed belong to the first seeded account.
+    #[serde(default)]
+    pub caller_accounts: BTreeMap<String, String>,
 }
 
 /// An account.
 #[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SeedAccount {
-    /// 12-digit account id.
+    /// 12-digit account id (an account may appear once per region).
     pub id: String,
+    /// The region its jobs live in (the service keeps jobs per account and region). Default: the seed's
+    /// `region`.
+    #[serde(default)]
+    pub region: Option<String>,
     /// Explicit jobs.
     #[serde(default)]
     pub jobs: Vec<SeedJob>,
@@ -298,6 +306,10 @@ impl Seed {
                 )));
             }
             store.add_account(&account.id);
+            let region = account
+                .region
+                .clone()
+                .unwrap_or_else(|| store.region().to_owned());
             let mut jobs = Vec::new();
             // Each job's place in the account staggers its dates, so no two seeded jobs share a
             // CreationTime or TerminationDate (real jobs are submitted one after another): the first job
@@ -314,6 +326,7 @@ impl Seed {
                 jobs.push(place(
                     job,
                     &account.id,
+                    &region,
                     job.id.clone(),
                     job.description.clone(),
                     start,
@@ -341,6 +354,7 @@ impl Seed {
                     jobs.push(place(
                         &batch.job,
                         &account.id,
+                        &region,
                         Some(id),
                         description,
                         start,
@@ -358,7 +372,7 @@ impl Seed {
                         .map_err(|e| SandboxError::InvalidSeed(e.message))?;
                 }
                 store
-                    .insert(&account.id, job)
+                    .insert(Scope::new(&account.id, &region), job)
                     .map_err(|e| SandboxError::InvalidSeed(e.message))?;
                 added += 1;
             }
@@ -382,9 +396,11 @@ fn stagger(rank: u64, step_ms: i64) -> i64 {
 }
 
 /// Builds a store job whose status at `start` is the seeded one.
+#[allow(clippy::too_many_arguments)] // one call per seeded job: the values differ per call
 fn place(
     job: &SeedJob,
     account: &str,
+    region: &str,
     id: Option<String>,
     description: Option<String>,
     start: SimTime,
@@ -534,7 +550,7 @@ fn place(
         id,
         description,
         priority: job.priority.unwrap_or(10).max(0),
-        operation_xml: operation_xml(&operation_name, account, &job.tags, store.region()),
+        operation_xml: operation_xml(&operation_name, account, &job.tags, region),
         operation_name,
         manifest_xml: Some(if job.manifest_generator {
             format!(
@@ -626,6 +642,10 @@ fn first_start(timeline: &Timeline, status: JobStatus) -> Option<SimTime> {
 mod tests {
     use super::*;
 
+    fn sc(account: &str) -> Scope<'_> {
+        Scope::new(account, "us-east-1")
+    }
+
     fn store() -> Store {
         Store::new("us-east-1", TransitionRules::default(), 0)
     }
@@ -637,6 +657,7 @@ mod tests {
             let seed = Seed {
                 accounts: vec![SeedAccount {
                     id: DEMO_ACCOUNT.into(),
+                    region: None,
                     jobs: vec![SeedJob {
                         id: Some(format!("job-{status}")),
                         status: Some(status),
@@ -649,7 +670,7 @@ mod tests {
             let mut store = store();
             seed.load_into(&mut store, start).unwrap();
             let (_, snap) = store
-                .job(DEMO_ACCOUNT, &format!("job-{status}"), start)
+                .job(sc(DEMO_ACCOUNT), &format!("job-{status}"), start)
                 .unwrap();
             assert_eq!(snap.status, status);
         }
@@ -671,7 +692,7 @@ mod tests {
         let start = SimTime(1_700_000_000_000);
         Seed::demo().load_into(&mut store, start).unwrap();
         for account in [DEMO_ACCOUNT, "444455556666"] {
-            let page = store.list(account, &[], 1000, None, start).unwrap();
+            let page = store.list(sc(account), &[], 1000, None, start).unwrap();
             let mut created = std::collections::HashSet::new();
             let mut ended = std::collections::HashSet::new();
             for (record, snap) in &page.jobs {
@@ -731,6 +752,7 @@ mod tests {
             let new = place(
                 &job,
                 DEMO_ACCOUNT,
+                "us-east-1",
                 job.id.clone(),
                 None,
                 start,
@@ -762,7 +784,9 @@ accounts:
         let mut store = store();
         let start = SimTime(1_700_000_000_000);
         assert_eq!(seed.load_into(&mut store, start).unwrap(), 3);
-        let (job, snap) = store.job("444455556666", "reindex-00003", start).unwrap();
+        let (job, snap) = store
+            .job(sc("444455556666"), "reindex-00003", start)
+            .unwrap();
         assert_eq!(snap.status, JobStatus::Active);
         assert_eq!(job.description.as_deref(), Some("reindex shard 00003"));
         assert_eq!(job.tags[0].key, "team");

@@ -33,8 +33,8 @@ use super::lifecycle::{JobStatus, TransitionRules};
 use super::operation::Operation;
 use super::router;
 use super::seed::Seed;
-use super::state::Shared;
-use super::store::Store;
+use super::state::{Callers, Shared};
+use super::store::{Scope, Store};
 
 /// Entry point of the in-process API.
 #[derive(Debug)]
@@ -176,6 +176,13 @@ impl SandboxBuilder {
             auth,
             audit,
             seed.random_seed.unwrap_or(0),
+            Callers {
+                accounts: seed.caller_accounts.clone(),
+                default: seed
+                    .accounts
+                    .first()
+                    .map_or_else(|| super::seed::DEMO_ACCOUNT.to_owned(), |a| a.id.clone()),
+            },
         ));
         let listener =
             TcpListener::bind(&self.bind)
@@ -292,12 +299,18 @@ impl SandboxHandle {
         self.shared.calls.all()
     }
 
-    /// A job's status now (`None` when unknown or expired).
+    /// A job's status now in the default region (`None` when unknown or expired).
     pub fn job_status(&self, account: &str, job_id: &str) -> Option<JobStatus> {
+        let region = self.shared.store().region().to_owned();
+        self.job_status_in(account, &region, job_id)
+    }
+
+    /// A job's status now in `region` (`None` when unknown or expired).
+    pub fn job_status_in(&self, account: &str, region: &str, job_id: &str) -> Option<JobStatus> {
         let now = self.shared.clock.now();
         self.shared
             .store()
-            .job(account, job_id, now)
+            .job(Scope::new(account, region), job_id, now)
             .ok()
             .map(|(_, snap)| snap.status)
     }

@@ -4,6 +4,7 @@
 //! Owns the locks around the store and the knobs. Shared by the job API (`router.rs`), the admin API
 //! (`admin.rs`) and the in-process handle (`server.rs`); imports none of them.
 
+use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
@@ -14,6 +15,16 @@ use super::error::SandboxError;
 use super::knobs::KnobState;
 use super::seed::Seed;
 use super::store::Store;
+use super::sts::Session;
+
+/// Who a static access key is, for GetCallerIdentity.
+#[derive(Debug, Clone)]
+pub(crate) struct Callers {
+    /// The account each listed access key belongs to.
+    pub(crate) accounts: BTreeMap<String, String>,
+    /// The account of a key not listed.
+    pub(crate) default: String,
+}
 
 /// State shared by every request.
 #[derive(Debug)]
@@ -21,11 +32,14 @@ pub(crate) struct Shared {
     pub(crate) clock: SimClock,
     store: Mutex<Store>,
     knobs: Mutex<KnobState>,
-    pub(crate) auth: AuthMode,
+    auth: AuthMode,
     pub(crate) audit: AuditLog,
     pub(crate) calls: CallCounts,
     request_seq: AtomicU64,
     request_salt: u64,
+    callers: Callers,
+    /// Temporary credentials handed out by AssumeRole, accepted from then on.
+    sessions: Mutex<Vec<Session>>,
 }
 
 impl Shared {
@@ -36,6 +50,7 @@ impl Shared {
         auth: AuthMode,
         audit: AuditLog,
         request_salt: u64,
+        callers: Callers,
     ) -> Self {
         Shared {
             clock,
@@ -46,7 +61,53 @@ impl Shared {
             calls: CallCounts::default(),
             request_seq: AtomicU64::new(1),
             request_salt,
+            callers,
+            sessions: Mutex::new(Vec::new()),
         }
+    }
+
+    /// How to authenticate the next request: the configured keys plus the sessions AssumeRole issued.
+    pub(crate) fn auth_mode(&self) -> AuthMode {
+        match &self.auth {
+            AuthMode::RequireHeader => AuthMode::RequireHeader,
+            AuthMode::Verify(keys) => {
+                let mut keys = keys.clone();
+                keys.extend(self.sessions().iter().map(|s| s.credentials.clone()));
+                AuthMode::Verify(keys)
+            }
+        }
+    }
+
+    fn sessions(&self) -> MutexGuard<'_, Vec<Session>> {
+        self.sessions.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Remembers a session AssumeRole issued.
+    pub(crate) fn add_session(&self, session: Session) {
+        self.sessions().push(session);
+    }
+
+    /// Sessions issued so far (the serial number of the next one).
+    pub(crate) fn session_count(&self) -> u64 {
+        self.sessions().len() as u64
+    }
+
+    /// The account and, for a session key, the session of `access_key_id`.
+    pub(crate) fn caller(&self, access_key_id: &str) -> (String, Option<Session>) {
+        if let Some(session) = self
+            .sessions()
+            .iter()
+            .find(|s| s.credentials.access_key_id == access_key_id)
+        {
+            return (session.account.clone(), Some(session.clone()));
+        }
+        let account = self
+            .callers
+            .accounts
+            .get(access_key_id)
+            .unwrap_or(&self.callers.default)
+            .clone();
+        (account, None)
     }
 
     pub(crate) fn store(&self) -> MutexGuard<'_, Store> {

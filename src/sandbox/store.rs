@@ -24,6 +24,22 @@ pub(crate) const DEFAULT_PAGE_SIZE: usize = 1000;
 /// Most tags a job may carry.
 pub(crate) const MAX_TAGS: usize = 50;
 
+/// Where jobs live: an account in a region (the service keeps jobs per account and region).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Scope<'a> {
+    /// The 12-digit account id.
+    pub(crate) account: &'a str,
+    /// The region, e.g. `us-east-1`.
+    pub(crate) region: &'a str,
+}
+
+impl<'a> Scope<'a> {
+    /// `account` in `region`.
+    pub(crate) fn new(account: &'a str, region: &'a str) -> Self {
+        Scope { account, region }
+    }
+}
+
 /// A job tag.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub(crate) struct Tag {
@@ -108,7 +124,8 @@ struct AccountJobs {
 /// The sandbox's job state.
 #[derive(Debug)]
 pub(crate) struct Store {
-    accounts: HashMap<String, AccountJobs>,
+    scopes: HashMap<(String, String), AccountJobs>,
+    accounts: std::collections::HashSet<String>,
     next_seq: u64,
     rules: TransitionRules,
     region: String,
@@ -131,7 +148,8 @@ impl Store {
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(random_seed);
         let token_salt = rng.random();
         Store {
-            accounts: HashMap::new(),
+            scopes: HashMap::new(),
+            accounts: std::collections::HashSet::new(),
             next_seq: 1,
             rules,
             region: region.into(),
@@ -140,7 +158,7 @@ impl Store {
         }
     }
 
-    /// The region used in job ARNs.
+    /// The default region: seeded jobs without one live there.
     pub(crate) fn region(&self) -> &str {
         &self.region
     }
@@ -150,32 +168,50 @@ impl Store {
         self.rules
     }
 
-    /// Creates `account` if it does not exist.
+    /// Creates `account` if it does not exist (in every region: a region without jobs lists none).
     pub(crate) fn add_account(&mut self, account: &str) {
-        self.accounts.entry(account.to_owned()).or_default();
+        self.accounts.insert(account.to_owned());
     }
 
     /// Whether `account` exists.
     pub(crate) fn has_account(&self, account: &str) -> bool {
-        self.accounts.contains_key(account)
+        self.accounts.contains(account)
+    }
+
+    fn jobs_in(&self, scope: Scope<'_>) -> Option<&AccountJobs> {
+        self.scopes
+            .get(&(scope.account.to_owned(), scope.region.to_owned()))
+    }
+
+    fn jobs_in_mut(&mut self, scope: Scope<'_>) -> &mut AccountJobs {
+        self.accounts.insert(scope.account.to_owned());
+        self.scopes
+            .entry((scope.account.to_owned(), scope.region.to_owned()))
+            .or_default()
     }
 
     /// Adds a job to an account (created if needed) and returns its id. Fails on a duplicate id.
-    pub(crate) fn insert(&mut self, account: &str, job: NewJob) -> Result<String, WireError> {
+    pub(crate) fn insert(&mut self, scope: Scope<'_>, job: NewJob) -> Result<String, WireError> {
         let id = match job.id {
             Some(id) => id,
             None => self.fresh_id(),
         };
         let timeline = Timeline::build(&job.script, job.events, self.rules);
         let seq = self.next_seq;
-        let jobs = self.accounts.entry(account.to_owned()).or_default();
-        if jobs.ids.contains_key(&id) {
+        if self
+            .jobs_in(scope)
+            .is_some_and(|jobs| jobs.ids.contains_key(&id))
+        {
             return Err(WireError::new(
                 ErrorCode::BadRequest,
-                format!("job {id} already exists in account {account}"),
+                format!(
+                    "job {id} already exists in account {} in {}",
+                    scope.account, scope.region
+                ),
             ));
         }
         self.next_seq += 1;
+        let jobs = self.jobs_in_mut(scope);
         jobs.ids.insert(id.clone(), seq);
         jobs.jobs.insert(
             seq,
@@ -202,13 +238,13 @@ impl Store {
     /// CreateJob: adds a job created `now`, honouring the client request token.
     pub(crate) fn create(
         &mut self,
-        account: &str,
+        scope: Scope<'_>,
         token: &str,
         fingerprint: [u8; 32],
         mut job: NewJob,
         now: SimTime,
     ) -> Result<String, WireError> {
-        if let Some((id, known)) = self.accounts.get(account).and_then(|a| a.tokens.get(token)) {
+        if let Some((id, known)) = self.jobs_in(scope).and_then(|a| a.tokens.get(token)) {
             return if *known == fingerprint {
                 Ok(id.clone())
             } else {
@@ -221,11 +257,10 @@ impl Store {
             };
         }
         job.script.created = now;
-        let id = self.insert(account, job)?;
-        if let Some(jobs) = self.accounts.get_mut(account) {
-            jobs.tokens
-                .insert(token.to_owned(), (id.clone(), fingerprint));
-        }
+        let id = self.insert(scope, job)?;
+        self.jobs_in_mut(scope)
+            .tokens
+            .insert(token.to_owned(), (id.clone(), fingerprint));
         Ok(id)
     }
 
@@ -245,13 +280,12 @@ impl Store {
     /// The job and its state at `now`; `NotFoundException` when unknown or past retention.
     pub(crate) fn job(
         &self,
-        account: &str,
+        scope: Scope<'_>,
         id: &str,
         now: SimTime,
     ) -> Result<(&JobRecord, Snapshot), WireError> {
         let record = self
-            .accounts
-            .get(account)
+            .jobs_in(scope)
             .and_then(|a| a.ids.get(id).and_then(|seq| a.jobs.get(seq)));
         let Some(record) = record else {
             return Err(not_found(id));
@@ -265,14 +299,16 @@ impl Store {
 
     fn record_mut(
         &mut self,
-        account: &str,
+        scope: Scope<'_>,
         id: &str,
         now: SimTime,
     ) -> Result<&mut JobRecord, WireError> {
-        self.job(account, id, now)?;
-        self.accounts
-            .get_mut(account)
-            .and_then(|a| a.ids.get(id).copied().and_then(|seq| a.jobs.get_mut(&seq)))
+        self.job(scope, id, now)?;
+        let jobs = self.jobs_in_mut(scope);
+        jobs.ids
+            .get(id)
+            .copied()
+            .and_then(|seq| jobs.jobs.get_mut(&seq))
             .ok_or_else(|| not_found(id))
     }
 
@@ -283,17 +319,17 @@ impl Store {
     /// other jobs out of or into view twice.
     pub(crate) fn list(
         &self,
-        account: &str,
+        scope: Scope<'_>,
         statuses: &[JobStatus],
         max: usize,
         token: Option<&str>,
         now: SimTime,
     ) -> Result<Page<'_>, WireError> {
         let cursor = match token {
-            Some(t) => Some(self.decode_token(account, t)?),
+            Some(t) => Some(self.decode_token(scope, t)?),
             None => None,
         };
-        let Some(jobs) = self.accounts.get(account) else {
+        let Some(jobs) = self.jobs_in(scope) else {
             return Ok(Page {
                 jobs: Vec::new(),
                 next_token: None,
@@ -319,7 +355,7 @@ impl Store {
             last = Some(*seq);
         }
         let next_token = match (more, last) {
-            (true, Some(seq)) => Some(self.encode_token(account, seq)),
+            (true, Some(seq)) => Some(self.encode_token(scope, seq)),
             _ => None,
         };
         Ok(Page {
@@ -328,31 +364,33 @@ impl Store {
         })
     }
 
-    fn checksum(&self, account: &str, seq: u64) -> u32 {
+    fn checksum(&self, scope: Scope<'_>, seq: u64) -> u32 {
         let mut hasher = sha2::Sha256::new();
         hasher.update(self.token_salt);
-        hasher.update(account.as_bytes());
+        hasher.update(scope.account.as_bytes());
+        hasher.update(b"/");
+        hasher.update(scope.region.as_bytes());
         hasher.update(seq.to_be_bytes());
         let digest = hasher.finalize();
         u32::from_be_bytes([digest[0], digest[1], digest[2], digest[3]])
     }
 
-    fn encode_token(&self, account: &str, seq: u64) -> String {
-        format!("c{seq:x}-{:08x}", self.checksum(account, seq))
+    fn encode_token(&self, scope: Scope<'_>, seq: u64) -> String {
+        format!("c{seq:x}-{:08x}", self.checksum(scope, seq))
     }
 
-    fn decode_token(&self, account: &str, token: &str) -> Result<u64, WireError> {
+    fn decode_token(&self, scope: Scope<'_>, token: &str) -> Result<u64, WireError> {
         let invalid = || {
             WireError::new(
                 ErrorCode::InvalidNextToken,
-                "the nextToken is not one this server issued for this account",
+                "the nextToken is not one this server issued for this account and region",
             )
         };
         let rest = token.strip_prefix('c').ok_or_else(invalid)?;
         let (seq, check) = rest.split_once('-').ok_or_else(invalid)?;
         let seq = u64::from_str_radix(seq, 16).map_err(|_| invalid())?;
         let check = u32::from_str_radix(check, 16).map_err(|_| invalid())?;
-        if check != self.checksum(account, seq) {
+        if check != self.checksum(scope, seq) {
             return Err(invalid());
         }
         Ok(seq)
@@ -361,14 +399,14 @@ impl Store {
     /// UpdateJobStatus: applies the decision table at `now` and returns the status to answer with.
     pub(crate) fn update_status(
         &mut self,
-        account: &str,
+        scope: Scope<'_>,
         id: &str,
         requested: RequestedStatus,
         reason: Option<&str>,
         now: SimTime,
     ) -> Result<JobStatus, WireError> {
         let rules = self.rules;
-        let record = self.record_mut(account, id, now)?;
+        let record = self.record_mut(scope, id, now)?;
         let current = record.timeline.status_at(now);
         match decide(current, requested, rules) {
             Decision::Reject => Err(WireError::new(
@@ -400,12 +438,12 @@ impl Store {
     /// UpdateJobPriority.
     pub(crate) fn update_priority(
         &mut self,
-        account: &str,
+        scope: Scope<'_>,
         id: &str,
         priority: i32,
         now: SimTime,
     ) -> Result<i32, WireError> {
-        let record = self.record_mut(account, id, now)?;
+        let record = self.record_mut(scope, id, now)?;
         record.priority = priority;
         Ok(priority)
     }
@@ -413,12 +451,12 @@ impl Store {
     /// PutJobTagging (replaces the whole set; empty deletes all).
     pub(crate) fn put_tags(
         &mut self,
-        account: &str,
+        scope: Scope<'_>,
         id: &str,
         tags: Vec<Tag>,
         now: SimTime,
     ) -> Result<(), WireError> {
-        let record = self.record_mut(account, id, now)?;
+        let record = self.record_mut(scope, id, now)?;
         record.tags = tags;
         Ok(())
     }
@@ -426,11 +464,11 @@ impl Store {
     /// DeleteJobTagging.
     pub(crate) fn delete_tags(
         &mut self,
-        account: &str,
+        scope: Scope<'_>,
         id: &str,
         now: SimTime,
     ) -> Result<(), WireError> {
-        let record = self.record_mut(account, id, now)?;
+        let record = self.record_mut(scope, id, now)?;
         record.tags.clear();
         Ok(())
     }
@@ -462,6 +500,10 @@ fn not_found(id: &str) -> WireError {
 mod tests {
     use super::*;
 
+    fn sc(account: &str) -> Scope<'_> {
+        Scope::new(account, "us-east-1")
+    }
+
     fn job(id: &str, confirmation_required: bool) -> NewJob {
         NewJob {
             id: Some(id.to_owned()),
@@ -487,12 +529,12 @@ mod tests {
     fn confirm_then_cancel_follows_the_table() {
         let mut store = Store::new("us-east-1", TransitionRules::default(), 1);
         store
-            .insert("111122223333", job("job-00001", true))
+            .insert(sc("111122223333"), job("job-00001", true))
             .unwrap();
         let t = SimTime(60_000);
         let status = store
             .update_status(
-                "111122223333",
+                sc("111122223333"),
                 "job-00001",
                 RequestedStatus::Ready,
                 Some("go"),
@@ -501,20 +543,28 @@ mod tests {
             .unwrap();
         assert_eq!(status, JobStatus::Ready);
         let err = store
-            .update_status("111122223333", "job-00001", RequestedStatus::Ready, None, t)
+            .update_status(
+                sc("111122223333"),
+                "job-00001",
+                RequestedStatus::Ready,
+                None,
+                t,
+            )
             .unwrap_err();
         assert_eq!(err.code, ErrorCode::JobStatus);
-        let (record, _) = store.job("111122223333", "job-00001", t).unwrap();
+        let (record, _) = store.job(sc("111122223333"), "job-00001", t).unwrap();
         assert_eq!(record.status_update_reason.as_deref(), Some("go"));
     }
 
     #[test]
     fn unknown_job_and_forged_token_are_rejected() {
         let store = Store::new("us-east-1", TransitionRules::default(), 1);
-        let err = store.job("111122223333", "nope-1", SimTime(0)).unwrap_err();
+        let err = store
+            .job(sc("111122223333"), "nope-1", SimTime(0))
+            .unwrap_err();
         assert_eq!(err.code, ErrorCode::NotFound);
         let err = store
-            .list("111122223333", &[], 10, Some("c5-00000000"), SimTime(0))
+            .list(sc("111122223333"), &[], 10, Some("c5-00000000"), SimTime(0))
             .unwrap_err();
         assert_eq!(err.code, ErrorCode::InvalidNextToken);
     }
@@ -524,15 +574,15 @@ mod tests {
         let mut store = Store::new("us-east-1", TransitionRules::default(), 1);
         for i in 0..5 {
             store
-                .insert("a", job(&format!("job-{i:05}"), true))
+                .insert(sc("a"), job(&format!("job-{i:05}"), true))
                 .unwrap();
         }
         let now = SimTime(60_000);
-        let first = store.list("a", &[], 2, None, now).unwrap();
+        let first = store.list(sc("a"), &[], 2, None, now).unwrap();
         let ids: Vec<&str> = first.jobs.iter().map(|(r, _)| r.id.as_str()).collect();
         assert_eq!(ids, ["job-00004", "job-00003"]);
         let token = first.next_token.unwrap();
-        let second = store.list("a", &[], 10, Some(&token), now).unwrap();
+        let second = store.list(sc("a"), &[], 10, Some(&token), now).unwrap();
         let ids: Vec<&str> = second.jobs.iter().map(|(r, _)| r.id.as_str()).collect();
         assert_eq!(ids, ["job-00002", "job-00001", "job-00000"]);
         assert!(second.next_token.is_none());
@@ -541,10 +591,10 @@ mod tests {
     #[test]
     fn terminal_jobs_expire_after_retention() {
         let mut store = Store::new("us-east-1", TransitionRules::default(), 1);
-        store.insert("a", job("job-00001", true)).unwrap();
+        store.insert(sc("a"), job("job-00001", true)).unwrap();
         store
             .update_status(
-                "a",
+                sc("a"),
                 "job-00001",
                 RequestedStatus::Cancelled,
                 None,
@@ -553,12 +603,12 @@ mod tests {
             .unwrap();
         assert!(
             store
-                .job("a", "job-00001", SimTime(60_000 + RETENTION_MS))
+                .job(sc("a"), "job-00001", SimTime(60_000 + RETENTION_MS))
                 .is_ok()
         );
         let late = SimTime(60_001 + RETENTION_MS);
         assert_eq!(
-            store.job("a", "job-00001", late).unwrap_err().code,
+            store.job(sc("a"), "job-00001", late).unwrap_err().code,
             ErrorCode::NotFound
         );
     }
@@ -718,10 +768,10 @@ mod tests {
                 for (id, script) in ids.iter().zip(&scripts) {
                     let mut new = job(id, script.confirmation_required);
                     new.script = script.clone();
-                    store.insert("a", new).unwrap();
+                    store.insert(sc("a"), new).unwrap();
                 }
                 let mut now = SimTime(0);
-                let status = |store: &Store, id: &str, now| store.job("a", id, now).unwrap().1.status;
+                let status = |store: &Store, id: &str, now| store.job(sc("a"), id, now).unwrap().1.status;
                 let mut last: Vec<JobStatus> = ids.iter().map(|id| status(&store, id, now)).collect();
                 for step in steps {
                     match step {
@@ -734,7 +784,7 @@ mod tests {
                             };
                             let before = status(&store, &ids[i], now);
                             let answer = store
-                                .update_status("a", &ids[i], requested, Some("why"), now)
+                                .update_status(sc("a"), &ids[i], requested, Some("why"), now)
                                 .map_err(|e| e.code);
                             let expected = expected_answer(before, requested, rules);
                             prop_assert_eq!(answer, expected, "{:?} on {}", requested, before);

@@ -32,4 +32,5 @@ mod sandbox_knobs;
 mod sandbox_lifecycle;
 mod sandbox_ops;
 mod sandbox_progress;
+mod sandbox_regions;
 mod sandbox_support;

@@ -268,18 +268,27 @@ async fn date_header_follows_the_sandbox_clock_so_ages_are_never_negative() {
 
 #[tokio::test]
 async fn job_arn_names_the_region_the_client_signed_for() {
-    let sandbox = frozen().await;
+    let seed = "accounts:\n".to_owned()
+        + &["us-east-1", "eu-west-1", "ap-southeast-2"]
+            .map(|r| format!("  - {{id: \"{ACCOUNT}\", region: {r}, jobs: [{{id: arn-00001, status: Suspended}}]}}\n"))
+            .concat();
+    let sandbox = Sandbox::builder()
+        .seed(s3plan::sandbox::Seed::from_yaml(&seed, None).unwrap())
+        .speed(0.0)
+        .start()
+        .await
+        .unwrap();
     for region in ["us-east-1", "eu-west-1", "ap-southeast-2"] {
         let out = client_in_region(&sandbox.url(), region)
             .describe_job()
             .account_id(ACCOUNT)
-            .job_id(SUSPENDED_EU)
+            .job_id("arn-00001")
             .send()
             .await
             .unwrap();
         assert_eq!(
             out.job().unwrap().job_arn(),
-            Some(format!("arn:aws:s3:{region}:{ACCOUNT}:job/{SUSPENDED_EU}").as_str())
+            Some(format!("arn:aws:s3:{region}:{ACCOUNT}:job/arn-00001").as_str())
         );
     }
     sandbox.shutdown().await;
