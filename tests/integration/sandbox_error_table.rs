@@ -160,3 +160,48 @@ async fn a_confirm_answered_with_an_unparseable_body_is_reported_not_resent() {
     );
     done.sandbox.shutdown().await;
 }
+
+/// The same codes on the read that resolves the plan (DescribeJob of the named job): a transient answer is
+/// retried and the run goes on; any other refuses the run before a single change.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_error_code_on_the_resolving_read_is_retried_or_refuses_the_run() {
+    let mut wrong = Vec::new();
+    for &(code, status, expect) in TABLE {
+        let done = TestRun::new(PLAN)
+            .seed_yaml(SEED)
+            .script(ScriptedFault::new(
+                Some(Operation::DescribeJob),
+                FaultAction::error(code, status),
+            ))
+            .run()
+            .await;
+        let row = format!("{code} {status}");
+        let reads = done.calls(Operation::DescribeJob);
+        let changes = done.calls(Operation::UpdateJobStatus);
+        let status_now = done.sandbox.job_status(ACCOUNT, "susp-1");
+        let ok = match expect {
+            Expect::Retried => done.code == 0 && reads >= 2 && status_now == Some(JobStatus::Ready),
+            Expect::Fails(hint) => {
+                // A missing job is named as such (the resolver's own words), anything else by its code.
+                let explained = if hint == NOT_FOUND {
+                    done.stderr.contains("job susp-1 was not found")
+                } else {
+                    done.stderr.contains(code)
+                };
+                done.code != 0
+                    && reads == 1
+                    && changes == 0
+                    && status_now == Some(JobStatus::Suspended)
+                    && explained
+            }
+        };
+        if !ok {
+            wrong.push(format!(
+                "{row}: exit {}, {reads} reads, {changes} changes\n--- stdout\n{}\n--- stderr\n{}",
+                done.code, done.stdout, done.stderr
+            ));
+        }
+        done.sandbox.shutdown().await;
+    }
+    assert!(wrong.is_empty(), "{}", wrong.join("\n\n"));
+}
