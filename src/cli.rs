@@ -216,12 +216,14 @@ pub struct SchemaArgs {}
 /// Sets up `tracing` to stderr from `-v`/`-q` (and `RUST_LOG`, which wins when set), through `log` so
 /// that log lines print above progress bars without tearing them.
 pub fn init_logging(global: &GlobalArgs, log: &crate::report::progress::LogWriter) {
+    // The SDK's own warnings (e.g. "failed to load region from IMDS", once per retry, with its Debug
+    // dump) repeat what s3plan's one-line set-up errors say: they show from -v on.
     let level = if global.quiet {
         "error"
     } else {
         match global.verbose {
-            0 => "warn",
-            1 => "info",
+            0 => "error,s3plan=warn",
+            1 => "warn,s3plan=info",
             2 => "debug",
             _ => "trace",
         }

@@ -100,6 +100,9 @@ pub fn classify_code(code: Option<&str>, http_status: Option<u16>) -> ApiErrorKi
         Some(500..=599) => ApiErrorKind::ServerError,
         Some(401) => ApiErrorKind::InvalidCredentials,
         Some(403) => ApiErrorKind::AccessDenied,
+        // S3 Control answers a missing job with a `NotFoundException` body; a bare 404 (a web server, a
+        // wrong path, an S3 endpoint for objects) means the endpoint does not speak this API at all.
+        Some(404) if code.is_none() => ApiErrorKind::MalformedResponse,
         Some(404) => ApiErrorKind::NotFound,
         Some(400..=499) => ApiErrorKind::BadRequest,
         Some(200..=299) => ApiErrorKind::MalformedResponse,
@@ -135,12 +138,19 @@ where
         }
         SdkError::DispatchFailure(_) => ApiErrorKind::Connection,
         SdkError::ResponseError(_) => match http_status {
-            Some(200..=299) => ApiErrorKind::MalformedResponse,
+            Some(200..=299 | 404) => ApiErrorKind::MalformedResponse,
             Some(status) if status >= 500 => ApiErrorKind::ServerError,
             _ => ApiErrorKind::Connection,
         },
         SdkError::ServiceError(_) => classify_code(code.as_deref(), http_status),
         _ => ApiErrorKind::Other,
+    };
+    let message = match (kind, &code, http_status) {
+        (ApiErrorKind::MalformedResponse, None, Some(400..=499)) => {
+            "the endpoint did not speak the S3 Control API: the answer has no S3 Control error"
+                .to_owned()
+        }
+        _ => message,
     };
     ApiError {
         call,
@@ -154,7 +164,7 @@ where
 
 /// Every cause of `error`, outermost first, joined with `: ` (each message once). The SDK's own
 /// `DisplayErrorContext` also appends the `Debug` form, which buries the cause a person can act on.
-fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
+pub(crate) fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
     let mut parts: Vec<String> = Vec::new();
     let mut next = Some(error);
     while let Some(current) = next {
@@ -454,7 +464,8 @@ mod tests {
             (None, Some(429), ApiErrorKind::Throttled),
             (None, Some(503), ApiErrorKind::ServerError),
             (None, Some(403), ApiErrorKind::AccessDenied),
-            (None, Some(404), ApiErrorKind::NotFound),
+            (None, Some(404), ApiErrorKind::MalformedResponse),
+            (Some("SomethingNew"), Some(404), ApiErrorKind::NotFound),
             (None, Some(400), ApiErrorKind::BadRequest),
             (None, Some(200), ApiErrorKind::MalformedResponse),
             (Some("SomethingNew"), Some(502), ApiErrorKind::ServerError),

@@ -23,6 +23,7 @@ mod bad_answers;
 mod faults;
 mod hostile;
 mod journal;
+mod operator_ux;
 mod sandbox_auth;
 mod sandbox_cli;
 mod sandbox_errors;

@@ -1,0 +1,411 @@
+//! What an operator meets around the runs themselves, through the binary in a controlled environment
+//! (temp HOME and AWS config files, no `AWS_*` variables, no instance metadata): set-up errors said in one
+//! line with their fix before any call, wrong-endpoint hints, `-q`, output-format spellings, plurals,
+//! shell completions and the man page.
+
+use std::path::{Path, PathBuf};
+use std::process::Output;
+
+use assert_cmd::Command;
+use s3plan::sandbox::{Sandbox, SandboxHandle, Seed};
+
+/// One job by id: the first call a `plan` makes is DescribeJob.
+const ONE_JOB: &str = r#"version: 1
+account_id: "111122223333"
+region: us-east-1
+jobs:
+  - name: one
+    job_id: job-suspended-1
+    set: Cancelled
+"#;
+
+/// One selector: the first call is ListJobs.
+const ONE_SELECTOR: &str = r#"version: 1
+account_id: "111122223333"
+region: us-east-1
+jobs:
+  - name: stuck
+    select: {status: [Suspended]}
+    set: Cancelled
+"#;
+
+const SEED: &str = r#"
+accounts:
+  - id: "111122223333"
+    jobs:
+      - {id: job-suspended-1, status: Suspended, description: batch-a, priority: 10, tasks: 100}
+"#;
+
+/// A temp directory standing in for HOME, with its own (possibly absent) AWS config files.
+struct Home {
+    dir: tempfile::TempDir,
+}
+
+impl Home {
+    fn new() -> Self {
+        Self {
+            dir: tempfile::tempdir().unwrap(),
+        }
+    }
+
+    fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    fn write(&self, name: &str, text: &str) -> PathBuf {
+        let path = self.dir.path().join(name);
+        std::fs::write(&path, text).unwrap();
+        path
+    }
+
+    /// Runs the binary with `args` in a clean environment: no `AWS_*` variables but `extra`, config files
+    /// in the temp dir, instance metadata off.
+    async fn run(&self, args: &[&str], extra: &[(&str, &str)]) -> Run {
+        let mut cmd = Command::cargo_bin("s3plan").unwrap();
+        cmd.env_clear()
+            .current_dir(self.path())
+            .env("HOME", self.path())
+            .env("AWS_CONFIG_FILE", self.path().join("aws-config"))
+            .env(
+                "AWS_SHARED_CREDENTIALS_FILE",
+                self.path().join("aws-credentials"),
+            )
+            .env("AWS_EC2_METADATA_DISABLED", "true")
+            .env("NO_COLOR", "1")
+            .env("COLUMNS", "200")
+            .args(args);
+        for (key, value) in extra {
+            cmd.env(key, value);
+        }
+        let output = tokio::task::spawn_blocking(move || cmd.output().unwrap())
+            .await
+            .unwrap();
+        Run::from(output)
+    }
+}
+
+#[derive(Debug)]
+struct Run {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+impl Run {
+    /// stderr with miette's wrapping undone (its gutter removed, lines joined), for phrase checks.
+    fn flat(&self) -> String {
+        self.stderr
+            .lines()
+            .map(|line| line.trim_start().trim_start_matches(['│', '×']).trim())
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
+}
+
+impl From<Output> for Run {
+    fn from(output: Output) -> Self {
+        Self {
+            code: output.status.code().unwrap_or(-1),
+            stdout: String::from_utf8(output.stdout).unwrap(),
+            stderr: String::from_utf8(output.stderr).unwrap(),
+        }
+    }
+}
+
+/// Dummy credentials a sandbox accepts.
+const KEYS: [(&str, &str); 2] = [
+    ("AWS_ACCESS_KEY_ID", "AKIDUXTEST"),
+    ("AWS_SECRET_ACCESS_KEY", "ux-secret"),
+];
+
+async fn sandbox() -> SandboxHandle {
+    Sandbox::builder()
+        .seed(Seed::from_yaml(SEED, None).unwrap())
+        .speed(0.0)
+        .start()
+        .await
+        .unwrap()
+}
+
+fn total_calls(sandbox: &SandboxHandle) -> u64 {
+    sandbox.call_counts().values().sum()
+}
+
+/// A local port nothing listens on: bound, then released.
+fn closed_port() -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.local_addr().unwrap().port()
+}
+
+/// The one error a set-up failure prints: no SDK dump, no warnings before it.
+fn assert_one_error(run: &Run) {
+    assert_eq!(run.code, 2, "{run:?}");
+    assert!(run.stdout.is_empty(), "nothing on stdout: {run:?}");
+    for noise in [
+        "WARN",
+        "dispatch failure",
+        "FailedToLoadToken",
+        "SdkBody",
+        "Request {",
+    ] {
+        assert!(!run.stderr.contains(noise), "{noise}: {}", run.stderr);
+    }
+    assert_eq!(
+        run.stderr.matches('×').count(),
+        1,
+        "one error: {}",
+        run.stderr
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_credentials_says_aws_configure_before_any_call() {
+    let home = Home::new();
+    let sandbox = sandbox().await;
+    let plan = home.write("plan.yaml", ONE_JOB);
+    let url = sandbox.url();
+    let run = home
+        .run(
+            &["plan", plan.to_str().unwrap(), "--endpoint-url", &url],
+            &[],
+        )
+        .await;
+    assert_one_error(&run);
+    assert_eq!(total_calls(&sandbox), 0, "no call without credentials");
+    insta::assert_snapshot!("set_up_no_credentials", run.stderr);
+
+    // The same through apply: refused before any call either way.
+    let run = home
+        .run(
+            &[
+                "apply",
+                "--yes",
+                plan.to_str().unwrap(),
+                "--endpoint-url",
+                &url,
+            ],
+            &[],
+        )
+        .await;
+    assert_one_error(&run);
+    assert!(run.flat().contains("`aws configure`"), "{}", run.stderr);
+    assert_eq!(total_calls(&sandbox), 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn set_up_details_show_only_with_verbose() {
+    let home = Home::new();
+    let plan = home.write("plan.yaml", ONE_JOB);
+    let quiet = home.run(&["plan", plan.to_str().unwrap()], &[]).await;
+    assert!(
+        !quiet.stderr.contains("no credentials found in chain"),
+        "{}",
+        quiet.stderr
+    );
+    let verbose = home.run(&["plan", "-v", plan.to_str().unwrap()], &[]).await;
+    assert_eq!(verbose.code, 2, "{verbose:?}");
+    assert!(
+        verbose.stderr.contains("no credentials found in chain"),
+        "the SDK's chain with -v: {}",
+        verbose.stderr
+    );
+    assert!(
+        verbose.flat().contains("no AWS credentials found"),
+        "{}",
+        verbose.stderr
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_endpoint_without_a_scheme_says_add_http() {
+    let home = Home::new();
+    let sandbox = sandbox().await;
+    let plan = home.write("plan.yaml", ONE_JOB);
+    let bare = sandbox.url().replace("http://", "");
+    let run = home
+        .run(
+            &["plan", plan.to_str().unwrap(), "--endpoint-url", &bare],
+            &KEYS,
+        )
+        .await;
+    assert_one_error(&run);
+    assert_eq!(total_calls(&sandbox), 0);
+    insta::assert_snapshot!(
+        "set_up_endpoint_without_scheme",
+        run.stderr.replace(&bare, "127.0.0.1:[PORT]")
+    );
+
+    // From the environment variable, the message names the variable.
+    let run = home
+        .run(
+            &["plan", plan.to_str().unwrap()],
+            &[KEYS[0], KEYS[1], ("AWS_ENDPOINT_URL", &bare)],
+        )
+        .await;
+    assert_one_error(&run);
+    assert!(
+        run.flat().contains("AWS_ENDPOINT_URL `"),
+        "names its source: {}",
+        run.stderr
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_region_with_instance_metadata_blocked_says_pass_region_once() {
+    let home = Home::new();
+    let plan = home.write("plan.yaml", &ONE_JOB.replace("region: us-east-1\n", ""));
+    // Instance metadata enabled but unreachable, as on a laptop or a locked-down host: the SDK retries it
+    // and warns each time; none of that is shown without -v.
+    let imds = format!("http://127.0.0.1:{}", closed_port());
+    let mut cmd_env = KEYS.to_vec();
+    cmd_env.push(("AWS_EC2_METADATA_DISABLED", "false"));
+    cmd_env.push(("AWS_EC2_METADATA_SERVICE_ENDPOINT", &imds));
+    let run = home.run(&["plan", plan.to_str().unwrap()], &cmd_env).await;
+    assert_one_error(&run);
+    insta::assert_snapshot!("set_up_no_region", run.stderr);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_missing_profile_is_named_with_the_profiles_that_exist() {
+    let home = Home::new();
+    home.write(
+        "aws-config",
+        "[default]\nregion = us-east-1\n[profile staging]\nregion = eu-west-1\n",
+    );
+    home.write(
+        "aws-credentials",
+        "[default]\naws_access_key_id = AKIDUX\naws_secret_access_key = ux\n",
+    );
+    let plan = home.write("plan.yaml", ONE_JOB);
+    let run = home
+        .run(&["plan", plan.to_str().unwrap(), "--profile", "prod"], &[])
+        .await;
+    assert_one_error(&run);
+    insta::assert_snapshot!("set_up_missing_profile", run.stderr);
+
+    // AWS_PROFILE is named as the source when it is where the name came from.
+    let run = home
+        .run(
+            &["plan", plan.to_str().unwrap()],
+            &[("AWS_PROFILE", "prod")],
+        )
+        .await;
+    assert_one_error(&run);
+    assert!(
+        run.flat().contains("`prod` (AWS_PROFILE)"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_profile_without_credentials_says_configure_that_profile() {
+    let home = Home::new();
+    home.write(
+        "aws-config",
+        "[profile empty]\nregion = us-east-1\n[profile corp]\nregion = us-east-1\nsso_session = corp\n\
+         sso_account_id = 111122223333\nsso_role_name = Admin\n\
+         [sso-session corp]\nsso_start_url = https://example.awsapps.com/start\nsso_region = us-east-1\n",
+    );
+    let plan = home.write("plan.yaml", ONE_JOB);
+    let run = home
+        .run(&["plan", plan.to_str().unwrap(), "--profile", "empty"], &[])
+        .await;
+    assert_one_error(&run);
+    assert!(
+        run.flat().contains("`aws configure --profile empty`"),
+        "{}",
+        run.stderr
+    );
+
+    let run = home
+        .run(&["plan", plan.to_str().unwrap(), "--profile", "corp"], &[])
+        .await;
+    assert_one_error(&run);
+    insta::assert_snapshot!("set_up_sso_session_missing", run.stderr);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_closed_port_says_the_endpoint_did_not_answer() {
+    let home = Home::new();
+    let url = format!("http://127.0.0.1:{}", closed_port());
+    for plan in [ONE_JOB, ONE_SELECTOR] {
+        let plan = home.write("plan.yaml", plan);
+        for command in ["plan", "apply"] {
+            let mut args = vec![command, plan.to_str().unwrap(), "--endpoint-url", &url];
+            if command == "apply" {
+                args.push("--yes");
+            }
+            let run = home.run(&args, &KEYS).await;
+            assert_one_error(&run);
+            assert!(
+                !run.stderr.contains("poll_rate_limit"),
+                "not a rate problem: {}",
+                run.stderr
+            );
+            assert!(
+                run.flat().contains("did not answer (connection refused)"),
+                "{}",
+                run.stderr
+            );
+        }
+    }
+    let plan = home.write("plan.yaml", ONE_JOB);
+    let run = home
+        .run(
+            &["plan", plan.to_str().unwrap(), "--endpoint-url", &url],
+            &KEYS,
+        )
+        .await;
+    insta::assert_snapshot!(
+        "endpoint_closed_port",
+        run.stderr.replace(&url, "http://127.0.0.1:[PORT]")
+    );
+}
+
+/// A web server that is not S3 Control: 404 and an HTML page for every request.
+async fn not_s3_control() -> (String, tokio::task::JoinHandle<()>) {
+    let app = axum::Router::new().fallback(|| async {
+        (
+            axum::http::StatusCode::NOT_FOUND,
+            [("content-type", "text/html")],
+            "<html><body><h1>404 Not Found</h1></body></html>",
+        )
+    });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let server = tokio::spawn(async move {
+        axum::serve(listener, app).await.unwrap();
+    });
+    (url, server)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_answering_404_is_said_not_to_speak_s3_control() {
+    let home = Home::new();
+    let (url, server) = not_s3_control().await;
+    for (name, plan) in [("describe", ONE_JOB), ("list", ONE_SELECTOR)] {
+        let plan = home.write("plan.yaml", plan);
+        let run = home
+            .run(
+                &["plan", plan.to_str().unwrap(), "--endpoint-url", &url],
+                &KEYS,
+            )
+            .await;
+        assert_eq!(run.code, 2, "{run:?}");
+        for wrong in ["no such job", "wrong account", "not found in account"] {
+            assert!(!run.stderr.contains(wrong), "{wrong}: {}", run.stderr);
+        }
+        assert!(
+            run.flat()
+                .contains("the endpoint did not speak the S3 Control API"),
+            "{}",
+            run.stderr
+        );
+        insta::assert_snapshot!(
+            format!("endpoint_not_s3_control_{name}"),
+            run.stderr.replace(&url, "http://127.0.0.1:[PORT]")
+        );
+    }
+    server.abort();
+}
