@@ -41,7 +41,8 @@ pub fn short_usage() -> String {
          \x20 apply     confirm or cancel the jobs of a plan or saved plan\n\
          \x20 sandbox   run a local S3 Control job API to rehearse against\n\
          \x20 report    turn a run's journal (even a cut-short one) into a report\n\
-         \x20 schema    print the plan format's JSON Schema\n\n\
+         \x20 schema    print the plan format's JSON Schema\n\
+         \x20 completions, man   shell completions and the man page\n\n\
          {QUICK_START}\n\n\
          More: s3plan --help, s3plan <COMMAND> --help"
     )
@@ -50,7 +51,7 @@ pub fn short_usage() -> String {
 /// Flags every subcommand takes.
 #[derive(Debug, Args)]
 pub struct GlobalArgs {
-    /// More log output on stderr (-v info, -vv debug, -vvv trace); `plan -v` also lists every job.
+    /// More log output on stderr (-v info and the AWS SDK's warnings, -vv debug, -vvv trace).
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     pub verbose: u8,
     /// Only errors on stderr.
@@ -64,7 +65,7 @@ pub enum Command {
     /// Check plan files offline and report every mistake with its file, line and column.
     #[command(
         before_help = "Example: s3plan validate examples/*.yaml",
-        after_help = "Examples:\n  s3plan validate examples/*.yaml\n  s3plan validate --format json plan.yaml\n\n\
+        after_help = "More examples:\n  s3plan validate --format json plan.yaml\n\n\
                       Exits 0 when every plan is valid (warnings are printed but allowed), 2 otherwise.\n\
                       Needs no network and no credentials. The format: docs/plan.md."
     )]
@@ -72,13 +73,14 @@ pub enum Command {
     /// Print the JSON Schema of the plan format (for editors and CI).
     #[command(
         before_help = "Example: s3plan schema > schemas/plan.schema.json",
-        after_help = "Example:\n  s3plan schema > schemas/plan.schema.json"
+        after_help = "More examples:\n  s3plan schema | jq '.properties | keys'   # the top-level keys\n\n\
+                      Editors: start a plan with `# yaml-language-server: $schema=schemas/plan.schema.json`."
     )]
     Schema(SchemaArgs),
     /// Show what `apply` would do to each job, changing nothing; optionally save it for `apply`.
     #[command(
         before_help = "Example: s3plan plan --sandbox examples/incident-bulk-cancel.yaml",
-        after_help = "Examples:\n  s3plan plan --sandbox examples/incident-bulk-cancel.yaml\n  s3plan plan plan.yaml --region us-east-1 --out reviewed.json   # then: s3plan apply reviewed.json\n  s3plan plan plan.yaml --detailed-exitcode --output json\n\n\
+        after_help = "More examples:\n  s3plan plan plan.yaml --region us-east-1 --out reviewed.json   # then: s3plan apply reviewed.json\n  s3plan plan plan.yaml --detailed-exitcode --format json\n  s3plan plan -v plan.yaml   # every job, not only the first of each entry\n\n\
                       Exit codes: 0 described (whatever it found), 2 the plan could not be described.\n\
                       With --detailed-exitcode: 0 nothing to do, 2 changes pending (or jobs waiting on a gate, or\n\
                       impossible), 1 the plan could not be described. Interrupted: 130 either way.\n\
@@ -88,7 +90,7 @@ pub enum Command {
     /// Resolve a plan, wait for each entry's gate, confirm or cancel its jobs, and write a report.
     #[command(
         before_help = "Example: s3plan apply --sandbox --yes examples/incident-bulk-cancel.yaml",
-        after_help = "Examples:\n  s3plan apply --sandbox --yes examples/incident-bulk-cancel.yaml\n  s3plan apply --dry-run plan.yaml\n  s3plan apply plan.yaml --region us-east-1 --report incident-2041.json\n  s3plan apply reviewed.json   # a saved plan from `s3plan plan --out`: exactly its jobs, refused if they moved\n\n\
+        after_help = "More examples:\n  s3plan apply --dry-run plan.yaml\n  s3plan apply plan.yaml --region us-east-1 --report incident-2041.json\n  s3plan apply reviewed.json   # saved by `plan --out`: its jobs only, refused if they moved\n\n\
                       Exit codes: 0 every job succeeded, 1 some job failed, timed out or did not run, 2 invalid or refused\n\
                       before any change, 130 interrupted."
     )]
@@ -96,23 +98,53 @@ pub enum Command {
     /// Run a local S3 Control Batch Operations server (the job API) to rehearse plans against.
     #[command(
         before_help = "Example: s3plan sandbox --port 9300",
-        after_help = "Examples:\n  s3plan sandbox --port 9300\n  s3plan sandbox --seed jobs.yaml --speed 60 --throttle UpdateJobStatus=5:10 --fault-rate 0.01\n\nSee docs/sandbox.md for the seed format, the admin API and how to point the AWS CLI at it."
+        after_help = "More examples:\n  s3plan sandbox --seed jobs.yaml --speed 1 --throttle UpdateJobStatus=5:10 --fault-rate 0.01\n\nSee docs/sandbox.md for the seed format, the admin API and how to point the AWS CLI at it."
     )]
     Sandbox(SandboxArgs),
     /// Rebuild a report from an apply run's journal (`<report>.journal.jsonl`), even one cut short.
     #[command(
-        after_help = "Examples:\n  s3plan report s3plan-report-plan-20261129T101500Z.json.journal.jsonl\n  s3plan report run.json.journal.jsonl --format md --out run.md\n\n\
+        before_help = "Example: s3plan report s3plan-report-plan-20261129T101500Z.json.journal.jsonl",
+        after_help = "More examples:\n  s3plan report run.json.journal.jsonl --format markdown --out run.md\n\n\
                       Jobs the journal shows no request for are `no_call`; a request without a recorded answer is `unknown`."
     )]
     Report(JournalReportArgs),
+    /// Print a shell completion script on stdout, generated from these definitions.
+    #[command(
+        before_help = "Example: s3plan completions bash > ~/.local/share/bash-completion/completions/s3plan",
+        after_help = "More examples:\n  s3plan completions zsh > \"${fpath[1]}/_s3plan\"\n  s3plan completions fish > ~/.config/fish/completions/s3plan.fish\n  s3plan completions powershell >> $PROFILE"
+    )]
+    Completions(CompletionsArgs),
+    /// Print the man page (roff) of s3plan, or of one of its commands, on stdout.
+    #[command(
+        before_help = "Example: s3plan man | man -l -",
+        after_help = "More examples:\n  s3plan man apply > s3plan-apply.1\n  for c in validate plan apply sandbox report schema; do s3plan man $c > s3plan-$c.1; done"
+    )]
+    Man(ManArgs),
 }
 
-/// `s3plan report` formats.
+/// `s3plan completions`.
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell to complete in.
+    #[arg(value_enum, value_name = "SHELL")]
+    pub shell: clap_complete::Shell,
+}
+
+/// `s3plan man`.
+#[derive(Debug, Args)]
+pub struct ManArgs {
+    /// The command whose page to print (`apply` prints s3plan-apply(1)); none prints s3plan(1).
+    #[arg(value_name = "COMMAND")]
+    pub command: Option<String>,
+}
+
+/// `s3plan report` formats, spelled as `--report-format` spells them (`md` is kept as an alias).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum JournalReportFormat {
     /// JSON.
     Json,
     /// A Markdown table.
+    #[value(name = "markdown", alias = "md")]
     Md,
 }
 
@@ -122,8 +154,8 @@ pub struct JournalReportArgs {
     /// The journal written by `s3plan apply`.
     #[arg(value_name = "JOURNAL")]
     pub journal: PathBuf,
-    /// Output format.
-    #[arg(long, value_enum, default_value_t = JournalReportFormat::Json)]
+    /// What is written to stdout (or to --out).
+    #[arg(long, value_enum, value_name = "FORMAT", default_value_t = JournalReportFormat::Json)]
     pub format: JournalReportFormat,
     /// Write to FILE instead of stdout.
     #[arg(long, value_name = "FILE")]
@@ -146,7 +178,7 @@ pub struct ValidateArgs {
     #[arg(required = true, value_name = "PLAN")]
     pub plans: Vec<PathBuf>,
     /// How diagnostics are printed.
-    #[arg(long, value_enum, default_value_t = DiagnosticFormat::Human)]
+    #[arg(long, value_enum, value_name = "FORMAT", default_value_t = DiagnosticFormat::Human)]
     pub format: DiagnosticFormat,
 }
 
@@ -162,7 +194,8 @@ pub struct SandboxArgs {
     /// Seed file (YAML, schemas/sandbox-seed.schema.json). Default: the built-in demo seed.
     #[arg(long, value_name = "FILE")]
     pub seed: Option<PathBuf>,
-    /// Sandbox seconds per real second (60 = a minute per second; 0 = frozen except admin advances).
+    /// Sandbox seconds per real second: 60 (a minute per second) unless the seed sets `speed`; 1 = real
+    /// time; 0 = frozen except admin advances.
     #[arg(long, value_name = "X")]
     pub speed: Option<f64>,
     /// Throttle an operation (or `all`) with a token bucket: OP=RATE or OP=RATE:BURST, e.g. UpdateJobStatus=5:10.
@@ -213,9 +246,14 @@ pub enum CancelBeforeStartArg {
 #[derive(Debug, Args)]
 pub struct SchemaArgs {}
 
+/// How fast a sandbox started from the command line (`s3plan sandbox`, `--sandbox`) runs when neither the
+/// flag nor the seed says: a sandbox minute per real second, so rehearsed gates open in seconds.
+pub const SANDBOX_SPEED: f64 = 60.0;
+
 /// Sets up `tracing` to stderr from `-v`/`-q` (and `RUST_LOG`, which wins when set), through `log` so
 /// that log lines print above progress bars without tearing them.
 pub fn init_logging(global: &GlobalArgs, log: &crate::report::progress::LogWriter) {
+    crate::text::set_quiet(global.quiet);
     // The SDK's own warnings (e.g. "failed to load region from IMDS", once per retry, with its Debug
     // dump) repeat what s3plan's one-line set-up errors say: they show from -v on.
     let level = if global.quiet {
@@ -259,9 +297,10 @@ pub struct ConnectArgs {
     /// credentials.
     #[arg(long, value_name = "SEED", num_args = 0..=1, require_equals = true)]
     pub sandbox: Option<Option<PathBuf>>,
-    /// With `--sandbox`: how much faster than real time the sandbox's jobs move.
-    #[arg(long, value_name = "X", default_value_t = 60.0, requires = "sandbox")]
-    pub sandbox_speed: f64,
+    /// With `--sandbox`: sandbox seconds per real second, as `s3plan sandbox --speed` (60 unless the
+    /// seed sets `speed`).
+    #[arg(long, value_name = "X", requires = "sandbox")]
+    pub sandbox_speed: Option<f64>,
     /// UpdateJobStatus/UpdateJobPriority calls in flight at once (overrides the plan).
     #[arg(long, value_name = "N")]
     pub concurrency: Option<u32>,
@@ -298,7 +337,8 @@ pub struct PlanArgs {
     #[arg(long)]
     pub detailed_exitcode: bool,
     /// What goes to stdout.
-    #[arg(long, value_enum, default_value_t = OutputFormat::Human)]
+    // `--output`, the old spelling, stays accepted (hidden) so scripts keep working.
+    #[arg(long = "format", alias = "output", value_enum, value_name = "FORMAT", default_value_t = OutputFormat::Human)]
     pub output: OutputFormat,
     /// Where to connect and with which limits.
     #[command(flatten)]
@@ -329,7 +369,8 @@ pub struct ApplyArgs {
     #[arg(long, value_enum, default_value_t = crate::report::progress::ProgressMode::Auto)]
     pub progress: crate::report::progress::ProgressMode,
     /// What goes to stdout at the end.
-    #[arg(long, value_enum, default_value_t = OutputFormat::Human)]
+    // `--output`, the old spelling, stays accepted (hidden) so scripts keep working.
+    #[arg(long = "format", alias = "output", value_enum, value_name = "FORMAT", default_value_t = OutputFormat::Human)]
     pub output: OutputFormat,
     /// Continue an interrupted run from its journal: jobs it changed (acknowledged) are not called again
     /// and keep their outcome; jobs with a request and no recorded answer are read again first.

@@ -79,9 +79,13 @@ async fn apply(args: &ApplyArgs, log: &LogWriter) -> Result<i32, CommandError> {
         () = signals.cancel.cancelled() => return Err(CommandError::Interrupted),
     };
     resume.extend_plan(&mut resolved);
-    eprint!("{}", overview(&args.plan, &resolved, &report_path));
+    // `-q` keeps stderr for errors, but a confirmation is never asked without showing what it is for.
+    let asks = mode == RunMode::Apply && !args.yes;
+    if asks || !crate::text::is_quiet() {
+        eprint!("{}", overview(&args.plan, &resolved, &report_path));
+    }
 
-    if mode == RunMode::Apply && !args.yes {
+    if asks {
         confirm(&resolved, &signals.cancel).await?;
     }
 
@@ -95,7 +99,7 @@ async fn apply(args: &ApplyArgs, log: &LogWriter) -> Result<i32, CommandError> {
                         path: journal_path.display().to_string(),
                         source: std::io::Error::new(error.0.kind(), error.0.to_string()),
                     })?;
-            eprintln!("journal: {}", journal_path.display());
+            crate::note!("journal: {}", journal_path.display());
             journal
                 .begin(
                     &args.plan.display().to_string(),
@@ -154,7 +158,7 @@ async fn apply(args: &ApplyArgs, log: &LogWriter) -> Result<i32, CommandError> {
         tracing::error!("{error}");
     }
     for (path, _) in &reports {
-        eprintln!("report: {}", path.display());
+        crate::note!("report: {}", path.display());
     }
     if let Some(sandbox) = session.sandbox {
         sandbox.shutdown().await;
@@ -199,7 +203,7 @@ fn load_resume(path: &Path, session: &Session) -> Result<Resume, CommandError> {
             ));
         }
     }
-    eprintln!(
+    crate::note!(
         "resume: {} job(s) acted on by the earlier run ({})",
         resume.len(),
         path.display()

@@ -1,6 +1,7 @@
 //! One module per subcommand; each turns parsed flags into behaviour and returns an exit code.
 
 pub mod apply;
+pub mod completions;
 pub mod plan;
 pub mod report;
 pub mod sandbox;
@@ -17,8 +18,16 @@ pub fn dispatch(cli: Cli, log: &LogWriter) -> i32 {
         Command::Validate(args) => validate::run(&args),
         Command::Schema(args) => schema::run(&args),
         Command::Plan(args) => plan::run(&args, cli.global.verbose > 0),
-        Command::Apply(args) => apply::run(&args, log),
+        Command::Apply(mut args) => {
+            // `-q`: stderr is for errors only, so no live progress either.
+            if cli.global.quiet {
+                args.progress = crate::report::progress::ProgressMode::Never;
+            }
+            apply::run(&args, log)
+        }
         Command::Sandbox(args) => sandbox::run(&args),
         Command::Report(args) => report::run(&args),
+        Command::Completions(args) => completions::completions(&args),
+        Command::Man(args) => completions::man(&args),
     }
 }

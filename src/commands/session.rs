@@ -430,9 +430,14 @@ async fn connect_to(
                     Seed::from_file(path).map_err(|e| CommandError::Sandbox(e.to_string()))?
                 }
             };
+            // The same default as `s3plan sandbox --speed`: the flag, else the seed's own, else 60.
+            let speed = connect
+                .sandbox_speed
+                .or(seed.speed)
+                .unwrap_or(crate::cli::SANDBOX_SPEED);
             let handle = Sandbox::builder()
                 .seed(seed)
-                .speed(connect.sandbox_speed)
+                .speed(speed)
                 .start()
                 .await
                 .map_err(|e| CommandError::Sandbox(e.to_string()))?;
@@ -501,7 +506,7 @@ async fn with_patience_notes<T>(work: impl Future<Output = T>, read_rate: f64) -
     loop {
         tokio::select! {
             done = &mut work => return done,
-            _ = notes.tick() => eprintln!(
+            _ = notes.tick() => crate::note!(
                 "still resolving the plan after {}s (ListJobs, DescribeJob and GetJobTagging at most {read_rate}/s; raise poll_rate_limit to go faster)",
                 started.elapsed().as_secs()
             ),

@@ -12,6 +12,7 @@ use miette::{GraphicalReportHandler, GraphicalTheme};
 use crate::cli::{DiagnosticFormat, ValidateArgs};
 use crate::errors::{EXIT_INVALID, EXIT_OK};
 use crate::plan::{self, Checked, DiagnosticRecord, Located};
+use crate::text::plural;
 
 /// Runs `s3plan validate`.
 pub fn run(args: &ValidateArgs) -> i32 {
@@ -64,25 +65,17 @@ fn print_human(checked: &[Checked]) -> std::io::Result<()> {
         let path = file.path.display();
         let summary = match (file.is_valid(), warnings) {
             (true, 0) => format!("valid: {path}\n"),
-            (true, _) => format!("valid: {path} ({})\n", count(warnings, "warning")),
-            (false, 0) => format!("invalid: {path} ({})\n", count(errors, "error")),
+            (true, _) => format!("valid: {path} ({})\n", plural(warnings, "warning")),
+            (false, 0) => format!("invalid: {path} ({})\n", plural(errors, "error")),
             (false, _) => format!(
                 "invalid: {path} ({}, {})\n",
-                count(errors, "error"),
-                count(warnings, "warning")
+                plural(errors, "error"),
+                plural(warnings, "warning")
             ),
         };
         stderr.write_all(summary.as_bytes())?;
     }
     Ok(())
-}
-
-fn count(n: usize, noun: &str) -> String {
-    if n == 1 {
-        format!("1 {noun}")
-    } else {
-        format!("{n} {noun}s")
-    }
 }
 
 fn print_json(checked: &[Checked]) -> std::io::Result<()> {

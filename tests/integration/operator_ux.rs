@@ -409,3 +409,347 @@ async fn a_server_answering_404_is_said_not_to_speak_s3_control() {
     }
     server.abort();
 }
+
+/// Runs the binary with `args` only (help, completions, man): nothing about AWS is read.
+fn run_plain(args: &[&str]) -> Run {
+    let output = Command::cargo_bin("s3plan")
+        .unwrap()
+        .env("COLUMNS", "100")
+        .args(args)
+        .output()
+        .unwrap();
+    Run::from(output)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn quiet_apply_prints_nothing_on_stderr() {
+    let home = Home::new();
+    let sandbox = sandbox().await;
+    let plan = home.write("plan.yaml", ONE_SELECTOR);
+    let url = sandbox.url();
+    // Without --progress: -q turns the plain progress lines off as well.
+    let run = home
+        .run(
+            &[
+                "apply",
+                "-q",
+                "--yes",
+                plan.to_str().unwrap(),
+                "--endpoint-url",
+                &url,
+            ],
+            &KEYS,
+        )
+        .await;
+    assert_eq!(run.code, 0, "{run:?}");
+    assert_eq!(run.stderr, "", "nothing but errors with -q");
+    assert!(run.stdout.contains("1 job"), "{}", run.stdout);
+    assert_eq!(
+        sandbox.calls(s3plan::sandbox::Operation::UpdateJobStatus),
+        1,
+        "the run happened"
+    );
+    // Without -q the same run says where its journal and report went.
+    let loud = home
+        .run(
+            &[
+                "apply",
+                "--yes",
+                "--progress",
+                "never",
+                plan.to_str().unwrap(),
+                "--endpoint-url",
+                &url,
+            ],
+            &KEYS,
+        )
+        .await;
+    assert!(loud.stderr.contains("journal: "), "{}", loud.stderr);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn output_formats_have_one_spelling_and_the_old_ones_still_work() {
+    let home = Home::new();
+    let sandbox = sandbox().await;
+    let plan = home.write("plan.yaml", ONE_SELECTOR);
+    let url = sandbox.url();
+    let plan_json = |flag: &'static str| {
+        let args = [
+            "plan",
+            plan.to_str().unwrap(),
+            flag,
+            "json",
+            "--endpoint-url",
+            &url,
+        ]
+        .map(str::to_owned);
+        let home = &home;
+        async move {
+            let args: Vec<&str> = args.iter().map(String::as_str).collect();
+            home.run(&args, &KEYS).await
+        }
+    };
+    let new = plan_json("--format").await;
+    assert_eq!(new.code, 0, "{new:?}");
+    let old = plan_json("--output").await;
+    assert_eq!(old.code, 0, "{old:?}");
+    let parse = |text: &str| serde_json::from_str::<serde_json::Value>(text).unwrap();
+    assert_eq!(
+        parse(&new.stdout)["entries"],
+        parse(&old.stdout)["entries"],
+        "--output is an alias of --format"
+    );
+
+    let valid = run_plain(&["validate", "--format", "json", plan.to_str().unwrap()]);
+    assert_eq!(valid.code, 0, "{valid:?}");
+    parse(&valid.stdout);
+
+    // A journal from an apply run, then `report --format markdown` (and the old `md`).
+    let applied = home
+        .run(
+            &[
+                "apply",
+                "--yes",
+                "--progress",
+                "never",
+                "--report",
+                "run.json",
+                "--report-format",
+                "json",
+                plan.to_str().unwrap(),
+                "--endpoint-url",
+                &url,
+            ],
+            &KEYS,
+        )
+        .await;
+    assert_eq!(applied.code, 0, "{applied:?}");
+    let journal = home.path().join("run.json.journal.jsonl");
+    let markdown = run_plain(&["report", journal.to_str().unwrap(), "--format", "markdown"]);
+    assert_eq!(markdown.code, 0, "{markdown:?}");
+    assert!(markdown.stdout.contains('|'), "{}", markdown.stdout);
+    let md = run_plain(&["report", journal.to_str().unwrap(), "--format", "md"]);
+    assert_eq!(md.stdout, markdown.stdout, "md is an alias of markdown");
+    let md_report = home
+        .run(
+            &[
+                "apply",
+                "--yes",
+                "--progress",
+                "never",
+                "--report",
+                "again.txt",
+                "--report-format",
+                "md",
+                plan.to_str().unwrap(),
+                "--endpoint-url",
+                &url,
+            ],
+            &KEYS,
+        )
+        .await;
+    assert_eq!(md_report.code, 0, "{md_report:?}");
+    let text = std::fs::read_to_string(home.path().join("again.txt")).unwrap();
+    assert!(text.contains('|'), "{text}");
+
+    // The help shows one spelling: the aliases are hidden.
+    for command in ["plan", "apply", "validate", "report"] {
+        let help = run_plain(&[command, "--help"]);
+        assert!(
+            help.stdout.contains("--format <FORMAT>"),
+            "{command}: {}",
+            help.stdout
+        );
+        assert!(
+            !help.stdout.contains("--output"),
+            "{command}: {}",
+            help.stdout
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_selector_status_may_be_one_status_or_a_list() {
+    let home = Home::new();
+    let sandbox = sandbox().await;
+    let url = sandbox.url();
+    let one = home.write(
+        "one.yaml",
+        &ONE_SELECTOR.replace("{status: [Suspended]}", "{status: Suspended}"),
+    );
+    let valid = run_plain(&["validate", one.to_str().unwrap()]);
+    assert_eq!(valid.code, 0, "{valid:?}");
+    let single = home
+        .run(
+            &[
+                "plan",
+                one.to_str().unwrap(),
+                "--format",
+                "json",
+                "--endpoint-url",
+                &url,
+            ],
+            &KEYS,
+        )
+        .await;
+    assert_eq!(single.code, 0, "{single:?}");
+    let list = home.write("list.yaml", ONE_SELECTOR);
+    let listed = home
+        .run(
+            &[
+                "plan",
+                list.to_str().unwrap(),
+                "--format",
+                "json",
+                "--endpoint-url",
+                &url,
+            ],
+            &KEYS,
+        )
+        .await;
+    let parse = |text: &str| serde_json::from_str::<serde_json::Value>(text).unwrap();
+    assert_eq!(
+        parse(&single.stdout)["entries"],
+        parse(&listed.stdout)["entries"]
+    );
+    assert!(
+        single.stdout.contains("job-suspended-1"),
+        "{}",
+        single.stdout
+    );
+    // An empty list is still a mistake, said where it is.
+    let empty = home.write(
+        "empty.yaml",
+        &ONE_SELECTOR.replace("{status: [Suspended]}", "{status: []}"),
+    );
+    let refused = run_plain(&["validate", empty.to_str().unwrap()]);
+    assert_eq!(refused.code, 2, "{refused:?}");
+    assert!(refused.stderr.contains("empty"), "{}", refused.stderr);
+}
+
+#[test]
+fn the_sandbox_speed_has_one_default_in_both_commands() {
+    for (args, flag) in [
+        (["sandbox", "--help"], "--speed"),
+        (["plan", "--help"], "--sandbox-speed"),
+        (["apply", "--help"], "--sandbox-speed"),
+    ] {
+        let help = run_plain(&args).stdout;
+        let at = help.find(flag).unwrap_or_else(|| panic!("{help}"));
+        let text: String = help[at..]
+            .split("\n\n")
+            .next()
+            .unwrap()
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ");
+        assert!(text.contains("60"), "{args:?}: {text}");
+        assert!(
+            !text.contains("[default"),
+            "the seed's speed must still win: {text}"
+        );
+    }
+}
+
+#[test]
+fn every_help_shows_each_example_once_on_its_own_line() {
+    let commands = [
+        "validate",
+        "schema",
+        "plan",
+        "apply",
+        "sandbox",
+        "report",
+        "completions",
+        "man",
+    ];
+    for command in commands {
+        let help = run_plain(&[command, "--help"]).stdout;
+        let first = help.lines().next().unwrap_or_default();
+        let example = first
+            .strip_prefix("Example: ")
+            .unwrap_or_else(|| panic!("{command}: {help}"));
+        assert_eq!(
+            help.matches(example).count(),
+            1,
+            "{command}: the example is repeated: {help}"
+        );
+        // Every example line of the block is a command, not a wrapped-over remainder.
+        if let Some((_, block)) = help.split_once("More examples:\n") {
+            for line in block.lines().take_while(|l| !l.is_empty()) {
+                assert!(line.starts_with("  "), "{command}: {line:?} in {help}");
+                let line = line.trim_start();
+                assert!(
+                    line.starts_with("s3plan ") || line.starts_with("for "),
+                    "{command}: wrapped example {line:?}"
+                );
+            }
+        }
+        if !["plan", "apply"].contains(&command) {
+            assert!(!help.contains("plan -v"), "{command}: {help}");
+        }
+    }
+}
+
+#[test]
+fn completions_are_generated_for_every_shell() {
+    for shell in ["bash", "zsh", "fish", "elvish", "powershell"] {
+        let run = run_plain(&["completions", shell]);
+        assert_eq!(run.code, 0, "{shell}: {run:?}");
+        assert!(run.stdout.contains("s3plan"), "{shell}");
+        for flag in ["--endpoint-url", "--sandbox-speed", "--format"] {
+            assert!(
+                run.stdout.contains(flag.trim_start_matches('-')),
+                "{shell}: {flag}"
+            );
+        }
+    }
+    let bash = run_plain(&["completions", "bash"]);
+    let dir = tempfile::tempdir().unwrap();
+    let script = dir.path().join("s3plan.bash");
+    std::fs::write(&script, &bash.stdout).unwrap();
+    // Checked for syntax where bash exists (it does on every CI image this project uses).
+    if let Ok(check) = std::process::Command::new("bash")
+        .arg("-n")
+        .arg(&script)
+        .output()
+    {
+        assert!(
+            check.status.success(),
+            "bash -n: {}",
+            String::from_utf8_lossy(&check.stderr)
+        );
+    }
+    let refused = run_plain(&["completions", "tcsh"]);
+    assert_eq!(refused.code, 2, "{refused:?}");
+}
+
+#[test]
+fn man_pages_are_roff_for_s3plan_and_each_command() {
+    let root = run_plain(&["man"]);
+    assert_eq!(root.code, 0, "{root:?}");
+    let title = |page: &str| {
+        page.lines()
+            .find(|l| l.starts_with('.') && !l.starts_with(".ie") && !l.starts_with(".el"))
+            .unwrap_or_default()
+            .to_owned()
+    };
+    assert!(
+        title(&root.stdout).starts_with(".TH s3plan 1"),
+        "{}",
+        root.stdout
+    );
+    assert!(root.stdout.contains(".SH SUBCOMMANDS"), "{}", root.stdout);
+    let apply = run_plain(&["man", "apply"]);
+    assert_eq!(apply.code, 0, "{apply:?}");
+    assert!(
+        title(&apply.stdout).starts_with(".TH s3plan-apply 1"),
+        "{}",
+        apply.stdout
+    );
+    assert!(apply.stdout.contains("dry\\-run"), "{}", apply.stdout);
+    let unknown = run_plain(&["man", "nope"]);
+    assert_eq!(unknown.code, 2, "{unknown:?}");
+    assert!(unknown.stderr.contains("pick one of"), "{}", unknown.stderr);
+    assert!(!unknown.stderr.contains("help"), "{}", unknown.stderr);
+}
