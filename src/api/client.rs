@@ -542,6 +542,42 @@ mod tests {
     }
 
     #[test]
+    fn endpoints_are_checked_for_scheme_and_host_and_give_where_to_connect() {
+        let authority = |url: &str| endpoint_authority("--endpoint-url", url);
+        assert_eq!(
+            authority("http://127.0.0.1:9300").unwrap(),
+            "127.0.0.1:9300"
+        );
+        assert_eq!(
+            authority("HTTP://localhost/path?q").unwrap(),
+            "localhost:80"
+        );
+        assert_eq!(
+            authority("https://s3-control.example.com").unwrap(),
+            "s3-control.example.com:443"
+        );
+        assert_eq!(authority("http://[::1]:9300/").unwrap(), "[::1]:9300");
+        assert_eq!(authority("http://[::1]").unwrap(), "[::1]:80");
+        assert_eq!(authority("http://user:pw@host:81").unwrap(), "host:81");
+        assert!(matches!(
+            authority("127.0.0.1:9300"),
+            Err(ClientError::EndpointScheme { .. })
+        ));
+        assert!(matches!(
+            authority("localhost"),
+            Err(ClientError::EndpointScheme { .. })
+        ));
+        assert!(matches!(
+            authority("http://"),
+            Err(ClientError::EndpointHost { .. })
+        ));
+        assert!(matches!(
+            authority("http://:9300"),
+            Err(ClientError::EndpointHost { .. })
+        ));
+    }
+
+    #[test]
     fn the_flag_beats_the_environment() {
         assert_eq!(
             endpoint_override(Some("http://127.0.0.1:1")).as_deref(),

@@ -479,7 +479,8 @@ async fn connect_to(
 }
 
 fn print_warnings(loaded: &LoadedPlan) {
-    if loaded.warnings.is_empty() {
+    // `-q`: stderr is for errors only (`s3plan validate` still shows warnings).
+    if loaded.warnings.is_empty() || crate::text::is_quiet() {
         return;
     }
     let error = plan::PlanError {
