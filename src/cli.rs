@@ -42,7 +42,7 @@ pub fn short_usage() -> String {
          \x20 sandbox   run a local S3 Control job API to rehearse against\n\
          \x20 report    turn a run's journal (even a cut-short one) into a report\n\
          \x20 schema    print the plan format's JSON Schema\n\
-         \x20 completions, man   shell completions and the man page\n\n\
+         \x20 completions, man  shell completion scripts and man pages\n\n\
          {QUICK_START}\n\n\
          More: s3plan --help, s3plan <COMMAND> --help"
     )
