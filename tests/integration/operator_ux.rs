@@ -753,3 +753,52 @@ fn man_pages_are_roff_for_s3plan_and_each_command() {
     assert!(unknown.stderr.contains("pick one of"), "{}", unknown.stderr);
     assert!(!unknown.stderr.contains("help"), "{}", unknown.stderr);
 }
+
+/// Starts `s3plan sandbox --port 0 ARGS` and answers its clock speed from the admin API.
+fn sandbox_cli_speed(args: &[&str]) -> f64 {
+    use std::io::{BufRead as _, BufReader, Read as _, Write as _};
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_s3plan"))
+        .args(["sandbox", "--port", "0"])
+        .args(args)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let addr = line
+        .trim()
+        .strip_prefix("listening on http://")
+        .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
+        .to_owned();
+    let mut stream = std::net::TcpStream::connect(&addr).unwrap();
+    write!(
+        stream,
+        "GET /_sandbox/clock HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).unwrap();
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let body = answer.split("\r\n\r\n").nth(1).unwrap_or_default();
+    let clock: serde_json::Value =
+        serde_json::from_str(body.trim()).unwrap_or_else(|e| panic!("{e}: {answer}"));
+    clock["speed"].as_f64().unwrap()
+}
+
+#[test]
+fn the_sandbox_runs_at_60_unless_the_flag_or_the_seed_says_otherwise() {
+    assert_eq!(sandbox_cli_speed(&[]), 60.0);
+    assert_eq!(sandbox_cli_speed(&["--speed", "1"]), 1.0);
+    let dir = tempfile::tempdir().unwrap();
+    let seed = dir.path().join("seed.yaml");
+    std::fs::write(&seed, format!("speed: 0\n{SEED}")).unwrap();
+    assert_eq!(sandbox_cli_speed(&["--seed", seed.to_str().unwrap()]), 0.0);
+    assert_eq!(
+        sandbox_cli_speed(&["--seed", seed.to_str().unwrap(), "--speed", "5"]),
+        5.0
+    );
+}
