@@ -46,10 +46,12 @@ fn handler() -> GraphicalReportHandler {
 
 fn print_human(checked: &[Checked]) -> std::io::Result<()> {
     let handler = handler();
+    // `-q`: errors only, so neither warnings nor the "valid:" lines.
+    let quiet = crate::text::is_quiet();
     let mut stderr = std::io::stderr().lock();
     for file in checked {
         let source = file.named_source();
-        for diagnostic in &file.diagnostics {
+        for diagnostic in file.diagnostics.iter().filter(|d| !quiet || d.is_error()) {
             let mut text = String::new();
             let located = Located {
                 diagnostic,
@@ -73,7 +75,9 @@ fn print_human(checked: &[Checked]) -> std::io::Result<()> {
                 plural(warnings, "warning")
             ),
         };
-        stderr.write_all(summary.as_bytes())?;
+        if !(quiet && file.is_valid()) {
+            stderr.write_all(summary.as_bytes())?;
+        }
     }
     Ok(())
 }

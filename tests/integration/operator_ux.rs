@@ -802,3 +802,31 @@ fn the_sandbox_runs_at_60_unless_the_flag_or_the_seed_says_otherwise() {
         5.0
     );
 }
+
+#[test]
+fn quiet_validate_prints_only_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    // Valid, with a warning (a gate on a status the job can never leave).
+    let warned = dir.path().join("warned.yaml");
+    std::fs::write(
+        &warned,
+        ONE_JOB.replace(
+            "    set: Cancelled",
+            "    wait_for: Complete\n    set: Cancelled",
+        ),
+    )
+    .unwrap();
+    let loud = run_plain(&["validate", warned.to_str().unwrap()]);
+    assert_eq!(loud.code, 0, "{loud:?}");
+    assert!(loud.stderr.contains("1 warning"), "{}", loud.stderr);
+    let quiet = run_plain(&["validate", "-q", warned.to_str().unwrap()]);
+    assert_eq!(quiet.code, 0, "{quiet:?}");
+    assert_eq!(quiet.stderr, "");
+
+    let broken = dir.path().join("broken.yaml");
+    std::fs::write(&broken, ONE_JOB.replace("set: Cancelled", "set: Canceled")).unwrap();
+    let quiet = run_plain(&["validate", "-q", broken.to_str().unwrap()]);
+    assert_eq!(quiet.code, 2, "{quiet:?}");
+    assert!(quiet.stderr.contains("Cancelled"), "{}", quiet.stderr);
+    assert!(quiet.stderr.contains("1 error"), "{}", quiet.stderr);
+}
