@@ -100,9 +100,9 @@ pub fn classify_code(code: Option<&str>, http_status: Option<u16>) -> ApiErrorKi
         Some(500..=599) => ApiErrorKind::ServerError,
         Some(401) => ApiErrorKind::InvalidCredentials,
         Some(403) => ApiErrorKind::AccessDenied,
-        // S3 Control answers a missing job with a `NotFoundException` body; a bare 404 (a web server, a
-        // wrong path, an S3 endpoint for objects) means the endpoint does not speak this API at all.
-        Some(404) if code.is_none() => ApiErrorKind::MalformedResponse,
+        // S3 Control answers a missing job with a `NotFoundException` body; a bare 404 or 405 (a web
+        // server, a wrong path, an S3 endpoint for objects) means the endpoint does not speak this API.
+        Some(404 | 405) if code.is_none() => ApiErrorKind::MalformedResponse,
         Some(404) => ApiErrorKind::NotFound,
         Some(400..=499) => ApiErrorKind::BadRequest,
         Some(200..=299) => ApiErrorKind::MalformedResponse,
@@ -138,7 +138,7 @@ where
         }
         SdkError::DispatchFailure(_) => ApiErrorKind::Connection,
         SdkError::ResponseError(_) => match http_status {
-            Some(200..=299 | 404) => ApiErrorKind::MalformedResponse,
+            Some(200..=299 | 404 | 405) => ApiErrorKind::MalformedResponse,
             Some(status) if status >= 500 => ApiErrorKind::ServerError,
             _ => ApiErrorKind::Connection,
         },
@@ -465,6 +465,7 @@ mod tests {
             (None, Some(503), ApiErrorKind::ServerError),
             (None, Some(403), ApiErrorKind::AccessDenied),
             (None, Some(404), ApiErrorKind::MalformedResponse),
+            (None, Some(405), ApiErrorKind::MalformedResponse),
             (Some("SomethingNew"), Some(404), ApiErrorKind::NotFound),
             (None, Some(400), ApiErrorKind::BadRequest),
             (None, Some(200), ApiErrorKind::MalformedResponse),

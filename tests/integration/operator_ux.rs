@@ -363,13 +363,14 @@ async fn a_closed_port_says_the_endpoint_did_not_answer() {
     );
 }
 
-/// A web server that is not S3 Control: 404 and an HTML page for every request.
-async fn not_s3_control() -> (String, tokio::task::JoinHandle<()>) {
-    let app = axum::Router::new().fallback(|| async {
+/// A web server that is not S3 Control: `status` and an HTML page for every request.
+async fn not_s3_control(status: u16) -> (String, tokio::task::JoinHandle<()>) {
+    let status = axum::http::StatusCode::from_u16(status).unwrap();
+    let app = axum::Router::new().fallback(move || async move {
         (
-            axum::http::StatusCode::NOT_FOUND,
+            status,
             [("content-type", "text/html")],
-            "<html><body><h1>404 Not Found</h1></body></html>",
+            "<html><body><h1>Not here</h1></body></html>",
         )
     });
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -383,7 +384,7 @@ async fn not_s3_control() -> (String, tokio::task::JoinHandle<()>) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_server_answering_404_is_said_not_to_speak_s3_control() {
     let home = Home::new();
-    let (url, server) = not_s3_control().await;
+    let (url, server) = not_s3_control(404).await;
     for (name, plan) in [("describe", ONE_JOB), ("list", ONE_SELECTOR)] {
         let plan = home.write("plan.yaml", plan);
         let run = home
@@ -407,6 +408,24 @@ async fn a_server_answering_404_is_said_not_to_speak_s3_control() {
             run.stderr.replace(&url, "http://127.0.0.1:[PORT]")
         );
     }
+    server.abort();
+
+    // A server refusing the method (a static file server) is the same mistake.
+    let (url, server) = not_s3_control(405).await;
+    let plan = home.write("plan.yaml", ONE_SELECTOR);
+    let run = home
+        .run(
+            &["plan", plan.to_str().unwrap(), "--endpoint-url", &url],
+            &KEYS,
+        )
+        .await;
+    assert_eq!(run.code, 2, "{run:?}");
+    assert!(
+        run.flat()
+            .contains("the endpoint did not speak the S3 Control API"),
+        "{}",
+        run.stderr
+    );
     server.abort();
 }
 
