@@ -6,6 +6,9 @@
 //! transport failures as `Connection`/`Timeout`). Makes exactly one attempt per call: the client is built
 //! with SDK retries off (`client.rs`). Does not build clients or decide about retries.
 
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
 use aws_sdk_s3control::Client;
 use aws_sdk_s3control::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_s3control::operation::RequestId;
@@ -55,12 +58,61 @@ const CREDENTIAL_CODES: &[&str] = &[
 pub struct AwsJobControl {
     client: Client,
     account: AccountId,
+    health: Arc<CallHealth>,
 }
 
 impl AwsJobControl {
     /// Calls go to `account` through `client` (built by `client.rs`).
     pub fn new(client: Client, account: AccountId) -> Self {
-        Self { client, account }
+        Self {
+            client,
+            account,
+            health: Arc::default(),
+        }
+    }
+
+    /// What the calls so far met, shared by every clone.
+    pub fn health(&self) -> &CallHealth {
+        &self.health
+    }
+}
+
+/// Whether the endpoint has been answering: read by "still working" notes, so that a wait caused by
+/// failing calls (nothing listening, a wrong region) is not blamed on the rate limits.
+#[derive(Debug, Default)]
+pub struct CallHealth {
+    /// Failures since the last answer (any answer, error answers with a code included, resets it).
+    failing: AtomicU64,
+    /// The latest failure, as its one-line description.
+    last: Mutex<Option<String>>,
+}
+
+impl CallHealth {
+    fn answered(&self) {
+        self.failing.store(0, Ordering::Relaxed);
+    }
+
+    fn failed(&self, error: ApiError) -> ApiError {
+        // An error the server sent (it has a code) is an answer: the endpoint is there.
+        if error.code.is_some() {
+            self.answered();
+        } else {
+            self.failing.fetch_add(1, Ordering::Relaxed);
+            if let Ok(mut last) = self.last.lock() {
+                *last = Some(error.to_string());
+            }
+        }
+        error
+    }
+
+    /// The calls failed without an answer since the last answer, and the latest such failure.
+    pub fn failing(&self) -> Option<(u64, String)> {
+        let count = self.failing.load(Ordering::Relaxed);
+        if count == 0 {
+            return None;
+        }
+        let last = self.last.lock().ok()?.clone()?;
+        Some((count, last))
     }
 }
 
@@ -267,7 +319,8 @@ impl JobControl for AwsJobControl {
             .job_id(job.as_str())
             .send()
             .await
-            .map_err(|e| classify(call, e))?;
+            .inspect(|_| self.health.answered())
+            .map_err(|e| self.health.failed(classify(call, e)))?;
         let request_id = output.request_id();
         let descriptor = output
             .job()
@@ -320,7 +373,11 @@ impl JobControl for AwsJobControl {
         for status in statuses {
             request = request.job_statuses(SdkJobStatus::from(status.as_str()));
         }
-        let output = request.send().await.map_err(|e| classify(call, e))?;
+        let output = request
+            .send()
+            .await
+            .inspect(|_| self.health.answered())
+            .map_err(|e| self.health.failed(classify(call, e)))?;
         let request_id = output.request_id();
         let jobs = output
             .jobs()
@@ -359,7 +416,8 @@ impl JobControl for AwsJobControl {
             .set_status_update_reason(reason.map(str::to_owned))
             .send()
             .await
-            .map_err(|e| classify(call, e))?;
+            .inspect(|_| self.health.answered())
+            .map_err(|e| self.health.failed(classify(call, e)))?;
         let request_id = output.request_id();
         Ok(Answer {
             value: status(call, request_id, output.status())?,
@@ -381,7 +439,8 @@ impl JobControl for AwsJobControl {
             .priority(priority)
             .send()
             .await
-            .map_err(|e| classify(call, e))?;
+            .inspect(|_| self.health.answered())
+            .map_err(|e| self.health.failed(classify(call, e)))?;
         Ok(Answer {
             value: output.priority(),
             request_id: output.request_id().map(str::to_owned),
@@ -397,7 +456,8 @@ impl JobControl for AwsJobControl {
             .job_id(job.as_str())
             .send()
             .await
-            .map_err(|e| classify(call, e))?;
+            .inspect(|_| self.health.answered())
+            .map_err(|e| self.health.failed(classify(call, e)))?;
         Ok(Answer {
             value: output
                 .tags()

@@ -264,11 +264,13 @@ impl Session {
                     self.target.clone(),
                     self.settings.clone(),
                 );
-                Ok(
-                    with_patience_notes(resolving, self.settings.poll_rate_limit)
-                        .await
-                        .map_err(Box::new)?,
+                Ok(with_patience_notes(
+                    resolving,
+                    self.settings.poll_rate_limit,
+                    self.control.health(),
                 )
+                .await
+                .map_err(Box::new)?)
             }
             Origin::Saved(saved) => {
                 let caller = self.reader(cancel);
@@ -500,17 +502,30 @@ const PATIENCE_NOTE_EVERY: std::time::Duration = std::time::Duration::from_secs(
 /// Runs `work`, printing a line on stderr every few seconds while it lasts: a selector over many jobs, or
 /// tag lookups at a low `poll_rate_limit`, can take minutes, and silence before the confirmation prompt
 /// reads as a hang.
-async fn with_patience_notes<T>(work: impl Future<Output = T>, read_rate: f64) -> T {
+async fn with_patience_notes<T>(
+    work: impl Future<Output = T>,
+    read_rate: f64,
+    health: &crate::api::aws::CallHealth,
+) -> T {
     let started = tokio::time::Instant::now();
     let mut notes = tokio::time::interval_at(started + PATIENCE_NOTE_EVERY, PATIENCE_NOTE_EVERY);
     tokio::pin!(work);
     loop {
         tokio::select! {
             done = &mut work => return done,
-            _ = notes.tick() => crate::note!(
-                "still resolving the plan after {}s (ListJobs, DescribeJob and GetJobTagging at most {read_rate}/s; raise poll_rate_limit to go faster)",
-                started.elapsed().as_secs()
-            ),
+            _ = notes.tick() => {
+                let after = started.elapsed().as_secs();
+                // Failing calls are retried with backoff: that, not the read rate, is the wait.
+                match health.failing() {
+                    Some((count, last)) => crate::note!(
+                        "still resolving the plan after {after}s: the endpoint is not answering ({} failed, last: {last}); retrying",
+                        crate::text::plural(usize::try_from(count).unwrap_or(usize::MAX), "call")
+                    ),
+                    None => crate::note!(
+                        "still resolving the plan after {after}s (ListJobs, DescribeJob and GetJobTagging at most {read_rate}/s; raise poll_rate_limit to go faster)"
+                    ),
+                }
+            }
         }
     }
 }

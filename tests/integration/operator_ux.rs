@@ -849,3 +849,35 @@ fn quiet_validate_prints_only_errors() {
     assert!(quiet.stderr.contains("Cancelled"), "{}", quiet.stderr);
     assert!(quiet.stderr.contains("1 error"), "{}", quiet.stderr);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_slow_resolution_blames_the_failing_endpoint_not_the_read_rate() {
+    let home = Home::new();
+    let sandbox = sandbox().await;
+    // The port answers TCP (so the set-up check passes) but every request's connection is dropped.
+    let mut knobs = sandbox.knobs();
+    knobs.drop_rate = 1.0;
+    sandbox.set_knobs(knobs).unwrap();
+    let plan = home.write("plan.yaml", ONE_SELECTOR);
+    let url = sandbox.url();
+    let run = home
+        .run(
+            &["plan", plan.to_str().unwrap(), "--endpoint-url", &url],
+            &KEYS,
+        )
+        .await;
+    assert_eq!(run.code, 2, "{run:?}");
+    // The first note comes after 5 s; the default retry policy sleeps at least 6.3 s (half of each of its
+    // 100 ms .. 6.4 s delays) before giving up, so it always comes.
+    assert!(
+        run.stderr.contains("the endpoint is not answering"),
+        "{}",
+        run.stderr
+    );
+    assert!(!run.stderr.contains("poll_rate_limit"), "{}", run.stderr);
+    assert!(
+        run.flat().contains("the endpoint did not answer"),
+        "{}",
+        run.stderr
+    );
+}
