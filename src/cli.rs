@@ -44,7 +44,8 @@ pub fn short_usage() -> String {
          \x20 jobs      list jobs (newest first, --watch to follow) or describe some; reads only\n\
          \x20 cancel    cancel jobs by id or selector flags, no YAML needed (overview, confirmation, journal)\n\
          \x20 confirm   confirm Suspended jobs by id or selector flags, as cancel does\n\
-         \x20 schema    print the plan format's JSON Schema\n\n\
+         \x20 schema    print the plan format's JSON Schema\n\
+         \x20 completions, man  shell completion scripts and man pages\n\n\
          {QUICK_START}\n\n\
          More: s3plan --help, s3plan <COMMAND> --help"
     )
@@ -53,7 +54,7 @@ pub fn short_usage() -> String {
 /// Flags every subcommand takes.
 #[derive(Debug, Args)]
 pub struct GlobalArgs {
-    /// More log output on stderr (-v info, -vv debug, -vvv trace); `plan -v` also lists every job.
+    /// More log output on stderr (-v info and the AWS SDK's warnings, -vv debug, -vvv trace).
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     pub verbose: u8,
     /// Only errors on stderr.
@@ -67,7 +68,7 @@ pub enum Command {
     /// Check plan files offline and report every mistake with its file, line and column.
     #[command(
         before_help = "Example: s3plan validate examples/*.yaml",
-        after_help = "Examples:\n  s3plan validate examples/*.yaml\n  s3plan validate --format json plan.yaml\n\n\
+        after_help = "More examples:\n  s3plan validate --format json plan.yaml\n\n\
                       Exits 0 when every plan is valid (warnings are printed but allowed), 2 otherwise.\n\
                       Needs no network and no credentials. The format: docs/plan.md."
     )]
@@ -75,13 +76,14 @@ pub enum Command {
     /// Print the JSON Schema of the plan format (for editors and CI).
     #[command(
         before_help = "Example: s3plan schema > schemas/plan.schema.json",
-        after_help = "Example:\n  s3plan schema > schemas/plan.schema.json"
+        after_help = "More examples:\n  s3plan schema | jq '.properties | keys'   # the top-level keys\n\n\
+                      Editors: start a plan with `# yaml-language-server: $schema=schemas/plan.schema.json`."
     )]
     Schema(SchemaArgs),
     /// Show what `apply` would do to each job, changing nothing; optionally save it for `apply`.
     #[command(
         before_help = "Example: s3plan plan --sandbox examples/incident-bulk-cancel.yaml",
-        after_help = "Examples:\n  s3plan plan --sandbox examples/incident-bulk-cancel.yaml\n  s3plan plan plan.yaml --region us-east-1 --out reviewed.json   # then: s3plan apply reviewed.json\n  s3plan plan plan.yaml --detailed-exitcode --output json\n\n\
+        after_help = "More examples:\n  s3plan plan plan.yaml --region us-east-1 --out reviewed.json   # then: s3plan apply reviewed.json\n  s3plan plan plan.yaml --detailed-exitcode --format json\n  s3plan plan -v plan.yaml   # every job, not only the first of each entry\n\n\
                       Exit codes: 0 described (whatever it found), 2 the plan could not be described.\n\
                       With --detailed-exitcode: 0 nothing to do, 2 changes pending (or jobs waiting on a gate, or\n\
                       impossible), 1 the plan could not be described. Interrupted: 130 either way.\n\
@@ -91,7 +93,7 @@ pub enum Command {
     /// Resolve a plan, wait for each entry's gate, confirm or cancel its jobs, and write a report.
     #[command(
         before_help = "Example: s3plan apply --sandbox --yes examples/incident-bulk-cancel.yaml",
-        after_help = "Examples:\n  s3plan apply --sandbox --yes examples/incident-bulk-cancel.yaml\n  s3plan apply --dry-run plan.yaml\n  s3plan apply plan.yaml --region us-east-1 --report incident-2041.json\n  s3plan apply reviewed.json   # a saved plan from `s3plan plan --out`: exactly its jobs, refused if they moved\n\n\
+        after_help = "More examples:\n  s3plan apply --dry-run plan.yaml\n  s3plan apply plan.yaml --region us-east-1 --report incident-2041.json\n  s3plan apply reviewed.json   # saved by `plan --out`: its jobs only, refused if they moved\n\n\
                       Exit codes: 0 every job succeeded, 1 some job failed, timed out or did not run, 2 invalid or refused\n\
                       before any change, 130 interrupted."
     )]
@@ -99,19 +101,32 @@ pub enum Command {
     /// Run a local S3 Control Batch Operations server (the job API) to rehearse plans against.
     #[command(
         before_help = "Example: s3plan sandbox --port 9300",
-        after_help = "Examples:\n  s3plan sandbox --port 9300\n  s3plan sandbox --seed jobs.yaml --speed 60 --throttle UpdateJobStatus=5:10 --fault-rate 0.01\n\nSee docs/sandbox.md for the seed format, the admin API and how to point the AWS CLI at it."
+        after_help = "More examples:\n  s3plan sandbox --seed jobs.yaml --speed 1 --throttle UpdateJobStatus=5:10 --fault-rate 0.01\n\nSee docs/sandbox.md for the seed format, the admin API and how to point the AWS CLI at it."
     )]
     Sandbox(SandboxArgs),
     /// Rebuild a report from an apply run's journal (`<report>.journal.jsonl`), even one cut short.
     #[command(
-        after_help = "Examples:\n  s3plan report s3plan-report-plan-20261129T101500Z.json.journal.jsonl\n  s3plan report run.json.journal.jsonl --format md --out run.md\n\n\
+        before_help = "Example: s3plan report s3plan-report-plan-20261129T101500Z.json.journal.jsonl",
+        after_help = "More examples:\n  s3plan report run.json.journal.jsonl --format markdown --out run.md\n\n\
                       Jobs the journal shows no request for are `no_call`; a request without a recorded answer is `unknown`."
     )]
     Report(JournalReportArgs),
+    /// Print a shell completion script on stdout, generated from these definitions.
+    #[command(
+        before_help = "Example: s3plan completions bash > ~/.local/share/bash-completion/completions/s3plan",
+        after_help = "More examples:\n  s3plan completions zsh > \"${fpath[1]}/_s3plan\"\n  s3plan completions fish > ~/.config/fish/completions/s3plan.fish\n  s3plan completions powershell >> $PROFILE"
+    )]
+    Completions(CompletionsArgs),
+    /// Print the man page (roff) of s3plan, or of one of its commands, on stdout.
+    #[command(
+        before_help = "Example: s3plan man | man -l -",
+        after_help = "More examples:\n  s3plan man apply > s3plan-apply.1\n  for c in validate plan apply sandbox report schema; do s3plan man $c > s3plan-$c.1; done"
+    )]
+    Man(ManArgs),
     /// List Batch Operations jobs (newest first) or describe some in full; reads only.
     #[command(
         before_help = "Example: s3plan jobs --sandbox --status Active,Suspended",
-        after_help = "Examples:\n  s3plan jobs --sandbox --status Active,Suspended\n  s3plan jobs --description 'reindex-*' --created-after 2h --tags\n  s3plan jobs --status Active --watch 10s      # redraw every 10 s until Ctrl-C, marking changes\n  s3plan jobs --status Suspended --output ids   # one id a line, for pipes\n  s3plan jobs 6513270e-269e-4d37-b2a7-4de452e6b438   # everything about one job\n\n\
+        after_help = "Examples:\n  s3plan jobs --sandbox --status Active,Suspended\n  s3plan jobs --description 'reindex-*' --created-after 2h --tags\n  s3plan jobs --status Active --watch 10s      # redraw every 10 s until Ctrl-C, marking changes\n  s3plan jobs --status Suspended --format ids   # one id a line, for pipes\n  s3plan jobs 6513270e-269e-4d37-b2a7-4de452e6b438   # everything about one job\n\n\
                       The selector flags mean exactly what a plan's `select:` means (docs/plan.md). Only reads\n\
                       (ListJobs, DescribeJob, GetJobTagging), at most --poll-rate-limit per second (default 10).\n\
                       Exit codes: 0 listed, 2 a job id was not found or the listing failed, 130 interrupted."
@@ -202,7 +217,8 @@ pub struct JobsArgs {
     #[arg(long)]
     pub tags: bool,
     /// What goes to stdout.
-    #[arg(long, value_enum, default_value_t = JobsOutput::Table)]
+    // `--output`, the spelling of the first release's other commands, stays accepted (hidden).
+    #[arg(long = "format", alias = "output", value_enum, value_name = "FORMAT", default_value_t = JobsOutput::Table)]
     pub output: JobsOutput,
     /// List again every INTERVAL (default 5s) until Ctrl-C, marking what changed; one ListJobs sweep a round.
     #[arg(long, value_name = "INTERVAL", num_args = 0..=1, default_missing_value = "5s", value_parser = humantime::parse_duration)]
@@ -252,12 +268,29 @@ pub struct ConfirmArgs {
     pub timeout: Option<std::time::Duration>,
 }
 
-/// `s3plan report` formats.
+/// `s3plan completions`.
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell to complete in.
+    #[arg(value_enum, value_name = "SHELL")]
+    pub shell: clap_complete::Shell,
+}
+
+/// `s3plan man`.
+#[derive(Debug, Args)]
+pub struct ManArgs {
+    /// The command whose page to print (`apply` prints s3plan-apply(1)); none prints s3plan(1).
+    #[arg(value_name = "COMMAND")]
+    pub command: Option<String>,
+}
+
+/// `s3plan report` formats, spelled as `--report-format` spells them (`md` is kept as an alias).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum JournalReportFormat {
     /// JSON.
     Json,
     /// A Markdown table.
+    #[value(name = "markdown", alias = "md")]
     Md,
 }
 
@@ -267,8 +300,8 @@ pub struct JournalReportArgs {
     /// The journal written by `s3plan apply`.
     #[arg(value_name = "JOURNAL")]
     pub journal: PathBuf,
-    /// Output format.
-    #[arg(long, value_enum, default_value_t = JournalReportFormat::Json)]
+    /// What is written to stdout (or to --out).
+    #[arg(long, value_enum, value_name = "FORMAT", default_value_t = JournalReportFormat::Json)]
     pub format: JournalReportFormat,
     /// Write to FILE instead of stdout.
     #[arg(long, value_name = "FILE")]
@@ -291,7 +324,7 @@ pub struct ValidateArgs {
     #[arg(required = true, value_name = "PLAN")]
     pub plans: Vec<PathBuf>,
     /// How diagnostics are printed.
-    #[arg(long, value_enum, default_value_t = DiagnosticFormat::Human)]
+    #[arg(long, value_enum, value_name = "FORMAT", default_value_t = DiagnosticFormat::Human)]
     pub format: DiagnosticFormat,
 }
 
@@ -307,7 +340,8 @@ pub struct SandboxArgs {
     /// Seed file (YAML, schemas/sandbox-seed.schema.json). Default: the built-in demo seed.
     #[arg(long, value_name = "FILE")]
     pub seed: Option<PathBuf>,
-    /// Sandbox seconds per real second (60 = a minute per second; 0 = frozen except admin advances).
+    /// Sandbox seconds per real second: 60 (a minute per second) unless the seed sets `speed`; 1 = real
+    /// time; 0 = frozen except admin advances.
     #[arg(long, value_name = "X")]
     pub speed: Option<f64>,
     /// Throttle an operation (or `all`) with a token bucket: OP=RATE or OP=RATE:BURST, e.g. UpdateJobStatus=5:10.
@@ -358,15 +392,22 @@ pub enum CancelBeforeStartArg {
 #[derive(Debug, Args)]
 pub struct SchemaArgs {}
 
+/// How fast a sandbox started from the command line (`s3plan sandbox`, `--sandbox`) runs when neither the
+/// flag nor the seed says: a sandbox minute per real second, so rehearsed gates open in seconds.
+pub const SANDBOX_SPEED: f64 = 60.0;
+
 /// Sets up `tracing` to stderr from `-v`/`-q` (and `RUST_LOG`, which wins when set), through `log` so
 /// that log lines print above progress bars without tearing them.
 pub fn init_logging(global: &GlobalArgs, log: &crate::report::progress::LogWriter) {
+    crate::text::set_quiet(global.quiet);
+    // The SDK's own warnings (e.g. "failed to load region from IMDS", once per retry, with its Debug
+    // dump) repeat what s3plan's one-line set-up errors say: they show from -v on.
     let level = if global.quiet {
         "error"
     } else {
         match global.verbose {
-            0 => "warn",
-            1 => "info",
+            0 => "error,s3plan=warn",
+            1 => "warn,s3plan=info",
             2 => "debug",
             _ => "trace",
         }
@@ -402,9 +443,10 @@ pub struct ConnectArgs {
     /// credentials.
     #[arg(long, value_name = "SEED", num_args = 0..=1, require_equals = true)]
     pub sandbox: Option<Option<PathBuf>>,
-    /// With `--sandbox`: how much faster than real time the sandbox's jobs move.
-    #[arg(long, value_name = "X", default_value_t = 60.0, requires = "sandbox")]
-    pub sandbox_speed: f64,
+    /// With `--sandbox`: sandbox seconds per real second, as `s3plan sandbox --speed` (60 unless the
+    /// seed sets `speed`).
+    #[arg(long, value_name = "X", requires = "sandbox")]
+    pub sandbox_speed: Option<f64>,
     /// UpdateJobStatus/UpdateJobPriority calls in flight at once (overrides the plan).
     #[arg(long, value_name = "N")]
     pub concurrency: Option<u32>,
@@ -441,7 +483,8 @@ pub struct PlanArgs {
     #[arg(long)]
     pub detailed_exitcode: bool,
     /// What goes to stdout.
-    #[arg(long, value_enum, default_value_t = OutputFormat::Human)]
+    // `--output`, the old spelling, stays accepted (hidden) so scripts keep working.
+    #[arg(long = "format", alias = "output", value_enum, value_name = "FORMAT", default_value_t = OutputFormat::Human)]
     pub output: OutputFormat,
     /// Where to connect and with which limits.
     #[command(flatten)]
@@ -480,7 +523,8 @@ pub struct RunArgs {
     #[arg(long, value_enum, default_value_t = crate::report::progress::ProgressMode::Auto)]
     pub progress: crate::report::progress::ProgressMode,
     /// What goes to stdout at the end.
-    #[arg(long, value_enum, default_value_t = OutputFormat::Human)]
+    // `--output`, the old spelling, stays accepted (hidden) so scripts keep working.
+    #[arg(long = "format", alias = "output", value_enum, value_name = "FORMAT", default_value_t = OutputFormat::Human)]
     pub output: OutputFormat,
     /// Continue an interrupted run from its journal: jobs it changed (acknowledged) are not called again
     /// and keep their outcome; jobs with a request and no recorded answer are read again first.

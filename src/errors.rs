@@ -24,10 +24,10 @@ pub enum CommandError {
     #[error(transparent)]
     #[diagnostic(transparent)]
     Plan(#[from] Box<PlanError>),
-    /// The AWS clients could not be set up (region, account id, credentials).
-    // The cause (and its hint) is shown once, by the cause chain; repeating it here printed it twice.
-    #[error("failed to set up the AWS client")]
-    #[diagnostic(code(s3plan::client))]
+    /// The AWS clients could not be set up (region, profile, credentials, endpoint, account id). Each
+    /// cause says in one line what is wrong and what fixes it, so it is shown as is.
+    #[error(transparent)]
+    #[diagnostic(transparent)]
     Client(#[from] ClientError),
     /// Resolving the plan into jobs failed.
     #[error(transparent)]

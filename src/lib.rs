@@ -19,6 +19,7 @@ pub mod resolve;
 pub mod resolved;
 pub mod sandbox;
 pub mod saved;
+pub mod text;
 
 use std::ffi::OsString;
 

@@ -6,6 +6,9 @@
 //! transport failures as `Connection`/`Timeout`). Makes exactly one attempt per call: the client is built
 //! with SDK retries off (`client.rs`). Does not build clients or decide about retries.
 
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
 use aws_sdk_s3control::Client;
 use aws_sdk_s3control::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_s3control::operation::RequestId;
@@ -55,12 +58,61 @@ const CREDENTIAL_CODES: &[&str] = &[
 pub struct AwsJobControl {
     client: Client,
     account: AccountId,
+    health: Arc<CallHealth>,
 }
 
 impl AwsJobControl {
     /// Calls go to `account` through `client` (built by `client.rs`).
     pub fn new(client: Client, account: AccountId) -> Self {
-        Self { client, account }
+        Self {
+            client,
+            account,
+            health: Arc::default(),
+        }
+    }
+
+    /// What the calls so far met, shared by every clone.
+    pub fn health(&self) -> &CallHealth {
+        &self.health
+    }
+}
+
+/// Whether the endpoint has been answering: read by "still working" notes, so that a wait caused by
+/// failing calls (nothing listening, a wrong region) is not blamed on the rate limits.
+#[derive(Debug, Default)]
+pub struct CallHealth {
+    /// Failures since the last answer (any answer, error answers with a code included, resets it).
+    failing: AtomicU64,
+    /// The latest failure, as its one-line description.
+    last: Mutex<Option<String>>,
+}
+
+impl CallHealth {
+    fn answered(&self) {
+        self.failing.store(0, Ordering::Relaxed);
+    }
+
+    fn failed(&self, error: ApiError) -> ApiError {
+        // An error the server sent (it has a code) is an answer: the endpoint is there.
+        if error.code.is_some() {
+            self.answered();
+        } else {
+            self.failing.fetch_add(1, Ordering::Relaxed);
+            if let Ok(mut last) = self.last.lock() {
+                *last = Some(error.to_string());
+            }
+        }
+        error
+    }
+
+    /// The calls failed without an answer since the last answer, and the latest such failure.
+    pub fn failing(&self) -> Option<(u64, String)> {
+        let count = self.failing.load(Ordering::Relaxed);
+        if count == 0 {
+            return None;
+        }
+        let last = self.last.lock().ok()?.clone()?;
+        Some((count, last))
     }
 }
 
@@ -100,6 +152,9 @@ pub fn classify_code(code: Option<&str>, http_status: Option<u16>) -> ApiErrorKi
         Some(500..=599) => ApiErrorKind::ServerError,
         Some(401) => ApiErrorKind::InvalidCredentials,
         Some(403) => ApiErrorKind::AccessDenied,
+        // S3 Control answers a missing job with a `NotFoundException` body; a bare 404 or 405 (a web
+        // server, a wrong path, an S3 endpoint for objects) means the endpoint does not speak this API.
+        Some(404 | 405) if code.is_none() => ApiErrorKind::MalformedResponse,
         Some(404) => ApiErrorKind::NotFound,
         Some(400..=499) => ApiErrorKind::BadRequest,
         Some(200..=299) => ApiErrorKind::MalformedResponse,
@@ -135,12 +190,19 @@ where
         }
         SdkError::DispatchFailure(_) => ApiErrorKind::Connection,
         SdkError::ResponseError(_) => match http_status {
-            Some(200..=299) => ApiErrorKind::MalformedResponse,
+            Some(200..=299 | 404 | 405) => ApiErrorKind::MalformedResponse,
             Some(status) if status >= 500 => ApiErrorKind::ServerError,
             _ => ApiErrorKind::Connection,
         },
         SdkError::ServiceError(_) => classify_code(code.as_deref(), http_status),
         _ => ApiErrorKind::Other,
+    };
+    let message = match (kind, &code, http_status) {
+        (ApiErrorKind::MalformedResponse, None, Some(400..=499)) => {
+            "the endpoint did not speak the S3 Control API: the answer has no S3 Control error"
+                .to_owned()
+        }
+        _ => message,
     };
     ApiError {
         call,
@@ -154,7 +216,7 @@ where
 
 /// Every cause of `error`, outermost first, joined with `: ` (each message once). The SDK's own
 /// `DisplayErrorContext` also appends the `Debug` form, which buries the cause a person can act on.
-fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
+pub(crate) fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
     let mut parts: Vec<String> = Vec::new();
     let mut next = Some(error);
     while let Some(current) = next {
@@ -314,7 +376,8 @@ impl JobControl for AwsJobControl {
             .job_id(job.as_str())
             .send()
             .await
-            .map_err(|e| classify(call, e))?;
+            .inspect(|_| self.health.answered())
+            .map_err(|e| self.health.failed(classify(call, e)))?;
         let request_id = output.request_id();
         let descriptor = output
             .job()
@@ -368,7 +431,11 @@ impl JobControl for AwsJobControl {
         for status in statuses {
             request = request.job_statuses(SdkJobStatus::from(status.as_str()));
         }
-        let output = request.send().await.map_err(|e| classify(call, e))?;
+        let output = request
+            .send()
+            .await
+            .inspect(|_| self.health.answered())
+            .map_err(|e| self.health.failed(classify(call, e)))?;
         let request_id = output.request_id();
         let jobs = output
             .jobs()
@@ -407,7 +474,8 @@ impl JobControl for AwsJobControl {
             .set_status_update_reason(reason.map(str::to_owned))
             .send()
             .await
-            .map_err(|e| classify(call, e))?;
+            .inspect(|_| self.health.answered())
+            .map_err(|e| self.health.failed(classify(call, e)))?;
         let request_id = output.request_id();
         Ok(Answer {
             value: status(call, request_id, output.status())?,
@@ -429,7 +497,8 @@ impl JobControl for AwsJobControl {
             .priority(priority)
             .send()
             .await
-            .map_err(|e| classify(call, e))?;
+            .inspect(|_| self.health.answered())
+            .map_err(|e| self.health.failed(classify(call, e)))?;
         Ok(Answer {
             value: output.priority(),
             request_id: output.request_id().map(str::to_owned),
@@ -445,7 +514,8 @@ impl JobControl for AwsJobControl {
             .job_id(job.as_str())
             .send()
             .await
-            .map_err(|e| classify(call, e))?;
+            .inspect(|_| self.health.answered())
+            .map_err(|e| self.health.failed(classify(call, e)))?;
         Ok(Answer {
             value: output
                 .tags()
@@ -512,7 +582,9 @@ mod tests {
             (None, Some(429), ApiErrorKind::Throttled),
             (None, Some(503), ApiErrorKind::ServerError),
             (None, Some(403), ApiErrorKind::AccessDenied),
-            (None, Some(404), ApiErrorKind::NotFound),
+            (None, Some(404), ApiErrorKind::MalformedResponse),
+            (None, Some(405), ApiErrorKind::MalformedResponse),
+            (Some("SomethingNew"), Some(404), ApiErrorKind::NotFound),
             (None, Some(400), ApiErrorKind::BadRequest),
             (None, Some(200), ApiErrorKind::MalformedResponse),
             (Some("SomethingNew"), Some(502), ApiErrorKind::ServerError),

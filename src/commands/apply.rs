@@ -146,9 +146,13 @@ pub(crate) async fn run_plan(
         () = signals.cancel.cancelled() => return Err(CommandError::Interrupted),
     };
     resume.extend_plan(&mut resolved);
-    console::note(overview(source.shown(), &resolved, &report_path));
+    // `-q` keeps stderr for errors, but a confirmation is never asked without showing what it is for.
+    let asks = mode == RunMode::Apply && !args.yes;
+    if asks || !crate::text::is_quiet() {
+        console::note(overview(source.shown(), &resolved, &report_path));
+    }
 
-    if mode == RunMode::Apply && !args.yes {
+    if asks {
         confirm(&resolved, &signals.cancel).await?;
     }
 
@@ -168,7 +172,7 @@ pub(crate) async fn run_plan(
                     });
                 }
             };
-            console::note(format_args!("journal: {}\n", journal_path.display()));
+            crate::note!("journal: {}", journal_path.display());
             journal
                 .begin(
                     &source.shown().display().to_string(),
@@ -228,7 +232,7 @@ pub(crate) async fn run_plan(
         tracing::error!("{error}");
     }
     for (path, _) in &reports {
-        console::note(format_args!("report: {}\n", path.display()));
+        crate::note!("report: {}", path.display());
     }
     if let Some(sandbox) = session.sandbox {
         sandbox.shutdown().await;

@@ -102,14 +102,17 @@ fn builder(args: &SandboxArgs) -> Result<SandboxBuilder, SandboxError> {
     if args.accept_repeats {
         rules.repeat_request = RepeatRequest::Accept;
     }
+    // One default for `s3plan sandbox` and `--sandbox`: the flag, else the seed's own, else 60.
+    let speed = args
+        .speed
+        .or(seed.speed)
+        .unwrap_or(crate::cli::SANDBOX_SPEED);
     let mut builder = Sandbox::builder()
         .seed(seed)
+        .speed(speed)
         .knobs(knobs)
         .rules(rules)
         .bind(std::net::SocketAddr::new(args.bind, args.port).to_string());
-    if let Some(speed) = args.speed {
-        builder = builder.speed(speed);
-    }
     for spec in &args.credentials {
         builder = builder.credentials(Credentials::parse(spec)?);
     }

@@ -285,11 +285,13 @@ impl Session {
                     self.target.clone(),
                     self.settings.clone(),
                 );
-                Ok(
-                    with_patience_notes(resolving, self.settings.poll_rate_limit)
-                        .await
-                        .map_err(Box::new)?,
+                Ok(with_patience_notes(
+                    resolving,
+                    self.settings.poll_rate_limit,
+                    self.control.health(),
                 )
+                .await
+                .map_err(Box::new)?)
             }
             Origin::Saved(saved) => {
                 let caller = self.reader(cancel);
@@ -451,9 +453,14 @@ async fn connect_to(
                     Seed::from_file(path).map_err(|e| CommandError::Sandbox(e.to_string()))?
                 }
             };
+            // The same default as `s3plan sandbox --speed`: the flag, else the seed's own, else 60.
+            let speed = connect
+                .sandbox_speed
+                .or(seed.speed)
+                .unwrap_or(crate::cli::SANDBOX_SPEED);
             let handle = Sandbox::builder()
                 .seed(seed)
-                .speed(connect.sandbox_speed)
+                .speed(speed)
                 .start()
                 .await
                 .map_err(|e| CommandError::Sandbox(e.to_string()))?;
@@ -495,7 +502,8 @@ async fn connect_to(
 }
 
 fn print_warnings(loaded: &LoadedPlan) {
-    if loaded.warnings.is_empty() {
+    // `-q`: stderr is for errors only (`s3plan validate` still shows warnings).
+    if loaded.warnings.is_empty() || crate::text::is_quiet() {
         return;
     }
     let error = plan::PlanError {
@@ -515,17 +523,30 @@ const PATIENCE_NOTE_EVERY: std::time::Duration = std::time::Duration::from_secs(
 /// Runs `work`, printing a line on stderr every few seconds while it lasts: a selector over many jobs, or
 /// tag lookups at a low `poll_rate_limit`, can take minutes, and silence before the confirmation prompt
 /// reads as a hang.
-async fn with_patience_notes<T>(work: impl Future<Output = T>, read_rate: f64) -> T {
+async fn with_patience_notes<T>(
+    work: impl Future<Output = T>,
+    read_rate: f64,
+    health: &crate::api::aws::CallHealth,
+) -> T {
     let started = tokio::time::Instant::now();
     let mut notes = tokio::time::interval_at(started + PATIENCE_NOTE_EVERY, PATIENCE_NOTE_EVERY);
     tokio::pin!(work);
     loop {
         tokio::select! {
             done = &mut work => return done,
-            _ = notes.tick() => crate::console::note(format_args!(
-                "still resolving the plan after {}s (ListJobs, DescribeJob and GetJobTagging at most {read_rate}/s; raise poll_rate_limit to go faster)\n",
-                started.elapsed().as_secs()
-            )),
+            _ = notes.tick() => {
+                let after = started.elapsed().as_secs();
+                // Failing calls are retried with backoff: that, not the read rate, is the wait.
+                match health.failing() {
+                    Some((count, last)) => crate::note!(
+                        "still resolving the plan after {after}s: the endpoint is not answering ({} failed, last: {last}); retrying",
+                        crate::text::plural(usize::try_from(count).unwrap_or(usize::MAX), "call")
+                    ),
+                    None => crate::note!(
+                        "still resolving the plan after {after}s (ListJobs, DescribeJob and GetJobTagging at most {read_rate}/s; raise poll_rate_limit to go faster)"
+                    ),
+                }
+            }
         }
     }
 }

@@ -12,6 +12,7 @@ use miette::{GraphicalReportHandler, GraphicalTheme};
 use crate::cli::{DiagnosticFormat, ValidateArgs};
 use crate::errors::{EXIT_INVALID, EXIT_OK};
 use crate::plan::{self, Checked, DiagnosticRecord, Located};
+use crate::text::plural;
 
 /// Runs `s3plan validate`.
 pub fn run(args: &ValidateArgs) -> i32 {
@@ -45,10 +46,12 @@ fn handler() -> GraphicalReportHandler {
 
 fn print_human(checked: &[Checked]) -> std::io::Result<()> {
     let handler = handler();
+    // `-q`: errors only, so neither warnings nor the "valid:" lines.
+    let quiet = crate::text::is_quiet();
     let mut stderr = std::io::stderr().lock();
     for file in checked {
         let source = file.named_source();
-        for diagnostic in &file.diagnostics {
+        for diagnostic in file.diagnostics.iter().filter(|d| !quiet || d.is_error()) {
             let mut text = String::new();
             let located = Located {
                 diagnostic,
@@ -64,25 +67,19 @@ fn print_human(checked: &[Checked]) -> std::io::Result<()> {
         let path = file.path.display();
         let summary = match (file.is_valid(), warnings) {
             (true, 0) => format!("valid: {path}\n"),
-            (true, _) => format!("valid: {path} ({})\n", count(warnings, "warning")),
-            (false, 0) => format!("invalid: {path} ({})\n", count(errors, "error")),
+            (true, _) => format!("valid: {path} ({})\n", plural(warnings, "warning")),
+            (false, 0) => format!("invalid: {path} ({})\n", plural(errors, "error")),
             (false, _) => format!(
                 "invalid: {path} ({}, {})\n",
-                count(errors, "error"),
-                count(warnings, "warning")
+                plural(errors, "error"),
+                plural(warnings, "warning")
             ),
         };
-        stderr.write_all(summary.as_bytes())?;
+        if !(quiet && file.is_valid()) {
+            stderr.write_all(summary.as_bytes())?;
+        }
     }
     Ok(())
-}
-
-fn count(n: usize, noun: &str) -> String {
-    if n == 1 {
-        format!("1 {noun}")
-    } else {
-        format!("{n} {noun}s")
-    }
 }
 
 fn print_json(checked: &[Checked]) -> std::io::Result<()> {

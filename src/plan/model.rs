@@ -323,10 +323,10 @@ pub struct Selector {
     #[serde(default)]
     #[schemars(with = "Option<bool>")]
     pub all: Option<Spanned<bool>>,
-    /// Server-side status filter (ListJobs `jobStatuses`).
+    /// Server-side status filter (ListJobs `jobStatuses`): one status or a list, like `wait_for`.
     #[serde(default)]
-    #[schemars(with = "Option<Vec<JobStatus>>")]
-    pub status: Option<Spanned<Vec<Spanned<JobStatus>>>>,
+    #[schemars(with = "Option<StatusList>")]
+    pub status: Option<Spanned<StatusList>>,
     /// Glob on the job's Description (`reindex-*`), or a regex written `regex:^reindex-\d+$`.
     #[serde(default)]
     #[schemars(with = "Option<String>")]
@@ -358,7 +358,7 @@ impl Selector {
     pub fn statuses(&self) -> Vec<JobStatus> {
         self.status
             .iter()
-            .flat_map(|s| s.value.iter().map(|v| v.value))
+            .flat_map(|s| s.value.statuses())
             .collect()
     }
 
@@ -399,7 +399,9 @@ impl Selector {
 
     /// Whether any filter is given (`all` does not count).
     pub fn has_filter(&self) -> bool {
-        self.status.as_ref().is_some_and(|s| !s.value.is_empty())
+        self.status
+            .as_ref()
+            .is_some_and(|s| !s.value.statuses().is_empty())
             || self.description.is_some()
             || self.created_after.is_some()
             || self.created_before.is_some()

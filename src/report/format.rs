@@ -19,6 +19,7 @@ pub enum ReportFormat {
     /// The reference format (`.json`).
     Json,
     /// For incident tickets (`.md`, `.markdown`).
+    #[value(alias = "md")]
     Markdown,
     /// JUnit XML for CI systems (`.xml`).
     Junit,

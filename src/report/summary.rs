@@ -50,7 +50,7 @@ pub fn hint(kind: ApiErrorKind, call: ApiCall) -> &'static str {
             "AWS rejected the request: check the job id and the plan's values"
         }
         (ApiErrorKind::MalformedResponse, _) => {
-            "the answer could not be understood: check `--endpoint-url` points at S3 Control"
+            "the answer is not one S3 Control gives: check that `--endpoint-url` points at S3 Control (or a running `s3plan sandbox`)"
         }
         (ApiErrorKind::Other, _) => "see the message; rerun with -v for details",
     }

@@ -153,7 +153,7 @@ impl Bench {
                 "version: 1\njobs:\n  - name: same\n    select: {select}\n    max_jobs: 1000\n    set: Cancelled\n"
             ),
         );
-        let out = self.run(&["plan", &plan, "--output", "json"]).await;
+        let out = self.run(&["plan", &plan, "--format", "json"]).await;
         out.code(0);
         let doc: Value = serde_json::from_str(&out.stdout).unwrap();
         let mut ids: Vec<String> = doc["entries"][0]["jobs"]
@@ -183,7 +183,7 @@ fn sorted(mut ids: Vec<&str>) -> Vec<String> {
 #[tokio::test]
 async fn each_selector_flag_lists_the_jobs_the_same_select_resolves_to() {
     let bench = Bench::demo().await;
-    let every = bench.run(&["jobs", "--output", "ids"]).await;
+    let every = bench.run(&["jobs", "--format", "ids"]).await;
     every.code(0);
     let all = every.lines().len();
     assert_eq!(all, 26, "{every:?}");
@@ -217,7 +217,7 @@ async fn each_selector_flag_lists_the_jobs_the_same_select_resolves_to() {
         ),
     ];
     for (flags, select) in cases {
-        let mut args = vec!["jobs", "--output", "ids"];
+        let mut args = vec!["jobs", "--format", "ids"];
         args.extend_from_slice(flags);
         let listed = bench.run(&args).await;
         listed.code(0);
@@ -237,7 +237,7 @@ async fn each_selector_flag_lists_the_jobs_the_same_select_resolves_to() {
 async fn json_and_ids_list_the_newest_first_and_tags_are_read_only_for_rows_shown() {
     let bench = Bench::demo().await;
     let json = bench
-        .run(&["jobs", "--status", "Active", "--output", "json"])
+        .run(&["jobs", "--status", "Active", "--format", "json"])
         .await;
     json.code(0);
     let jobs: Value = serde_json::from_str(&json.stdout).unwrap();
@@ -263,7 +263,7 @@ async fn json_and_ids_list_the_newest_first_and_tags_are_read_only_for_rows_show
     assert_eq!(created, newest_first);
 
     let ids = bench
-        .run(&["jobs", "--status", "Active", "--output", "ids"])
+        .run(&["jobs", "--status", "Active", "--format", "ids"])
         .await;
     ids.code(0);
     let json_ids: Vec<&str> = jobs.iter().map(|j| j["JobId"].as_str().unwrap()).collect();
@@ -271,7 +271,7 @@ async fn json_and_ids_list_the_newest_first_and_tags_are_read_only_for_rows_show
 
     assert_eq!(bench.sandbox.calls(Operation::GetJobTagging), 0);
     let limited = bench
-        .run(&["jobs", "--limit", "3", "--tags", "--output", "json"])
+        .run(&["jobs", "--limit", "3", "--tags", "--format", "json"])
         .await;
     limited.code(0);
     let limited: Value = serde_json::from_str(&limited.stdout).unwrap();
@@ -322,7 +322,7 @@ async fn a_job_id_shows_everything_describe_job_returns() {
             "jobs",
             ARCHIVE,
             "92276658-1e27-41c0-8a6a-63ec24ede6a4",
-            "--output",
+            "--format",
             "json",
         ])
         .await;
@@ -611,7 +611,7 @@ async fn dry_run_reads_and_makes_no_mutation() {
             "--description",
             "reindex-*",
             "--dry-run",
-            "--output",
+            "--format",
             "json",
             "--report",
             "dry.json",

@@ -25,6 +25,7 @@ mod hardening;
 mod hostile;
 mod incident;
 mod journal;
+mod operator_ux;
 mod sandbox_auth;
 mod sandbox_cli;
 mod sandbox_error_table;
