@@ -4,7 +4,8 @@
 
 use s3plan::sandbox::{Credentials, Operation, Sandbox, SandboxHandle};
 
-use crate::journal::{apply, plan, s3plan, seed};
+use crate::journal::{apply, plan, seed};
+use crate::support::s3plan;
 
 const SECRET: &str = "hostile-test-secret-4f9d2c7e";
 const AKID: &str = "AKIDHOSTILETEST";
@@ -183,7 +184,7 @@ async fn an_unwritable_report_or_journal_path_is_refused_before_any_change() {
     let sandbox = Sandbox::builder().seed(seed(10)).start().await.unwrap();
     let plan = plan(dir.path(), 100, 4);
     // A report in a directory that does not exist.
-    let output = crate::journal::s3plan(dir.path())
+    let output = s3plan(dir.path())
         .arg("apply")
         .arg(&plan)
         .args(["--endpoint-url", &sandbox.url(), "--yes", "--report"])
@@ -231,11 +232,7 @@ async fn credentials_of_another_account_than_the_plan_pins_are_refused_before_an
                 .unwrap()
         }
     });
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let sts = format!("http://{}", listener.local_addr().unwrap());
-    let server = tokio::spawn(async move {
-        let _ = axum::serve(listener, app).await;
-    });
+    let (sts, server) = crate::support::serve(app).await;
     let dir = tempfile::tempdir().unwrap();
     let plan = plan(dir.path(), 100, 4);
     // AWS's own S3 Control endpoint (no --endpoint-url): the refusal must come before any call to it.

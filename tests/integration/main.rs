@@ -30,3 +30,4 @@ mod sandbox_knobs;
 mod sandbox_lifecycle;
 mod sandbox_ops;
 mod sandbox_support;
+mod support;
