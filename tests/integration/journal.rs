@@ -2,7 +2,8 @@
 //! (every request the server received has an intent; acknowledged ones have acks, bar those in flight),
 //! Ctrl-C once and twice, resume and rerun, and `s3plan report` over a cut-short journal.
 //!
-//! Shared helpers (`Run`, `seed`, `plan`) are also used by `faults.rs`.
+//! The journal helpers here (`seed`, `plan`, `apply`, `read_journal`, `check_invariant`, ...) are also used
+//! by `faults.rs`, `hostile.rs` and `bad_answers.rs`; what every test file shares is in `support.rs`.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -85,6 +86,10 @@ pub fn journal_lines(path: &Path) -> Vec<Value> {
 /// are intents.
 pub fn read_journal(path: &Path) -> Vec<Value> {
     let lines = journal_lines(path);
+    if !path.exists() {
+        // Killed before the journal was created: nothing was sent either (checked by the callers).
+        return lines;
+    }
     let dir = path.parent().unwrap_or(Path::new("."));
     let output = s3plan(dir)
         .arg("report")
