@@ -314,17 +314,11 @@ async fn a_custom_endpoint_is_not_checked_against_sts() {
     sandbox.shutdown().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn an_sts_failure_only_warns_and_the_run_goes_on_to_its_first_call() {
-    use std::sync::atomic::Ordering;
-    let (sts, asked, server) = stub_sts(
-        500,
-        r#"<ErrorResponse><Error><Type>Receiver</Type><Code>InternalFailure</Code><Message>stub failure</Message></Error><RequestId>stub</RequestId></ErrorResponse>"#,
-    )
-    .await;
+/// Applies a plan pinned to the seed's account against AWS's own endpoint (no `--endpoint-url`), with STS at
+/// `sts`, in a region that does not exist: the run's first S3 Control call, which only a run past the
+/// account check makes, fails without leaving this machine. Returns stderr, flattened.
+fn apply_on_aws_with_sts(sts: &str) -> String {
     let dir = tempfile::tempdir().unwrap();
-    // AWS's own endpoint (no --endpoint-url) in a region that does not exist, so the run's first S3 Control
-    // call, which only a run past the check makes, fails without leaving this machine.
     let plan = dir.path().join("plan.yaml");
     std::fs::write(
         &plan,
@@ -339,12 +333,25 @@ async fn an_sts_failure_only_warns_and_the_run_goes_on_to_its_first_call() {
         .arg(&plan)
         .args(["--yes", "--report"])
         .arg(dir.path().join("report.json"))
-        .env("AWS_ENDPOINT_URL_STS", &sts)
+        .env("AWS_ENDPOINT_URL_STS", sts)
         .env("AWS_REGION", "zz-nowhere-1")
         .env("S3PLAN_ATTEMPT_TIMEOUT", "500ms")
         .output()
         .unwrap();
-    let stderr = flat(&output.stderr);
+    flat(&output.stderr)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_sts_failure_only_warns_and_the_run_goes_on_to_its_first_call() {
+    use std::sync::atomic::Ordering;
+    let (sts, asked, server) = stub_sts(
+        500,
+        r#"<ErrorResponse><Error><Type>Receiver</Type><Code>InternalFailure</Code><Message>stub failure</Message></Error><RequestId>stub</RequestId></ErrorResponse>"#,
+    )
+    .await;
+    let stderr = tokio::task::spawn_blocking(move || apply_on_aws_with_sts(&sts))
+        .await
+        .unwrap();
     assert_eq!(asked.load(Ordering::SeqCst), 1, "{stderr}");
     assert!(
         stderr.contains("could not check the credentials' account against the plan's account_id"),
@@ -353,5 +360,32 @@ async fn an_sts_failure_only_warns_and_the_run_goes_on_to_its_first_call() {
     assert!(!stderr.contains("credentials belong to"), "{stderr}");
     // Past the check: the run tried DescribeJob on the (unreachable) endpoint.
     assert!(stderr.contains("DescribeJob"), "{stderr}");
+    server.abort();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_silent_sts_only_warns_after_its_ten_seconds() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let asked = Arc::new(AtomicUsize::new(0));
+    let counter = asked.clone();
+    // Takes the call and never answers (well past the 10 s the check waits).
+    let app = axum::Router::new().fallback(move || {
+        counter.fetch_add(1, Ordering::SeqCst);
+        async {
+            tokio::time::sleep(std::time::Duration::from_secs(120)).await;
+            ""
+        }
+    });
+    let (sts, server) = crate::support::serve(app).await;
+    let stderr = tokio::task::spawn_blocking(move || apply_on_aws_with_sts(&sts))
+        .await
+        .unwrap();
+    assert_eq!(asked.load(Ordering::SeqCst), 1, "{stderr}");
+    assert!(
+        stderr.contains("STS did not answer within 10s"),
+        "a warning: {stderr}"
+    );
+    assert!(stderr.contains("DescribeJob"), "went on: {stderr}");
     server.abort();
 }
