@@ -1145,11 +1145,11 @@ async fn regression_a_second_signal_abandons_calls_in_flight_and_keeps_their_att
     .start()
     .await;
     running.wait_for_calls(Operation::UpdateJobStatus, 1).await;
-    let signalled = Instant::now();
     running.signal("TERM");
     running
         .wait_for_stderr("interrupted: starting no new work")
         .await;
+    let signalled = Instant::now();
     running.signal("INT");
     let done = running.finish().await;
     // Half the 10 s grace the first signal gives calls in flight (the call itself would take 30 s): it was
