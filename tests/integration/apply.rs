@@ -8,8 +8,7 @@ use s3plan::sandbox::{FaultAction, JobStatus, Operation, ScriptedFault};
 use serde_json::Value;
 
 use crate::apply_support::{ACCESS_KEY_ID, Finished, SECRET_ACCESS_KEY, TestRun};
-
-const ACCOUNT: &str = "111122223333";
+use crate::support::ACCOUNT;
 
 /// A small account with one job per interesting state (clock frozen unless a test moves it).
 const SEED: &str = r#"
@@ -385,9 +384,9 @@ async fn a_gate_on_the_jobs_own_status_is_met() {
 "#)
     .start()
     .await;
-    // Resolution described the job; let the gate poll a few times, then let an hour pass.
-    running.wait_for_calls(Operation::DescribeJob, 2).await;
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    // Resolution described the job; let the gate poll five times (at least 400 ms at its 100 ms
+    // interval) with nothing sent, then let an hour pass.
+    running.wait_for_calls(Operation::DescribeJob, 6).await;
     assert!(
         running.sandbox.audit().is_empty(),
         "no call before the gate"
@@ -413,8 +412,8 @@ async fn a_gate_on_another_job_is_met() {
 "#)
     .start()
     .await;
-    running.wait_for_calls(Operation::DescribeJob, 3).await;
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    // Resolution described both jobs; let the gate poll prep-2 five times with nothing sent.
+    running.wait_for_calls(Operation::DescribeJob, 7).await;
     assert!(
         running.sandbox.audit().is_empty(),
         "no call before the gate"
@@ -465,11 +464,15 @@ async fn gates_time_out_or_fail_at_once_when_they_can_never_hold() {
             reason.contains("can never hold") && reason.contains(now),
             "{reason}"
         );
-        assert!(record["waited_ms"].as_u64().unwrap() < 1000, "{record:#}");
+        // Failed before the one-second gate timed out, so long before their own one-minute timeout.
+        assert!(
+            record["waited_ms"].as_u64().unwrap() < timed_out["waited_ms"].as_u64().unwrap(),
+            "{record:#}"
+        );
         assert!(record["status_after"].is_string(), "{record:#}");
     }
-    // Unreachable gates do not wait for their one-minute timeout.
-    assert!(elapsed < Duration::from_secs(20), "{elapsed:?}");
+    // The whole run did not wait for the one-minute timeouts.
+    assert!(elapsed < Duration::from_secs(50), "{elapsed:?}");
     assert!(done.sandbox.audit().is_empty());
     assert_eq!(done.summary("timed_out"), 1);
     assert_eq!(done.summary("failed"), 2);
@@ -548,8 +551,12 @@ async fn jobs_that_move_while_a_gate_waits_get_the_right_outcome() {
 "#)
     .start()
     .await;
-    running.wait_for_calls(Operation::DescribeJob, 4).await;
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    // Both gates polled prep-2 a few times with nothing sent.
+    running.wait_for_calls(Operation::DescribeJob, 8).await;
+    assert!(
+        running.sandbox.audit().is_empty(),
+        "no call before the gate"
+    );
     running.sandbox.advance(Duration::from_secs(3700));
     let done = running.finish().await;
     done.code(0);
@@ -844,8 +851,8 @@ accounts:
     .seed_yaml(seed)
     .start()
     .await;
-    running.wait_for_calls(Operation::ListJobs, 2).await;
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    // Resolution listed once; three polling rounds list again with nothing sent.
+    running.wait_for_calls(Operation::ListJobs, 4).await;
     assert!(
         running.sandbox.audit().is_empty(),
         "no call before the gate"
@@ -1013,13 +1020,15 @@ fn the_sandbox_flag_takes_a_seed_file() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_attempt_that_times_out_after_the_change_counts_as_applied() {
-    // The first UpdateJobStatus is answered after the client's 10 s attempt timeout; the retry meets the
-    // job already Ready (JobStatusException), which the re-check turns into `applied`.
+    // The first UpdateJobStatus is answered after the client's attempt timeout (1 s here instead of the
+    // default 10 s); the retry meets the job already Ready (JobStatusException), which the re-check turns
+    // into `applied`.
     let done = run("  - {name: confirm, job_id: \"susp-1\", set: Ready}\n")
+        .env("S3PLAN_ATTEMPT_TIMEOUT", "1s")
         .script(
             ScriptedFault::new(
                 Some(Operation::UpdateJobStatus),
-                FaultAction::Delay { ms: 10_500 },
+                FaultAction::Delay { ms: 3_000 },
             )
             .times(1),
         )
@@ -1058,9 +1067,8 @@ accounts:
     .args(&["--rate-limit", "5000", "--concurrency", "64"])
     .start()
     .await;
-    // Resolution lists 2 pages; each polling round 2 more.
-    running.wait_for_calls(Operation::ListJobs, 4).await;
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    // Resolution lists 2 pages; each polling round 2 more: three rounds with nothing sent.
+    running.wait_for_calls(Operation::ListJobs, 8).await;
     assert!(
         running.sandbox.audit().is_empty(),
         "no call before the gate"
@@ -1116,7 +1124,7 @@ async fn regression_setup_errors_name_their_cause_once() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn regression_a_second_signal_abandons_calls_in_flight_and_keeps_their_attempts() {
-    let running = run(r#"
+    let mut running = run(r#"
   - name: confirm
     job_id: "susp-1"
     set: Ready
@@ -1125,21 +1133,27 @@ async fn regression_a_second_signal_abandons_calls_in_flight_and_keeps_their_att
     after: [confirm]
     set: Ready
 "#)
+    // The attempt timeout beyond the delay, so only the second signal can end the call early.
+    .env("S3PLAN_ATTEMPT_TIMEOUT", "60s")
     .script(
         ScriptedFault::new(
             Some(Operation::UpdateJobStatus),
-            FaultAction::Delay { ms: 8_000 },
+            FaultAction::Delay { ms: 30_000 },
         )
         .times(1),
     )
     .start()
     .await;
     running.wait_for_calls(Operation::UpdateJobStatus, 1).await;
-    let signalled = Instant::now();
     running.signal("TERM");
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    running
+        .wait_for_stderr("interrupted: starting no new work")
+        .await;
+    let signalled = Instant::now();
     running.signal("INT");
     let done = running.finish().await;
+    // Half the 10 s grace the first signal gives calls in flight (the call itself would take 30 s): it was
+    // abandoned, not waited for.
     assert!(
         signalled.elapsed() < Duration::from_secs(5),
         "{:?}",
@@ -1233,11 +1247,13 @@ accounts:
     assert_eq!(done.calls(Operation::GetJobTagging), 0);
 }
 
+/// A plan that pins no account.
+const UNPINNED: &str =
+    "version: 1\nreason: test\njobs:\n  - {name: confirm, job_id: \"foreign-1\", set: Ready}\n";
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_account_comes_from_the_flag_then_the_plan_then_aws_account_id_and_a_pin_is_enforced() {
-    let unpinned =
-        "version: 1\nreason: test\njobs:\n  - {name: confirm, job_id: \"foreign-1\", set: Ready}\n";
-    let from_env = TestRun::new(unpinned)
+async fn an_unpinned_plan_takes_its_account_from_aws_account_id() {
+    let from_env = TestRun::new(UNPINNED)
         .seed_yaml(SEED)
         .env("AWS_ACCOUNT_ID", "444455556666")
         .run()
@@ -1248,9 +1264,12 @@ async fn the_account_comes_from_the_flag_then_the_plan_then_aws_account_id_and_a
         from_env.sandbox.job_status("444455556666", "foreign-1"),
         Some(JobStatus::Ready)
     );
+}
 
-    // The flag beats the variable: foreign-1 is not in 111122223333.
-    let flag_wins = TestRun::new(unpinned)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_account_id_flag_beats_aws_account_id() {
+    // foreign-1 is not in 111122223333.
+    let flag_wins = TestRun::new(UNPINNED)
         .seed_yaml(SEED)
         .env("AWS_ACCOUNT_ID", "444455556666")
         .args(&["--account-id", ACCOUNT])
@@ -1258,9 +1277,12 @@ async fn the_account_comes_from_the_flag_then_the_plan_then_aws_account_id_and_a
         .await;
     flag_wins.code(2);
     flag_wins.stderr_has("not found").stderr_has(ACCOUNT);
+    assert!(flag_wins.mutations().is_empty());
+}
 
-    // A plan that pins its account is refused when the variable names another: the credentials are
-    // probably for that other account (issue 6: a mismatch with the credentials is refused).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pinned_plan_is_refused_when_aws_account_id_names_another() {
+    // The credentials are probably for that other account: a mismatch with the credentials is refused.
     let pinned = run("  - {name: confirm, job_id: \"susp-1\", set: Ready}\n")
         .env("AWS_ACCOUNT_ID", "444455556666")
         .run()
@@ -1270,8 +1292,10 @@ async fn the_account_comes_from_the_flag_then_the_plan_then_aws_account_id_and_a
         .stderr_has("444455556666")
         .stderr_has("nothing was changed");
     assert!(pinned.mutations().is_empty());
+}
 
-    // The variable agreeing with the pin is fine.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pinned_plan_runs_when_aws_account_id_agrees() {
     let agreeing = run("  - {name: confirm, job_id: \"susp-1\", set: Ready}\n")
         .env("AWS_ACCOUNT_ID", ACCOUNT)
         .run()

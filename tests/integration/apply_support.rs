@@ -1,7 +1,7 @@
 //! `TestRun`: a fluent builder for `s3plan apply` tests (after casey/just's `tests/test.rs`). It starts the
 //! sandbox in-process on a free port with the given seed, token buckets and scripted faults, writes the plan
-//! to a temp dir, runs the real binary against the sandbox over HTTP with dummy credentials (HOME and
-//! AWS_CONFIG_FILE point into the temp dir and IMDS is off, so no real profile or instance role is read),
+//! to a temp dir, runs the real binary against the sandbox over HTTP with dummy credentials (launched by
+//! `support::s3plan`: a clean environment, so no real profile or instance role is read),
 //! and hands back exit code, output, the parsed JSON report and the sandbox for its audit log and call
 //! counts.
 //!
@@ -14,6 +14,8 @@ use s3plan::sandbox::{
     AuditEntry, Credentials, Operation, Sandbox, SandboxHandle, ScriptedFault, Seed, Throttle,
 };
 use serde_json::Value;
+
+use crate::support::StderrLines;
 
 /// A fixed sandbox start, so seeded jobs tell the same story every run.
 const START: &str = "2026-06-01T12:00:00Z";
@@ -154,13 +156,10 @@ impl TestRun {
         let dir = tempfile::tempdir().unwrap();
         let plan = dir.path().join("plan.yaml");
         std::fs::write(&plan, &self.plan).unwrap();
-        let config = dir.path().join("aws-config");
-        std::fs::write(&config, "").unwrap();
         let report = dir.path().join("report.json");
 
-        let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_s3plan"));
+        let mut command = tokio::process::Command::from(crate::support::s3plan(dir.path()));
         command
-            .current_dir(dir.path())
             .arg("apply")
             .arg(&plan)
             .arg("--report")
@@ -171,16 +170,8 @@ impl TestRun {
         }
         command
             .args(&self.args)
-            .env_clear()
-            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-            .env("HOME", dir.path())
-            .env("AWS_CONFIG_FILE", &config)
-            .env("AWS_SHARED_CREDENTIALS_FILE", &config)
             .env("AWS_ACCESS_KEY_ID", ACCESS_KEY_ID)
             .env("AWS_SECRET_ACCESS_KEY", SECRET_ACCESS_KEY)
-            .env("AWS_REGION", "us-east-1")
-            .env("AWS_EC2_METADATA_DISABLED", "true")
-            .env("NO_COLOR", "1")
             .envs(self.env)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
@@ -194,6 +185,7 @@ impl TestRun {
             child,
             sandbox,
             dir,
+            stderr: None,
         }
     }
 }
@@ -204,19 +196,26 @@ pub struct Running {
     /// The sandbox the binary talks to.
     pub sandbox: SandboxHandle,
     dir: tempfile::TempDir,
+    /// Stderr read as it comes, once a test waited on it.
+    stderr: Option<StderrLines>,
 }
 
 impl Running {
-    /// Waits (up to 20 s) until the sandbox has seen at least `n` calls of `op`.
-    pub async fn wait_for_calls(&self, op: Operation, n: u64) {
-        let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(20);
-        while self.sandbox.calls(op) < n {
-            assert!(
-                tokio::time::Instant::now() < deadline,
-                "the sandbox never saw {n} {op:?} calls"
-            );
-            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    /// Waits until the binary printed a line containing `text` on stderr (an event to act on, such as the
+    /// first Ctrl-C being taken into account).
+    pub async fn wait_for_stderr(&mut self, text: &str) {
+        if self.stderr.is_none() {
+            self.stderr = Some(StderrLines::watch_tokio(&mut self.child));
         }
+        if let Some(stderr) = &self.stderr {
+            stderr.wait_for(text).await;
+        }
+    }
+
+    /// Waits until the sandbox has seen at least `n` calls of `op`.
+    pub async fn wait_for_calls(&self, op: Operation, n: u64) {
+        crate::support::wait_until(&format!("{n} {op:?} calls"), || self.sandbox.calls(op) >= n)
+            .await;
     }
 
     /// Sends SIGINT to the binary (Ctrl-C).
@@ -227,11 +226,7 @@ impl Running {
     /// Sends the signal `name` (`INT`, `TERM`) to the binary.
     pub fn signal(&self, name: &str) {
         let pid = self.child.id().expect("the binary is running");
-        let status = std::process::Command::new("kill")
-            .args([&format!("-{name}"), &pid.to_string()])
-            .status()
-            .unwrap();
-        assert!(status.success());
+        crate::support::signal(pid, name);
     }
 
     /// Waits for the binary to exit and collects what it left.
@@ -240,8 +235,12 @@ impl Running {
             child,
             sandbox,
             dir,
+            stderr,
         } = self;
-        let output = child.wait_with_output().await.unwrap();
+        let mut output = child.wait_with_output().await.unwrap();
+        if let Some(stderr) = stderr {
+            output.stderr = stderr.finish().into_bytes();
+        }
         let report = dir.path().join("report.json");
         let report = std::fs::read_to_string(&report)
             .ok()

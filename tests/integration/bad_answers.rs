@@ -9,7 +9,8 @@ use axum::body::Body;
 use axum::http::{Method, Request, Response, StatusCode};
 use proptest::prelude::*;
 
-use crate::journal::{ACCOUNT, jobs_by_id, report, s3plan};
+use crate::journal::{jobs_by_id, report};
+use crate::support::{ACCOUNT, s3plan, serve};
 
 const NS: &str = "http://awss3control.amazonaws.com/doc/2018-08-20/";
 
@@ -79,12 +80,7 @@ async fn stub(fuzz: Option<String>) -> (String, tokio::task::JoinHandle<()>) {
             }
         }
     });
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    let server = tokio::spawn(async move {
-        let _ = axum::serve(listener, app).await;
-    });
-    (url, server)
+    serve(app).await
 }
 
 fn plan(dir: &std::path::Path, ids: &[&str]) -> std::path::PathBuf {
@@ -140,8 +136,15 @@ async fn each_bad_answer_fails_its_own_job_and_the_run_goes_on() {
     for id in ["job-malformed", "job-truncated", "job-empty", "job-unknown"] {
         let job = &jobs[id];
         assert_eq!(job["outcome"], "failed", "{id}: {job}");
+        // Not retried: an answer that cannot be understood is not transient.
+        assert_eq!(job["attempts"], 1, "{id}: {job}");
+        assert_eq!(job["error"]["code"], "MalformedResponse", "{id}: {job}");
         let message = job["error"]["message"].as_str().unwrap_or_default();
-        assert!(!message.is_empty(), "{id}: no error message: {job}");
+        assert!(
+            message.starts_with("UpdateJobStatus failed: ")
+                && message.len() > "UpdateJobStatus failed: ".len() + 10,
+            "{id}: the message says nothing: {job}"
+        );
     }
     // A big but well-formed answer is an answer.
     assert_eq!(
@@ -152,38 +155,108 @@ async fn each_bad_answer_fails_its_own_job_and_the_run_goes_on() {
     server.abort();
 }
 
+/// The job statuses of the API model: an UpdateJobStatus answer naming one of them is an answer.
+const STATUSES: [&str; 13] = [
+    "New",
+    "Preparing",
+    "Suspended",
+    "Ready",
+    "Active",
+    "Pausing",
+    "Paused",
+    "Completing",
+    "Complete",
+    "Cancelling",
+    "Cancelled",
+    "Failing",
+    "Failed",
+];
+
+/// What the binary must make of a body, decided without the product's code.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Expect {
+    /// A well-formed answer with a status a cancel leads to (`Cancelling`, `Cancelled`): `applied`.
+    Applied,
+    /// A well-formed answer with another known status: `failed`, saying which status came back (no error:
+    /// the call succeeded, the job did not move where asked).
+    OtherStatus,
+    /// Not an UpdateJobStatusResult the client can read: `failed` after one attempt, `MalformedResponse`.
+    Malformed,
+    /// A byte flipped somewhere: depends on where (an ignored byte, or one that breaks the XML); the job
+    /// ends cleanly either way, in one of the three ways above.
+    Any,
+}
+
+fn expect_for(status: &str) -> Expect {
+    match status {
+        "Cancelling" | "Cancelled" => Expect::Applied,
+        s if STATUSES.contains(&s) => Expect::OtherStatus,
+        _ => Expect::Malformed,
+    }
+}
+
+fn update_bodies() -> impl Strategy<Value = (String, Expect)> {
+    prop_oneof![
+        // Random text has no `<`: never XML.
+        "[^<]{0,200}".prop_map(|text| (text, Expect::Malformed)),
+        (0usize..200, any::<u8>()).prop_map(|(at, byte)| {
+            let mut bytes = updated("job-fuzz1", "Cancelled").into_bytes();
+            let at = at % bytes.len();
+            bytes[at] = byte;
+            (String::from_utf8_lossy(&bytes).into_owned(), Expect::Any)
+        }),
+        // Cut before the status value is complete: no status, so no answer.
+        (0usize..150).prop_map(|cut| {
+            let full = updated("job-fuzz1", "Cancelled");
+            let end = full.find("Cancelled</Status>").unwrap() + "Cancelle".len();
+            (full[..cut.min(end)].to_owned(), Expect::Malformed)
+        }),
+        "[A-Za-z]{0,12}".prop_map(|status| (updated("job-fuzz1", &status), expect_for(&status))),
+        proptest::sample::select(&STATUSES[..])
+            .prop_map(|status| (updated("job-fuzz1", status), expect_for(status))),
+    ]
+}
+
 proptest! {
     #![proptest_config(ProptestConfig { cases: 24, ..ProptestConfig::default() })]
 
-    /// Random and mutated UpdateJobStatus bodies never panic the binary and always end the job with an
-    /// outcome in the report.
+    /// Random and mutated UpdateJobStatus bodies never panic the binary and always end the job with the
+    /// outcome the body calls for (see `Expect`).
     #[test]
-    fn any_update_job_status_body_ends_the_job_cleanly(
-        body in prop_oneof![
-            any::<String>(),
-            (0usize..200, any::<u8>()).prop_map(|(at, byte)| {
-                let mut bytes = updated("job-fuzz1", "Cancelled").into_bytes();
-                let at = at % bytes.len();
-                bytes[at] = byte;
-                String::from_utf8_lossy(&bytes).into_owned()
-            }),
-            (0usize..200).prop_map(|cut| {
-                let full = updated("job-fuzz1", "Cancelled");
-                full[..cut.min(full.len())].to_owned()
-            }),
-            "[A-Za-z]{0,12}".prop_map(|status| updated("job-fuzz1", &status)),
-        ]
-    ) {
+    fn any_update_job_status_body_ends_the_job_cleanly((body, expect) in update_bodies()) {
         let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().unwrap();
         let dir = tempfile::tempdir().unwrap();
-        let (url, server) = runtime.block_on(stub(Some(body)));
+        let (url, server) = runtime.block_on(stub(Some(body.clone())));
         let output = run(dir.path(), &url, &["job-fuzz1"]);
         let stderr = String::from_utf8_lossy(&output.stderr);
         prop_assert!(!stderr.contains("panicked"), "{}", stderr);
-        prop_assert!(matches!(output.status.code(), Some(0 | 1)), "{:?}: {}", output.status, stderr);
         let jobs = jobs_by_id(&report(&dir.path().join("report.json")));
-        let outcome = jobs["job-fuzz1"]["outcome"].as_str().unwrap_or_default().to_owned();
-        prop_assert!(outcome == "applied" || outcome == "failed", "{}", outcome);
+        let job = &jobs["job-fuzz1"];
+        let got = if job["outcome"] == "applied" {
+            Expect::Applied
+        } else if job["error"].is_null() {
+            Expect::OtherStatus
+        } else {
+            Expect::Malformed
+        };
+        match got {
+            Expect::Applied => prop_assert_eq!(output.status.code(), Some(0), "{}", stderr),
+            Expect::OtherStatus => {
+                prop_assert_eq!(&job["outcome"], "failed", "{}", job);
+                let reason = format!("but the server answered status {}", job["status_after"].as_str().unwrap_or("?"));
+                prop_assert!(job["reason"].as_str().unwrap_or_default().contains(&reason), "{}", job);
+                prop_assert_eq!(output.status.code(), Some(1), "{}", stderr);
+            }
+            _ => {
+                prop_assert_eq!(&job["outcome"], "failed", "{}", job);
+                prop_assert_eq!(&job["error"]["code"], "MalformedResponse", "{}", job);
+                prop_assert_eq!(&job["attempts"], 1, "{}", job);
+                prop_assert_eq!(output.status.code(), Some(1), "{}", stderr);
+            }
+        }
+        if expect != Expect::Any {
+            prop_assert_eq!(got, expect, "{:?}: {}", body, job);
+        }
         server.abort();
         runtime.shutdown_timeout(Duration::from_millis(100));
     }
@@ -201,12 +274,7 @@ async fn answering(status: u16, body: String) -> (String, tokio::task::JoinHandl
                 .unwrap()
         }
     });
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    let server = tokio::spawn(async move {
-        let _ = axum::serve(listener, app).await;
-    });
-    (url, server)
+    serve(app).await
 }
 
 fn bodies() -> impl Strategy<Value = String> {
@@ -220,7 +288,8 @@ fn bodies() -> impl Strategy<Value = String> {
         let full = describe("job-fuzz1");
         full[..cut.min(full.len())].to_owned()
     });
-    let error_body = "[A-Za-z]{0,20}".prop_map(|code| {
+    // Lower-case codes: never one the classification knows, so the HTTP status decides the kind.
+    let error_body = "[a-z]{0,20}".prop_map(|code| {
         format!("<ErrorResponse><Error><Code>{code}</Code><Message>m</Message></Error><RequestId>R</RequestId></ErrorResponse>")
     });
     prop_oneof![any::<String>(), describe_mutated, describe_cut, error_body]
@@ -238,7 +307,7 @@ proptest! {
         status in prop_oneof![Just(200u16), Just(400u16), Just(403u16), Just(404u16), Just(429u16), Just(500u16), Just(503u16)],
     ) {
         use s3plan::api::client::{AwsClients, Timeouts};
-        use s3plan::api::{AccountId, JobControl, JobId, TargetStatus};
+        use s3plan::api::{AccountId, ApiErrorKind, JobControl, JobId, TargetStatus};
         let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
         runtime.block_on(async {
             let (url, server) = answering(status, body).await;
@@ -248,11 +317,27 @@ proptest! {
             let job = JobId::parse("job-fuzz1").unwrap();
             let described = control.describe_job(&job).await;
             let updated = control.update_job_status(&job, TargetStatus::Cancelled, Some("fuzz")).await;
+            // The kind each status calls for, from the API's documented error statuses.
+            let expected = match status {
+                200 => ApiErrorKind::MalformedResponse,
+                400 => ApiErrorKind::BadRequest,
+                403 => ApiErrorKind::AccessDenied,
+                404 => ApiErrorKind::NotFound,
+                429 => ApiErrorKind::Throttled,
+                _ => ApiErrorKind::ServerError,
+            };
             if status != 200 {
                 prop_assert!(described.is_err() && updated.is_err());
             }
             for error in [described.err(), updated.err()].into_iter().flatten() {
-                prop_assert!(!error.to_string().is_empty());
+                prop_assert_eq!(error.kind, expected, "{}", error);
+                if status != 200 {
+                    prop_assert_eq!(error.http_status, Some(status), "{}", error);
+                }
+                // Every error names its call and says more than that.
+                let text = error.to_string();
+                let prefix = format!("{} failed: ", error.call);
+                prop_assert!(text.starts_with(&prefix) && text.len() > prefix.len() + 5, "{}", text);
             }
             server.abort();
             Ok(())

@@ -4,7 +4,8 @@
 
 use s3plan::sandbox::{Credentials, Operation, Sandbox, SandboxHandle};
 
-use crate::journal::{apply, plan, s3plan, seed};
+use crate::journal::{apply, plan, seed};
+use crate::support::s3plan;
 
 const SECRET: &str = "hostile-test-secret-4f9d2c7e";
 const AKID: &str = "AKIDHOSTILETEST";
@@ -126,7 +127,15 @@ async fn missing_credentials_fail_clearly_before_any_change() {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.code(), Some(2), "{stderr}");
     assert!(stderr.to_lowercase().contains("credentials"), "{stderr}");
-    no_mutation(&sandbox);
+    assert!(
+        !dir.path().join("report.json.journal.jsonl").exists(),
+        "no journal: nothing was about to change"
+    );
+    assert!(
+        sandbox.call_counts().values().all(|n| *n == 0),
+        "nothing unsigned was sent: {:?}",
+        sandbox.call_counts()
+    );
     sandbox.shutdown().await;
 }
 
@@ -183,7 +192,7 @@ async fn an_unwritable_report_or_journal_path_is_refused_before_any_change() {
     let sandbox = Sandbox::builder().seed(seed(10)).start().await.unwrap();
     let plan = plan(dir.path(), 100, 4);
     // A report in a directory that does not exist.
-    let output = crate::journal::s3plan(dir.path())
+    let output = s3plan(dir.path())
         .arg("apply")
         .arg(&plan)
         .args(["--endpoint-url", &sandbox.url(), "--yes", "--report"])
@@ -231,11 +240,7 @@ async fn credentials_of_another_account_than_the_plan_pins_are_refused_before_an
                 .unwrap()
         }
     });
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let sts = format!("http://{}", listener.local_addr().unwrap());
-    let server = tokio::spawn(async move {
-        let _ = axum::serve(listener, app).await;
-    });
+    let (sts, server) = crate::support::serve(app).await;
     let dir = tempfile::tempdir().unwrap();
     let plan = plan(dir.path(), 100, 4);
     // AWS's own S3 Control endpoint (no --endpoint-url): the refusal must come before any call to it.
@@ -255,5 +260,132 @@ async fn credentials_of_another_account_than_the_plan_pins_are_refused_before_an
     );
     assert!(stderr.contains("nothing was changed"), "{stderr}");
     assert_eq!(asked.load(Ordering::SeqCst), 1);
+    server.abort();
+}
+
+/// A stub STS answering every call with `status` and `body`; returns its URL, the call counter and the task.
+async fn stub_sts(
+    status: u16,
+    body: &'static str,
+) -> (
+    String,
+    std::sync::Arc<std::sync::atomic::AtomicUsize>,
+    tokio::task::JoinHandle<()>,
+) {
+    use axum::body::Body;
+    use axum::http::{Response, StatusCode};
+    use std::sync::atomic::Ordering;
+
+    let asked = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counter = asked.clone();
+    let app = axum::Router::new().fallback(move || {
+        counter.fetch_add(1, Ordering::SeqCst);
+        async move {
+            Response::builder()
+                .status(StatusCode::from_u16(status).unwrap())
+                .header("content-type", "text/xml")
+                .body(Body::from(body))
+                .unwrap()
+        }
+    });
+    let (url, server) = crate::support::serve(app).await;
+    (url, asked, server)
+}
+
+const OTHER_ACCOUNT_IDENTITY: &str = r#"<GetCallerIdentityResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><GetCallerIdentityResult><Arn>arn:aws:iam::999988887777:user/ops</Arn><UserId>AIDASTUB</UserId><Account>999988887777</Account></GetCallerIdentityResult><ResponseMetadata><RequestId>stub</RequestId></ResponseMetadata></GetCallerIdentityResponse>"#;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_custom_endpoint_is_not_checked_against_sts() {
+    use std::sync::atomic::Ordering;
+    // An STS that would name another account: a sandbox run must not ask it.
+    let (sts, asked, server) = stub_sts(200, OTHER_ACCOUNT_IDENTITY).await;
+    let dir = tempfile::tempdir().unwrap();
+    let sandbox = Sandbox::builder().seed(seed(3)).start().await.unwrap();
+    let plan = plan(dir.path(), 100, 4);
+    let output = apply(dir.path(), &plan, &sandbox.url(), &[])
+        .env("AWS_ENDPOINT_URL_STS", &sts)
+        .output()
+        .unwrap();
+    let stderr = flat(&output.stderr);
+    assert_eq!(output.status.code(), Some(0), "{stderr}");
+    assert_eq!(asked.load(Ordering::SeqCst), 0, "STS was asked");
+    assert_eq!(sandbox.calls(Operation::UpdateJobStatus), 3);
+    server.abort();
+    sandbox.shutdown().await;
+}
+
+/// Applies a plan pinned to the seed's account against AWS's own endpoint (no `--endpoint-url`), with STS at
+/// `sts`, in a region that does not exist: the run's first S3 Control call, which only a run past the
+/// account check makes, fails without leaving this machine. Returns stderr, flattened.
+fn apply_on_aws_with_sts(sts: &str) -> String {
+    let dir = tempfile::tempdir().unwrap();
+    let plan = dir.path().join("plan.yaml");
+    std::fs::write(
+        &plan,
+        format!(
+            "version: 1\naccount_id: \"{}\"\nregion: zz-nowhere-1\nreason: sts\njobs:\n  - {{name: cancel, job_id: job-00001, set: Cancelled}}\n",
+            crate::support::ACCOUNT
+        ),
+    )
+    .unwrap();
+    let output = s3plan(dir.path())
+        .arg("apply")
+        .arg(&plan)
+        .args(["--yes", "--report"])
+        .arg(dir.path().join("report.json"))
+        .env("AWS_ENDPOINT_URL_STS", sts)
+        .env("AWS_REGION", "zz-nowhere-1")
+        .env("S3PLAN_ATTEMPT_TIMEOUT", "500ms")
+        .output()
+        .unwrap();
+    flat(&output.stderr)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_sts_failure_only_warns_and_the_run_goes_on_to_its_first_call() {
+    use std::sync::atomic::Ordering;
+    let (sts, asked, server) = stub_sts(
+        500,
+        r#"<ErrorResponse><Error><Type>Receiver</Type><Code>InternalFailure</Code><Message>stub failure</Message></Error><RequestId>stub</RequestId></ErrorResponse>"#,
+    )
+    .await;
+    let stderr = tokio::task::spawn_blocking(move || apply_on_aws_with_sts(&sts))
+        .await
+        .unwrap();
+    assert_eq!(asked.load(Ordering::SeqCst), 1, "{stderr}");
+    assert!(
+        stderr.contains("could not check the credentials' account against the plan's account_id"),
+        "a warning: {stderr}"
+    );
+    assert!(!stderr.contains("credentials belong to"), "{stderr}");
+    // Past the check: the run tried DescribeJob on the (unreachable) endpoint.
+    assert!(stderr.contains("DescribeJob"), "{stderr}");
+    server.abort();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_silent_sts_only_warns_after_its_ten_seconds() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let asked = Arc::new(AtomicUsize::new(0));
+    let counter = asked.clone();
+    // Takes the call and never answers (well past the 10 s the check waits).
+    let app = axum::Router::new().fallback(move || {
+        counter.fetch_add(1, Ordering::SeqCst);
+        async {
+            tokio::time::sleep(std::time::Duration::from_secs(120)).await;
+            ""
+        }
+    });
+    let (sts, server) = crate::support::serve(app).await;
+    let stderr = tokio::task::spawn_blocking(move || apply_on_aws_with_sts(&sts))
+        .await
+        .unwrap();
+    assert_eq!(asked.load(Ordering::SeqCst), 1, "{stderr}");
+    assert!(
+        stderr.contains("STS did not answer within 10s"),
+        "a warning: {stderr}"
+    );
+    assert!(stderr.contains("DescribeJob"), "went on: {stderr}");
     server.abort();
 }

@@ -2,18 +2,20 @@
 //! (every request the server received has an intent; acknowledged ones have acks, bar those in flight),
 //! Ctrl-C once and twice, resume and rerun, and `s3plan report` over a cut-short journal.
 //!
-//! Shared helpers (`Run`, `seed`, `plan`) are also used by `faults.rs`.
+//! The journal helpers here (`seed`, `plan`, `apply`, `read_journal`, `check_invariant`, ...) are also used
+//! by `faults.rs`, `hostile.rs` and `bad_answers.rs`; what every test file shares is in `support.rs`.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use rand::{Rng, SeedableRng};
-use s3plan::sandbox::{AuditEntry, Knobs, Operation, Sandbox, SandboxHandle, Seed};
+use s3plan::sandbox::{AuditEntry, FaultAction, Operation, SandboxHandle, ScriptedFault, Seed};
 use serde_json::Value;
 
-pub const ACCOUNT: &str = "111122223333";
+pub use crate::support::{ACCOUNT, s3plan};
+use crate::support::{StderrLines, frozen, signal, wait_until};
 
 /// A seed with `n` Suspended jobs `job-00001`… described `bulk-00001`….
 pub fn seed(n: usize) -> Seed {
@@ -41,30 +43,6 @@ pub fn plan_selecting(dir: &Path, rate: u32, concurrency: u32, statuses: &str) -
     path
 }
 
-/// The binary with dummy credentials, `HOME` in `dir`, and no AWS settings leaking in from the host.
-pub fn s3plan(dir: &Path) -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_s3plan"));
-    for var in [
-        "AWS_PROFILE",
-        "AWS_ENDPOINT_URL",
-        "AWS_ENDPOINT_URL_S3_CONTROL",
-        "AWS_ACCOUNT_ID",
-        "AWS_SESSION_TOKEN",
-        "AWS_CONFIG_FILE",
-        "AWS_SHARED_CREDENTIALS_FILE",
-        "RUST_LOG",
-    ] {
-        cmd.env_remove(var);
-    }
-    cmd.env("HOME", dir)
-        .env("AWS_ACCESS_KEY_ID", "AKIDJOURNALTEST")
-        .env("AWS_SECRET_ACCESS_KEY", "journal-test-secret")
-        .env("AWS_REGION", "us-east-1")
-        .env("AWS_EC2_METADATA_DISABLED", "true")
-        .current_dir(dir);
-    cmd
-}
-
 /// `apply PLAN --endpoint-url URL --yes --report DIR/report.json` plus `extra`.
 pub fn apply(dir: &Path, plan: &Path, url: &str, extra: &[&str]) -> Command {
     let mut cmd = s3plan(dir);
@@ -81,14 +59,86 @@ pub fn journal_path(dir: &Path) -> PathBuf {
     dir.join("report.json.journal.jsonl")
 }
 
-/// Every complete line of a journal (a line cut short by a kill is dropped, as a reader must).
+/// Every record of a journal, read as the product reads it: a last line cut short by a kill is dropped, a
+/// bad line anywhere else fails the test (the product refuses such a journal). No journal yet: no records.
 pub fn journal_lines(path: &Path) -> Vec<Value> {
     let Ok(text) = std::fs::read_to_string(path) else {
         return Vec::new();
     };
-    text.lines()
-        .filter_map(|l| serde_json::from_str(l).ok())
-        .collect()
+    let lines: Vec<&str> = text.lines().collect();
+    let mut records = Vec::with_capacity(lines.len());
+    for (i, line) in lines.iter().enumerate() {
+        match serde_json::from_str(line) {
+            Ok(record) => records.push(record),
+            Err(_) if i + 1 == lines.len() => {}
+            Err(error) => panic!(
+                "{}: line {} is not a journal record ({error}): {line}",
+                path.display(),
+                i + 1
+            ),
+        }
+    }
+    records
+}
+
+/// The journal's records (see [`journal_lines`]), after checking that the product's own reader accepts the
+/// journal: `s3plan report JOURNAL --format json` succeeds and counts, per job, as many attempts as there
+/// are intents.
+pub fn read_journal(path: &Path) -> Vec<Value> {
+    let lines = journal_lines(path);
+    if !path.exists() {
+        // Killed before the journal was created: nothing was sent either (checked by the callers).
+        return lines;
+    }
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let output = s3plan(dir)
+        .arg("report")
+        .arg(path)
+        .args(["--format", "json"])
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "s3plan report refuses {}: {}",
+        path.display(),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let rebuilt: Value = serde_json::from_slice(&output.stdout).unwrap();
+    let mut intents: HashMap<&str, u64> = HashMap::new();
+    for line in &lines {
+        if line["record"] == "intent" {
+            *intents.entry(line["job"].as_str().unwrap()).or_default() += 1;
+        }
+    }
+    let carried: Vec<&str> = lines
+        .iter()
+        .filter(|l| l["record"] == "carried")
+        .filter_map(|l| l["job"].as_str())
+        .collect();
+    for job in rebuilt["jobs"].as_array().unwrap() {
+        let id = job["job_id"].as_str().unwrap();
+        if carried.contains(&id) {
+            continue;
+        }
+        assert_eq!(
+            job["attempts"].as_u64().unwrap(),
+            intents.get(id).copied().unwrap_or(0),
+            "{id}: the product's reader and the journal's lines disagree: {job}"
+        );
+    }
+    lines
+}
+
+/// Checks that the journal holds at least one intent per mutating request that reached the server, those
+/// still unanswered included (the audit log only lists answered ones; the call counters count arrivals).
+pub fn check_arrivals(sandbox: &SandboxHandle, lines: &[Value]) {
+    let arrived =
+        sandbox.calls(Operation::UpdateJobStatus) + sandbox.calls(Operation::UpdateJobPriority);
+    let intents = lines.iter().filter(|l| l["record"] == "intent").count() as u64;
+    assert!(
+        intents >= arrived,
+        "{arrived} mutating requests reached the server, the journal holds {intents} intents"
+    );
 }
 
 /// Mutating audit entries (UpdateJobStatus/UpdateJobPriority).
@@ -148,15 +198,34 @@ pub fn check_invariant(audit: &[AuditEntry], lines: &[Value]) -> (usize, usize) 
     (mutating.len(), missing_acks)
 }
 
-async fn kill_after(mut child: Child, delay: Duration) -> Child {
-    tokio::time::sleep(delay).await;
-    // The child may have finished already: killing a finished process is fine.
+/// SIGKILLs `child` now and reaps it (a child that has finished already is fine).
+fn kill_now(mut child: Child) {
     let _ = child.kill();
     let _ = child.wait();
-    child
 }
 
-/// The invariant of issue 6, at 20 random moments of a 300-job cancel.
+/// Makes the UpdateJobStatus calls `first ..= first + n - 1` (counted from now) hang for `ms` in the sandbox:
+/// with `n` at the run's concurrency, the run cannot get past them, so a test acting once they arrived acts
+/// mid-run whatever the machine's load.
+fn stall(sandbox: &SandboxHandle, first: u64, n: u64, ms: u64) {
+    sandbox.script(
+        ScriptedFault::new(Some(Operation::UpdateJobStatus), FaultAction::Delay { ms })
+            .on_call(first)
+            .times(n),
+    );
+}
+
+/// Waits until the sandbox has seen `n` UpdateJobStatus requests arrive.
+async fn wait_for_updates(sandbox: &SandboxHandle, n: u64) {
+    wait_until(&format!("{n} UpdateJobStatus requests"), || {
+        sandbox.calls(Operation::UpdateJobStatus) >= n
+    })
+    .await;
+}
+
+/// The journal invariant, with SIGKILL at 20 random moments of a 300-job cancel. A moment is a number of
+/// requests received, not a time: the run is killed once `k + j` requests arrived, where calls `k+1..=k+8`
+/// hang in the sandbox (so the run is still going, with `j` of them in flight, whatever the machine's load).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn after_sigkill_at_any_moment_every_request_received_has_an_intent() {
     const JOBS: usize = 300;
@@ -164,60 +233,52 @@ async fn after_sigkill_at_any_moment_every_request_received_has_an_intent() {
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(20261129);
     let mut total_received = 0;
     let mut total_missing = 0;
-    let mut kills_mid_run = 0;
     for round in 0..20 {
         let dir = tempfile::tempdir().unwrap();
-        let sandbox = Sandbox::builder()
-            .seed(seed(JOBS))
-            .speed(0.0)
-            .audit_log(dir.path().join("audit.jsonl"))
-            .start()
-            .await
-            .unwrap();
+        let sandbox = frozen(seed(JOBS), Some(&dir.path().join("audit.jsonl"))).await;
+        let k: u64 = rng.random_range(0..280);
+        let j: u64 = rng.random_range(0..=u64::from(CONCURRENCY));
+        stall(&sandbox, k + 1, u64::from(CONCURRENCY), 30_000);
         let plan = plan(dir.path(), 600, CONCURRENCY);
         let child = apply(dir.path(), &plan, &sandbox.url(), &[])
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
             .unwrap();
-        let delay = Duration::from_millis(rng.random_range(50..900));
-        kill_after(child, delay).await;
+        wait_for_updates(&sandbox, k + j).await;
+        kill_now(child);
         let audit = sandbox.audit();
-        let lines = journal_lines(&journal_path(dir.path()));
+        let lines = read_journal(&journal_path(dir.path()));
+        check_arrivals(&sandbox, &lines);
         let (received, missing) = check_invariant(&audit, &lines);
         assert!(
             missing <= CONCURRENCY as usize,
             "round {round}: {missing} acknowledged requests have no ack (at most {CONCURRENCY} in flight)"
         );
-        if received > 0 && received < JOBS {
-            kills_mid_run += 1;
-        }
+        assert!(
+            received < JOBS,
+            "round {round}: the run finished before its kill"
+        );
         total_received += received;
         total_missing += missing;
-        sandbox.shutdown().await;
+        // Not `shutdown`: the stalled requests would hold it for their whole delay.
+        drop(sandbox);
     }
-    assert!(
-        kills_mid_run >= 5,
-        "only {kills_mid_run} of 20 kills fell mid-run; the delays miss the run"
-    );
     eprintln!(
-        "kill test: 20 kills, {kills_mid_run} mid-run, {total_received} requests received, {total_missing} acks lost in flight"
+        "kill test: 20 kills mid-run, {total_received} requests answered, {total_missing} acks lost in flight"
     );
 }
 
-/// Waits (polling, at most 20 s) until the journal holds `n` intents.
+/// Waits until the journal holds `n` intents.
 pub async fn wait_for_intents(path: &Path, n: usize) {
-    for _ in 0..2000 {
-        let intents = journal_lines(path)
+    wait_until(&format!("{n} intents in the journal"), || {
+        journal_lines(path)
             .iter()
             .filter(|l| l["record"] == "intent")
-            .count();
-        if intents >= n {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-    panic!("the journal never reached {n} intents");
+            .count()
+            >= n
+    })
+    .await;
 }
 
 /// Waits for `child` off the runtime.
@@ -244,14 +305,6 @@ pub fn jobs_by_id(report: &Value) -> HashMap<String, Value> {
         .collect()
 }
 
-fn signal(pid: u32, name: &str) {
-    let status = Command::new("kill")
-        .args([&format!("-{name}"), &pid.to_string()])
-        .status()
-        .unwrap();
-    assert!(status.success());
-}
-
 /// The job's status in the sandbox, as a string.
 pub fn status_in(sandbox: &SandboxHandle, job: &str) -> String {
     sandbox
@@ -270,13 +323,7 @@ async fn started(dir: &Path, sandbox: &SandboxHandle, rate: u32, extra: &[&str])
 }
 
 async fn frozen_sandbox(dir: &Path, jobs: usize) -> SandboxHandle {
-    Sandbox::builder()
-        .seed(seed(jobs))
-        .speed(0.0)
-        .audit_log(dir.join("audit.jsonl"))
-        .start()
-        .await
-        .unwrap()
+    frozen(seed(jobs), Some(&dir.join("audit.jsonl"))).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -331,35 +378,95 @@ async fn one_ctrl_c_finishes_calls_in_flight_and_reports_the_rest_not_run() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_ctrl_c_stop_at_once_and_leave_the_journal_consistent() {
+    const STALL_MS: u64 = 30_000;
     let dir = tempfile::tempdir().unwrap();
     let sandbox = frozen_sandbox(dir.path(), 200).await;
-    let child = started(dir.path(), &sandbox, 40, &[]).await;
-    wait_for_intents(&journal_path(dir.path()), 10).await;
+    // Calls 11-14 hang: with a concurrency of 4, four requests are in flight and the run can go no further.
+    stall(&sandbox, 11, 4, STALL_MS);
+    // The attempt timeout beyond the stall, so only the second Ctrl-C can end the held calls early.
+    let plan = plan(dir.path(), 40, 4);
+    let mut child = apply(dir.path(), &plan, &sandbox.url(), &[])
+        .env("S3PLAN_ATTEMPT_TIMEOUT", "60s")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = StderrLines::watch(&mut child);
+    wait_for_updates(&sandbox, 14).await;
     signal(child.id(), "INT");
-    tokio::time::sleep(Duration::from_millis(20)).await;
+    stderr.wait_for("interrupted: starting no new work").await;
+    assert!(
+        child.try_wait().unwrap().is_none(),
+        "one Ctrl-C waits for the calls in flight"
+    );
+    let second = Instant::now();
     signal(child.id(), "INT");
     let output = wait(child).await;
-    let stderr = String::from_utf8_lossy(&output.stderr);
+    let took = second.elapsed();
+    let stderr = stderr.finish();
     assert_eq!(output.status.code(), Some(130), "{stderr}");
-    let (received, missing) =
-        check_invariant(&sandbox.audit(), &journal_lines(&journal_path(dir.path())));
-    assert!(received >= 10);
+    // Half the 10 s grace a first Ctrl-C gives calls in flight (and far below the stall): the run did not
+    // wait for them.
     assert!(
-        missing <= 4,
-        "{missing} answers unrecorded, more than in flight"
+        took < Duration::from_secs(5),
+        "the second Ctrl-C took {took:?}"
+    );
+    eprintln!("two Ctrl-C: exited {took:?} after the second");
+    let journal = journal_path(dir.path());
+    let lines = read_journal(&journal);
+    check_arrivals(&sandbox, &lines);
+    let (received, missing) = check_invariant(&sandbox.audit(), &lines);
+    assert_eq!(received, 10, "the ten answered requests");
+    assert_eq!(missing, 0, "every answer received is journaled");
+    let intents = lines.iter().filter(|l| l["record"] == "intent").count();
+    let acks = lines.iter().filter(|l| l["record"] == "ack").count();
+    assert_eq!(
+        (intents, acks),
+        (14, 10),
+        "the four abandoned requests keep their intent, without an ack"
     );
     let report = report(&dir.path().join("report.json"));
     assert_eq!(report["interrupted"], true);
-    assert_eq!(jobs_by_id(&report).len(), 200);
-    sandbox.shutdown().await;
+    let jobs = jobs_by_id(&report);
+    assert_eq!(jobs.len(), 200);
+    let abandoned: Vec<&Value> = jobs
+        .values()
+        .filter(|j| j["outcome"] != "applied" && j["attempts"] == 1)
+        .collect();
+    assert_eq!(abandoned.len(), 4, "{abandoned:#?}");
+    // The journal alone says the same: four requests without an answer.
+    let rebuilt = s3plan(dir.path())
+        .arg("report")
+        .arg(&journal)
+        .output()
+        .unwrap();
+    let rebuilt: Value = serde_json::from_slice(&rebuilt.stdout).unwrap();
+    assert_eq!(rebuilt["unanswered"], 4, "{rebuilt:#}");
+    // Not `shutdown`: the stalled requests would hold it for their whole delay.
+    drop(sandbox);
 }
 
-/// Kills a run part-way and returns the jobs whose cancel the journal acknowledged.
+/// The UpdateJobStatus requests answered before [`killed_part_way`] kills its run.
+const ANSWERED_BEFORE_KILL: usize = 40;
+
+/// Kills a run once its 41st to 44th requests hang in the sandbox (concurrency 4: the run can go no further),
+/// so 40 requests are answered and 4 in flight. Returns the jobs whose cancel the journal acknowledged.
 async fn killed_part_way(dir: &Path, sandbox: &SandboxHandle) -> Vec<String> {
+    let first = ANSWERED_BEFORE_KILL as u64 + 1;
+    stall(sandbox, first, 4, 30_000);
     let child = started(dir, sandbox, 40, &[]).await;
-    wait_for_intents(&journal_path(dir), 40).await;
-    kill_after(child, Duration::ZERO).await;
-    let lines = journal_lines(&journal_path(dir));
+    wait_for_updates(sandbox, first + 3).await;
+    // The four stalled requests are in flight; wait for the 40 before them to be journaled.
+    wait_until("40 acks in the journal", || {
+        journal_lines(&journal_path(dir))
+            .iter()
+            .filter(|l| l["record"] == "ack")
+            .count()
+            >= ANSWERED_BEFORE_KILL
+    })
+    .await;
+    kill_now(child);
+    let lines = read_journal(&journal_path(dir));
     lines
         .iter()
         .filter(|l| l["record"] == "ack" && l["error_code"].is_null())
@@ -367,25 +474,31 @@ async fn killed_part_way(dir: &Path, sandbox: &SandboxHandle) -> Vec<String> {
         .collect()
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn resume_does_not_call_acknowledged_jobs_again_and_rechecks_unanswered_ones() {
+/// A run killed part-way, then resumed from its journal to the end, after another operator cancelled two of
+/// the four jobs whose request was in flight at the kill (so, as far as the resumed run can tell, two
+/// unanswered requests landed and two did not).
+struct Resumed {
+    sandbox: SandboxHandle,
+    /// Acknowledged by the killed run.
+    acked: Vec<String>,
+    /// Sent by the killed run, without an answer, and cancelled since.
+    landed: Vec<String>,
+    /// Sent by the killed run, without an answer, and still Suspended.
+    not_landed: Vec<String>,
+    /// The resumed run's report, by job.
+    jobs: HashMap<String, Value>,
+    /// The mutating requests the resumed run sent.
+    later: Vec<AuditEntry>,
+    /// DescribeJob calls the resumed run made.
+    describes: u64,
+    _dir: tempfile::TempDir,
+}
+
+async fn killed_then_resumed() -> Resumed {
     let dir = tempfile::tempdir().unwrap();
     let sandbox = frozen_sandbox(dir.path(), 120).await;
-    // Slow answers, so that the kill leaves requests in flight.
-    sandbox
-        .set_knobs(Knobs {
-            latency_ms: 60,
-            ..sandbox.knobs()
-        })
-        .unwrap();
     let acked = killed_part_way(dir.path(), &sandbox).await;
-    sandbox
-        .set_knobs(Knobs {
-            latency_ms: 0,
-            ..sandbox.knobs()
-        })
-        .unwrap();
-    assert!(acked.len() >= 30, "{} acks", acked.len());
+    assert_eq!(acked.len(), ANSWERED_BEFORE_KILL, "{acked:?}");
     let first_lines = journal_lines(&journal_path(dir.path()));
     let unanswered: Vec<String> = first_lines
         .iter()
@@ -393,13 +506,21 @@ async fn resume_does_not_call_acknowledged_jobs_again_and_rechecks_unanswered_on
         .map(|l| l["job"].as_str().unwrap().to_owned())
         .filter(|job| !acked.contains(job))
         .collect();
-    assert!(!unanswered.is_empty(), "the kill left no request in flight");
+    assert_eq!(unanswered.len(), 4, "the four stalled requests");
+    let (landed, not_landed) = (unanswered[..2].to_vec(), unanswered[2..].to_vec());
+    let other = crate::sandbox_support::client(&sandbox.url());
+    for id in &landed {
+        other
+            .update_job_status()
+            .account_id(ACCOUNT)
+            .job_id(id)
+            .requested_job_status(aws_sdk_s3control::types::RequestedJobStatus::Cancelled)
+            .send()
+            .await
+            .unwrap();
+    }
     let calls_before = sandbox.audit().len();
     let describes_before = sandbox.calls(Operation::DescribeJob);
-    let cancelled_before: Vec<&String> = unanswered
-        .iter()
-        .filter(|id| status_in(&sandbox, id).starts_with("Cancel"))
-        .collect();
 
     let old_journal = dir.path().join("first.journal.jsonl");
     std::fs::rename(journal_path(dir.path()), &old_journal).unwrap();
@@ -416,45 +537,82 @@ async fn resume_does_not_call_acknowledged_jobs_again_and_rechecks_unanswered_on
     .unwrap();
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.code(), Some(0), "{stderr}");
-
-    let report = report(&dir.path().join("report.json"));
-    let jobs = jobs_by_id(&report);
+    let jobs = jobs_by_id(&report(&dir.path().join("report.json")));
     assert_eq!(
         jobs.len(),
         120,
         "every job of the plan, resumed ones included"
     );
+    for id in jobs.keys() {
+        assert!(status_in(&sandbox, id).starts_with("Cancel"), "{id}");
+    }
     let later: Vec<AuditEntry> = sandbox.audit().into_iter().skip(calls_before).collect();
-    for job in &acked {
-        assert_eq!(jobs[job]["outcome"], "applied", "{job}");
+    let describes = sandbox.calls(Operation::DescribeJob) - describes_before;
+    Resumed {
+        sandbox,
+        acked,
+        landed,
+        not_landed,
+        jobs,
+        later,
+        describes,
+        _dir: dir,
+    }
+}
+
+impl Resumed {
+    fn sent_to(&self, job: &str) -> usize {
+        self.later
+            .iter()
+            .filter(|e| e.job_id.as_deref() == Some(job))
+            .count()
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn resume_does_not_call_acknowledged_jobs_again() {
+    let run = killed_then_resumed().await;
+    for job in &run.acked {
+        assert_eq!(run.jobs[job]["outcome"], "applied", "{job}");
         assert!(
-            jobs[job]["reason"]
+            run.jobs[job]["reason"]
                 .as_str()
                 .unwrap()
                 .contains("resumed run"),
             "{job}: {}",
-            jobs[job]["reason"]
+            run.jobs[job]["reason"]
         );
-        assert!(
-            !later.iter().any(|e| e.job_id.as_deref() == Some(job)),
+        assert_eq!(
+            run.sent_to(job),
+            0,
             "{job}: called again after its acknowledged cancel"
         );
     }
-    assert!(
-        sandbox.calls(Operation::DescribeJob) - describes_before >= unanswered.len() as u64,
-        "every job with an unanswered request is read again"
-    );
-    for job in cancelled_before {
-        assert_eq!(jobs[job]["outcome"], "unchanged", "{job}");
-        assert!(
-            !later.iter().any(|e| e.job_id.as_deref() == Some(job)),
-            "{job}: its unanswered cancel had been applied, yet it was sent again"
+    drop(run.sandbox);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn resume_reads_unanswered_jobs_before_sending_and_leaves_changed_ones_alone() {
+    let run = killed_then_resumed().await;
+    // Already cancelled: only a read before sending can tell, and nothing was sent.
+    for job in &run.landed {
+        assert_eq!(run.jobs[job]["outcome"], "unchanged", "{job}");
+        assert_eq!(
+            run.sent_to(job),
+            0,
+            "{job}: its unanswered cancel had landed, yet it was sent again"
         );
     }
-    for id in jobs.keys() {
-        assert!(status_in(&sandbox, id).starts_with("Cancel"), "{id}");
+    for job in &run.not_landed {
+        assert_eq!(run.jobs[job]["outcome"], "applied", "{job}");
+        assert_eq!(run.sent_to(job), 1, "{job}: sent once");
     }
-    sandbox.shutdown().await;
+    assert!(
+        run.describes >= 4,
+        "every job with an unanswered request is read again: {} DescribeJob",
+        run.describes
+    );
+    drop(run.sandbox);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -493,7 +651,7 @@ async fn a_rerun_without_resume_converges_and_leaves_done_jobs_alone() {
     for id in jobs.keys() {
         assert!(status_in(&sandbox, id).starts_with("Cancel"), "{id}");
     }
-    sandbox.shutdown().await;
+    drop(sandbox);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -549,13 +707,15 @@ async fn report_rebuilds_a_cut_short_journal() {
             other => panic!("{id}: {other}"),
         }
     }
-    assert!(
-        counts.get("applied").copied().unwrap_or(0) >= 30,
+    assert_eq!(
+        counts.get("applied").copied().unwrap_or(0),
+        ANSWERED_BEFORE_KILL,
         "{counts:?}"
     );
-    assert!(
-        counts.get("unknown").copied().unwrap_or(0) <= 4 + 1,
-        "{counts:?}"
+    assert_eq!(
+        counts.get("unknown").copied().unwrap_or(0),
+        4,
+        "the four requests in flight at the kill: {counts:?}"
     );
     assert_eq!(
         rebuilt["unanswered"].as_u64().unwrap() as usize,
@@ -571,7 +731,7 @@ async fn report_rebuilds_a_cut_short_journal() {
     assert!(md.status.success());
     let md = String::from_utf8(md.stdout).unwrap();
     assert!(md.contains("| cancel-bulk | `job-00001` |"), "{md}");
-    sandbox.shutdown().await;
+    drop(sandbox);
 }
 
 #[test]
@@ -617,7 +777,7 @@ async fn resume_refuses_a_journal_of_another_plan_or_account() {
     assert_eq!(output.status.code(), Some(2), "{stderr}");
     assert!(stderr.contains("444455556666"), "{stderr}");
     assert_eq!(sandbox.audit().len(), calls, "nothing was sent");
-    sandbox.shutdown().await;
+    drop(sandbox);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -678,7 +838,7 @@ async fn killed_and_resumed_three_times(one_journal: bool) {
             .spawn()
             .unwrap();
         wait_for_intents(&journal, before + 15).await;
-        kill_after(child, Duration::ZERO).await;
+        kill_now(child);
         acked_so_far.extend(
             journal_lines(&journal)
                 .iter()
@@ -724,7 +884,7 @@ async fn killed_and_resumed_three_times(one_journal: bool) {
         !acked_so_far.is_empty(),
         "no acknowledged change over 3 killed runs"
     );
-    // The last journal alone rebuilds the whole record.
+    // The last journal alone rebuilds the whole record: every job, and every change any run made.
     let rebuilt = s3plan(dir.path())
         .arg("report")
         .arg(journal_of(3))
@@ -733,10 +893,11 @@ async fn killed_and_resumed_three_times(one_journal: bool) {
     assert!(rebuilt.status.success());
     let rebuilt: Value = serde_json::from_slice(&rebuilt.stdout).unwrap();
     let rebuilt = jobs_by_id(&rebuilt);
-    for job in &checkpoints[0].1 {
+    assert_eq!(rebuilt.len(), JOBS, "the last journal covers every job");
+    for job in &acked_so_far {
         assert_eq!(
             rebuilt[job]["outcome"], "applied",
-            "{job}: {}",
+            "{job}: acknowledged by an earlier run: {}",
             rebuilt[job]
         );
     }

@@ -37,3 +37,4 @@ mod sandbox_ops;
 mod sandbox_progress;
 mod sandbox_regions;
 mod sandbox_support;
+mod support;
