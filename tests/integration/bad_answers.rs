@@ -295,6 +295,15 @@ fn bodies() -> impl Strategy<Value = String> {
     prop_oneof![any::<String>(), describe_mutated, describe_cut, error_body]
 }
 
+/// Whether `body` is an S3 Control error answer with a non-empty `Code`.
+fn has_error_code(body: &str) -> bool {
+    body.starts_with("<ErrorResponse>")
+        && body
+            .split_once("<Code>")
+            .and_then(|(_, rest)| rest.split_once("</Code>"))
+            .is_some_and(|(code, _)| !code.is_empty())
+}
+
 proptest! {
     #![proptest_config(ProptestConfig { cases: 200, ..ProptestConfig::default() })]
 
@@ -310,7 +319,7 @@ proptest! {
         use s3plan::api::{AccountId, ApiErrorKind, JobControl, JobId, TargetStatus};
         let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
         runtime.block_on(async {
-            let (url, server) = answering(status, body).await;
+            let (url, server) = answering(status, body.clone()).await;
             let timeouts = Timeouts { attempt: Duration::from_secs(5), connect: Duration::from_secs(1) };
             let control = AwsClients::sandbox(&url, "us-east-1", timeouts)
                 .job_control(AccountId::parse(ACCOUNT).unwrap());
@@ -322,7 +331,10 @@ proptest! {
                 200 => ApiErrorKind::MalformedResponse,
                 400 => ApiErrorKind::BadRequest,
                 403 => ApiErrorKind::AccessDenied,
-                404 => ApiErrorKind::NotFound,
+                // S3 Control answers a missing job with an error code; a bare 404 comes from a server that
+                // does not speak the API (a web server, a wrong path).
+                404 if has_error_code(&body) => ApiErrorKind::NotFound,
+                404 => ApiErrorKind::MalformedResponse,
                 429 => ApiErrorKind::Throttled,
                 _ => ApiErrorKind::ServerError,
             };

@@ -468,12 +468,14 @@ fn ctrl_c_and_sigterm_stop_a_run_waiting_on_the_sts_account_lookup() {
     for signal in ["INT", "TERM"] {
         let dir = tempfile::tempdir().unwrap();
         let (sts, accepted) = silent_endpoint();
+        // The S3 Control endpoint must take connections: set-up checks that it answers before STS is asked.
+        let (endpoint, _connections) = silent_endpoint();
         let plan_path = unpinned_plan(dir.path());
         let mut child = s3plan(dir.path())
             .env("AWS_ENDPOINT_URL_STS", &sts)
             .arg("apply")
             .arg(&plan_path)
-            .args(["--endpoint-url", "http://127.0.0.1:9", "--yes"])
+            .args(["--endpoint-url", &endpoint, "--yes"])
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
             .spawn()
@@ -504,13 +506,15 @@ fn ctrl_c_and_sigterm_stop_a_run_waiting_on_the_sts_account_lookup() {
 fn an_sts_endpoint_that_never_answers_times_out_instead_of_hanging() {
     let dir = tempfile::tempdir().unwrap();
     let (sts, _accepted) = silent_endpoint();
+    // The S3 Control endpoint must take connections: set-up checks that it answers before STS is asked.
+    let (endpoint, _connections) = silent_endpoint();
     let plan_path = unpinned_plan(dir.path());
     let mut child = s3plan(dir.path())
         .env("AWS_ENDPOINT_URL_STS", &sts)
         .env("S3PLAN_ATTEMPT_TIMEOUT", "1s")
         .arg("apply")
         .arg(&plan_path)
-        .args(["--endpoint-url", "http://127.0.0.1:9", "--yes"])
+        .args(["--endpoint-url", &endpoint, "--yes"])
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()

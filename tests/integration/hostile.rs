@@ -364,12 +364,12 @@ async fn an_sts_failure_only_warns_and_the_run_goes_on_to_its_first_call() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_silent_sts_only_warns_after_its_ten_seconds() {
+async fn a_silent_sts_only_warns_once_its_call_times_out() {
     use std::sync::Arc;
     use std::sync::atomic::{AtomicUsize, Ordering};
     let asked = Arc::new(AtomicUsize::new(0));
     let counter = asked.clone();
-    // Takes the call and never answers (well past the 10 s the check waits).
+    // Takes the call and never answers (well past the attempt timeout every STS call has).
     let app = axum::Router::new().fallback(move || {
         counter.fetch_add(1, Ordering::SeqCst);
         async {
@@ -383,7 +383,7 @@ async fn a_silent_sts_only_warns_after_its_ten_seconds() {
         .unwrap();
     assert_eq!(asked.load(Ordering::SeqCst), 1, "{stderr}");
     assert!(
-        stderr.contains("STS did not answer within 10s"),
+        stderr.contains("could not check the credentials' account") && stderr.contains("timed out"),
         "a warning: {stderr}"
     );
     assert!(stderr.contains("DescribeJob"), "went on: {stderr}");

@@ -254,9 +254,10 @@ async fn json_and_ids_list_the_newest_first_and_tags_are_read_only_for_rows_show
             .unwrap()
             .starts_with("2026-06-01T")
     );
-    let created: Vec<&str> = jobs
+    // Compared as instants: RFC 3339 text with fractional seconds of different lengths does not sort.
+    let created: Vec<jiff::Timestamp> = jobs
         .iter()
-        .map(|j| j["CreationTime"].as_str().unwrap())
+        .map(|j| j["CreationTime"].as_str().unwrap().parse().unwrap())
         .collect();
     let mut newest_first = created.clone();
     newest_first.sort_unstable_by(|a, b| b.cmp(a));

@@ -154,7 +154,8 @@ async fn a_confirm_answered_with_an_unparseable_body_is_reported_not_resent() {
     assert_eq!(record["attempts"], 1);
     assert_eq!(record["outcome"], "failed", "{record:#}\n{}", done.stdout);
     assert!(
-        done.stdout.contains("the answer could not be understood"),
+        done.stdout
+            .contains("the answer is not one S3 Control gives"),
         "{}",
         done.stdout
     );

@@ -174,6 +174,15 @@ const BROKEN: &[(&str, &[&str])] = &[
     ("missing-version.yaml", &["missing_key@1"]),
     ("misspelled-status.yaml", &["unknown_value@5"]),
     ("multiple-documents.yaml", &["multiple_documents@6"]),
+    (
+        "names-beside-structural-mistakes.yaml",
+        &[
+            "duplicate_name@6",
+            "unknown_key@8",
+            "unknown_after@12",
+            "wrong_type@13",
+        ],
+    ),
     ("no-action.yaml", &["no_action@3"]),
     ("no-job-set.yaml", &["no_job_set@3"]),
     ("not-a-map.yaml", &["not_a_map@1"]),
@@ -189,6 +198,10 @@ const BROKEN: &[(&str, &[&str])] = &[
     ),
     ("set-misspelled.yaml", &["unknown_value@5"]),
     ("set-not-a-target.yaml", &["unknown_value@5"]),
+    (
+        "several-job-sets-block-select.yaml",
+        &["several_job_sets@5"],
+    ),
     ("several-job-sets.yaml", &["several_job_sets@5"]),
     ("tag-too-long.yaml", &["tag_key_length@7"]),
     ("unitless-duration.yaml", &["wrong_type@2"]),
