@@ -13,6 +13,7 @@ pub mod errors;
 pub mod event;
 pub mod exec;
 pub mod forecast;
+pub mod matched;
 pub mod plan;
 pub mod report;
 pub mod resolve;

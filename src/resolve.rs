@@ -20,6 +20,7 @@ use crate::api::{
 };
 use crate::exec::limiter::Limiter;
 use crate::exec::retry::RetryPolicy;
+use crate::matched::MatchSample;
 use crate::plan::model::{DescriptionPattern, Entry, JobSet, OperationName, Plan, Selector};
 use crate::report::summary::hint;
 use crate::resolved::{
@@ -60,7 +61,7 @@ pub enum ResolveError {
     #[diagnostic(
         code(s3plan::resolve::too_many_jobs),
         help(
-            "narrow the selector, or raise `max_jobs` for this entry if {matched} jobs is really what you mean"
+            "narrow the selector, or raise `max_jobs` for this entry if {matched} jobs is really what you mean\n{matches}"
         )
     )]
     TooManyJobs {
@@ -70,6 +71,8 @@ pub enum ResolveError {
         matched: usize,
         /// The entry's limit.
         max_jobs: u32,
+        /// The first matches and how they break down, so the operator sees what to narrow.
+        matches: Box<MatchSample>,
     },
     /// Two entries ask for different statuses of the same job.
     #[error(
@@ -370,6 +373,7 @@ async fn select<C: JobControl>(
         entry: entry.name().to_owned(),
         matched: order.len(),
         max_jobs,
+        matches: Box::new(MatchSample::of(&order)),
     });
     Ok((order, too_many))
 }

@@ -19,7 +19,7 @@ pub fn noun_for(count: usize, noun: &str) -> String {
     match noun.strip_suffix('y') {
         // entry -> entries, but day -> days.
         Some(stem) if !stem.ends_with(['a', 'e', 'i', 'o', 'u']) => format!("{stem}ies"),
-        _ if noun.ends_with('s') || noun.ends_with("sh") || noun.ends_with("ch") => {
+        _ if noun.ends_with(['s', 'x']) || noun.ends_with("sh") || noun.ends_with("ch") => {
             format!("{noun}es")
         }
         _ => format!("{noun}s"),
@@ -63,6 +63,7 @@ mod tests {
         assert_eq!(plural(3, "entry"), "3 entries");
         assert_eq!(plural(2, "day"), "2 days");
         assert_eq!(plural(2, "status"), "2 statuses");
+        assert_eq!(plural(2, "prefix"), "2 prefixes");
         assert_eq!(noun_for(2, "attempt"), "attempts");
         assert_eq!(noun_for(1, "attempt"), "attempt");
     }

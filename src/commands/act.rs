@@ -12,8 +12,10 @@ use crate::cli::{ActArgs, Cli, ConfirmArgs};
 use crate::commands::apply::{self, PlanSource};
 use crate::commands::flag_plan::{self, FlagPlan};
 use crate::errors::{self, CommandError};
+use crate::matched::MatchSample;
 use crate::report::progress::LogWriter;
 use crate::resolve::ResolveError;
+use crate::text::plural;
 
 /// Runs `s3plan cancel`.
 pub fn cancel(args: &ActArgs, log: &LogWriter) -> i32 {
@@ -55,7 +57,7 @@ fn act(
         return errors::EXIT_INVALID;
     }
     if args.ids.len() > args.max_jobs as usize {
-        return errors::report(too_many(args.ids.len(), args.max_jobs, "names"));
+        return errors::report(too_many(args.ids.len(), args.max_jobs, "names", None));
     }
     let flags = FlagPlan {
         name,
@@ -105,22 +107,37 @@ fn act(
         Ok(code) => code,
         Err(CommandError::Resolve(error)) => match *error {
             ResolveError::TooManyJobs {
-                matched, max_jobs, ..
-            } => errors::report(too_many(matched, max_jobs, "matches")),
+                matched,
+                max_jobs,
+                matches,
+                ..
+            } => errors::report(too_many(matched, max_jobs, "matches", Some(&*matches))),
             other => errors::report(CommandError::Resolve(Box::new(other))),
         },
         Err(error) => errors::report(error),
     }
 }
 
-/// The `max_jobs` refusal in the words of the command line: the count, and the flag that raises it.
-fn too_many(count: usize, max_jobs: u32, verb: &str) -> CommandError {
+/// The `max_jobs` refusal in the words of the command line: the count, the flag that raises it, and (for a
+/// selector) the first matches and their breakdown, so the operator sees what to narrow.
+fn too_many(
+    count: usize,
+    max_jobs: u32,
+    verb: &str,
+    matches: Option<&MatchSample>,
+) -> CommandError {
+    let mut help = format!(
+        "look at them with `s3plan jobs` and narrow the selector, or pass --max-jobs {count} if {} is really what you mean",
+        plural(count, "job")
+    );
+    if let Some(matches) = matches {
+        help.push_str(&format!("\n{matches}"));
+    }
     CommandError::refused(
         format!(
-            "the command {verb} {count} jobs, more than --max-jobs {max_jobs}; nothing was changed"
+            "the command {verb} {}, more than --max-jobs {max_jobs}; nothing was changed",
+            plural(count, "job")
         ),
-        format!(
-            "look at them with `s3plan jobs` and narrow the selector, or pass --max-jobs {count} if {count} jobs is really what you mean"
-        ),
+        help,
     )
 }

@@ -26,6 +26,7 @@ mod hostile;
 mod incident;
 mod journal;
 mod operator_ux;
+mod operator_ux_more;
 mod sandbox_auth;
 mod sandbox_cli;
 mod sandbox_error_table;
