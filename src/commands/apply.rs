@@ -278,8 +278,8 @@ fn load_resume(path: &Path, session: &Session) -> Result<Resume, CommandError> {
         }
     }
     console::note(format_args!(
-        "resume: {} job(s) acted on by the earlier run ({})\n",
-        resume.len(),
+        "resume: {} acted on by the earlier run ({})\n",
+        crate::text::plural(resume.len(), "job"),
         path.display()
     ));
     Ok(resume)
@@ -532,19 +532,18 @@ fn overview(plan: &Path, resolved: &ResolvedPlan, report: &Path) -> String {
                 .iter()
                 .filter_map(|i| resolved.entries.get(*i).map(|e| e.name.as_str()))
                 .collect();
-            text.push_str(&format!("  after entries {}", names.join(", ")));
+            text.push_str(&format!(
+                "  after {} {}",
+                crate::text::noun_for(names.len(), "entry"),
+                names.join(", ")
+            ));
         }
         text.push('\n');
     }
     text.push_str(&format!(
-        "\n{total} job{} in {} entr{}\n",
-        if total == 1 { "" } else { "s" },
-        resolved.entries.len(),
-        if resolved.entries.len() == 1 {
-            "y"
-        } else {
-            "ies"
-        },
+        "\n{} in {}\n",
+        crate::text::plural(total, "job"),
+        crate::text::plural(resolved.entries.len(), "entry"),
     ));
     text
 }

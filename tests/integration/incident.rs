@@ -870,7 +870,7 @@ async fn resume_reads_a_cancel_journal() {
         .await;
     again.code(0);
     assert!(
-        again.stderr.contains("resume: 2 job(s) acted on"),
+        again.stderr.contains("resume: 2 jobs acted on"),
         "{}",
         again.stderr
     );

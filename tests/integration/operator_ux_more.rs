@@ -102,3 +102,45 @@ async fn cancel_over_max_jobs_shows_what_the_flags_matched() {
     );
     assert!(sandbox.audit().is_empty(), "nothing changed");
 }
+
+/// A plan of `entries` (YAML list items) against the account of [`WIDE_SEED`].
+fn plan_of(entries: &str) -> String {
+    format!("version: 1\naccount_id: \"{ACCOUNT}\"\nreason: \"plurals\"\njobs:\n{entries}")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_overview_counts_one_job_and_one_entry_in_the_singular() {
+    let sandbox = frozen(Seed::from_yaml(WIDE_SEED, None).unwrap(), None).await;
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("one.yaml"),
+        plan_of("  - {name: first, job_id: backfill-00001, set: Cancelled}\n"),
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("two.yaml"),
+        plan_of(
+            "  - {name: first, job_id: backfill-00001, set: Cancelled}\n  - {name: second, job_id: backfill-00002, after: [first], set: Cancelled}\n",
+        ),
+    )
+    .unwrap();
+
+    let one = run(dir.path(), &sandbox, &["apply", "one.yaml", "--dry-run"]).await;
+    assert_eq!(one.status.code(), Some(0), "{}", stderr(&one));
+    let text = stderr(&one);
+    assert!(text.contains("\n1 job in 1 entry\n"), "{text}");
+    // The overview's own lines (the progress lines below it are worded elsewhere).
+    let overview = text.split("\n[").next().unwrap_or_default();
+    assert!(
+        !overview.contains("1 jobs") && !overview.contains("1 entries"),
+        "{overview}"
+    );
+
+    let two = run(dir.path(), &sandbox, &["apply", "two.yaml", "--dry-run"]).await;
+    assert_eq!(two.status.code(), Some(0), "{}", stderr(&two));
+    let text = stderr(&two);
+    assert!(text.contains("\n2 jobs in 2 entries\n"), "{text}");
+    assert!(text.contains("after entry first"), "{text}");
+    assert!(!text.contains("after entries"), "{text}");
+    assert!(sandbox.audit().is_empty(), "a dry run changes nothing");
+}
