@@ -477,8 +477,8 @@ impl AwsClients {
         })
     }
 
-    /// A client for the sandbox at `endpoint`: static dummy credentials (`sandbox`/`sandbox`) and
-    /// `region`, so `--sandbox` needs no AWS set-up at all.
+    /// A client for the sandbox at `endpoint`, STS included: static dummy credentials (`sandbox`/`sandbox`)
+    /// and `region`, so `--sandbox` needs no AWS set-up at all and never calls AWS.
     pub fn sandbox(endpoint: &str, region: &str, timeouts: Timeouts) -> Self {
         let credentials = Credentials::new("sandbox", "sandbox", None, None, "s3plan-sandbox");
         let region = Region::new(region.to_owned());
@@ -491,9 +491,11 @@ impl AwsClients {
             timeouts,
         )
         .build();
+        // The sandbox answers STS on the same port: with `--sandbox` no call may reach AWS.
         let sts_conf = aws_sdk_sts::config::Builder::new()
             .behavior_version(aws_sdk_sts::config::BehaviorVersion::latest())
             .region(region.clone())
+            .endpoint_url(endpoint)
             .credentials_provider(credentials)
             .retry_config(aws_sdk_sts::config::retry::RetryConfig::disabled())
             .timeout_config(sts_timeouts(timeouts))
@@ -518,6 +520,11 @@ impl AwsClients {
         if let Some(id) = flag.or(plan).or(env.as_deref()) {
             return Ok(AccountId::parse(id.trim())?);
         }
+        self.caller_account().await
+    }
+
+    /// The account of the credentials, from STS GetCallerIdentity.
+    pub async fn caller_account(&self) -> Result<AccountId, ClientError> {
         let answer = self
             .sts
             .get_caller_identity()

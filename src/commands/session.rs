@@ -27,7 +27,7 @@ use crate::plan::{self, LoadedPlan};
 use crate::report::json::PlanMeta;
 use crate::resolve::{self, Reader};
 use crate::resolved::{ResolvedPlan, RunMode, RunSettings, Target};
-use crate::sandbox::{DEMO_ACCOUNT, Sandbox, SandboxHandle, Seed};
+use crate::sandbox::{Sandbox, SandboxHandle, Seed};
 use crate::saved::{self, SavedPlan, SavedPlanError};
 
 /// The region the in-process sandbox signs for when neither the flag nor the plan names one.
@@ -466,15 +466,15 @@ async fn connect_to(
                 .map_err(|e| CommandError::Sandbox(e.to_string()))?;
             let region = region.as_deref().unwrap_or(SANDBOX_REGION);
             let clients = AwsClients::sandbox(&handle.url(), region, Timeouts::default());
-            // The sandbox has no STS and a user's AWS_ACCOUNT_ID names a real account: the demo account
-            // is the default here.
-            let account = connect
-                .account_id
-                .as_deref()
-                .or(account_pin)
-                .unwrap_or(DEMO_ACCOUNT);
-            let account =
-                AccountId::parse(account.trim()).map_err(|e| CommandError::Client(e.into()))?;
+            // A user's AWS_ACCOUNT_ID names a real account, not a sandbox one: without the flag or the
+            // plan, the sandbox's own STS says which account its credentials belong to (the seed's
+            // `caller_accounts`, else its first account).
+            let account = match connect.account_id.as_deref().or(account_pin) {
+                Some(account) => {
+                    AccountId::parse(account.trim()).map_err(|e| CommandError::Client(e.into()))?
+                }
+                None => clients.caller_account().await?,
+            };
             (clients, Some(handle), account)
         }
         None => {
@@ -548,5 +548,69 @@ async fn with_patience_notes<T>(
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sandbox::Operation;
+
+    /// Two accounts; the sandbox's credentials belong to the second, so only its STS can tell.
+    const TWO_ACCOUNTS: &str = r#"
+caller_accounts: {sandbox: "444455556666"}
+accounts:
+  - id: "111122223333"
+    jobs: [{id: first-account-job, status: Suspended}]
+  - id: "444455556666"
+    jobs: [{id: second-account-job, status: Suspended}]
+"#;
+
+    fn sandbox_args(seed: &std::path::Path, account_id: Option<&str>) -> ConnectArgs {
+        ConnectArgs {
+            account_id: account_id.map(str::to_owned),
+            region: None,
+            profile: None,
+            endpoint_url: None,
+            sandbox: Some(Some(seed.to_owned())),
+            sandbox_speed: Some(0.0),
+            concurrency: None,
+            rate_limit: None,
+            poll_rate_limit: None,
+            poll_interval: None,
+        }
+    }
+
+    #[tokio::test]
+    async fn the_sandbox_answers_the_account_lookup_on_its_own_sts() {
+        let dir = tempfile::tempdir().unwrap();
+        let seed = dir.path().join("seed.yaml");
+        std::fs::write(&seed, TWO_ACCOUNTS).unwrap();
+
+        let (_, handle, account) = connect_to(&sandbox_args(&seed, None), None, None)
+            .await
+            .unwrap();
+        let handle = handle.unwrap();
+        assert_eq!(account.as_str(), "444455556666");
+        assert_eq!(handle.calls(Operation::GetCallerIdentity), 1);
+    }
+
+    #[tokio::test]
+    async fn an_account_given_by_flag_or_plan_asks_no_sts() {
+        let dir = tempfile::tempdir().unwrap();
+        let seed = dir.path().join("seed.yaml");
+        std::fs::write(&seed, TWO_ACCOUNTS).unwrap();
+
+        let flag = sandbox_args(&seed, Some("111122223333"));
+        let (_, handle, account) = connect_to(&flag, None, None).await.unwrap();
+        assert_eq!(account.as_str(), "111122223333");
+        assert_eq!(handle.unwrap().calls(Operation::GetCallerIdentity), 0);
+
+        let (_, handle, account) =
+            connect_to(&sandbox_args(&seed, None), None, Some("111122223333"))
+                .await
+                .unwrap();
+        assert_eq!(account.as_str(), "111122223333");
+        assert_eq!(handle.unwrap().calls(Operation::GetCallerIdentity), 0);
     }
 }

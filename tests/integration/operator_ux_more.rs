@@ -144,3 +144,29 @@ async fn the_overview_counts_one_job_and_one_entry_in_the_singular() {
     assert!(!text.contains("after entries"), "{text}");
     assert!(sandbox.audit().is_empty(), "a dry run changes nothing");
 }
+
+/// Two accounts; the in-process sandbox's credentials belong to the second (`caller_accounts`), which
+/// only the sandbox's own STS can tell.
+const TWO_ACCOUNTS: &str = r#"
+caller_accounts: {sandbox: "444455556666"}
+accounts:
+  - id: "111122223333"
+    jobs: [{id: first-account-job, status: Suspended}]
+  - id: "444455556666"
+    jobs: [{id: second-account-job, status: Suspended}]
+"#;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_in_process_sandbox_looks_the_account_up_on_its_own_sts() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("seed.yaml"), TWO_ACCOUNTS).unwrap();
+    let mut cmd = tokio::process::Command::from(s3plan(dir.path()));
+    // A real account in the environment is not a sandbox account: it must not be used.
+    cmd.args(["jobs", "--sandbox=seed.yaml"])
+        .env("AWS_ACCOUNT_ID", ACCOUNT);
+    let out = cmd.output().await.unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{}\n{}", stdout, stderr(&out));
+    assert!(stdout.contains("second-account-job"), "{stdout}");
+    assert!(!stdout.contains("first-account-job"), "{stdout}");
+}
