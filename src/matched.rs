@@ -36,10 +36,10 @@ impl MatchSample {
         let mut prefixes: BTreeMap<String, usize> = BTreeMap::new();
         for job in jobs {
             *statuses.entry(job.status_seen.to_string()).or_default() += 1;
-            let prefix = job
-                .description
-                .as_deref()
-                .map_or_else(|| "(no description)".to_owned(), description_prefix);
+            let prefix = job.description.as_deref().map_or_else(
+                || "(no description)".to_owned(),
+                |text| one_line(&description_prefix(text)),
+            );
             *prefixes.entry(prefix).or_default() += 1;
         }
         let by_status = most_common_first(statuses);
@@ -81,6 +81,23 @@ pub fn description_prefix(description: &str) -> String {
         Some(at) if at > 0 => format!("{}*", &description[..=at]),
         _ => description.to_owned(),
     }
+}
+
+/// Longest description shown in full in a sample line.
+const DESCRIPTION_WIDTH: usize = 60;
+
+/// A description as one short line: a description is free text from the account, so a control character
+/// (a newline, an escape sequence) must not forge lines or restyle the terminal in a refusal.
+fn one_line(text: &str) -> String {
+    let mut line: String = text
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .take(DESCRIPTION_WIDTH)
+        .collect();
+    if text.chars().count() > DESCRIPTION_WIDTH {
+        line.push('…');
+    }
+    line
 }
 
 impl fmt::Display for MatchSample {
@@ -125,7 +142,9 @@ impl fmt::Display for MatchSample {
                 "\n  {:id_width$}  {:<10}  {}",
                 job.id.as_str(),
                 job.status_seen.to_string(),
-                job.description.as_deref().unwrap_or("-"),
+                job.description
+                    .as_deref()
+                    .map_or_else(|| "-".to_owned(), one_line),
             )?;
         }
         Ok(())
@@ -156,6 +175,19 @@ mod tests {
         assert_eq!(description_prefix("nightly"), "nightly");
         assert_eq!(description_prefix("2024"), "2024");
         assert_eq!(description_prefix("-x"), "-x");
+    }
+
+    #[test]
+    fn a_description_cannot_forge_a_line_or_run_long() {
+        let jobs = [job(
+            "job-0001",
+            JobStatus::Active,
+            &format!("evil\n  fake-line\u{1b}[31m{}", "x".repeat(100)),
+        )];
+        let text = MatchSample::of(&jobs).to_string();
+        assert!(!text.contains('\u{1b}'), "{text:?}");
+        assert_eq!(text.lines().count(), 4, "{text}");
+        assert!(text.contains('…'), "{text}");
     }
 
     #[test]
