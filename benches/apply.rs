@@ -18,7 +18,9 @@ use s3plan::api::{
 use s3plan::exec::{Outcome, RunOptions, run};
 use s3plan::report::ReporterSet;
 use s3plan::report::json::{JsonReporter, PlanMeta, ReportSink};
-use s3plan::resolved::{ResolvedEntry, ResolvedJob, ResolvedPlan, RunMode, RunSettings, Target};
+use s3plan::resolved::{
+    Action, ResolvedEntry, ResolvedJob, ResolvedPlan, RunMode, RunSettings, Target,
+};
 use tokio_util::sync::CancellationToken;
 
 /// Jobs in memory; every UpdateJobStatus answers at once.
@@ -138,8 +140,7 @@ fn main() {
             after: Vec::new(),
             jobs,
             gate: None,
-            target: Some(TargetStatus::Cancelled),
-            priority: None,
+            actions: vec![Action::SetStatus(TargetStatus::Cancelled)],
             reason: Some("benchmark".to_owned()),
         }],
     };

@@ -252,8 +252,8 @@ pub fn forecast(resolved: &ResolvedPlan, watched: &Watched) -> Forecast {
         .iter()
         .map(|entry| EntryForecast {
             name: entry.name.clone(),
-            target: entry.target,
-            priority: entry.priority,
+            target: entry.target(),
+            priority: entry.priority(),
             after: entry
                 .after
                 .iter()
@@ -359,7 +359,7 @@ pub fn judge_job(entry: &ResolvedEntry, job: &ResolvedJob, watched: &Watched) ->
         }
     };
 
-    let judgment = entry.target.map(|t| (t, judge_target(t, judged_from)));
+    let judgment = entry.target().map(|t| (t, judge_target(t, judged_from)));
     let status_decision = match &judgment {
         None => StatusDecision::None,
         Some((_, Judgment::Call)) => StatusDecision::Call,
@@ -378,7 +378,7 @@ pub fn judge_job(entry: &ResolvedEntry, job: &ResolvedJob, watched: &Watched) ->
     let priority_judgment = match status_decision {
         StatusDecision::Skipped | StatusDecision::Refused => None,
         _ => entry
-            .priority
+            .priority()
             .map(|p| judge_priority(p, job.priority_seen, judged_from)),
     };
     let (priority_decision, priority_change) = match &priority_judgment {
@@ -462,8 +462,7 @@ mod tests {
             after: Vec::new(),
             jobs: Vec::new(),
             gate,
-            target,
-            priority: None,
+            actions: crate::resolved::Action::from_parts(target, None),
             reason: None,
         }
     }

@@ -21,7 +21,7 @@ use crate::exec::retry::RetryPolicy;
 use crate::plan::model::{Entry, JobSet, Plan, Selector};
 use crate::report::summary::hint;
 use crate::resolved::{
-    Gate, GateSubject, ResolvedEntry, ResolvedJob, ResolvedPlan, RunSettings, Target,
+    Action, Gate, GateSubject, ResolvedEntry, ResolvedJob, ResolvedPlan, RunSettings, Target,
 };
 
 /// ListJobs page size: the API's maximum, so a selector over N jobs costs about N / 1000 calls.
@@ -224,8 +224,7 @@ pub async fn resolve<C: JobControl>(
             after,
             jobs,
             gate,
-            target: entry.target(),
-            priority: entry.priority(),
+            actions: Action::from_parts(entry.target(), entry.priority()),
             reason: entry.reason(plan).map(str::to_owned),
         });
     }
@@ -401,7 +400,9 @@ fn api_error(entry: &Entry, job: Option<&JobId>, error: ApiError, reader: &Reade
 fn refuse_conflicting_targets(entries: &[ResolvedEntry]) -> Result<(), ResolveError> {
     let mut targets: HashMap<&JobId, (&str, TargetStatus)> = HashMap::new();
     for entry in entries {
-        let Some(target) = entry.target else { continue };
+        let Some(target) = entry.target() else {
+            continue;
+        };
         for job in &entry.jobs {
             match targets.get(&job.id) {
                 Some((first, first_target)) if *first_target != target => {

@@ -360,10 +360,10 @@ fn overview(plan: &Path, resolved: &ResolvedPlan, report: &Path) -> String {
     for entry in &resolved.entries {
         total += entry.jobs.len();
         let mut action = Vec::new();
-        if let Some(target) = entry.target {
+        if let Some(target) = entry.target() {
             action.push(format!("set {target}"));
         }
-        if let Some(priority) = entry.priority {
+        if let Some(priority) = entry.priority() {
             action.push(format!("priority {priority}"));
         }
         let statuses: Vec<String> = status_counts(&entry.jobs)

@@ -89,8 +89,7 @@ pub fn not_run_record(
         job_id: job.id.clone(),
         description: job.description.clone(),
         status_before: Some(job.status_seen),
-        requested: entry.target,
-        priority_requested: entry.priority,
+        actions: entry.actions.clone(),
         status_after: None,
         outcome: Outcome::NotRun,
         attempts: 0,
@@ -431,15 +430,15 @@ fn apply_step(record: &mut JobRecord, step: Step) {
 /// target and its priority is the one asked for.
 fn already_at_target(entry: &ResolvedEntry, priority_seen: i32, status: JobStatus) -> bool {
     let status_done = entry
-        .target
+        .target()
         .is_none_or(|target| matches!(judge_target(target, status), Judgment::Unchanged(_)));
-    let priority_done = entry.priority.is_none_or(|priority| {
+    let priority_done = entry.priority().is_none_or(|priority| {
         matches!(
             judge_priority(priority, priority_seen, status),
             PriorityJudgment::Unchanged(_)
         )
     });
-    (entry.target.is_some() || entry.priority.is_some()) && status_done && priority_done
+    (entry.target().is_some() || entry.priority().is_some()) && status_done && priority_done
 }
 
 /// Waits for the gate; `Ok` when it holds, else the step that ends the job. Also returns the last status seen.
@@ -540,7 +539,7 @@ async fn refresh_if_refused<C: JobControl>(
     status: JobStatus,
 ) -> JobStatus {
     let refused = entry
-        .target
+        .target()
         .is_some_and(|target| matches!(judge_target(target, status), Judgment::Refused(_)));
     if !refused {
         return status;
@@ -566,7 +565,7 @@ async fn apply<C: JobControl>(
     status: JobStatus,
 ) -> Step {
     let judgment = entry
-        .target
+        .target()
         .map(|target| (target, judge_target(target, status)));
     if let Some((_, Judgment::Skipped(reason))) = &judgment {
         return Step::quiet(Outcome::Skipped, Some(reason.clone()));
@@ -575,7 +574,7 @@ async fn apply<C: JobControl>(
         return Step::quiet(Outcome::Failed, Some(reason.clone()));
     }
     let mut steps = Vec::new();
-    if let Some(priority) = entry.priority {
+    if let Some(priority) = entry.priority() {
         let step = match judge_priority(priority, priority_seen, status) {
             PriorityJudgment::Unchanged(reason) => Step::quiet(Outcome::Unchanged, Some(reason)),
             PriorityJudgment::Call { from, to } if ctx.mode() == RunMode::DryRun => Step::quiet(
@@ -935,8 +934,7 @@ mod tests {
             after: Vec::new(),
             jobs,
             gate: None,
-            target,
-            priority: None,
+            actions: crate::resolved::Action::from_parts(target, None),
             reason: Some("test".to_owned()),
         }
     }
@@ -1123,7 +1121,8 @@ mod tests {
             job(&fake, "dry-cancelled", JobStatus::Cancelled),
         ];
         let mut e = entry("e", jobs, Some(TargetStatus::Cancelled));
-        e.priority = Some(99);
+        e.actions
+            .insert(0, crate::resolved::Action::SetPriority(99));
         let out = run_plan(&fake, RunMode::DryRun, vec![e]).await;
         assert_eq!(fake.mutations(), 0);
         assert_eq!(out.record("dry-active").outcome, Outcome::WouldApply);
@@ -1139,19 +1138,22 @@ mod tests {
             vec![job(&fake, "prio-only", JobStatus::Active)],
             None,
         );
-        only.priority = Some(42);
+        only.actions
+            .insert(0, crate::resolved::Action::SetPriority(42));
         let mut both = entry(
             "both",
             vec![job(&fake, "prio-both", JobStatus::Suspended)],
             Some(TargetStatus::Ready),
         );
-        both.priority = Some(7);
+        both.actions
+            .insert(0, crate::resolved::Action::SetPriority(7));
         let mut same = entry(
             "same",
             vec![job(&fake, "prio-same", JobStatus::Active)],
             None,
         );
-        same.priority = Some(10);
+        same.actions
+            .insert(0, crate::resolved::Action::SetPriority(10));
         let out = run_plan(&fake, RunMode::Apply, vec![only, both, same]).await;
         assert_eq!(out.record("prio-only").outcome, Outcome::Applied);
         assert_eq!(fake.priority(&JobId::parse("prio-only").unwrap()), Some(42));

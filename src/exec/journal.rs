@@ -237,8 +237,8 @@ impl FileJournal {
                     job: job.id.as_str(),
                     description: job.description.as_deref(),
                     status_before: job.status_seen.as_str(),
-                    target: entry.target.map(TargetStatus::as_str),
-                    priority: entry.priority,
+                    target: entry.target().map(TargetStatus::as_str),
+                    priority: entry.priority(),
                 });
                 // What a resumed-from run did travels on, so that this journal alone is a complete record:
                 // acknowledged changes, and requests with no recorded answer (if this run is cut short too

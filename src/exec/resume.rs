@@ -356,7 +356,7 @@ impl Resume {
                 id: id.clone(),
                 description: None,
                 status_seen,
-                priority_seen: entry.priority.unwrap_or_default(),
+                priority_seen: entry.priority().unwrap_or_default(),
             });
         }
     }

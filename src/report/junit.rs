@@ -156,10 +156,10 @@ fn note(job: &JobRecord) -> String {
     }
     lines.push(format!("outcome: {}", job.outcome));
     lines.push(format!("status: {}", status_change(job, "->")));
-    if let Some(target) = job.requested {
+    if let Some(target) = job.requested() {
         lines.push(format!("requested: {target}"));
     }
-    if let Some(priority) = job.priority_requested {
+    if let Some(priority) = job.priority_requested() {
         lines.push(format!("priority requested: {priority}"));
     }
     if let Some(reason) = &job.reason {

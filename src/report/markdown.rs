@@ -194,10 +194,10 @@ fn write_entry(out: &mut dyn Write, entry: &EntryRecords<'_>) -> std::io::Result
         return Ok(());
     };
     let mut wants = Vec::new();
-    if let Some(target) = first.requested {
+    if let Some(target) = first.requested() {
         wants.push(format!("status `{target}`"));
     }
-    if let Some(priority) = first.priority_requested {
+    if let Some(priority) = first.priority_requested() {
         wants.push(format!("priority {priority}"));
     }
     if !wants.is_empty() {

@@ -332,8 +332,7 @@ pub(crate) mod fixtures {
             job_id: JobId::parse(id).unwrap(),
             description: Some(format!("nightly {id}")),
             status_before: Some(JobStatus::Active),
-            requested: Some(TargetStatus::Cancelled),
-            priority_requested: None,
+            actions: vec![crate::resolved::Action::SetStatus(TargetStatus::Cancelled)],
             status_after: None,
             outcome,
             attempts: 1,
@@ -391,13 +390,13 @@ pub(crate) mod fixtures {
         would.reason = Some("dry run: would request Cancelled".to_owned());
         let mut timed_out = record(confirm, 0, "job-timed-out", Outcome::TimedOut);
         timed_out.status_before = Some(JobStatus::Preparing);
-        timed_out.requested = Some(TargetStatus::Ready);
+        timed_out.actions = vec![crate::resolved::Action::SetStatus(TargetStatus::Ready)];
         timed_out.attempts = 4;
         timed_out.waited = Duration::from_secs(600);
         timed_out.reason = Some("job is still Preparing after 10m; wanted Suspended".to_owned());
         timed_out.request_id = Some("REQ000009".to_owned());
         let mut not_run = record(confirm, 1, "job-not-run", Outcome::NotRun);
-        not_run.requested = Some(TargetStatus::Ready);
+        not_run.actions = vec![crate::resolved::Action::SetStatus(TargetStatus::Ready)];
         not_run.attempts = 0;
         not_run.reason = Some("interrupted before it started".to_owned());
         not_run.started_at = not_run.finished_at;
