@@ -76,7 +76,7 @@ impl From<&ApiError> for ErrorView {
             code: error
                 .code
                 .clone()
-                .unwrap_or_else(|| format!("{:?}", error.kind)),
+                .unwrap_or_else(|| error.kind.as_str().to_owned()),
             message: error.to_string(),
             call: error.call,
             kind: error.kind,

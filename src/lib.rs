@@ -8,6 +8,7 @@
 pub mod api;
 pub mod cli;
 pub mod commands;
+pub mod decision;
 pub mod errors;
 pub mod event;
 pub mod exec;

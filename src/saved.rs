@@ -18,7 +18,7 @@ use sha2::{Digest, Sha256};
 
 use crate::api::{ApiCall, JobControl, JobId, JobStatus, Progress};
 use crate::exec::retry::Caller;
-use crate::forecast::{self, Decision, Forecast, Verdict, Watched};
+use crate::forecast::{self, DecisionKey, Forecast, Verdict, Watched};
 use crate::resolved::{
     Action, Gate, GateSubject, ResolvedEntry, ResolvedJob, ResolvedPlan, RunSettings, Target,
 };
@@ -124,7 +124,7 @@ pub struct SavedJob {
     /// What apply would have done.
     pub verdict: Verdict,
     /// The decision key compared before applying.
-    pub decision: Decision,
+    pub decision: DecisionKey,
 }
 
 /// Why a saved plan cannot be read or applied. Nothing was changed when this is returned.
@@ -239,7 +239,7 @@ impl SavedPlan {
                         priority: job.priority_seen,
                         progress: progress.get(&job.id).copied(),
                         verdict: judged.verdict,
-                        decision: judged.decision,
+                        decision: judged.decision.clone(),
                     })
                     .collect(),
             })

@@ -16,7 +16,7 @@ use tokio::sync::{mpsc, oneshot};
 
 use crate::api::{ApiCall, JobId, JobStatus, TargetStatus};
 use crate::exec::resume::{Prior, Resume};
-use crate::resolved::{ResolvedPlan, RunMode};
+use crate::resolved::{Action, ResolvedPlan, RunMode};
 
 /// What is about to be sent.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -25,16 +25,19 @@ pub struct Intent {
     pub entry: String,
     /// The job.
     pub job: JobId,
-    /// `UpdateJobStatus` or `UpdateJobPriority`.
-    pub call: ApiCall,
-    /// The requested status, for UpdateJobStatus.
-    pub target: Option<TargetStatus>,
-    /// The requested priority, for UpdateJobPriority.
-    pub priority: Option<i32>,
+    /// The change asked for.
+    pub action: Action,
     /// The `StatusUpdateReason` sent.
     pub reason: Option<String>,
     /// 1 for the first attempt.
     pub attempt: u32,
+}
+
+impl Intent {
+    /// The call that carries out the action.
+    pub fn call(&self) -> ApiCall {
+        self.action.call()
+    }
 }
 
 /// What the server answered to an intent.
@@ -314,9 +317,9 @@ impl Journal for FileJournal {
                 at: jiff::Timestamp::now().to_string(),
                 entry: &intent.entry,
                 job: intent.job.as_str(),
-                call: intent.call.as_str(),
-                target: intent.target.map(TargetStatus::as_str),
-                priority: intent.priority,
+                call: intent.call().as_str(),
+                target: intent.action.target().map(TargetStatus::as_str),
+                priority: intent.action.priority(),
                 reason: intent.reason.as_deref(),
                 attempt: intent.attempt,
             })
@@ -351,9 +354,7 @@ mod tests {
         Intent {
             entry: "cancel".to_owned(),
             job: JobId::parse(&format!("job-{i:04}")).unwrap(),
-            call: ApiCall::UpdateJobStatus,
-            target: Some(TargetStatus::Cancelled),
-            priority: None,
+            action: Action::SetStatus(TargetStatus::Cancelled),
             reason: Some("incident 42".to_owned()),
             attempt: 1,
         }

@@ -1,10 +1,13 @@
 //! The executor: runs a `ResolvedPlan` against a `JobControl` and reports every step as an event.
 
+#[cfg(test)]
+mod agreement;
 mod coordinator;
 pub mod emitter;
 pub mod executor;
 pub mod journal;
 pub mod limiter;
+mod mutation;
 mod outcome;
 pub mod poller;
 pub mod resume;
