@@ -176,7 +176,7 @@ fn load_resume(path: &Path, session: &Session) -> Result<Resume, CommandError> {
     })?;
     let resume = Resume::from_records(&records);
     if let Some(run) = &resume.run {
-        if run.account != session.target.account_id.as_str() {
+        if run.account != session.target.account_id {
             return Err(CommandError::refused(
                 format!(
                     "{} is the journal of a run in account {}, not {}; nothing was changed",

@@ -280,25 +280,48 @@ async fn run_job<C: JobControl>(ctx: Arc<Context<C>>, index: JobIndex) -> JobRec
     let mut state = JobState::Resolved;
     let mut status = job.status_seen;
     let mut priority = job.priority_seen;
-    match ctx.resume.get(&job.id) {
-        Some(Prior::Done {
-            status: answered,
-            request_id,
-            attempts,
-            ..
-        }) => {
-            record.outcome = Outcome::Applied;
-            record.status_after = *answered;
-            record.request_id.clone_from(request_id);
-            record.attempts = *attempts;
-            record.reason = Some(
-                "applied by the resumed run (acknowledged in its journal); not called again"
-                    .to_owned(),
-            );
-            record.finished_at = Timestamp::now();
-            return record;
+    // What an earlier, interrupted run did, per action: acknowledged actions are not sent again; the rest
+    // run. A job the earlier run touched but did not finish is read first, so nothing is judged from a
+    // status older than that run's requests.
+    let mut done = Vec::new();
+    let mut remaining = Vec::new();
+    let mut touched = false;
+    for &action in &entry.actions {
+        match ctx.resume.get(&entry.name, &job.id, action) {
+            Some(Prior::Done {
+                status: answered,
+                request_id,
+                attempts,
+            }) => {
+                touched = true;
+                let mut step = Step::quiet(
+                    Outcome::Applied,
+                    Some(format!(
+                        "{action} applied by the resumed run (acknowledged in its journal); not sent again"
+                    )),
+                );
+                step.status_after = *answered;
+                step.request_id.clone_from(request_id);
+                step.attempts = *attempts;
+                done.push(step);
+            }
+            Some(Prior::Uncertain) => {
+                touched = true;
+                remaining.push(action);
+            }
+            None => remaining.push(action),
         }
-        Some(Prior::Uncertain { .. }) => match read_before_resuming(&ctx, index, &job.id).await {
+    }
+    let carried = (!done.is_empty()).then(|| combine(done));
+    if let Some(carried) = &carried
+        && remaining.is_empty()
+    {
+        apply_step(&mut record, carried.clone());
+        record.finished_at = Timestamp::now();
+        return record;
+    }
+    if touched {
+        match read_before_resuming(&ctx, index, &job.id).await {
             Ok(seen) => {
                 status = seen.status;
                 priority = seen.priority;
@@ -309,13 +332,12 @@ async fn run_job<C: JobControl>(ctx: Arc<Context<C>>, index: JobIndex) -> JobRec
                 record.finished_at = Timestamp::now();
                 return record;
             }
-        },
-        None => {}
+        }
     }
     loop {
         state = match state {
             JobState::Resolved => match &entry.gate {
-                Some(gate) if gate_needed(entry, JobView { status, priority }) => {
+                Some(gate) if gate_needed(entry, &remaining, JobView { status, priority }) => {
                     JobState::Waiting(GateView {
                         subject: gate.subject.clone(),
                         statuses: gate.statuses.clone(),
@@ -354,9 +376,14 @@ async fn run_job<C: JobControl>(ctx: Arc<Context<C>>, index: JobIndex) -> JobRec
                 }
             }
             JobState::Applying(status) => {
-                let (view, decided) =
-                    decide_refreshed(&ctx, index, entry, &job.id, JobView { status, priority })
-                        .await;
+                let (view, decided) = decide_refreshed(
+                    &ctx,
+                    index,
+                    &remaining,
+                    &job.id,
+                    JobView { status, priority },
+                )
+                .await;
                 let status = view.status;
                 emitter
                     .emit(EventKind::JobApplying {
@@ -366,7 +393,10 @@ async fn run_job<C: JobControl>(ctx: Arc<Context<C>>, index: JobIndex) -> JobRec
                     })
                     .await;
                 record.status_before = Some(status);
-                let step = apply(&ctx, index, &job.id, view, &decided).await;
+                let mut step = apply(&ctx, index, &job.id, view, &decided).await;
+                if let Some(carried) = &carried {
+                    step = combine(vec![carried.clone(), step]);
+                }
                 apply_step(&mut record, step);
                 // No status call was made: the job is still in the status it was judged from.
                 if record.status_after.is_none()
@@ -407,14 +437,14 @@ fn apply_step(record: &mut JobRecord, step: Step) {
 
 /// Whether the job must pass the entry's gate: the one decision says so (a job whose every action is
 /// already done needs none).
-fn gate_needed(entry: &ResolvedEntry, view: JobView) -> bool {
+fn gate_needed(entry: &ResolvedEntry, actions: &[Action], view: JobView) -> bool {
     let Some(gate) = &entry.gate else {
         return false;
     };
     // The gate's state is not known before it is polled; pending is what waiting means.
     let pending = GateCheck::Pending;
     decide(
-        &entry.actions,
+        actions,
         Some(DecisionGate {
             own: gate.subject == GateSubject::OwnStatus,
             wanted: &gate.statuses,
@@ -522,11 +552,11 @@ async fn read_before_resuming<C: JobControl>(
 async fn decide_refreshed<C: JobControl>(
     ctx: &Context<C>,
     index: JobIndex,
-    entry: &ResolvedEntry,
+    actions: &[Action],
     job: &JobId,
     view: JobView,
 ) -> (JobView, Decision) {
-    let decided = decide(&entry.actions, None, view);
+    let decided = decide(actions, None, view);
     if decided.verdict != Verdict::Impossible {
         return (view, decided);
     }
@@ -542,7 +572,7 @@ async fn decide_refreshed<C: JobControl>(
                 status: answer.value.summary.status,
                 priority: answer.value.summary.priority,
             };
-            (view, decide(&entry.actions, None, view))
+            (view, decide(actions, None, view))
         }
         Err(_) => (view, decided),
     }

@@ -10,13 +10,15 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use futures::future::BoxFuture;
-use serde::Serialize;
 use tokio::io::AsyncWriteExt;
 use tokio::sync::{mpsc, oneshot};
 
-use crate::api::{ApiCall, JobId, JobStatus, TargetStatus};
+use crate::api::{ApiCall, JobId, JobStatus};
+use crate::exec::journal_line::{
+    AckLine, CarriedLine, FORMAT_VERSION, IntentLine, JobLine, Line, RunLine, render,
+};
 use crate::exec::resume::{Prior, Resume};
-use crate::resolved::{Action, ResolvedPlan, RunMode};
+use crate::resolved::{Action, ResolvedPlan};
 
 /// What is about to be sent.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -43,15 +45,17 @@ impl Intent {
 /// What the server answered to an intent.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Acknowledgement {
+    /// The entry's name.
+    pub entry: String,
     /// The job.
     pub job: JobId,
-    /// The call.
-    pub call: ApiCall,
+    /// The action answered.
+    pub action: Action,
     /// The attempt answered.
     pub attempt: u32,
     /// The status answered by UpdateJobStatus, when it succeeded.
     pub status: Option<JobStatus>,
-    /// The AWS error code, when it failed.
+    /// The AWS error code (or the failure kind's stable name), when it failed.
     pub error_code: Option<String>,
     /// The request id of the answer.
     pub request_id: Option<String>,
@@ -93,58 +97,6 @@ impl Journal for NoJournal {
     ) -> BoxFuture<'a, Result<(), JournalError>> {
         Box::pin(async { Ok(()) })
     }
-}
-
-/// One line of the journal.
-#[derive(Debug, Serialize)]
-#[serde(tag = "record", rename_all = "snake_case")]
-enum Line<'a> {
-    Run {
-        started_at: String,
-        plan: &'a str,
-        plan_sha256: &'a str,
-        account: &'a str,
-        region: &'a str,
-        endpoint: Option<&'a str>,
-        mode: &'a str,
-    },
-    Job {
-        entry: &'a str,
-        job: &'a str,
-        description: Option<&'a str>,
-        status_before: &'a str,
-        target: Option<&'a str>,
-        priority: Option<i32>,
-    },
-    Carried {
-        entry: &'a str,
-        job: &'a str,
-        status: Option<&'a str>,
-        request_id: Option<&'a str>,
-        attempts: u32,
-        /// An earlier run sent a request for the job and recorded no answer.
-        #[serde(skip_serializing_if = "std::ops::Not::not")]
-        uncertain: bool,
-    },
-    Intent {
-        at: String,
-        entry: &'a str,
-        job: &'a str,
-        call: &'a str,
-        target: Option<&'a str>,
-        priority: Option<i32>,
-        reason: Option<&'a str>,
-        attempt: u32,
-    },
-    Ack {
-        at: String,
-        job: &'a str,
-        call: &'a str,
-        attempt: u32,
-        status: Option<&'a str>,
-        error_code: Option<&'a str>,
-        request_id: Option<&'a str>,
-    },
 }
 
 type Pending = (Vec<u8>, oneshot::Sender<Result<(), JournalError>>);
@@ -221,69 +173,63 @@ impl FileJournal {
         resume: &Resume,
     ) -> Result<(), JournalError> {
         let target = &resolved.target;
-        let mut lines = vec![Line::Run {
-            started_at: jiff::Timestamp::now().to_string(),
-            plan: plan_path,
-            plan_sha256,
-            account: target.account_id.as_str(),
-            region: &target.region,
-            endpoint: target.endpoint.as_deref(),
-            mode: match resolved.settings.mode {
-                RunMode::Apply => "apply",
-                RunMode::DryRun => "dry_run",
-            },
-        }];
+        let mut lines = vec![Line::Run(RunLine {
+            format: FORMAT_VERSION,
+            started_at: jiff::Timestamp::now(),
+            plan: plan_path.to_owned(),
+            plan_sha256: plan_sha256.to_owned(),
+            account: target.account_id.clone(),
+            region: target.region.clone(),
+            endpoint: target.endpoint.clone(),
+            mode: resolved.settings.mode,
+        })];
         for entry in &resolved.entries {
             for job in &entry.jobs {
-                lines.push(Line::Job {
-                    entry: &entry.name,
-                    job: job.id.as_str(),
-                    description: job.description.as_deref(),
-                    status_before: job.status_seen.as_str(),
-                    target: entry.target().map(TargetStatus::as_str),
-                    priority: entry.priority(),
-                });
+                lines.push(Line::Job(JobLine {
+                    entry: entry.name.clone(),
+                    job: job.id.clone(),
+                    description: job.description.clone(),
+                    status_before: job.status_seen,
+                    actions: entry.actions.clone(),
+                }));
                 // What a resumed-from run did travels on, so that this journal alone is a complete record:
-                // acknowledged changes, and requests with no recorded answer (if this run is cut short too
+                // acknowledged actions, and requests with no recorded answer (if this run is cut short too
                 // before it reads such a job, the next resume must still read it first).
-                match resume.get(&job.id) {
-                    Some(Prior::Done {
-                        status,
-                        request_id,
-                        attempts,
-                        ..
-                    }) => lines.push(Line::Carried {
-                        entry: &entry.name,
-                        job: job.id.as_str(),
-                        status: status.map(JobStatus::as_str),
-                        request_id: request_id.as_deref(),
-                        attempts: *attempts,
-                        uncertain: false,
-                    }),
-                    Some(Prior::Uncertain { .. }) => lines.push(Line::Carried {
-                        entry: &entry.name,
-                        job: job.id.as_str(),
-                        status: None,
-                        request_id: None,
-                        attempts: 0,
-                        uncertain: true,
-                    }),
-                    None => {}
+                for &action in &entry.actions {
+                    let carried = |status, request_id, attempts, uncertain| {
+                        Line::Carried(CarriedLine {
+                            entry: entry.name.clone(),
+                            job: job.id.clone(),
+                            action,
+                            status,
+                            request_id,
+                            attempts,
+                            uncertain,
+                        })
+                    };
+                    match resume.get(&entry.name, &job.id, action) {
+                        Some(Prior::Done {
+                            status,
+                            request_id,
+                            attempts,
+                        }) => lines.push(carried(*status, request_id.clone(), *attempts, false)),
+                        Some(Prior::Uncertain) => lines.push(carried(None, None, 0, true)),
+                        None => {}
+                    }
                 }
             }
         }
         self.append_all(&lines).await
     }
 
-    async fn append(&self, line: &Line<'_>) -> Result<(), JournalError> {
+    async fn append(&self, line: &Line) -> Result<(), JournalError> {
         self.append_all(std::slice::from_ref(line)).await
     }
 
-    async fn append_all(&self, lines: &[Line<'_>]) -> Result<(), JournalError> {
+    async fn append_all(&self, lines: &[Line]) -> Result<(), JournalError> {
         let mut bytes = Vec::new();
         for line in lines {
-            serde_json::to_writer(&mut bytes, line).map_err(std::io::Error::from)?;
-            bytes.push(b'\n');
+            render(line, &mut bytes).map_err(std::io::Error::from)?;
         }
         let (reply, done) = oneshot::channel();
         let closed = || JournalError::from(std::io::Error::other("the journal writer stopped"));
@@ -313,16 +259,15 @@ async fn sync_parent(path: &Path) -> std::io::Result<()> {
 impl Journal for FileJournal {
     fn intent<'a>(&'a self, intent: &'a Intent) -> BoxFuture<'a, Result<(), JournalError>> {
         Box::pin(async move {
-            self.append(&Line::Intent {
-                at: jiff::Timestamp::now().to_string(),
-                entry: &intent.entry,
-                job: intent.job.as_str(),
-                call: intent.call().as_str(),
-                target: intent.action.target().map(TargetStatus::as_str),
-                priority: intent.action.priority(),
-                reason: intent.reason.as_deref(),
+            self.append(&Line::Intent(IntentLine {
+                at: jiff::Timestamp::now(),
+                entry: intent.entry.clone(),
+                job: intent.job.clone(),
+                action: intent.action,
+                call: intent.call(),
+                reason: intent.reason.clone(),
                 attempt: intent.attempt,
-            })
+            }))
             .await
         })
     }
@@ -332,15 +277,17 @@ impl Journal for FileJournal {
         ack: &'a Acknowledgement,
     ) -> BoxFuture<'a, Result<(), JournalError>> {
         Box::pin(async move {
-            self.append(&Line::Ack {
-                at: jiff::Timestamp::now().to_string(),
-                job: ack.job.as_str(),
-                call: ack.call.as_str(),
+            self.append(&Line::Ack(AckLine {
+                at: jiff::Timestamp::now(),
+                entry: ack.entry.clone(),
+                job: ack.job.clone(),
+                action: ack.action,
+                call: ack.action.call(),
                 attempt: ack.attempt,
-                status: ack.status.map(JobStatus::as_str),
-                error_code: ack.error_code.as_deref(),
-                request_id: ack.request_id.as_deref(),
-            })
+                status: ack.status,
+                error_code: ack.error_code.clone(),
+                request_id: ack.request_id.clone(),
+            }))
             .await
         })
     }
@@ -349,6 +296,7 @@ impl Journal for FileJournal {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::api::TargetStatus;
 
     fn intent(i: u32) -> Intent {
         Intent {
@@ -375,8 +323,9 @@ mod tests {
             task.await.unwrap().unwrap();
         }
         let ack = Acknowledgement {
+            entry: "cancel".to_owned(),
             job: JobId::parse("job-0000").unwrap(),
-            call: ApiCall::UpdateJobStatus,
+            action: Action::SetStatus(TargetStatus::Cancelled),
             attempt: 1,
             status: Some(JobStatus::Cancelling),
             error_code: None,
@@ -390,7 +339,8 @@ mod tests {
             .collect();
         assert_eq!(lines.len(), 201);
         assert_eq!(lines[0]["record"], "intent");
-        assert_eq!(lines[0]["target"], "Cancelled");
+        assert_eq!(lines[0]["action"]["set_status"], "Cancelled");
+        assert_eq!(lines[0]["call"], "UpdateJobStatus");
         assert_eq!(lines[200]["record"], "ack");
         assert_eq!(lines[200]["status"], "Cancelling");
         assert!(journal.commits() < 201, "{} commits", journal.commits());

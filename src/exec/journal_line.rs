@@ -251,8 +251,7 @@ mod tests {
     }
 
     fn at() -> impl Strategy<Value = Timestamp> {
-        (0i64..4_000_000_000, 0i32..1_000_000_000)
-            .prop_map(|(s, n)| Timestamp::new(s, n).unwrap())
+        (0i64..4_000_000_000, 0i32..1_000_000_000).prop_map(|(s, n)| Timestamp::new(s, n).unwrap())
     }
 
     fn text() -> impl Strategy<Value = String> {
@@ -261,7 +260,15 @@ mod tests {
 
     fn line() -> impl Strategy<Value = Line> {
         prop_oneof![
-            (at(), text(), text(), "[0-9]{12}", text(), proptest::option::of(text()), any::<bool>())
+            (
+                at(),
+                text(),
+                text(),
+                "[0-9]{12}",
+                text(),
+                proptest::option::of(text()),
+                any::<bool>()
+            )
                 .prop_map(|(started_at, plan, sha, account, region, endpoint, dry)| {
                     Line::Run(RunLine {
                         format: FORMAT_VERSION,
@@ -274,13 +281,40 @@ mod tests {
                         mode: if dry { RunMode::DryRun } else { RunMode::Apply },
                     })
                 }),
-            (text(), job_id(), proptest::option::of(text()), status(), proptest::collection::vec(action(), 0..3))
+            (
+                text(),
+                job_id(),
+                proptest::option::of(text()),
+                status(),
+                proptest::collection::vec(action(), 0..3)
+            )
                 .prop_map(|(entry, job, description, status_before, actions)| {
-                    Line::Job(JobLine { entry, job, description, status_before, actions })
+                    Line::Job(JobLine {
+                        entry,
+                        job,
+                        description,
+                        status_before,
+                        actions,
+                    })
                 }),
-            (at(), text(), job_id(), action(), proptest::option::of(text()), any::<u32>())
+            (
+                at(),
+                text(),
+                job_id(),
+                action(),
+                proptest::option::of(text()),
+                any::<u32>()
+            )
                 .prop_map(|(at, entry, job, action, reason, attempt)| {
-                    Line::Intent(IntentLine { at, entry, job, action, call: action.call(), reason, attempt })
+                    Line::Intent(IntentLine {
+                        at,
+                        entry,
+                        job,
+                        action,
+                        call: action.call(),
+                        reason,
+                        attempt,
+                    })
                 }),
             (
                 at(),
@@ -292,19 +326,21 @@ mod tests {
                 proptest::option::of(text()),
                 proptest::option::of(text())
             )
-                .prop_map(|(at, entry, job, action, attempt, status, error_code, request_id)| {
-                    Line::Ack(AckLine {
-                        at,
-                        entry,
-                        job,
-                        action,
-                        call: action.call(),
-                        attempt,
-                        status,
-                        error_code,
-                        request_id,
-                    })
-                }),
+                .prop_map(
+                    |(at, entry, job, action, attempt, status, error_code, request_id)| {
+                        Line::Ack(AckLine {
+                            at,
+                            entry,
+                            job,
+                            action,
+                            call: action.call(),
+                            attempt,
+                            status,
+                            error_code,
+                            request_id,
+                        })
+                    }
+                ),
             (
                 text(),
                 job_id(),
@@ -314,9 +350,19 @@ mod tests {
                 any::<u32>(),
                 any::<bool>()
             )
-                .prop_map(|(entry, job, action, status, request_id, attempts, uncertain)| {
-                    Line::Carried(CarriedLine { entry, job, action, status, request_id, attempts, uncertain })
-                }),
+                .prop_map(
+                    |(entry, job, action, status, request_id, attempts, uncertain)| {
+                        Line::Carried(CarriedLine {
+                            entry,
+                            job,
+                            action,
+                            status,
+                            request_id,
+                            attempts,
+                            uncertain,
+                        })
+                    }
+                ),
         ]
     }
 

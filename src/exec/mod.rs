@@ -6,6 +6,7 @@ mod coordinator;
 pub mod emitter;
 pub mod executor;
 pub mod journal;
+pub mod journal_line;
 pub mod limiter;
 mod mutation;
 mod outcome;

@@ -15,7 +15,7 @@ use crate::exec::outcome::{Outcome, reaches_target};
 use crate::resolved::Action;
 
 /// One call's contribution to a job's outcome.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub(crate) struct Step {
     pub(crate) outcome: Outcome,
     pub(crate) reason: Option<String>,
@@ -137,8 +137,9 @@ async fn acknowledge<C>(
     result: &Result<(Answered, Option<String>), ApiError>,
 ) {
     let ack = Acknowledgement {
+        entry: intent.entry.clone(),
         job: intent.job.clone(),
-        call: intent.call(),
+        action: intent.action,
         attempt: intent.attempt,
         status: match result {
             Ok((Answered::Status(status), _)) => Some(*status),
