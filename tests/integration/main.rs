@@ -20,6 +20,7 @@ fn help_names_the_subcommands() {
 }
 
 mod bad_answers;
+mod decision;
 mod faults;
 mod hostile;
 mod journal;
