@@ -8,16 +8,13 @@
 //! other call. Does not apply flags or defaults to settings (the command does) and never mutates a job.
 
 use std::collections::{BTreeMap, HashMap};
-use std::sync::Arc;
 
 use futures::stream::{self, StreamExt, TryStreamExt};
-use tokio_util::sync::CancellationToken;
 
 use crate::api::{
     Answer, ApiCall, ApiError, ApiErrorKind, JobControl, JobId, JobStatus, JobSummary, TargetStatus,
 };
-use crate::exec::limiter::Limiter;
-use crate::exec::retry::RetryPolicy;
+use crate::exec::retry::Caller;
 use crate::plan::model::{Entry, JobSet, Plan, Selector};
 use crate::report::summary::hint;
 use crate::resolved::{
@@ -123,54 +120,22 @@ pub enum ResolveError {
     },
 }
 
-/// Makes read calls while resolving: a read permit per attempt, retries of transient failures.
-#[derive(Debug, Clone)]
-pub struct Reader {
-    /// The run's limits (resolution uses the read lane).
-    pub limiter: Arc<Limiter>,
-    /// How transient failures are retried.
-    pub policy: RetryPolicy,
-    /// Stops resolution (Ctrl-C).
-    pub cancel: CancellationToken,
+/// A read while resolving, through the one attempt path every request takes (`Caller::call`: a limiter
+/// permit on the read lane, retries within the retry budget, attempt and throttle events when a run listens).
+trait Read {
+    async fn read<T, F, Fut>(&self, call: ApiCall, send: F) -> Result<Answer<T>, ApiError>
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = Result<Answer<T>, ApiError>>;
 }
 
-impl Reader {
-    /// Sends `send` until it succeeds, fails for good, runs out of attempts, or the run is cancelled.
+impl Read for Caller {
     async fn read<T, F, Fut>(&self, call: ApiCall, mut send: F) -> Result<Answer<T>, ApiError>
     where
         F: FnMut() -> Fut,
         Fut: Future<Output = Result<Answer<T>, ApiError>>,
     {
-        let mut delays = self.policy.backoff();
-        loop {
-            if self.cancel.is_cancelled() {
-                return Err(ApiError::local(call, ApiErrorKind::Other, "interrupted"));
-            }
-            let permit = self.limiter.acquire(call).await;
-            match send().await {
-                Ok(answer) => {
-                    self.limiter.on_success(call);
-                    return Ok(answer);
-                }
-                Err(error) if error.kind.is_retryable() => {
-                    if error.kind == ApiErrorKind::Throttled {
-                        self.limiter.on_throttle(call, permit.sent_at());
-                    }
-                    drop(permit);
-                    let Some(delay) = delays.next() else {
-                        return Err(error);
-                    };
-                    tracing::debug!(%call, ?delay, %error, "retrying a read while resolving");
-                    tokio::select! {
-                        () = tokio::time::sleep(delay) => {}
-                        () = self.cancel.cancelled() => {
-                            return Err(ApiError::local(call, ApiErrorKind::Other, "interrupted"));
-                        }
-                    }
-                }
-                Err(error) => return Err(error),
-            }
-        }
+        self.call(call, None, |_| send()).await.result
     }
 }
 
@@ -178,7 +143,7 @@ impl Reader {
 pub async fn resolve<C: JobControl>(
     plan: &Plan,
     control: &C,
-    reader: &Reader,
+    reader: &Caller,
     target: Target,
     settings: RunSettings,
 ) -> Result<ResolvedPlan, ResolveError> {
@@ -239,7 +204,7 @@ pub async fn resolve<C: JobControl>(
 async fn resolve_jobs<C: JobControl>(
     entry: &Entry,
     control: &C,
-    reader: &Reader,
+    reader: &Caller,
     target: &Target,
 ) -> Result<Vec<ResolvedJob>, ResolveError> {
     match entry.job_set() {
@@ -266,7 +231,7 @@ async fn describe<C: JobControl>(
     entry: &Entry,
     id: &JobId,
     control: &C,
-    reader: &Reader,
+    reader: &Caller,
     target: &Target,
 ) -> Result<ResolvedJob, ResolveError> {
     match reader
@@ -288,7 +253,7 @@ async fn select<C: JobControl>(
     entry: &Entry,
     selector: &Selector,
     control: &C,
-    reader: &Reader,
+    reader: &Caller,
 ) -> Result<Vec<ResolvedJob>, ResolveError> {
     let statuses = selector.statuses();
     let description = selector.description();
@@ -385,7 +350,7 @@ fn resolved_job(job: &JobSummary) -> ResolvedJob {
     }
 }
 
-fn api_error(entry: &Entry, job: Option<&JobId>, error: ApiError, reader: &Reader) -> ResolveError {
+fn api_error(entry: &Entry, job: Option<&JobId>, error: ApiError, reader: &Caller) -> ResolveError {
     if reader.cancel.is_cancelled() {
         return ResolveError::Interrupted;
     }
@@ -435,11 +400,16 @@ pub fn status_counts(jobs: &[ResolvedJob]) -> BTreeMap<JobStatus, usize> {
 
 #[cfg(test)]
 mod tests {
+    use std::sync::Arc;
     use std::time::Duration;
+
+    use tokio_util::sync::CancellationToken;
 
     use super::*;
     use crate::api::AccountId;
     use crate::api::fake::{FakeJobControl, Fault};
+    use crate::exec::limiter::Limiter;
+    use crate::exec::retry::RetryPolicy;
     use crate::plan;
     use crate::resolved::RunMode;
 
@@ -455,9 +425,10 @@ mod tests {
         fake
     }
 
-    fn reader() -> Reader {
-        Reader {
+    fn reader() -> Caller {
+        Caller {
             limiter: Arc::new(Limiter::new(100.0, 100.0, 8)),
+            emitter: crate::exec::emitter::Emitter::detached(),
             policy: RetryPolicy::default(),
             cancel: CancellationToken::new(),
         }
