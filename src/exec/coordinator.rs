@@ -18,13 +18,14 @@ use crate::api::JobControl;
 use crate::errors;
 use crate::event::{Event, EventKind, JobIndex, RunInfo};
 use crate::exec::emitter::Emitter;
-use crate::exec::executor::{self, Context, not_run_record};
+use crate::exec::executor::{Context, not_run_record};
 use crate::exec::journal::{Journal, NoJournal};
 use crate::exec::limiter::Limiter;
 use crate::exec::outcome::Outcome;
 use crate::exec::poller::GatePoller;
 use crate::exec::resume::Resume;
 use crate::exec::retry::{Caller, RetryPolicy};
+use crate::exec::scheduler;
 use crate::report::{ReportError, ReporterSet};
 use crate::resolved::ResolvedPlan;
 
@@ -257,7 +258,7 @@ pub async fn run<C: JobControl>(
     deliver(&mut reporters, &mut state, &stop, &first);
 
     let poll_task = tokio::spawn(poller.run());
-    let mut exec_task = tokio::spawn(executor::execute(ctx));
+    let mut exec_task = tokio::spawn(scheduler::execute(ctx));
     let mut exec_done = false;
     let mut grace_until: Option<Instant> = None;
     let mut tick = tokio::time::interval(options.tick.max(Duration::from_millis(1)));

@@ -13,6 +13,7 @@ mod outcome;
 pub mod poller;
 pub mod resume;
 pub mod retry;
+mod scheduler;
 
 pub use coordinator::{RunOptions, RunSummary, run};
 pub use outcome::{
