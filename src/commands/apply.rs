@@ -22,7 +22,7 @@ use crate::exec::resume::{self, Resume};
 use crate::exec::{self, RunOptions};
 use crate::report::ReporterSet;
 use crate::report::format::ReportFormat;
-use crate::report::json::{JsonReporter, ReportSink};
+use crate::report::json::ReportSink;
 use crate::report::progress::{LogWriter, ProgressReporter};
 use crate::report::run_record::RunMeta;
 use crate::report::summary::SummaryReporter;
@@ -129,7 +129,7 @@ async fn apply(args: &ApplyArgs, log: &LogWriter) -> Result<i32, CommandError> {
             reporters.add(SummaryReporter::new(Box::new(std::io::stdout())));
         }
         OutputFormat::Json => {
-            reporters.add(JsonReporter::with_meta(
+            reporters.add(ReportFormat::Json.reporter(
                 run_meta.clone(),
                 ReportSink::Writer(Box::new(std::io::stdout())),
             ));
