@@ -1,6 +1,6 @@
 //! An in-memory `JobControl` with scripted faults, for executor and limiter unit tests.
 //!
-//! Owns a tiny model of the job API (reference §1.3 transition rules), a script of faults (throttle the k-th
+//! Owns a tiny model of the job API (the lifecycle's transition rules), a script of faults (throttle the k-th
 //! call, fail the next N calls of an operation, change a status on a virtual schedule, race a status change
 //! in just before an update), an optional server-side token bucket, and counters of every call per
 //! operation and per job (mountpoint-s3's `MockClient` plus `failure_client.rs`). Time is Tokio time, so tests

@@ -1446,7 +1446,7 @@ mod tests {
             intent: &'a Intent,
         ) -> futures::future::BoxFuture<'a, Result<(), crate::exec::journal::JournalError>>
         {
-            let seen = self.fake.job_calls(&intent.job, intent.call());
+            let seen = self.fake.job_calls(&intent.job, intent.call);
             assert_eq!(
                 seen,
                 u64::from(intent.attempt) - 1,

@@ -1,7 +1,7 @@
 //! The pre-send hook of every mutating attempt: an intent is recorded (and awaited) before the request is
 //! sent, an acknowledgement after the answer.
 //!
-//! Owns the `Journal` trait, its no-op default and [`FileJournal`], the write-ahead journal of issue 6: JSON
+//! Owns the `Journal` trait, its no-op default and [`FileJournal`], the write-ahead journal: JSON
 //! lines, each intent durable (fsync) before its request is sent, with group commit (every record queued
 //! while one fsync runs shares the next one). Does not own reading a journal back (`resume.rs`) or rendering one.
 
@@ -13,53 +13,18 @@ use futures::future::BoxFuture;
 use tokio::io::AsyncWriteExt;
 use tokio::sync::{mpsc, oneshot};
 
-use crate::api::{ApiCall, JobId, JobStatus};
 use crate::exec::journal_line::{
     AckLine, CarriedLine, FORMAT_VERSION, IntentLine, JobLine, Line, RunLine, render,
 };
 use crate::exec::resume::{Prior, Resume};
-use crate::resolved::{Action, ResolvedPlan};
+use crate::resolved::ResolvedPlan;
 
-/// What is about to be sent.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Intent {
-    /// The entry's name.
-    pub entry: String,
-    /// The job.
-    pub job: JobId,
-    /// The change asked for.
-    pub action: Action,
-    /// The `StatusUpdateReason` sent.
-    pub reason: Option<String>,
-    /// 1 for the first attempt.
-    pub attempt: u32,
-}
+/// What is about to be sent: the journal's own `intent` line, so what the executor hands over is exactly
+/// what is written.
+pub type Intent = IntentLine;
 
-impl Intent {
-    /// The call that carries out the action.
-    pub fn call(&self) -> ApiCall {
-        self.action.call()
-    }
-}
-
-/// What the server answered to an intent.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Acknowledgement {
-    /// The entry's name.
-    pub entry: String,
-    /// The job.
-    pub job: JobId,
-    /// The action answered.
-    pub action: Action,
-    /// The attempt answered.
-    pub attempt: u32,
-    /// The status answered by UpdateJobStatus, when it succeeded.
-    pub status: Option<JobStatus>,
-    /// The AWS error code (or the failure kind's stable name), when it failed.
-    pub error_code: Option<String>,
-    /// The request id of the answer.
-    pub request_id: Option<String>,
-}
+/// What the server answered to an intent: the journal's own `ack` line.
+pub type Acknowledgement = AckLine;
 
 /// The journal could not record; the request is not sent.
 #[derive(Debug, Clone, thiserror::Error)]
@@ -258,48 +223,27 @@ async fn sync_parent(path: &Path) -> std::io::Result<()> {
 
 impl Journal for FileJournal {
     fn intent<'a>(&'a self, intent: &'a Intent) -> BoxFuture<'a, Result<(), JournalError>> {
-        Box::pin(async move {
-            self.append(&Line::Intent(IntentLine {
-                at: jiff::Timestamp::now(),
-                entry: intent.entry.clone(),
-                job: intent.job.clone(),
-                action: intent.action,
-                call: intent.call(),
-                reason: intent.reason.clone(),
-                attempt: intent.attempt,
-            }))
-            .await
-        })
+        Box::pin(async move { self.append(&Line::Intent(intent.clone())).await })
     }
 
     fn acknowledge<'a>(
         &'a self,
         ack: &'a Acknowledgement,
     ) -> BoxFuture<'a, Result<(), JournalError>> {
-        Box::pin(async move {
-            self.append(&Line::Ack(AckLine {
-                at: jiff::Timestamp::now(),
-                entry: ack.entry.clone(),
-                job: ack.job.clone(),
-                action: ack.action,
-                call: ack.action.call(),
-                attempt: ack.attempt,
-                status: ack.status,
-                error_code: ack.error_code.clone(),
-                request_id: ack.request_id.clone(),
-            }))
-            .await
-        })
+        Box::pin(async move { self.append(&Line::Ack(ack.clone())).await })
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::api::TargetStatus;
+    use crate::api::{ApiCall, JobId, JobStatus, TargetStatus};
+    use crate::resolved::Action;
 
     fn intent(i: u32) -> Intent {
         Intent {
+            at: jiff::Timestamp::now(),
+            call: ApiCall::UpdateJobStatus,
             entry: "cancel".to_owned(),
             job: JobId::parse(&format!("job-{i:04}")).unwrap(),
             action: Action::SetStatus(TargetStatus::Cancelled),
@@ -323,6 +267,8 @@ mod tests {
             task.await.unwrap().unwrap();
         }
         let ack = Acknowledgement {
+            at: jiff::Timestamp::now(),
+            call: ApiCall::UpdateJobStatus,
             entry: "cancel".to_owned(),
             job: JobId::parse("job-0000").unwrap(),
             action: Action::SetStatus(TargetStatus::Cancelled),

@@ -59,6 +59,8 @@ pub(crate) async fn mutate<C: JobControl>(
         .caller
         .call(call, Some(index), |attempt| {
             let intent = Intent {
+                at: jiff::Timestamp::now(),
+                call,
                 entry: ctx.names[index.entry].to_string(),
                 job: job.clone(),
                 action,
@@ -137,6 +139,8 @@ async fn acknowledge<C>(
     result: &Result<(Answered, Option<String>), ApiError>,
 ) {
     let ack = Acknowledgement {
+        at: jiff::Timestamp::now(),
+        call: intent.call,
         entry: intent.entry.clone(),
         job: intent.job.clone(),
         action: intent.action,

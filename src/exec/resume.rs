@@ -113,6 +113,11 @@ impl Resume {
 
     /// Jobs (per entry) the earlier run acted on.
     pub fn len(&self) -> usize {
+        self.jobs().len()
+    }
+
+    /// The (entry, job) pairs the earlier run acted on, sorted.
+    fn jobs(&self) -> Vec<(&str, &JobId)> {
         let mut jobs: Vec<(&str, &JobId)> = self
             .actions
             .keys()
@@ -120,7 +125,7 @@ impl Resume {
             .collect();
         jobs.sort();
         jobs.dedup();
-        jobs.len()
+        jobs
     }
 
     /// Whether the earlier run acted on nothing.
@@ -133,14 +138,7 @@ impl Resume {
     /// remaining actions run. A job added here is read with DescribeJob before anything is sent unless the
     /// earlier run finished it, so the placeholder status and priority below are never judged.
     pub fn extend_plan(&self, plan: &mut ResolvedPlan) {
-        let mut jobs: Vec<(&str, &JobId)> = self
-            .actions
-            .keys()
-            .map(|(entry, job, _)| (entry.as_str(), job))
-            .collect();
-        jobs.sort();
-        jobs.dedup();
-        for (entry_name, id) in jobs {
+        for (entry_name, id) in self.jobs() {
             let Some(entry) = plan.entries.iter_mut().find(|e| e.name == entry_name) else {
                 continue;
             };
