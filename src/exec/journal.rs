@@ -79,10 +79,12 @@ impl FileJournal {
     pub async fn create(path: &Path) -> Result<Self, JournalError> {
         let mut file = tokio::fs::OpenOptions::new()
             .create(true)
+            .read(true)
             .append(true)
             .open(path)
             .await?;
         sync_parent(path).await?;
+        cut_torn_tail(&mut file).await?;
         let (tx, mut rx) = mpsc::unbounded_channel::<Pending>();
         let commits = Arc::new(AtomicU64::new(0));
         let counter = commits.clone();
@@ -203,6 +205,43 @@ impl FileJournal {
     }
 }
 
+/// Cuts an unterminated last line off a journal about to be appended to. A kill during a write leaves such a
+/// line; its request was never sent (sending waits for the whole record to be durable), so it holds nothing,
+/// and appending after it would glue the next record onto it: a bad line in the middle, which no reader
+/// accepts.
+async fn cut_torn_tail(file: &mut tokio::fs::File) -> std::io::Result<()> {
+    use tokio::io::{AsyncReadExt, AsyncSeekExt, SeekFrom};
+
+    let len = file.metadata().await?.len();
+    if len == 0 {
+        return Ok(());
+    }
+    // Read backwards in blocks until the last newline is found (a record is small; a torn one smaller).
+    let mut end = len;
+    let mut keep = 0;
+    let mut block = vec![0u8; 4096];
+    'search: while end > 0 {
+        let start = end.saturating_sub(block.len() as u64);
+        let size = usize::try_from(end - start).unwrap_or(block.len());
+        file.seek(SeekFrom::Start(start)).await?;
+        file.read_exact(&mut block[..size]).await?;
+        if let Some(at) = block[..size].iter().rposition(|&b| b == b'\n') {
+            keep = start + at as u64 + 1;
+            break 'search;
+        }
+        end = start;
+    }
+    if keep < len {
+        tracing::warn!(
+            bytes = len - keep,
+            "the journal ended in a line cut short by an earlier kill; it is cut off before appending"
+        );
+        file.set_len(keep).await?;
+        file.sync_data().await?;
+    }
+    Ok(())
+}
+
 /// Makes the journal's directory entry durable, so that a power loss cannot lose a new file whose records
 /// were fsynced (fsync of a file does not cover its name).
 async fn sync_parent(path: &Path) -> std::io::Result<()> {
@@ -250,6 +289,21 @@ mod tests {
             reason: Some("incident 42".to_owned()),
             attempt: 1,
         }
+    }
+
+    #[tokio::test]
+    async fn a_torn_last_line_is_cut_before_appending() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("run.journal.jsonl");
+        let whole = "{\"record\":\"carried\"}\n";
+        std::fs::write(&path, format!("{whole}{{\"record\":\"inte")).unwrap();
+        let journal = FileJournal::create(&path).await.unwrap();
+        journal.intent(&intent(1)).await.unwrap();
+        let text = std::fs::read_to_string(&path).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines.len(), 2, "{text}");
+        assert_eq!(lines[0], whole.trim_end());
+        assert!(lines[1].starts_with("{\"record\":\"intent\""), "{text}");
     }
 
     #[tokio::test]

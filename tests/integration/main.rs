@@ -31,3 +31,4 @@ mod sandbox_knobs;
 mod sandbox_lifecycle;
 mod sandbox_ops;
 mod sandbox_support;
+mod torn_journal;
