@@ -153,6 +153,11 @@ async fn apply(args: &ApplyArgs, log: &LogWriter) -> Result<i32, CommandError> {
     for error in &summary.reporter_errors {
         tracing::error!("{error}");
     }
+    if let Some(error) = &summary.journal_error {
+        eprintln!(
+            "error: the run stopped because {error}\n  nothing was sent without a durable intent; jobs not yet sent ended not_run\n  free the disk (or fix the journal's file) and rerun, or resume with `--resume` and the journal"
+        );
+    }
     for (path, _) in &reports {
         eprintln!("report: {}", path.display());
     }

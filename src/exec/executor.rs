@@ -17,7 +17,7 @@ use crate::decision::{
     ActionJudgment, Decision, GateView as DecisionGate, JobView, Verdict, decide,
 };
 use crate::event::{ErrorView, EventKind, GateView, JobIndex, JobRecord};
-use crate::exec::journal::Journal;
+use crate::exec::journal::{Journal, JournalError};
 use crate::exec::mutation::{Step, mutate};
 use crate::exec::outcome::{GateCheck, Outcome};
 use crate::exec::poller::{GateNews, GatePoller};
@@ -58,6 +58,9 @@ pub struct Context<C> {
     pub cancel: CancellationToken,
     /// What an earlier, interrupted run already did (`apply --resume`).
     pub resume: Arc<Resume>,
+    /// The first journal failure: set once, and the run is stopped (nothing more is sent without a
+    /// durable intent).
+    pub journal_failed: Arc<std::sync::OnceLock<JournalError>>,
 }
 
 impl<C> Context<C> {

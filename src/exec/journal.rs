@@ -88,6 +88,7 @@ impl FileJournal {
         let (tx, mut rx) = mpsc::unbounded_channel::<Pending>();
         let commits = Arc::new(AtomicU64::new(0));
         let counter = commits.clone();
+        let shown = path.to_path_buf();
         tokio::spawn(async move {
             let mut failed: Option<JournalError> = None;
             while let Some(first) = rx.recv().await {
@@ -102,12 +103,20 @@ impl FileJournal {
                         for (line, _) in &batch {
                             bytes.extend_from_slice(line);
                         }
+                        // `flush` waits for tokio's background write and returns its error; without it a
+                        // failed write (disk full, file size limit) is stashed and `sync_data` succeeds.
                         let written = async {
                             file.write_all(&bytes).await?;
+                            file.flush().await?;
                             file.sync_data().await
                         }
                         .await
-                        .map_err(JournalError::from);
+                        .map_err(|error| {
+                            JournalError::from(std::io::Error::new(
+                                error.kind(),
+                                format!("{}: {error}", shown.display()),
+                            ))
+                        });
                         counter.fetch_add(1, Ordering::Relaxed);
                         if let Err(error) = &written {
                             // A journal that failed once cannot promise anything after: refuse every later record.

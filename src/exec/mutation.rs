@@ -6,11 +6,13 @@
 //! have reached the target meanwhile, or an earlier attempt of ours landed before its answer was lost).
 //! Does not decide whether to send (`decision.rs`) or walk a job through its life (`executor.rs`).
 
+use std::sync::atomic::{AtomicBool, Ordering};
+
 use crate::api::{ApiCall, ApiError, ApiErrorKind, JobControl, JobId, JobStatus};
 use crate::decision::{ActionJudgment, JobView, judge_action};
 use crate::event::JobIndex;
 use crate::exec::executor::Context;
-use crate::exec::journal::{Acknowledgement, Intent};
+use crate::exec::journal::{Acknowledgement, Intent, JournalError};
 use crate::exec::outcome::{Outcome, reaches_target};
 use crate::resolved::Action;
 
@@ -55,6 +57,8 @@ pub(crate) async fn mutate<C: JobControl>(
 ) -> Step {
     let call = action.call();
     let reason = ctx.plan.entries[index.entry].reason.as_deref();
+    // Whether the last attempt's intent failed to be recorded (its request was then never sent).
+    let unrecorded = &AtomicBool::new(false);
     let called = ctx
         .caller
         .call(call, Some(index), |attempt| {
@@ -68,10 +72,16 @@ pub(crate) async fn mutate<C: JobControl>(
                 attempt,
             };
             async move {
-                ctx.journal
-                    .intent(&intent)
-                    .await
-                    .map_err(|e| ApiError::local(call, ApiErrorKind::Other, e.to_string()))?;
+                if let Err(error) = ctx.journal.intent(&intent).await {
+                    unrecorded.store(true, Ordering::Relaxed);
+                    journal_failed(ctx, &error);
+                    return Err(ApiError::local(
+                        call,
+                        ApiErrorKind::Other,
+                        error.to_string(),
+                    ));
+                }
+                unrecorded.store(false, Ordering::Relaxed);
                 let result = match action {
                     Action::SetPriority(priority) => ctx
                         .control
@@ -89,7 +99,19 @@ pub(crate) async fn mutate<C: JobControl>(
             }
         })
         .await;
-    let attempts = called.attempts;
+    let mut attempts = called.attempts;
+    if let Some(error) = ctx.journal_failed.get()
+        && unrecorded.load(Ordering::Relaxed)
+    {
+        // The last attempt's intent was not recorded, so its request was never sent: not an attempt.
+        attempts = attempts.saturating_sub(1);
+        let mut step = Step::quiet(
+            Outcome::NotRun,
+            Some(format!("not sent: the run stopped because {error}")),
+        );
+        step.attempts = attempts;
+        return step;
+    }
     match (action, called.result) {
         (_, Ok((Answered::Priority(priority), request_id))) => Step {
             outcome: Outcome::Applied,
@@ -161,8 +183,16 @@ async fn acknowledge<C>(
         },
     };
     if let Err(error) = ctx.journal.acknowledge(&ack).await {
-        tracing::error!("{error}");
+        journal_failed(ctx, &error);
     }
+}
+
+/// Records the first journal failure and stops the run: without a journal nothing more may be sent.
+fn journal_failed<C>(ctx: &Context<C>, error: &JournalError) {
+    if ctx.journal_failed.set(error.clone()).is_ok() {
+        tracing::error!("{error}; stopping the run");
+    }
+    ctx.cancel.cancel();
 }
 
 pub(crate) fn failed_call<C>(ctx: &Context<C>, error: ApiError, attempts: u32) -> Step {

@@ -24,6 +24,7 @@ mod decision;
 mod faults;
 mod hostile;
 mod journal;
+mod journal_failure;
 mod sandbox_auth;
 mod sandbox_cli;
 mod sandbox_errors;
