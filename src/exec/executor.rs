@@ -624,6 +624,43 @@ mod tests {
         run_with(fake, settings(mode), entries, CancellationToken::new()).await
     }
 
+    /// A 2xx answer whose body cannot be read may hide a change that was made: the job is read again and
+    /// judged, never reported failed while it is at its target (nor applied while it is not).
+    #[tokio::test(start_paused = true)]
+    async fn regression_an_unreadable_answer_to_a_change_is_rechecked_with_describejob() {
+        let fake = Arc::new(FakeJobControl::new());
+        let status = job(&fake, "garbled-status", JobStatus::Suspended);
+        let priority = job(&fake, "garbled-priority", JobStatus::Active);
+        fake.fail_next(ApiCall::UpdateJobStatus, 1, Fault::Unreadable);
+        fake.fail_next(ApiCall::UpdateJobPriority, 1, Fault::Unreadable);
+        let confirm = entry("confirm", vec![status], Some(TargetStatus::Ready));
+        let mut reprioritize = entry("priority", vec![priority], None);
+        reprioritize
+            .actions
+            .push(crate::resolved::Action::SetPriority(77));
+        let out = run_plan(&fake, RunMode::Apply, vec![confirm, reprioritize]).await;
+        for id in ["garbled-status", "garbled-priority"] {
+            let record = out.record(id);
+            assert_eq!(
+                record.outcome,
+                Outcome::Applied,
+                "{id}: {:?}",
+                record.reason
+            );
+            assert!(
+                record
+                    .reason
+                    .as_deref()
+                    .unwrap_or_default()
+                    .contains("unreadable"),
+                "{id}: {:?}",
+                record.reason
+            );
+        }
+        assert_eq!(fake.calls(ApiCall::DescribeJob), 2, "one re-check each");
+        assert_eq!(fake.mutations(), 2, "nothing sent twice");
+    }
+
     #[tokio::test(start_paused = true)]
     async fn targets_are_judged_before_any_call() {
         let fake = Arc::new(FakeJobControl::new());

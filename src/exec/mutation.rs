@@ -147,7 +147,12 @@ pub(crate) async fn mutate<C: JobControl>(
             attempts,
         },
         (Action::SetStatus(_), Err(error)) if error.kind == ApiErrorKind::JobStatusConflict => {
-            recheck(ctx, index, action, error, attempts).await
+            recheck(ctx, index, action, error, attempts, Recheck::Conflict).await
+        }
+        // A 2xx answer that could not be read: the change may have been made, so the job is read again
+        // before it is judged.
+        (_, Err(error)) if error.kind == ApiErrorKind::MalformedResponse => {
+            recheck(ctx, index, action, error, attempts, Recheck::Unreadable).await
         }
         (_, Err(error)) => failed_call(ctx, error, attempts),
     }
@@ -220,14 +225,25 @@ pub(crate) fn failed_call<C>(ctx: &Context<C>, error: ApiError, attempts: u32) -
     }
 }
 
-/// After a `JobStatusException`, reads the job again: a job that reached the target meanwhile (a race, or an
-/// earlier attempt of ours that the server applied before its answer was lost) is not a failure.
+/// Why a job is read again after a call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Recheck {
+    /// `JobStatusException`: the job was not in a status that allows the request.
+    Conflict,
+    /// A 2xx answer whose body could not be read: the request was accepted, its answer lost.
+    Unreadable,
+}
+
+/// After a `JobStatusException` or an unreadable answer, reads the job again: a job that reached the target
+/// meanwhile (a race, an earlier attempt of ours that the server applied before its answer was lost, or this
+/// very request whose answer could not be read) is not a failure.
 async fn recheck<C: JobControl>(
     ctx: &Context<C>,
     index: JobIndex,
     action: Action,
     conflict: ApiError,
     attempts: u32,
+    why: Recheck,
 ) -> Step {
     let resolved = &ctx.plan.entries[index.entry].jobs[index.job];
     let job = &resolved.id;
@@ -246,6 +262,14 @@ async fn recheck<C: JobControl>(
         priority: answer.value.summary.priority,
     };
     let mut step = match judge_action(action, view) {
+        ActionJudgment::AlreadyDone(_) if why == Recheck::Unreadable => Step::quiet(
+            Outcome::Applied,
+            Some(format!(
+                "{} was answered with an unreadable body; re-checked, the job is {now} with priority {}",
+                action.call(),
+                view.priority
+            )),
+        ),
         ActionJudgment::AlreadyDone(_) if attempts > 1 => Step::quiet(
             Outcome::Applied,
             Some(format!(
@@ -264,7 +288,13 @@ async fn recheck<C: JobControl>(
         ),
         ActionJudgment::Call | ActionJudgment::Refused(_) => {
             let mut step = failed_call(ctx, conflict, attempts);
-            step.reason = Some(format!("{} refused while the job is {now}", action.call()));
+            step.reason = Some(match why {
+                Recheck::Conflict => format!("{} refused while the job is {now}", action.call()),
+                Recheck::Unreadable => format!(
+                    "{} was answered with an unreadable body and the job is {now}: the change was not made",
+                    action.call()
+                ),
+            });
             step.status_after = Some(now);
             return step;
         }
