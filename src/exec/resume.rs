@@ -13,7 +13,7 @@ use crate::api::{JobId, JobStatus};
 use crate::exec::journal_line::{AckLine, Line, RunLine};
 use crate::resolved::{Action, ResolvedJob, ResolvedPlan};
 
-pub use crate::exec::journal_line::{ReadError, parse, read};
+pub(crate) use crate::exec::journal_line::read;
 
 /// What an earlier run left for one action of one job.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -170,6 +170,7 @@ impl Resume {
 mod tests {
     use super::*;
     use crate::api::TargetStatus;
+    use crate::exec::journal_line::parse;
 
     const CANCEL: Action = Action::SetStatus(TargetStatus::Cancelled);
 
