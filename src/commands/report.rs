@@ -1,9 +1,10 @@
 //! `s3plan report JOURNAL`: rebuild a report from a write-ahead journal, complete or cut short.
 //!
-//! Owns folding journal records into per-job outcomes (what was sent and what was answered) and rendering
-//! them as JSON or Markdown. A journal knows only mutating calls: jobs that got none are `no_call` (the run's
-//! own report says whether they were unchanged, skipped or not run), and a request without a recorded answer
-//! is `unknown`. Does not own reading the journal (`exec::resume`) or the run's report (`report::json`).
+//! Owns folding journal records into outcomes per job of each entry (what was sent and what was answered)
+//! and rendering them as JSON or Markdown. A journal knows only mutating calls: jobs that got none are
+//! `no_call` (the run's own report says whether they were unchanged, skipped or not run), and a request
+//! without a recorded answer is `unknown`. Does not own the journal's format or reading it
+//! (`exec::journal_line`) or the run's report (`report::json`).
 
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -133,16 +134,20 @@ struct Fold {
     carried_uncertain: bool,
 }
 
+/// A job of an entry: a job named by two entries (a priority entry, then a status entry) is two rows.
+type JobKey = (String, String);
+
 fn fold<'a>(
-    jobs: &'a mut BTreeMap<String, Fold>,
-    order: &mut Vec<String>,
+    jobs: &'a mut BTreeMap<JobKey, Fold>,
+    order: &mut Vec<JobKey>,
     id: &str,
     entry: &str,
 ) -> &'a mut Fold {
-    if !jobs.contains_key(id) {
-        order.push(id.to_owned());
+    let key = (entry.to_owned(), id.to_owned());
+    if !jobs.contains_key(&key) {
+        order.push(key.clone());
     }
-    let fold = jobs.entry(id.to_owned()).or_default();
+    let fold = jobs.entry(key).or_default();
     if fold.job.job_id.is_empty() {
         fold.job.job_id = id.to_owned();
         fold.job.entry = entry.to_owned();
@@ -152,8 +157,8 @@ fn fold<'a>(
 
 fn rebuild(path: &Path, records: &[Line]) -> Rebuilt {
     let mut run: Option<&RunLine> = None;
-    let mut order: Vec<String> = Vec::new();
-    let mut jobs: BTreeMap<String, Fold> = BTreeMap::new();
+    let mut order: Vec<JobKey> = Vec::new();
+    let mut jobs: BTreeMap<JobKey, Fold> = BTreeMap::new();
     let requested = |actions: &[Action]| {
         (
             target_of(actions).map(|t| t.as_str().to_owned()),
@@ -209,13 +214,13 @@ fn rebuild(path: &Path, records: &[Line]) -> Rebuilt {
     let mut unanswered = 0;
     let mut summary = BTreeMap::new();
     let mut out = Vec::with_capacity(order.len());
-    for id in order {
+    for key in order {
         let Some(Fold {
             mut job,
             calls,
             carried,
             carried_uncertain,
-        }) = jobs.remove(&id)
+        }) = jobs.remove(&key)
         else {
             continue;
         };
@@ -383,5 +388,21 @@ mod tests {
             md.contains("| e | `job-2` | Suspended | Cancelled | - | unknown | 1 |"),
             "{md}"
         );
+    }
+
+    #[test]
+    fn a_job_named_by_two_entries_is_one_row_per_entry() {
+        let text = r#"{"record":"job","entry":"prio","job":"job-1","description":null,"status_before":"Suspended","actions":[{"set_priority":900}]}
+{"record":"job","entry":"confirm","job":"job-1","description":null,"status_before":"Suspended","actions":[{"set_status":"Ready"}]}
+{"record":"intent","at":"2026-11-29T10:00:00Z","entry":"prio","job":"job-1","action":{"set_priority":900},"call":"UpdateJobPriority","reason":null,"attempt":1}
+{"record":"ack","at":"2026-11-29T10:00:00Z","entry":"prio","job":"job-1","action":{"set_priority":900},"call":"UpdateJobPriority","attempt":1,"status":null,"error_code":null,"request_id":"R1"}
+"#;
+        let rebuilt = rebuild(Path::new("j.jsonl"), &journal_line::parse(text).unwrap());
+        let rows: Vec<(&str, &str)> = rebuilt
+            .jobs
+            .iter()
+            .map(|j| (j.entry.as_str(), j.outcome))
+            .collect();
+        assert_eq!(rows, [("prio", "applied"), ("confirm", "no_call")]);
     }
 }
