@@ -17,8 +17,12 @@ use s3plan::api::{
 };
 use s3plan::exec::{Outcome, RunOptions, run};
 use s3plan::report::ReporterSet;
-use s3plan::report::json::{JsonReporter, PlanMeta, ReportSink};
-use s3plan::resolved::{ResolvedEntry, ResolvedJob, ResolvedPlan, RunMode, RunSettings, Target};
+use s3plan::report::format::ReportFormat;
+use s3plan::report::json::{PlanMeta, ReportSink};
+use s3plan::report::run_record::RunMeta;
+use s3plan::resolved::{
+    Action, ResolvedEntry, ResolvedJob, ResolvedPlan, RunMode, RunSettings, Target,
+};
 use tokio_util::sync::CancellationToken;
 
 /// Jobs in memory; every UpdateJobStatus answers at once.
@@ -138,18 +142,20 @@ fn main() {
             after: Vec::new(),
             jobs,
             gate: None,
-            target: Some(TargetStatus::Cancelled),
-            priority: None,
+            actions: vec![Action::SetStatus(TargetStatus::Cancelled)],
             reason: Some("benchmark".to_owned()),
         }],
     };
     let dir = tempfile::tempdir().expect("a temp dir");
     let report = dir.path().join("report.json");
     let mut reporters = ReporterSet::new();
-    reporters.add(JsonReporter::new(
-        PlanMeta {
-            path: "bench.yaml".to_owned(),
-            sha256: "0".repeat(64),
+    reporters.add(ReportFormat::Json.reporter(
+        RunMeta {
+            plan: PlanMeta {
+                path: "bench.yaml".to_owned(),
+                sha256: "0".repeat(64),
+            },
+            operator: None,
         },
         ReportSink::File(report.clone()),
     ));

@@ -14,9 +14,8 @@ use s3plan::api::{AccountId, ApiCall, JobId, JobStatus, TargetStatus};
 use s3plan::event::{Event, EventKind, JobIndex, JobRecord, RunInfo};
 use s3plan::exec::Outcome;
 use s3plan::report::Reporter;
-use s3plan::report::json::{JsonReporter, PlanMeta, ReportSink};
-use s3plan::report::junit::JunitReporter;
-use s3plan::report::markdown::MarkdownReporter;
+use s3plan::report::format::ReportFormat;
+use s3plan::report::json::{PlanMeta, ReportSink};
 use s3plan::report::progress::{LINE_INTERVAL, ProgressReporter};
 use s3plan::report::run_record::RunMeta;
 use s3plan::resolved::{RunMode, Target};
@@ -83,8 +82,7 @@ fn script(jobs: usize) -> Vec<(Duration, Option<Event>)> {
             job_id: id,
             description: Some(format!("nightly copy {job}")),
             status_before: Some(JobStatus::Active),
-            requested: Some(TargetStatus::Cancelled),
-            priority_requested: None,
+            actions: vec![s3plan::resolved::Action::SetStatus(TargetStatus::Cancelled)],
             status_after: Some(JobStatus::Cancelling),
             outcome: Outcome::Applied,
             attempts: 1,
@@ -174,15 +172,15 @@ fn main() {
         ProgressReporter::lines(Box::new(std::io::sink()), LINE_INTERVAL),
         &script,
     );
-    measure(
-        "json",
-        JsonReporter::new(meta.plan.clone(), sink()),
-        &script,
-    );
-    measure(
-        "markdown",
-        MarkdownReporter::new(meta.clone(), sink()),
-        &script,
-    );
-    measure("junit", JunitReporter::new(meta, sink()), &script);
+    for format in [
+        ReportFormat::Json,
+        ReportFormat::Markdown,
+        ReportFormat::Junit,
+    ] {
+        measure(
+            format.name(),
+            format.reporter(meta.clone(), sink()),
+            &script,
+        );
+    }
 }

@@ -11,7 +11,7 @@ use jiff::Timestamp;
 
 use crate::api::{ApiCall, ApiError, ApiErrorKind, JobId, JobStatus, TargetStatus};
 use crate::exec::Outcome;
-use crate::resolved::{GateSubject, RunMode, Target};
+use crate::resolved::{Action, GateSubject, RunMode, Target, priority_of, target_of};
 
 /// One thing that happened during a run.
 #[derive(Debug, Clone)]
@@ -76,7 +76,7 @@ impl From<&ApiError> for ErrorView {
             code: error
                 .code
                 .clone()
-                .unwrap_or_else(|| format!("{:?}", error.kind)),
+                .unwrap_or_else(|| error.kind.as_str().to_owned()),
             message: error.to_string(),
             call: error.call,
             kind: error.kind,
@@ -97,10 +97,8 @@ pub struct JobRecord {
     pub description: Option<String>,
     /// The status seen before acting (the gate's last poll, else resolution).
     pub status_before: Option<JobStatus>,
-    /// The status the entry asks for.
-    pub requested: Option<TargetStatus>,
-    /// The priority the entry asks for.
-    pub priority_requested: Option<i32>,
+    /// The changes the entry asks for, in the order they are sent.
+    pub actions: Vec<Action>,
     /// The status after acting, when known.
     pub status_after: Option<JobStatus>,
     /// How the job ended.
@@ -119,6 +117,18 @@ pub struct JobRecord {
     pub started_at: Timestamp,
     /// When the job finished.
     pub finished_at: Timestamp,
+}
+
+impl JobRecord {
+    /// The status the entry asks for, if any.
+    pub fn requested(&self) -> Option<TargetStatus> {
+        target_of(&self.actions)
+    }
+
+    /// The priority the entry asks for, if any.
+    pub fn priority_requested(&self) -> Option<i32> {
+        priority_of(&self.actions)
+    }
 }
 
 /// The kinds of events, in the order a job meets them.

@@ -2,66 +2,29 @@
 //!
 //! Owns the per-job verdict shown by `s3plan plan` and recorded in saved plans (will change, already done,
 //! skipped, waiting on a gate, impossible) and the decision key that `apply SAVED.json` compares between the
-//! review and the run. Every judgment comes from the executor's own functions (`exec::judge_target`,
-//! `judge_priority`, `check_gate`, `can_reach`), so a plan and the apply after it cannot disagree about a
-//! job in the same state. Does not read the API itself beyond the gate subjects ([`read_watched`]), and does
-//! not render (`commands/plan.rs`).
+//! review and the run. Every verdict comes from the executor's own decision ([`decision::decide`]), so a plan
+//! and the apply after it cannot disagree about a job in the same state (`exec/agreement.rs` checks it for
+//! every status, gate and action). Does not read the API itself beyond the gate subjects
+//! ([`read_watched`]), and does not render (`commands/plan.rs`).
 
 use std::collections::{BTreeMap, HashMap};
 
 use serde::{Deserialize, Serialize};
 
 use crate::api::{ApiCall, JobControl, JobId, JobStatus, TargetStatus};
+use crate::decision::{self, ActionJudgment, GateView, JobView, JudgmentKind};
 use crate::exec::retry::Caller;
-use crate::exec::{
-    GateCheck, Judgment, PriorityJudgment, can_reach, check_gate, judge_priority, judge_target,
-};
-use crate::resolved::{Gate, GateSubject, ResolvedEntry, ResolvedJob, ResolvedPlan};
+use crate::exec::{GateCheck, check_gate};
+use crate::resolved::{Action, Gate, GateSubject, ResolvedEntry, ResolvedJob, ResolvedPlan};
 
-/// What `apply` would do to one job.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Verdict {
-    /// Apply can never succeed for this job; the reason says why.
-    Impossible,
-    /// The job waits for a gate that does not hold yet (but may).
-    Waiting,
-    /// At least one mutating call would be made.
-    Change,
-    /// The target is moot; no call.
-    Skipped,
-    /// Already at the target; no call.
-    Unchanged,
-}
-
-impl Verdict {
-    /// Every verdict, most urgent first (the display order).
-    pub const ALL: [Verdict; 5] = [
-        Verdict::Impossible,
-        Verdict::Waiting,
-        Verdict::Change,
-        Verdict::Skipped,
-        Verdict::Unchanged,
-    ];
-
-    /// The label used in human output.
-    pub fn label(self) -> &'static str {
-        match self {
-            Verdict::Impossible => "impossible",
-            Verdict::Waiting => "waiting",
-            Verdict::Change => "will change",
-            Verdict::Skipped => "skipped",
-            Verdict::Unchanged => "already done",
-        }
-    }
-}
+pub use crate::decision::Verdict;
 
 /// The state of a gate, as compared between a review and a run: a pending gate that now holds is what the
 /// review expected, so both count as open.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum GateDecision {
-    /// No gate.
+    /// No gate, or a gate the job does not need (every action already done).
     None,
     /// The gate holds or may still hold.
     Open,
@@ -69,44 +32,24 @@ pub enum GateDecision {
     Closed,
 }
 
-/// The status part of a decision (the classes of [`Judgment`]).
+/// One action's judgment, as compared between a review and a run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum StatusDecision {
-    /// No status target.
-    None,
-    /// UpdateJobStatus would be sent.
-    Call,
-    /// Already at or past the target.
-    Unchanged,
-    /// The target is moot.
-    Skipped,
-    /// The request cannot succeed in this status.
-    Refused,
-}
-
-/// The priority part of a decision.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum PriorityDecision {
-    /// No priority asked for.
-    None,
-    /// UpdateJobPriority would be sent.
-    Call,
-    /// Nothing to do.
-    Unchanged,
+#[serde(deny_unknown_fields)]
+pub struct ActionDecision {
+    /// The action.
+    pub action: Action,
+    /// Its judgment.
+    pub judgment: JudgmentKind,
 }
 
 /// What would happen to a job, reduced to what must not change between a review and a run.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct Decision {
+pub struct DecisionKey {
     /// The gate.
     pub gate: GateDecision,
-    /// The status request.
-    pub status: StatusDecision,
-    /// The priority request.
-    pub priority: PriorityDecision,
+    /// Each action's judgment, in the order they are sent.
+    pub actions: Vec<ActionDecision>,
 }
 
 /// A status change apply would request.
@@ -160,7 +103,7 @@ pub struct JobForecast {
     /// Why the job is skipped, already done or impossible.
     pub reason: Option<String>,
     /// The decision key compared by `apply SAVED.json`.
-    pub decision: Decision,
+    pub decision: DecisionKey,
 }
 
 /// What apply would do to one entry's jobs.
@@ -252,8 +195,8 @@ pub fn forecast(resolved: &ResolvedPlan, watched: &Watched) -> Forecast {
         .iter()
         .map(|entry| EntryForecast {
             name: entry.name.clone(),
-            target: entry.target,
-            priority: entry.priority,
+            target: entry.target(),
+            priority: entry.priority(),
             after: entry
                 .after
                 .iter()
@@ -275,9 +218,8 @@ pub fn forecast(resolved: &ResolvedPlan, watched: &Watched) -> Forecast {
             *totals.verdicts.entry(job.verdict).or_default() += 1;
             totals.jobs += 1;
             if job.verdict == Verdict::Change {
-                totals.status_calls += usize::from(job.decision.status == StatusDecision::Call);
-                totals.priority_calls +=
-                    usize::from(job.decision.priority == PriorityDecision::Call);
+                totals.status_calls += usize::from(job.status_change.is_some());
+                totals.priority_calls += usize::from(job.priority_change.is_some());
             }
         }
     }
@@ -314,132 +256,100 @@ fn fail_dependents(entries: &mut [EntryForecast], resolved: &ResolvedPlan) {
     }
 }
 
-/// Judges one job as the executor would: gate first, then the status target and the priority.
+/// Judges one job with the executor's own decision ([`decision::decide`]): gate first, then each action.
 pub fn judge_job(entry: &ResolvedEntry, job: &ResolvedJob, watched: &Watched) -> JobForecast {
     let status = job.status_seen;
-    let mut reason = None;
-    let mut judged_from = status;
-    let (gate, gate_check) = match &entry.gate {
-        None => (None, None),
-        Some(gate) => {
-            let wanted = names(&gate.statuses);
-            let (text, seen) = match &gate.subject {
-                GateSubject::OwnStatus => (format!("own status {wanted}"), Ok(status)),
-                GateSubject::OtherJob(other) => (
-                    format!("job {other} is {wanted}"),
-                    watched
-                        .get(other)
-                        .cloned()
-                        .unwrap_or_else(|| Err("its status was not read".to_owned())),
-                ),
-            };
-            let check = match &seen {
-                Ok(seen) => check_gate(&gate.statuses, *seen),
-                Err(error) => GateCheck::Unreachable(format!("it cannot be read: {error}")),
-            };
-            // A job waiting on its own status is judged from the status the gate waits for, as the
-            // executor judges it once the gate holds.
-            if gate.subject == GateSubject::OwnStatus && check == GateCheck::Pending {
-                judged_from = gate
-                    .statuses
-                    .iter()
-                    .copied()
-                    .find(|&wanted| can_reach(status, wanted))
-                    .unwrap_or(status);
-            }
-            let view = GateForecast {
-                gate: text.clone(),
-                watched_status: seen.ok(),
-                holds: check == GateCheck::Holds,
-            };
-            if let GateCheck::Unreachable(why) = &check {
-                reason = Some(format!("gate on {text} can never hold: {why}"));
-            }
-            (Some(view), Some(check))
-        }
+    let view = JobView {
+        status,
+        priority: job.priority_seen,
     };
-
-    let judgment = entry.target.map(|t| (t, judge_target(t, judged_from)));
-    let status_decision = match &judgment {
-        None => StatusDecision::None,
-        Some((_, Judgment::Call)) => StatusDecision::Call,
-        Some((_, Judgment::Unchanged(_))) => StatusDecision::Unchanged,
-        Some((_, Judgment::Skipped(_))) => StatusDecision::Skipped,
-        Some((_, Judgment::Refused(_))) => StatusDecision::Refused,
-    };
-    let status_change = match &judgment {
-        Some((to, Judgment::Call)) => Some(StatusChange {
-            from: judged_from,
-            to: *to,
+    let gate = entry.gate.as_ref().map(|gate| {
+        let wanted = names(&gate.statuses);
+        let (text, seen) = match &gate.subject {
+            GateSubject::OwnStatus => (format!("own status {wanted}"), Ok(status)),
+            GateSubject::OtherJob(other) => (
+                format!("job {other} is {wanted}"),
+                watched
+                    .get(other)
+                    .cloned()
+                    .unwrap_or_else(|| Err("its status was not read".to_owned())),
+            ),
+        };
+        let check = match &seen {
+            Ok(seen) => check_gate(&gate.statuses, *seen),
+            Err(error) => GateCheck::Unreachable(format!("it cannot be read: {error}")),
+        };
+        (gate, text, seen.ok(), check)
+    });
+    let decided = decision::decide(
+        &entry.actions,
+        gate.as_ref().map(|(gate, _, _, check)| GateView {
+            own: gate.subject == GateSubject::OwnStatus,
+            wanted: &gate.statuses,
+            check,
         }),
-        _ => None,
-    };
-    // The executor judges the priority only when the status target is neither moot nor refused.
-    let priority_judgment = match status_decision {
-        StatusDecision::Skipped | StatusDecision::Refused => None,
-        _ => entry
-            .priority
-            .map(|p| judge_priority(p, job.priority_seen, judged_from)),
-    };
-    let (priority_decision, priority_change) = match &priority_judgment {
-        None => (PriorityDecision::None, None),
-        Some(PriorityJudgment::Call { from, to }) => (
-            PriorityDecision::Call,
-            Some(PriorityChange {
-                from: *from,
-                to: *to,
-            }),
-        ),
-        Some(PriorityJudgment::Unchanged(_)) => (PriorityDecision::Unchanged, None),
-    };
-
-    let verdict = match (&gate_check, &judgment) {
-        (Some(GateCheck::Unreachable(_)), _) => Verdict::Impossible,
-        (_, Some((_, Judgment::Refused(why)))) => {
-            reason = Some(why.clone());
-            Verdict::Impossible
-        }
-        (Some(GateCheck::Pending), _) => Verdict::Waiting,
-        (_, Some((_, Judgment::Skipped(why)))) => {
-            reason = Some(why.clone());
-            Verdict::Skipped
-        }
-        _ if status_change.is_some() || priority_change.is_some() => Verdict::Change,
-        _ => {
-            let mut why = Vec::new();
-            if let Some((_, Judgment::Unchanged(text))) = &judgment {
-                why.push(text.clone());
+        view,
+    );
+    let mut reason = decided.reason.clone();
+    if let Some((_, text, _, GateCheck::Unreachable(why))) = &gate
+        && decided.gate_needed
+    {
+        reason = Some(format!("gate on {text} can never hold: {why}"));
+    }
+    // Nothing is sent for a job with a moot or refused action, so no change is shown for its other actions.
+    let blocked = decided
+        .actions
+        .iter()
+        .any(|(_, j)| matches!(j, ActionJudgment::Moot(_) | ActionJudgment::Refused(_)));
+    let mut status_change = None;
+    let mut priority_change = None;
+    for action in decided.calls() {
+        match action {
+            Action::SetStatus(to) => {
+                status_change = Some(StatusChange {
+                    from: decided.judged_from,
+                    to,
+                });
             }
-            if let Some(PriorityJudgment::Unchanged(text)) = &priority_judgment {
-                why.push(text.clone());
+            Action::SetPriority(to) if !blocked => {
+                priority_change = Some(PriorityChange {
+                    from: job.priority_seen,
+                    to,
+                });
             }
-            reason = Some(if why.is_empty() {
-                "nothing to do".to_owned()
-            } else {
-                why.join("; ")
-            });
-            Verdict::Unchanged
+            Action::SetPriority(_) => {}
         }
-    };
-    let gate_decision = match &gate_check {
+    }
+    let gate_decision = match &gate {
+        Some(_) if !decided.gate_needed => GateDecision::None,
         None => GateDecision::None,
-        Some(GateCheck::Holds | GateCheck::Pending) => GateDecision::Open,
-        Some(GateCheck::Unreachable(_)) => GateDecision::Closed,
+        Some((_, _, _, GateCheck::Holds | GateCheck::Pending)) => GateDecision::Open,
+        Some((_, _, _, GateCheck::Unreachable(_))) => GateDecision::Closed,
     };
     JobForecast {
         job_id: job.id.clone(),
         description: job.description.clone(),
         status,
         priority: job.priority_seen,
-        verdict,
+        verdict: decided.verdict,
         status_change,
         priority_change,
-        gate,
+        gate: gate.map(|(_, text, watched_status, check)| GateForecast {
+            gate: text,
+            watched_status,
+            holds: check == GateCheck::Holds,
+        }),
         reason,
-        decision: Decision {
+        decision: DecisionKey {
             gate: gate_decision,
-            status: status_decision,
-            priority: priority_decision,
+            actions: decided
+                .actions
+                .iter()
+                .map(|(action, judgment)| ActionDecision {
+                    action: *action,
+                    judgment: judgment.kind(),
+                })
+                .collect(),
         },
     }
 }
@@ -462,8 +372,7 @@ mod tests {
             after: Vec::new(),
             jobs: Vec::new(),
             gate,
-            target,
-            priority: None,
+            actions: crate::resolved::Action::from_parts(target, None),
             reason: None,
         }
     }

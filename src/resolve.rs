@@ -10,21 +10,18 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::ops::RangeInclusive;
-use std::sync::Arc;
 
 use futures::stream::{self, StreamExt, TryStreamExt};
-use tokio_util::sync::CancellationToken;
 
 use crate::api::{
     Answer, ApiCall, ApiError, ApiErrorKind, JobControl, JobId, JobStatus, JobSummary, TargetStatus,
 };
-use crate::exec::limiter::Limiter;
-use crate::exec::retry::RetryPolicy;
+use crate::exec::retry::Caller;
 use crate::matched::MatchSample;
 use crate::plan::model::{DescriptionPattern, Entry, JobSet, OperationName, Plan, Selector};
 use crate::report::summary::hint;
 use crate::resolved::{
-    Gate, GateSubject, ResolvedEntry, ResolvedJob, ResolvedPlan, RunSettings, Target,
+    Action, Gate, GateSubject, ResolvedEntry, ResolvedJob, ResolvedPlan, RunSettings, Target,
 };
 
 /// ListJobs page size: the API's maximum, so a selector over N jobs costs about N / 1000 calls.
@@ -158,58 +155,22 @@ pub enum ResolveError {
     },
 }
 
-/// Makes read calls while resolving: a read permit per attempt, retries of transient failures.
-#[derive(Debug, Clone)]
-pub struct Reader {
-    /// The run's limits (resolution uses the read lane).
-    pub limiter: Arc<Limiter>,
-    /// How transient failures are retried.
-    pub policy: RetryPolicy,
-    /// Stops resolution (Ctrl-C).
-    pub cancel: CancellationToken,
+/// A read while resolving, through the one attempt path every request takes (`Caller::call`: a limiter
+/// permit on the read lane, retries within the retry budget, attempt and throttle events when a run listens).
+pub(crate) trait Read {
+    async fn read<T, F, Fut>(&self, call: ApiCall, send: F) -> Result<Answer<T>, ApiError>
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = Result<Answer<T>, ApiError>>;
 }
 
-impl Reader {
-    /// Sends `send` until it succeeds, fails for good, runs out of attempts, or the run is cancelled.
-    pub(crate) async fn read<T, F, Fut>(
-        &self,
-        call: ApiCall,
-        mut send: F,
-    ) -> Result<Answer<T>, ApiError>
+impl Read for Caller {
+    async fn read<T, F, Fut>(&self, call: ApiCall, mut send: F) -> Result<Answer<T>, ApiError>
     where
         F: FnMut() -> Fut,
         Fut: Future<Output = Result<Answer<T>, ApiError>>,
     {
-        let mut delays = self.policy.backoff();
-        loop {
-            if self.cancel.is_cancelled() {
-                return Err(ApiError::local(call, ApiErrorKind::Other, "interrupted"));
-            }
-            let permit = self.limiter.acquire(call).await;
-            match send().await {
-                Ok(answer) => {
-                    self.limiter.on_success(call);
-                    return Ok(answer);
-                }
-                Err(error) if error.kind.is_retryable() => {
-                    if error.kind == ApiErrorKind::Throttled {
-                        self.limiter.on_throttle(call, permit.sent_at());
-                    }
-                    drop(permit);
-                    let Some(delay) = delays.next() else {
-                        return Err(error);
-                    };
-                    tracing::debug!(%call, ?delay, %error, "retrying a read while resolving");
-                    tokio::select! {
-                        () = tokio::time::sleep(delay) => {}
-                        () = self.cancel.cancelled() => {
-                            return Err(ApiError::local(call, ApiErrorKind::Other, "interrupted"));
-                        }
-                    }
-                }
-                Err(error) => return Err(error),
-            }
-        }
+        self.call(call, None, |_| send()).await.result
     }
 }
 
@@ -217,7 +178,7 @@ impl Reader {
 pub async fn resolve<C: JobControl>(
     plan: &Plan,
     control: &C,
-    reader: &Reader,
+    reader: &Caller,
     target: Target,
     settings: RunSettings,
 ) -> Result<ResolvedPlan, ResolveError> {
@@ -272,8 +233,7 @@ pub async fn resolve<C: JobControl>(
             after,
             jobs,
             gate,
-            target: entry.target(),
-            priority: entry.priority(),
+            actions: Action::from_parts(entry.target(), entry.priority()),
             reason: entry.reason(plan).map(str::to_owned),
         });
     }
@@ -295,7 +255,7 @@ pub async fn resolve<C: JobControl>(
 async fn resolve_jobs<C: JobControl>(
     entry: &Entry,
     control: &C,
-    reader: &Reader,
+    reader: &Caller,
     target: &Target,
     problems: &mut Vec<ResolveError>,
 ) -> Result<Vec<ResolvedJob>, ResolveError> {
@@ -336,7 +296,7 @@ async fn describe<C: JobControl>(
     entry: &Entry,
     id: &JobId,
     control: &C,
-    reader: &Reader,
+    reader: &Caller,
     target: &Target,
 ) -> Result<ResolvedJob, ResolveError> {
     match reader
@@ -358,7 +318,7 @@ async fn select<C: JobControl>(
     entry: &Entry,
     selector: &Selector,
     control: &C,
-    reader: &Reader,
+    reader: &Caller,
 ) -> Result<(Vec<ResolvedJob>, Option<ResolveError>), ResolveError> {
     let listed = list_filtered(selector, control, reader)
         .await
@@ -428,7 +388,7 @@ impl Filters {
 pub(crate) async fn list_filtered<C: JobControl>(
     selector: &Selector,
     control: &C,
-    reader: &Reader,
+    reader: &Caller,
 ) -> Result<Vec<JobSummary>, ApiError> {
     let statuses = selector.statuses();
     let filters = Filters::of(selector);
@@ -465,7 +425,7 @@ pub(crate) async fn keep_tagged<C: JobControl>(
     selector: &Selector,
     mut jobs: Vec<JobSummary>,
     control: &C,
-    reader: &Reader,
+    reader: &Caller,
 ) -> Result<Vec<JobSummary>, (JobId, ApiError)> {
     let tags = selector.tags();
     if tags.is_empty() {
@@ -505,7 +465,7 @@ fn resolved_job(job: &JobSummary) -> ResolvedJob {
     }
 }
 
-fn api_error(entry: &Entry, job: Option<&JobId>, error: ApiError, reader: &Reader) -> ResolveError {
+fn api_error(entry: &Entry, job: Option<&JobId>, error: ApiError, reader: &Caller) -> ResolveError {
     if reader.cancel.is_cancelled() {
         return ResolveError::Interrupted;
     }
@@ -519,7 +479,7 @@ fn api_error(entry: &Entry, job: Option<&JobId>, error: ApiError, reader: &Reade
 
 /// Every job two entries ask to become different statuses, once per job.
 fn conflicting_targets(entries: &[ResolvedEntry]) -> Vec<ResolveError> {
-    conflicts(entries, |entry| entry.target)
+    conflicts(entries, |entry| entry.target())
         .into_iter()
         .map(|(job, (first, first_target), (second, second_target))| {
             ResolveError::ConflictingTargets {
@@ -535,7 +495,7 @@ fn conflicting_targets(entries: &[ResolvedEntry]) -> Vec<ResolveError> {
 
 /// Every job two entries ask for different priorities, once per job.
 fn conflicting_priorities(entries: &[ResolvedEntry]) -> Vec<ResolveError> {
-    conflicts(entries, |entry| entry.priority)
+    conflicts(entries, |entry| entry.priority())
         .into_iter()
         .map(
             |(job, (first, first_priority), (second, second_priority))| {
@@ -596,11 +556,16 @@ pub fn status_counts(jobs: &[ResolvedJob]) -> BTreeMap<JobStatus, usize> {
 
 #[cfg(test)]
 mod tests {
+    use std::sync::Arc;
     use std::time::Duration;
+
+    use tokio_util::sync::CancellationToken;
 
     use super::*;
     use crate::api::AccountId;
     use crate::api::fake::{FakeJobControl, Fault};
+    use crate::exec::limiter::Limiter;
+    use crate::exec::retry::RetryPolicy;
     use crate::plan;
     use crate::resolved::RunMode;
 
@@ -616,9 +581,10 @@ mod tests {
         fake
     }
 
-    fn reader() -> Reader {
-        Reader {
+    fn reader() -> Caller {
+        Caller {
             limiter: Arc::new(Limiter::new(100.0, 100.0, 8)),
+            emitter: crate::exec::emitter::Emitter::detached(),
             policy: RetryPolicy::default(),
             cancel: CancellationToken::new(),
         }

@@ -8,7 +8,76 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use crate::api::{AccountId, JobId, JobStatus, TargetStatus};
+use crate::api::{AccountId, ApiCall, JobId, JobStatus, TargetStatus};
+
+/// One change an entry asks of each of its jobs. The same type travels from the resolved plan through
+/// decisions, events, journal intents, records, saved plans and reports.
+///
+/// Adding an action (tags, say) means a variant here, its judgment in `decision.rs`, its call in
+/// `exec/mutation.rs` and its wording in the renderers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Action {
+    /// `UpdateJobPriority` to this priority.
+    SetPriority(i32),
+    /// `UpdateJobStatus` to this status.
+    SetStatus(TargetStatus),
+}
+
+impl Action {
+    /// The mutating call that carries out the action.
+    pub fn call(self) -> ApiCall {
+        match self {
+            Action::SetPriority(_) => ApiCall::UpdateJobPriority,
+            Action::SetStatus(_) => ApiCall::UpdateJobStatus,
+        }
+    }
+
+    /// The requested status, for a status action.
+    pub fn target(self) -> Option<TargetStatus> {
+        match self {
+            Action::SetStatus(target) => Some(target),
+            Action::SetPriority(_) => None,
+        }
+    }
+
+    /// The requested priority, for a priority action.
+    pub fn priority(self) -> Option<i32> {
+        match self {
+            Action::SetPriority(priority) => Some(priority),
+            Action::SetStatus(_) => None,
+        }
+    }
+
+    /// The actions for a status and a priority request, in the order they are sent: priority first, so a
+    /// confirmed job runs with it.
+    pub fn from_parts(target: Option<TargetStatus>, priority: Option<i32>) -> Vec<Action> {
+        priority
+            .map(Action::SetPriority)
+            .into_iter()
+            .chain(target.map(Action::SetStatus))
+            .collect()
+    }
+}
+
+impl std::fmt::Display for Action {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Action::SetPriority(priority) => write!(f, "priority {priority}"),
+            Action::SetStatus(target) => write!(f, "status {target}"),
+        }
+    }
+}
+
+/// The status request among `actions`, if any.
+pub fn target_of(actions: &[Action]) -> Option<TargetStatus> {
+    actions.iter().find_map(|a| a.target())
+}
+
+/// The priority request among `actions`, if any.
+pub fn priority_of(actions: &[Action]) -> Option<i32> {
+    actions.iter().find_map(|a| a.priority())
+}
 
 /// Whether mutating calls are made.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -90,12 +159,22 @@ pub struct ResolvedEntry {
     pub jobs: Vec<ResolvedJob>,
     /// The condition to wait for, if any.
     pub gate: Option<Gate>,
-    /// The status to request, if any.
-    pub target: Option<TargetStatus>,
-    /// The priority to set, if any.
-    pub priority: Option<i32>,
+    /// The changes asked of every job, in the order they are sent.
+    pub actions: Vec<Action>,
     /// The `StatusUpdateReason` to send.
     pub reason: Option<String>,
+}
+
+impl ResolvedEntry {
+    /// The status the entry asks for, if any.
+    pub fn target(&self) -> Option<TargetStatus> {
+        target_of(&self.actions)
+    }
+
+    /// The priority the entry asks for, if any.
+    pub fn priority(&self) -> Option<i32> {
+        priority_of(&self.actions)
+    }
 }
 
 /// Everything a run needs, with no reference back to the plan file's syntax.

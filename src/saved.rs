@@ -16,15 +16,15 @@ use futures::stream::{self, StreamExt};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::api::{ApiCall, JobControl, JobId, JobStatus, Progress, TargetStatus};
+use crate::api::{ApiCall, JobControl, JobId, JobStatus, Progress};
 use crate::exec::retry::Caller;
-use crate::forecast::{self, Decision, Forecast, Verdict, Watched};
+use crate::forecast::{self, DecisionKey, Forecast, Verdict, Watched};
 use crate::resolved::{
-    Gate, GateSubject, ResolvedEntry, ResolvedJob, ResolvedPlan, RunSettings, Target,
+    Action, Gate, GateSubject, ResolvedEntry, ResolvedJob, ResolvedPlan, RunSettings, Target,
 };
 
 /// The format version written in the `s3plan_saved_plan` marker.
-pub const FORMAT_VERSION: u32 = 1;
+pub const FORMAT_VERSION: u32 = 2;
 
 /// DescribeJob calls in flight at once while re-checking (each still takes a read permit).
 const RECHECK_CONCURRENCY: usize = 16;
@@ -97,10 +97,8 @@ pub struct SavedEntry {
     pub name: String,
     /// Indexes of the entries that must succeed first.
     pub after: Vec<usize>,
-    /// The status to request.
-    pub target: Option<TargetStatus>,
-    /// The priority to set.
-    pub priority: Option<i32>,
+    /// The changes asked of every job, in the order they are sent.
+    pub actions: Vec<Action>,
     /// The `StatusUpdateReason`.
     pub reason: Option<String>,
     /// The gate.
@@ -126,7 +124,7 @@ pub struct SavedJob {
     /// What apply would have done.
     pub verdict: Verdict,
     /// The decision key compared before applying.
-    pub decision: Decision,
+    pub decision: DecisionKey,
 }
 
 /// Why a saved plan cannot be read or applied. Nothing was changed when this is returned.
@@ -220,8 +218,7 @@ impl SavedPlan {
             .map(|(entry, judged)| SavedEntry {
                 name: entry.name.clone(),
                 after: entry.after.clone(),
-                target: entry.target,
-                priority: entry.priority,
+                actions: entry.actions.clone(),
                 reason: entry.reason.clone(),
                 gate: entry.gate.as_ref().map(|gate| SavedGate {
                     job_id: match &gate.subject {
@@ -242,7 +239,7 @@ impl SavedPlan {
                         priority: job.priority_seen,
                         progress: progress.get(&job.id).copied(),
                         verdict: judged.verdict,
-                        decision: judged.decision,
+                        decision: judged.decision.clone(),
                     })
                     .collect(),
             })
@@ -369,8 +366,7 @@ impl SavedPlan {
                     statuses: gate.statuses.clone(),
                     timeout: Duration::from_millis(gate.timeout_ms),
                 }),
-                target: entry.target,
-                priority: entry.priority,
+                actions: entry.actions.clone(),
                 reason: entry.reason.clone(),
             });
         }

@@ -1,12 +1,12 @@
 //! An in-memory `JobControl` with scripted faults, for executor and limiter unit tests.
 //!
-//! Owns a tiny model of the job API (reference §1.3 transition rules), a script of faults (throttle the k-th
+//! Owns a tiny model of the job API (the lifecycle's transition rules), a script of faults (throttle the k-th
 //! call, fail the next N calls of an operation, change a status on a virtual schedule, race a status change
 //! in just before an update), an optional server-side token bucket, and counters of every call per
 //! operation and per job (mountpoint-s3's `MockClient` plus `failure_client.rs`). Time is Tokio time, so tests
 //! run with paused time. Does not speak the wire format (the sandbox does).
 
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::sync::Mutex;
 use std::time::Duration;
 
@@ -30,6 +30,8 @@ pub enum Fault {
     Connection,
     /// `AccessDenied`, HTTP 403.
     AccessDenied,
+    /// A 2xx answer whose body cannot be read: the change was made, the answer is lost.
+    Unreadable,
 }
 
 impl Fault {
@@ -48,6 +50,7 @@ impl Fault {
             Fault::Timeout => (ApiErrorKind::Timeout, None, None),
             Fault::Connection => (ApiErrorKind::Connection, None, None),
             Fault::AccessDenied => (ApiErrorKind::AccessDenied, Some("AccessDenied"), Some(403)),
+            Fault::Unreadable => (ApiErrorKind::MalformedResponse, None, Some(200)),
         };
         ApiError {
             call,
@@ -90,6 +93,8 @@ struct State {
     races: HashMap<JobId, JobStatus>,
     nth_faults: HashMap<(ApiCall, u64), Fault>,
     next_faults: HashMap<ApiCall, VecDeque<Fault>>,
+    /// Requests whose change is made but whose answer is lost ([`Fault::Unreadable`]).
+    unreadable: HashSet<String>,
     buckets: HashMap<ApiCall, Bucket>,
     calls: HashMap<ApiCall, u64>,
     job_calls: HashMap<(JobId, ApiCall), u64>,
@@ -275,7 +280,9 @@ impl FakeJobControl {
                 .get_mut(&call)
                 .and_then(VecDeque::pop_front)
         });
-        if let Some(fault) = fault {
+        if fault == Some(Fault::Unreadable) {
+            state.unreadable.insert(request_id.clone());
+        } else if let Some(fault) = fault {
             return Err(fault.error(call, request_id));
         }
         let now = Instant::now();
@@ -398,6 +405,9 @@ impl JobControl for FakeJobControl {
         match next {
             Some(status) => {
                 summary.status = status;
+                if state.unreadable.remove(&request_id) {
+                    return Err(Fault::Unreadable.error(ApiCall::UpdateJobStatus, request_id));
+                }
                 Ok(Answer {
                     value: status,
                     request_id: Some(request_id),
@@ -426,6 +436,9 @@ impl JobControl for FakeJobControl {
             return Err(Self::not_found(ApiCall::UpdateJobPriority, job, request_id));
         };
         summary.priority = priority;
+        if state.unreadable.remove(&request_id) {
+            return Err(Fault::Unreadable.error(ApiCall::UpdateJobPriority, request_id));
+        }
         Ok(Answer {
             value: priority,
             request_id: Some(request_id),

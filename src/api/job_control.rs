@@ -410,6 +410,39 @@ pub enum ApiErrorKind {
 }
 
 impl ApiErrorKind {
+    /// Every kind.
+    pub const ALL: [ApiErrorKind; 11] = [
+        ApiErrorKind::Throttled,
+        ApiErrorKind::ServerError,
+        ApiErrorKind::Timeout,
+        ApiErrorKind::Connection,
+        ApiErrorKind::NotFound,
+        ApiErrorKind::JobStatusConflict,
+        ApiErrorKind::BadRequest,
+        ApiErrorKind::AccessDenied,
+        ApiErrorKind::InvalidCredentials,
+        ApiErrorKind::MalformedResponse,
+        ApiErrorKind::Other,
+    ];
+
+    /// The stable name written to journals and reports as the error code of a failure without an AWS code
+    /// (a timeout, a dropped connection). These names are on disk: never rename one.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ApiErrorKind::Throttled => "Throttled",
+            ApiErrorKind::ServerError => "ServerError",
+            ApiErrorKind::Timeout => "Timeout",
+            ApiErrorKind::Connection => "Connection",
+            ApiErrorKind::NotFound => "NotFound",
+            ApiErrorKind::JobStatusConflict => "JobStatusConflict",
+            ApiErrorKind::BadRequest => "BadRequest",
+            ApiErrorKind::AccessDenied => "AccessDenied",
+            ApiErrorKind::InvalidCredentials => "InvalidCredentials",
+            ApiErrorKind::MalformedResponse => "MalformedResponse",
+            ApiErrorKind::Other => "Other",
+        }
+    }
+
     /// Transient failures: worth another attempt.
     pub fn is_retryable(self) -> bool {
         matches!(

@@ -26,7 +26,7 @@ use crate::exec::retry::RetryPolicy;
 use crate::exec::{self, RunOptions};
 use crate::report::ReporterSet;
 use crate::report::format::ReportFormat;
-use crate::report::json::{JsonReporter, ReportSink};
+use crate::report::json::ReportSink;
 use crate::report::progress::{LogWriter, ProgressReporter};
 use crate::report::run_record::RunMeta;
 use crate::report::summary::SummaryReporter;
@@ -206,7 +206,7 @@ pub(crate) async fn run_plan(
             reporters.add(SummaryReporter::new(Box::new(console::Stdout)));
         }
         OutputFormat::Json => {
-            reporters.add(JsonReporter::with_meta(
+            reporters.add(ReportFormat::Json.reporter(
                 run_meta.clone(),
                 ReportSink::Writer(Box::new(console::Stdout)),
             ));
@@ -231,6 +231,11 @@ pub(crate) async fn run_plan(
     for error in &summary.reporter_errors {
         tracing::error!("{error}");
     }
+    if let Some(error) = &summary.journal_error {
+        eprintln!(
+            "error: the run stopped because {error}\n  nothing was sent without a durable intent; jobs not yet sent ended not_run\n  free the disk (or fix the journal's file) and rerun, or resume with `--resume` and the journal"
+        );
+    }
     for (path, _) in &reports {
         crate::note!("report: {}", path.display());
     }
@@ -254,7 +259,7 @@ fn load_resume(path: &Path, session: &Session) -> Result<Resume, CommandError> {
     })?;
     let resume = Resume::from_records(&records);
     if let Some(run) = &resume.run {
-        if run.account != session.target.account_id.as_str() {
+        if run.account != session.target.account_id {
             return Err(CommandError::refused(
                 format!(
                     "{} is the journal of a run in account {}, not {}; nothing was changed",
@@ -495,10 +500,10 @@ fn overview(plan: &Path, resolved: &ResolvedPlan, report: &Path) -> String {
     for entry in &resolved.entries {
         total += entry.jobs.len();
         let mut action = Vec::new();
-        if let Some(target) = entry.target {
+        if let Some(target) = entry.target() {
             action.push(format!("set {target}"));
         }
-        if let Some(priority) = entry.priority {
+        if let Some(priority) = entry.priority() {
             action.push(format!("priority {priority}"));
         }
         let statuses: Vec<String> = status_counts(&entry.jobs)

@@ -23,10 +23,10 @@ use crate::commands::flag_plan::FlagPlan;
 use crate::commands::job_view::{self, Round, Row};
 use crate::commands::session::{Origin, Session};
 use crate::errors::{self, CommandError};
-use crate::exec::retry::RetryPolicy;
+use crate::exec::retry::Caller;
 use crate::plan::model::{JobSet, Selector};
 use crate::report::summary::hint;
-use crate::resolve::{self, Reader};
+use crate::resolve::{self, Read as _};
 use crate::resolved::RunMode;
 
 /// Runs `s3plan jobs`.
@@ -70,11 +70,7 @@ async fn jobs(args: &JobsArgs) -> Result<i32, CommandError> {
             interrupted.cancel();
         }
     });
-    let reader = Reader {
-        limiter: session.reader(&cancel).limiter,
-        policy: RetryPolicy::default(),
-        cancel: cancel.clone(),
-    };
+    let reader = session.reader(&cancel);
     let control = Looking::new(session.control.clone());
     let outcome = if !args.ids.is_empty() {
         describe(args, &args.ids, &control, &reader).await
@@ -138,7 +134,7 @@ async fn sweep<C: JobControl>(
     args: &JobsArgs,
     selector: &Selector,
     control: &Looking<C>,
-    reader: &Reader,
+    reader: &Caller,
 ) -> Result<(Vec<Row>, usize), Failure> {
     let listed = resolve::list_filtered(selector, control, reader).await?;
     let mut matched = resolve::keep_tagged(selector, listed, control, reader)
@@ -168,7 +164,7 @@ async fn sweep<C: JobControl>(
 async fn tags_of<C: JobControl>(
     job: &JobId,
     control: &Looking<C>,
-    reader: &Reader,
+    reader: &Caller,
 ) -> Result<Vec<Tag>, ApiError> {
     match reader
         .read(ApiCall::GetJobTagging, || control.get_job_tagging(job))
@@ -271,7 +267,7 @@ async fn list_once<C: JobControl>(
     args: &JobsArgs,
     selector: &Selector,
     control: &Looking<C>,
-    reader: &Reader,
+    reader: &Caller,
 ) -> Result<i32, Failure> {
     let (rows, total) = sweep(args, selector, control, reader).await?;
     let text = match args.output {
@@ -298,7 +294,7 @@ async fn watch<C: JobControl>(
     args: &JobsArgs,
     selector: &Selector,
     control: &Looking<C>,
-    reader: &Reader,
+    reader: &Caller,
     every: std::time::Duration,
 ) -> Result<i32, Failure> {
     let every = every.max(job_view::MIN_WATCH_INTERVAL);
@@ -370,7 +366,7 @@ async fn describe<C: JobControl>(
     args: &JobsArgs,
     ids: &[JobId],
     control: &Looking<C>,
-    reader: &Reader,
+    reader: &Caller,
 ) -> Result<i32, Failure> {
     let mut missing = 0;
     let mut described = Vec::new();

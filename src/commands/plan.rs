@@ -1,9 +1,9 @@
 //! `s3plan plan`: resolve a plan and show, per entry and per job, what `apply` would do — changing nothing.
 //!
-//! Owns the rendering of a [`Forecast`] (human and JSON), `--detailed-exitcode`, and writing a saved plan
-//! (`--out`). Every judgment comes from `forecast.rs`, which uses the executor's own functions. The job API
-//! is wrapped so that a mutating call is refused locally even if one were ever attempted, and so that the
-//! task counters seen while resolving are recorded for the saved plan. Does not apply anything (`apply`).
+//! Owns the rendering of a `Forecast` (human and JSON), `--detailed-exitcode`, and writing a saved plan
+//! (`--out`). Every judgment comes from `forecast.rs`, which asks the executor's own `decision::decide`. The
+//! job API is wrapped so that a mutating call is refused locally even if one were ever attempted, and so that
+//! the task counters seen while resolving are recorded for the saved plan. Does not apply anything (`apply`).
 
 use std::collections::HashMap;
 use std::fmt::Write as _;

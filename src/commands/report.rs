@@ -1,9 +1,10 @@
 //! `s3plan report JOURNAL`: rebuild a report from a write-ahead journal, complete or cut short.
 //!
-//! Owns folding journal records into per-job outcomes (what was sent and what was answered) and rendering
-//! them as JSON or Markdown. A journal knows only mutating calls: jobs that got none are `no_call` (the run's
-//! own report says whether they were unchanged, skipped or not run), and a request without a recorded answer
-//! is `unknown`. Does not own reading the journal (`exec::resume`) or the run's report (`report::json`).
+//! Owns folding journal records into outcomes per job of each entry (what was sent and what was answered)
+//! and rendering them as JSON or Markdown. A journal knows only mutating calls: jobs that got none are
+//! `no_call` (the run's own report says whether they were unchanged, skipped or not run), and a request
+//! without a recorded answer is `unknown`. Does not own the journal's format or reading it
+//! (`exec::journal_line`) or the run's report (`report::json`).
 
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -13,7 +14,8 @@ use serde::Serialize;
 
 use crate::cli::{JournalReportArgs, JournalReportFormat};
 use crate::errors::{self, CommandError};
-use crate::exec::resume::{self, Record, RunRecord};
+use crate::exec::journal_line::{self, Line, RunLine};
+use crate::resolved::{Action, RunMode, priority_of, target_of};
 
 /// Runs `s3plan report`.
 pub fn run(args: &JournalReportArgs) -> i32 {
@@ -24,7 +26,7 @@ pub fn run(args: &JournalReportArgs) -> i32 {
 }
 
 fn report(args: &JournalReportArgs) -> Result<(), CommandError> {
-    let records = resume::read(&args.journal).map_err(|error| {
+    let records = journal_line::read(&args.journal).map_err(|error| {
         CommandError::refused(
             error.to_string(),
             "pass the `.journal.jsonl` file printed as `journal:` by `s3plan apply`",
@@ -100,27 +102,52 @@ struct JobOut {
     error_code: Option<String>,
 }
 
+/// The attempts of one action.
+#[derive(Debug, Default, Clone, Copy)]
+struct Calls {
+    sent: u32,
+    answered: u32,
+    failed: bool,
+}
+
+impl Fold {
+    fn calls(&mut self, action: Action) -> &mut Calls {
+        let at = match self.calls.iter().position(|(a, _)| *a == action) {
+            Some(at) => at,
+            None => {
+                self.calls.push((action, Calls::default()));
+                self.calls.len() - 1
+            }
+        };
+        &mut self.calls[at].1
+    }
+}
+
 #[derive(Default)]
 struct Fold {
     job: JobOut,
-    /// Per call: intents sent, answers recorded, last answer failed.
-    calls: BTreeMap<String, (u32, u32, bool)>,
+    /// Per action, in the order first sent: intents sent, answers recorded, last answer failed.
+    calls: Vec<(Action, Calls)>,
     /// Changed by an earlier run this one resumed from.
     carried: bool,
     /// An earlier run this one resumed from sent a request for it and recorded no answer.
     carried_uncertain: bool,
 }
 
+/// A job of an entry: a job named by two entries (a priority entry, then a status entry) is two rows.
+type JobKey = (String, String);
+
 fn fold<'a>(
-    jobs: &'a mut BTreeMap<String, Fold>,
-    order: &mut Vec<String>,
+    jobs: &'a mut BTreeMap<JobKey, Fold>,
+    order: &mut Vec<JobKey>,
     id: &str,
     entry: &str,
 ) -> &'a mut Fold {
-    if !jobs.contains_key(id) {
-        order.push(id.to_owned());
+    let key = (entry.to_owned(), id.to_owned());
+    if !jobs.contains_key(&key) {
+        order.push(key.clone());
     }
-    let fold = jobs.entry(id.to_owned()).or_default();
+    let fold = jobs.entry(key).or_default();
     if fold.job.job_id.is_empty() {
         fold.job.job_id = id.to_owned();
         fold.job.entry = entry.to_owned();
@@ -128,49 +155,56 @@ fn fold<'a>(
     fold
 }
 
-fn rebuild(path: &Path, records: &[Record]) -> Rebuilt {
-    let mut run: Option<&RunRecord> = None;
-    let mut order: Vec<String> = Vec::new();
-    let mut jobs: BTreeMap<String, Fold> = BTreeMap::new();
+fn rebuild(path: &Path, records: &[Line]) -> Rebuilt {
+    let mut run: Option<&RunLine> = None;
+    let mut order: Vec<JobKey> = Vec::new();
+    let mut jobs: BTreeMap<JobKey, Fold> = BTreeMap::new();
+    let requested = |actions: &[Action]| {
+        (
+            target_of(actions).map(|t| t.as_str().to_owned()),
+            priority_of(actions),
+        )
+    };
     for record in records {
         match record {
-            Record::Run(r) => run = Some(r),
-            Record::Job(j) => {
-                let f = fold(&mut jobs, &mut order, &j.job, &j.entry);
+            Line::Run(r) => run = Some(r),
+            Line::Job(j) => {
+                let f = fold(&mut jobs, &mut order, j.job.as_str(), &j.entry);
                 f.job.description.clone_from(&j.description);
-                f.job.status_before.clone_from(&j.status_before);
-                f.job.requested.clone_from(&j.target);
-                f.job.priority_requested = j.priority;
+                f.job.status_before = Some(j.status_before.as_str().to_owned());
+                (f.job.requested, f.job.priority_requested) = requested(&j.actions);
             }
-            Record::Carried(c) if c.uncertain => {
-                let f = fold(&mut jobs, &mut order, &c.job, &c.entry);
+            Line::Carried(c) if c.uncertain => {
+                let f = fold(&mut jobs, &mut order, c.job.as_str(), &c.entry);
                 f.carried_uncertain = true;
             }
-            Record::Carried(c) => {
-                let f = fold(&mut jobs, &mut order, &c.job, &c.entry);
+            Line::Carried(c) => {
+                let f = fold(&mut jobs, &mut order, c.job.as_str(), &c.entry);
                 f.carried = true;
                 f.job.attempts += c.attempts;
-                f.job.status_after.clone_from(&c.status);
-                f.job.request_id.clone_from(&c.request_id);
-            }
-            Record::Intent(i) => {
-                let f = fold(&mut jobs, &mut order, &i.job, &i.entry);
-                if i.target.is_some() {
-                    f.job.requested.clone_from(&i.target);
+                if let Some(status) = c.status {
+                    f.job.status_after = Some(status.as_str().to_owned());
                 }
-                if i.priority.is_some() {
-                    f.job.priority_requested = i.priority;
+                if c.request_id.is_some() {
+                    f.job.request_id.clone_from(&c.request_id);
+                }
+            }
+            Line::Intent(i) => {
+                let f = fold(&mut jobs, &mut order, i.job.as_str(), &i.entry);
+                match i.action {
+                    Action::SetStatus(target) => f.job.requested = Some(target.as_str().to_owned()),
+                    Action::SetPriority(priority) => f.job.priority_requested = Some(priority),
                 }
                 f.job.attempts += 1;
-                f.calls.entry(i.call.clone()).or_default().0 += 1;
+                f.calls(i.action).sent += 1;
             }
-            Record::Ack(a) => {
-                let f = fold(&mut jobs, &mut order, &a.job, "");
-                let call = f.calls.entry(a.call.clone()).or_default();
-                call.1 += 1;
-                call.2 = !a.is_success();
-                if a.status.is_some() {
-                    f.job.status_after.clone_from(&a.status);
+            Line::Ack(a) => {
+                let f = fold(&mut jobs, &mut order, a.job.as_str(), &a.entry);
+                let calls = f.calls(a.action);
+                calls.answered += 1;
+                calls.failed = !a.is_success();
+                if let Some(status) = a.status {
+                    f.job.status_after = Some(status.as_str().to_owned());
                 }
                 f.job.request_id = a.request_id.clone().or(f.job.request_id.take());
                 f.job.error_code.clone_from(&a.error_code);
@@ -180,25 +214,25 @@ fn rebuild(path: &Path, records: &[Record]) -> Rebuilt {
     let mut unanswered = 0;
     let mut summary = BTreeMap::new();
     let mut out = Vec::with_capacity(order.len());
-    for id in order {
+    for key in order {
         let Some(Fold {
             mut job,
             calls,
             carried,
             carried_uncertain,
-        }) = jobs.remove(&id)
+        }) = jobs.remove(&key)
         else {
             continue;
         };
         let missing: u32 = calls
-            .values()
-            .map(|(sent, answered, _)| sent.saturating_sub(*answered))
+            .iter()
+            .map(|(_, c)| c.sent.saturating_sub(c.answered))
             .sum();
         unanswered += missing as usize;
         let failed: Vec<&str> = calls
             .iter()
-            .filter(|(_, (_, _, failed))| *failed)
-            .map(|(call, _)| call.as_str())
+            .filter(|(_, c)| c.failed)
+            .map(|(action, _)| action.call().as_str())
             .collect();
         (job.outcome, job.reason) = if calls.is_empty() && carried {
             (
@@ -247,11 +281,14 @@ fn rebuild(path: &Path, records: &[Record]) -> Rebuilt {
             path: r.plan.clone(),
             sha256: r.plan_sha256.clone(),
         }),
-        account_id: run.map(|r| r.account.clone()),
+        account_id: run.map(|r| r.account.to_string()),
         region: run.map(|r| r.region.clone()),
         endpoint: run.and_then(|r| r.endpoint.clone()),
-        mode: run.map(|r| r.mode.clone()),
-        started_at: run.map(|r| r.started_at.clone()),
+        mode: run.map(|r| match r.mode {
+            RunMode::Apply => "apply".to_owned(),
+            RunMode::DryRun => "dry_run".to_owned(),
+        }),
+        started_at: run.map(|r| r.started_at.to_string()),
         unanswered,
         summary,
         jobs: out,
@@ -315,18 +352,18 @@ mod tests {
 
     #[test]
     fn a_cut_short_journal_rebuilds_every_job() {
-        let text = r#"{"record":"run","started_at":"2026-11-29T10:00:00Z","plan":"p.yaml","plan_sha256":"ab","account":"111122223333","region":"us-east-1","endpoint":null,"mode":"apply"}
-{"record":"job","entry":"e","job":"job-1","description":"d1","status_before":"Suspended","target":"Cancelled","priority":null}
-{"record":"job","entry":"e","job":"job-2","description":"d2","status_before":"Suspended","target":"Cancelled","priority":null}
-{"record":"job","entry":"e","job":"job-3","description":"d3","status_before":"Suspended","target":"Cancelled","priority":null}
-{"record":"job","entry":"e","job":"job-4","description":"d4","status_before":"Suspended","target":"Cancelled","priority":null}
-{"record":"intent","at":"t","entry":"e","job":"job-1","call":"UpdateJobStatus","target":"Cancelled","priority":null,"reason":null,"attempt":1}
-{"record":"ack","at":"t","job":"job-1","call":"UpdateJobStatus","attempt":1,"status":"Cancelled","error_code":null,"request_id":"R1"}
-{"record":"intent","at":"t","entry":"e","job":"job-2","call":"UpdateJobStatus","target":"Cancelled","priority":null,"reason":null,"attempt":1}
-{"record":"intent","at":"t","entry":"e","job":"job-3","call":"UpdateJobStatus","target":"Cancelled","priority":null,"reason":null,"attempt":1}
-{"record":"ack","at":"t","job":"job-3","call":"UpdateJobStatus","attempt":1,"status":null,"error_code":"AccessDenied","request_id":"R3"}
-{"record":"ack","at":"t","job":"job-2","ca"#;
-        let records = resume::parse(text).unwrap();
+        let text = r#"{"record":"run","format":2,"started_at":"2026-11-29T10:00:00Z","plan":"p.yaml","plan_sha256":"ab","account":"111122223333","region":"us-east-1","endpoint":null,"mode":"apply"}
+{"record":"job","entry":"e","job":"job-1","description":"d1","status_before":"Suspended","actions":[{"set_status":"Cancelled"}]}
+{"record":"job","entry":"e","job":"job-2","description":"d2","status_before":"Suspended","actions":[{"set_status":"Cancelled"}]}
+{"record":"job","entry":"e","job":"job-3","description":"d3","status_before":"Suspended","actions":[{"set_status":"Cancelled"}]}
+{"record":"job","entry":"e","job":"job-4","description":"d4","status_before":"Suspended","actions":[{"set_status":"Cancelled"}]}
+{"record":"intent","at":"2026-11-29T10:00:00Z","entry":"e","job":"job-1","action":{"set_status":"Cancelled"},"call":"UpdateJobStatus","reason":null,"attempt":1}
+{"record":"ack","at":"2026-11-29T10:00:00Z","entry":"e","job":"job-1","action":{"set_status":"Cancelled"},"call":"UpdateJobStatus","attempt":1,"status":"Cancelled","error_code":null,"request_id":"R1"}
+{"record":"intent","at":"2026-11-29T10:00:00Z","entry":"e","job":"job-2","action":{"set_status":"Cancelled"},"call":"UpdateJobStatus","reason":null,"attempt":1}
+{"record":"intent","at":"2026-11-29T10:00:00Z","entry":"e","job":"job-3","action":{"set_status":"Cancelled"},"call":"UpdateJobStatus","reason":null,"attempt":1}
+{"record":"ack","at":"2026-11-29T10:00:00Z","entry":"e","job":"job-3","action":{"set_status":"Cancelled"},"call":"UpdateJobStatus","attempt":1,"status":null,"error_code":"AccessDenied","request_id":"R3"}
+{"record":"ack","at":"2026-11-29T10:00:00Z","job":"job-2","ca"#;
+        let records = journal_line::parse(text).unwrap();
         let rebuilt = rebuild(Path::new("j.jsonl"), &records);
         let outcomes: Vec<(&str, &str)> = rebuilt
             .jobs
@@ -351,5 +388,21 @@ mod tests {
             md.contains("| e | `job-2` | Suspended | Cancelled | - | unknown | 1 |"),
             "{md}"
         );
+    }
+
+    #[test]
+    fn a_job_named_by_two_entries_is_one_row_per_entry() {
+        let text = r#"{"record":"job","entry":"prio","job":"job-1","description":null,"status_before":"Suspended","actions":[{"set_priority":900}]}
+{"record":"job","entry":"confirm","job":"job-1","description":null,"status_before":"Suspended","actions":[{"set_status":"Ready"}]}
+{"record":"intent","at":"2026-11-29T10:00:00Z","entry":"prio","job":"job-1","action":{"set_priority":900},"call":"UpdateJobPriority","reason":null,"attempt":1}
+{"record":"ack","at":"2026-11-29T10:00:00Z","entry":"prio","job":"job-1","action":{"set_priority":900},"call":"UpdateJobPriority","attempt":1,"status":null,"error_code":null,"request_id":"R1"}
+"#;
+        let rebuilt = rebuild(Path::new("j.jsonl"), &journal_line::parse(text).unwrap());
+        let rows: Vec<(&str, &str)> = rebuilt
+            .jobs
+            .iter()
+            .map(|j| (j.entry.as_str(), j.outcome))
+            .collect();
+        assert_eq!(rows, [("prio", "applied"), ("confirm", "no_call")]);
     }
 }

@@ -25,7 +25,7 @@ use crate::exec::retry::Caller;
 use crate::exec::retry::RetryPolicy;
 use crate::plan::{self, LoadedPlan};
 use crate::report::json::PlanMeta;
-use crate::resolve::{self, Reader};
+use crate::resolve;
 use crate::resolved::{ResolvedPlan, RunMode, RunSettings, Target};
 use crate::sandbox::{Sandbox, SandboxHandle, Seed};
 use crate::saved::{self, SavedPlan, SavedPlanError};
@@ -273,11 +273,7 @@ impl Session {
     ) -> Result<ResolvedPlan, CommandError> {
         match &self.origin {
             Origin::Plan(loaded) => {
-                let reader = Reader {
-                    limiter: self.reader(cancel).limiter,
-                    policy: RetryPolicy::default(),
-                    cancel: cancel.clone(),
-                };
+                let reader = self.reader(cancel);
                 let resolving = resolve::resolve(
                     &loaded.plan,
                     control,

@@ -18,13 +18,14 @@ use crate::api::JobControl;
 use crate::errors;
 use crate::event::{Event, EventKind, JobIndex, RunInfo};
 use crate::exec::emitter::Emitter;
-use crate::exec::executor::{self, Context, not_run_record};
+use crate::exec::executor::{Context, not_run_record};
 use crate::exec::journal::{Journal, NoJournal};
 use crate::exec::limiter::Limiter;
 use crate::exec::outcome::Outcome;
 use crate::exec::poller::GatePoller;
 use crate::exec::resume::Resume;
 use crate::exec::retry::{Caller, RetryPolicy};
+use crate::exec::scheduler;
 use crate::report::{ReportError, ReporterSet};
 use crate::resolved::ResolvedPlan;
 
@@ -77,6 +78,8 @@ pub struct RunSummary {
     pub interrupted: bool,
     /// Reporters that failed (the run was cancelled because of them).
     pub reporter_errors: Vec<ReportError>,
+    /// The journal failure that stopped the run, if one did (nothing more was sent after it).
+    pub journal_error: Option<String>,
     /// Throttled answers met (each cut the plan's rate at most once per cooldown).
     pub throttle_events: usize,
     /// Retries made.
@@ -97,9 +100,11 @@ impl RunSummary {
         self.counts.iter().sum()
     }
 
-    /// 130 when interrupted, 1 when a job failed, timed out or did not run, else 0.
+    /// 1 when the journal failed, 130 when interrupted, 1 when a job failed, timed out or did not run, else 0.
     pub fn exit_code(&self) -> i32 {
-        if self.interrupted {
+        if self.journal_error.is_some() {
+            errors::EXIT_JOBS_FAILED
+        } else if self.interrupted {
             errors::EXIT_INTERRUPTED
         } else if self.count(Outcome::Failed)
             + self.count(Outcome::TimedOut)
@@ -218,6 +223,7 @@ pub async fn run<C: JobControl>(
         .map(|e| Arc::from(e.name.as_str()))
         .collect();
     let poller = GatePoller::new(control.clone(), caller.clone(), settings.poll_interval);
+    let journal_failed = Arc::new(std::sync::OnceLock::new());
     let ctx = Arc::new(Context {
         plan: plan.clone(),
         control,
@@ -227,6 +233,7 @@ pub async fn run<C: JobControl>(
         names: names.clone(),
         cancel: stop.clone(),
         resume: options.resume.clone(),
+        journal_failed: journal_failed.clone(),
     });
 
     let mut state = RunState {
@@ -257,7 +264,7 @@ pub async fn run<C: JobControl>(
     deliver(&mut reporters, &mut state, &stop, &first);
 
     let poll_task = tokio::spawn(poller.run());
-    let mut exec_task = tokio::spawn(executor::execute(ctx));
+    let mut exec_task = tokio::spawn(scheduler::execute(ctx));
     let mut exec_done = false;
     let mut grace_until: Option<Instant> = None;
     let mut tick = tokio::time::interval(options.tick.max(Duration::from_millis(1)));
@@ -315,6 +322,7 @@ pub async fn run<C: JobControl>(
         },
     };
     deliver(&mut reporters, &mut state, &stop, &last);
+    state.summary.journal_error = journal_failed.get().map(ToString::to_string);
     state.summary
 }
 

@@ -1,7 +1,7 @@
 //! The pre-send hook of every mutating attempt: an intent is recorded (and awaited) before the request is
 //! sent, an acknowledgement after the answer.
 //!
-//! Owns the `Journal` trait, its no-op default and [`FileJournal`], the write-ahead journal of issue 6: JSON
+//! Owns the `Journal` trait, its no-op default and [`FileJournal`], the write-ahead journal: JSON
 //! lines, each intent durable (fsync) before its request is sent, with group commit (every record queued
 //! while one fsync runs shares the next one). Does not own reading a journal back (`resume.rs`) or rendering one.
 
@@ -10,49 +10,21 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use futures::future::BoxFuture;
-use serde::Serialize;
 use tokio::io::AsyncWriteExt;
 use tokio::sync::{mpsc, oneshot};
 
-use crate::api::{ApiCall, JobId, JobStatus, TargetStatus};
+use crate::exec::journal_line::{
+    AckLine, CarriedLine, FORMAT_VERSION, IntentLine, JobLine, Line, RunLine, render,
+};
 use crate::exec::resume::{Prior, Resume};
-use crate::resolved::{ResolvedPlan, RunMode};
+use crate::resolved::ResolvedPlan;
 
-/// What is about to be sent.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Intent {
-    /// The entry's name.
-    pub entry: String,
-    /// The job.
-    pub job: JobId,
-    /// `UpdateJobStatus` or `UpdateJobPriority`.
-    pub call: ApiCall,
-    /// The requested status, for UpdateJobStatus.
-    pub target: Option<TargetStatus>,
-    /// The requested priority, for UpdateJobPriority.
-    pub priority: Option<i32>,
-    /// The `StatusUpdateReason` sent.
-    pub reason: Option<String>,
-    /// 1 for the first attempt.
-    pub attempt: u32,
-}
+/// What is about to be sent: the journal's own `intent` line, so what the executor hands over is exactly
+/// what is written.
+pub type Intent = IntentLine;
 
-/// What the server answered to an intent.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Acknowledgement {
-    /// The job.
-    pub job: JobId,
-    /// The call.
-    pub call: ApiCall,
-    /// The attempt answered.
-    pub attempt: u32,
-    /// The status answered by UpdateJobStatus, when it succeeded.
-    pub status: Option<JobStatus>,
-    /// The AWS error code, when it failed.
-    pub error_code: Option<String>,
-    /// The request id of the answer.
-    pub request_id: Option<String>,
-}
+/// What the server answered to an intent: the journal's own `ack` line.
+pub type Acknowledgement = AckLine;
 
 /// The journal could not record; the request is not sent.
 #[derive(Debug, Clone, thiserror::Error)]
@@ -92,58 +64,6 @@ impl Journal for NoJournal {
     }
 }
 
-/// One line of the journal.
-#[derive(Debug, Serialize)]
-#[serde(tag = "record", rename_all = "snake_case")]
-enum Line<'a> {
-    Run {
-        started_at: String,
-        plan: &'a str,
-        plan_sha256: &'a str,
-        account: &'a str,
-        region: &'a str,
-        endpoint: Option<&'a str>,
-        mode: &'a str,
-    },
-    Job {
-        entry: &'a str,
-        job: &'a str,
-        description: Option<&'a str>,
-        status_before: &'a str,
-        target: Option<&'a str>,
-        priority: Option<i32>,
-    },
-    Carried {
-        entry: &'a str,
-        job: &'a str,
-        status: Option<&'a str>,
-        request_id: Option<&'a str>,
-        attempts: u32,
-        /// An earlier run sent a request for the job and recorded no answer.
-        #[serde(skip_serializing_if = "std::ops::Not::not")]
-        uncertain: bool,
-    },
-    Intent {
-        at: String,
-        entry: &'a str,
-        job: &'a str,
-        call: &'a str,
-        target: Option<&'a str>,
-        priority: Option<i32>,
-        reason: Option<&'a str>,
-        attempt: u32,
-    },
-    Ack {
-        at: String,
-        job: &'a str,
-        call: &'a str,
-        attempt: u32,
-        status: Option<&'a str>,
-        error_code: Option<&'a str>,
-        request_id: Option<&'a str>,
-    },
-}
-
 type Pending = (Vec<u8>, oneshot::Sender<Result<(), JournalError>>);
 
 /// The write-ahead journal in a JSON-lines file. Records are appended by one writer task; each `intent`
@@ -151,6 +71,10 @@ type Pending = (Vec<u8>, oneshot::Sender<Result<(), JournalError>>);
 #[derive(Debug, Clone)]
 pub struct FileJournal {
     tx: mpsc::UnboundedSender<Pending>,
+    #[cfg_attr(
+        not(test),
+        expect(dead_code, reason = "only the group-commit unit test reads the count")
+    )]
     commits: Arc<AtomicU64>,
 }
 
@@ -160,6 +84,7 @@ impl FileJournal {
     pub async fn create(path: &Path) -> Result<Self, JournalError> {
         let file = std::fs::OpenOptions::new()
             .create(true)
+            .read(true)
             .append(true)
             .open(path)?;
         // Two runs appending to one journal would interleave their records and send every request twice.
@@ -167,9 +92,11 @@ impl FileJournal {
         lock(&file, path)?;
         let mut file = tokio::fs::File::from_std(file);
         sync_parent(path).await?;
+        cut_torn_tail(&mut file).await?;
         let (tx, mut rx) = mpsc::unbounded_channel::<Pending>();
         let commits = Arc::new(AtomicU64::new(0));
         let counter = commits.clone();
+        let shown = path.to_path_buf();
         tokio::spawn(async move {
             let mut failed: Option<JournalError> = None;
             while let Some(first) = rx.recv().await {
@@ -184,12 +111,20 @@ impl FileJournal {
                         for (line, _) in &batch {
                             bytes.extend_from_slice(line);
                         }
+                        // `flush` waits for tokio's background write and returns its error; without it a
+                        // failed write (disk full, file size limit) is stashed and `sync_data` succeeds.
                         let written = async {
                             file.write_all(&bytes).await?;
+                            file.flush().await?;
                             file.sync_data().await
                         }
                         .await
-                        .map_err(JournalError::from);
+                        .map_err(|error| {
+                            JournalError::from(std::io::Error::new(
+                                error.kind(),
+                                format!("{}: {error}", shown.display()),
+                            ))
+                        });
                         counter.fetch_add(1, Ordering::Relaxed);
                         if let Err(error) = &written {
                             // A journal that failed once cannot promise anything after: refuse every later record.
@@ -208,7 +143,8 @@ impl FileJournal {
     }
 
     /// fsyncs made so far (fewer than records when commits were grouped).
-    pub fn commits(&self) -> u64 {
+    #[cfg(test)]
+    pub(crate) fn commits(&self) -> u64 {
         self.commits.load(Ordering::Relaxed)
     }
 
@@ -222,69 +158,63 @@ impl FileJournal {
         resume: &Resume,
     ) -> Result<(), JournalError> {
         let target = &resolved.target;
-        let mut lines = vec![Line::Run {
-            started_at: jiff::Timestamp::now().to_string(),
-            plan: plan_path,
-            plan_sha256,
-            account: target.account_id.as_str(),
-            region: &target.region,
-            endpoint: target.endpoint.as_deref(),
-            mode: match resolved.settings.mode {
-                RunMode::Apply => "apply",
-                RunMode::DryRun => "dry_run",
-            },
-        }];
+        let mut lines = vec![Line::Run(RunLine {
+            format: FORMAT_VERSION,
+            started_at: jiff::Timestamp::now(),
+            plan: plan_path.to_owned(),
+            plan_sha256: plan_sha256.to_owned(),
+            account: target.account_id.clone(),
+            region: target.region.clone(),
+            endpoint: target.endpoint.clone(),
+            mode: resolved.settings.mode,
+        })];
         for entry in &resolved.entries {
             for job in &entry.jobs {
-                lines.push(Line::Job {
-                    entry: &entry.name,
-                    job: job.id.as_str(),
-                    description: job.description.as_deref(),
-                    status_before: job.status_seen.as_str(),
-                    target: entry.target.map(TargetStatus::as_str),
-                    priority: entry.priority,
-                });
+                lines.push(Line::Job(JobLine {
+                    entry: entry.name.clone(),
+                    job: job.id.clone(),
+                    description: job.description.clone(),
+                    status_before: job.status_seen,
+                    actions: entry.actions.clone(),
+                }));
                 // What a resumed-from run did travels on, so that this journal alone is a complete record:
-                // acknowledged changes, and requests with no recorded answer (if this run is cut short too
+                // acknowledged actions, and requests with no recorded answer (if this run is cut short too
                 // before it reads such a job, the next resume must still read it first).
-                match resume.get(&job.id) {
-                    Some(Prior::Done {
-                        status,
-                        request_id,
-                        attempts,
-                        ..
-                    }) => lines.push(Line::Carried {
-                        entry: &entry.name,
-                        job: job.id.as_str(),
-                        status: status.map(JobStatus::as_str),
-                        request_id: request_id.as_deref(),
-                        attempts: *attempts,
-                        uncertain: false,
-                    }),
-                    Some(Prior::Uncertain { .. }) => lines.push(Line::Carried {
-                        entry: &entry.name,
-                        job: job.id.as_str(),
-                        status: None,
-                        request_id: None,
-                        attempts: 0,
-                        uncertain: true,
-                    }),
-                    None => {}
+                for &action in &entry.actions {
+                    let carried = |status, request_id, attempts, uncertain| {
+                        Line::Carried(CarriedLine {
+                            entry: entry.name.clone(),
+                            job: job.id.clone(),
+                            action,
+                            status,
+                            request_id,
+                            attempts,
+                            uncertain,
+                        })
+                    };
+                    match resume.get(&entry.name, &job.id, action) {
+                        Some(Prior::Done {
+                            status,
+                            request_id,
+                            attempts,
+                        }) => lines.push(carried(*status, request_id.clone(), *attempts, false)),
+                        Some(Prior::Uncertain) => lines.push(carried(None, None, 0, true)),
+                        None => {}
+                    }
                 }
             }
         }
         self.append_all(&lines).await
     }
 
-    async fn append(&self, line: &Line<'_>) -> Result<(), JournalError> {
+    async fn append(&self, line: &Line) -> Result<(), JournalError> {
         self.append_all(std::slice::from_ref(line)).await
     }
 
-    async fn append_all(&self, lines: &[Line<'_>]) -> Result<(), JournalError> {
+    async fn append_all(&self, lines: &[Line]) -> Result<(), JournalError> {
         let mut bytes = Vec::new();
         for line in lines {
-            serde_json::to_writer(&mut bytes, line).map_err(std::io::Error::from)?;
-            bytes.push(b'\n');
+            render(line, &mut bytes).map_err(std::io::Error::from)?;
         }
         let (reply, done) = oneshot::channel();
         let closed = || JournalError::from(std::io::Error::other("the journal writer stopped"));
@@ -320,6 +250,43 @@ fn lock(file: &std::fs::File, path: &Path) -> std::io::Result<()> {
     }
 }
 
+/// Cuts an unterminated last line off a journal about to be appended to. A kill during a write leaves such a
+/// line; its request was never sent (sending waits for the whole record to be durable), so it holds nothing,
+/// and appending after it would glue the next record onto it: a bad line in the middle, which no reader
+/// accepts.
+async fn cut_torn_tail(file: &mut tokio::fs::File) -> std::io::Result<()> {
+    use tokio::io::{AsyncReadExt, AsyncSeekExt, SeekFrom};
+
+    let len = file.metadata().await?.len();
+    if len == 0 {
+        return Ok(());
+    }
+    // Read backwards in blocks until the last newline is found (a record is small; a torn one smaller).
+    let mut end = len;
+    let mut keep = 0;
+    let mut block = vec![0u8; 4096];
+    'search: while end > 0 {
+        let start = end.saturating_sub(block.len() as u64);
+        let size = usize::try_from(end - start).unwrap_or(block.len());
+        file.seek(SeekFrom::Start(start)).await?;
+        file.read_exact(&mut block[..size]).await?;
+        if let Some(at) = block[..size].iter().rposition(|&b| b == b'\n') {
+            keep = start + at as u64 + 1;
+            break 'search;
+        }
+        end = start;
+    }
+    if keep < len {
+        tracing::warn!(
+            bytes = len - keep,
+            "the journal ended in a line cut short by an earlier kill; it is cut off before appending"
+        );
+        file.set_len(keep).await?;
+        file.sync_data().await?;
+    }
+    Ok(())
+}
+
 /// Makes the journal's directory entry durable, so that a power loss cannot lose a new file whose records
 /// were fsynced (fsync of a file does not cover its name).
 async fn sync_parent(path: &Path) -> std::io::Result<()> {
@@ -340,54 +307,48 @@ async fn sync_parent(path: &Path) -> std::io::Result<()> {
 
 impl Journal for FileJournal {
     fn intent<'a>(&'a self, intent: &'a Intent) -> BoxFuture<'a, Result<(), JournalError>> {
-        Box::pin(async move {
-            self.append(&Line::Intent {
-                at: jiff::Timestamp::now().to_string(),
-                entry: &intent.entry,
-                job: intent.job.as_str(),
-                call: intent.call.as_str(),
-                target: intent.target.map(TargetStatus::as_str),
-                priority: intent.priority,
-                reason: intent.reason.as_deref(),
-                attempt: intent.attempt,
-            })
-            .await
-        })
+        Box::pin(async move { self.append(&Line::Intent(intent.clone())).await })
     }
 
     fn acknowledge<'a>(
         &'a self,
         ack: &'a Acknowledgement,
     ) -> BoxFuture<'a, Result<(), JournalError>> {
-        Box::pin(async move {
-            self.append(&Line::Ack {
-                at: jiff::Timestamp::now().to_string(),
-                job: ack.job.as_str(),
-                call: ack.call.as_str(),
-                attempt: ack.attempt,
-                status: ack.status.map(JobStatus::as_str),
-                error_code: ack.error_code.as_deref(),
-                request_id: ack.request_id.as_deref(),
-            })
-            .await
-        })
+        Box::pin(async move { self.append(&Line::Ack(ack.clone())).await })
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::api::{ApiCall, JobId, JobStatus, TargetStatus};
+    use crate::resolved::Action;
 
     fn intent(i: u32) -> Intent {
         Intent {
+            at: jiff::Timestamp::now(),
+            call: ApiCall::UpdateJobStatus,
             entry: "cancel".to_owned(),
             job: JobId::parse(&format!("job-{i:04}")).unwrap(),
-            call: ApiCall::UpdateJobStatus,
-            target: Some(TargetStatus::Cancelled),
-            priority: None,
+            action: Action::SetStatus(TargetStatus::Cancelled),
             reason: Some("incident 42".to_owned()),
             attempt: 1,
         }
+    }
+
+    #[tokio::test]
+    async fn a_torn_last_line_is_cut_before_appending() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("run.journal.jsonl");
+        let whole = "{\"record\":\"carried\"}\n";
+        std::fs::write(&path, format!("{whole}{{\"record\":\"inte")).unwrap();
+        let journal = FileJournal::create(&path).await.unwrap();
+        journal.intent(&intent(1)).await.unwrap();
+        let text = std::fs::read_to_string(&path).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines.len(), 2, "{text}");
+        assert_eq!(lines[0], whole.trim_end());
+        assert!(lines[1].starts_with("{\"record\":\"intent\""), "{text}");
     }
 
     #[tokio::test]
@@ -405,8 +366,11 @@ mod tests {
             task.await.unwrap().unwrap();
         }
         let ack = Acknowledgement {
-            job: JobId::parse("job-0000").unwrap(),
+            at: jiff::Timestamp::now(),
             call: ApiCall::UpdateJobStatus,
+            entry: "cancel".to_owned(),
+            job: JobId::parse("job-0000").unwrap(),
+            action: Action::SetStatus(TargetStatus::Cancelled),
             attempt: 1,
             status: Some(JobStatus::Cancelling),
             error_code: None,
@@ -420,7 +384,8 @@ mod tests {
             .collect();
         assert_eq!(lines.len(), 201);
         assert_eq!(lines[0]["record"], "intent");
-        assert_eq!(lines[0]["target"], "Cancelled");
+        assert_eq!(lines[0]["action"]["set_status"], "Cancelled");
+        assert_eq!(lines[0]["call"], "UpdateJobStatus");
         assert_eq!(lines[200]["record"], "ack");
         assert_eq!(lines[200]["status"], "Cancelling");
         assert!(journal.commits() < 201, "{} commits", journal.commits());

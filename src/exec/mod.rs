@@ -1,14 +1,19 @@
 //! The executor: runs a `ResolvedPlan` against a `JobControl` and reports every step as an event.
 
+#[cfg(test)]
+mod agreement;
 mod coordinator;
 pub mod emitter;
-pub mod executor;
-pub mod journal;
+pub(crate) mod executor;
+pub(crate) mod journal;
+pub(crate) mod journal_line;
 pub mod limiter;
+mod mutation;
 mod outcome;
 pub mod poller;
-pub mod resume;
+pub(crate) mod resume;
 pub mod retry;
+mod scheduler;
 
 pub use coordinator::{RunOptions, RunSummary, run};
 pub use outcome::{

@@ -1,8 +1,9 @@
 //! Per-job outcomes and the lifecycle judgments made before any call: is the target already reached, moot,
 //! or worth a request; does a gate hold, may it still hold, or can it never hold again.
 //!
-//! Owns the rules of reference §1.3 and issue 4 §2 as pure functions, so they are tested as tables. Does not
-//! make calls or keep state (see `executor.rs`).
+//! Owns the job lifecycle's rules (which requests a status allows, which statuses follow which) as pure
+//! functions, so they are tested as tables. Does not make calls or keep state (see `executor.rs`), nor
+//! combine judgments into a decision (`decision.rs`).
 
 use std::fmt;
 
@@ -83,7 +84,7 @@ pub enum Judgment {
     Refused(String),
 }
 
-/// Judges `target` against `status` (issue 4 §2). Every status that ends a call-free judgment is absorbing
+/// Judges `target` against `status`: a call, already there, moot, or refused. Every status that ends a call-free judgment is absorbing
 /// in the lifecycle, so judging from a status seen a while ago never skips a call that was needed.
 pub fn judge_target(target: TargetStatus, status: JobStatus) -> Judgment {
     use JobStatus as S;
@@ -175,7 +176,7 @@ pub fn check_gate(wanted: &[JobStatus], status: JobStatus) -> GateCheck {
     ))
 }
 
-/// The lifecycle edges of reference §1.1, automatic and user-caused.
+/// The lifecycle edges of an S3 Batch Operations job, automatic and user-caused.
 fn successors(status: JobStatus) -> &'static [JobStatus] {
     use JobStatus as S;
     match status {
@@ -199,7 +200,7 @@ fn successors(status: JobStatus) -> &'static [JobStatus] {
     }
 }
 
-/// Whether a job in `from` can later be in `to` (a search over the lifecycle edges of reference §1.1).
+/// Whether a job in `from` can later be in `to` (a search over the lifecycle edges).
 pub fn can_reach(from: JobStatus, to: JobStatus) -> bool {
     let mut seen = [false; JobStatus::ALL.len()];
     let mut stack = vec![from];

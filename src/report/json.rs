@@ -1,126 +1,49 @@
-//! The JSON report (issue 4 §3): accumulated from events, written once at `RunFinished`.
+//! The JSON report: rendered from a finished run's record.
 //!
-//! Owns the report's field names and its streaming writer: records are kept compact until the end and
-//! serialized straight into a `BufWriter`, so 100,000 jobs never become one giant string. Does not decide
-//! where the file goes (the command picks `--report FILE` or the default name).
+//! Owns the report's field names and its streaming rendering: records are serialized straight into the
+//! writer, so 100,000 jobs never become one giant string. Does not accumulate events or open the file
+//! (`format.rs`'s `FileReporter`), nor decide where the file goes (the command).
 
-use std::fs::File;
-use std::io::{BufWriter, Write};
-use std::path::PathBuf;
+use std::io::Write;
 
 use jiff::Timestamp;
 use serde::Serialize;
 
-use crate::event::{Event, JobRecord};
+use crate::event::JobRecord;
 use crate::exec::Outcome;
-use crate::report::Reporter;
-use crate::report::run_record::{RunMeta, RunRecord};
+use crate::report::run_record::RunRecord;
+pub use crate::report::run_record::{PlanMeta, ReportSink};
 use crate::resolved::RunMode;
 
-/// What the report says about the plan file, known only to the command.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PlanMeta {
-    /// The plan's path as given.
-    pub path: String,
-    /// SHA-256 of the plan file's bytes, hex.
-    pub sha256: String,
-}
-
-/// Where the report goes.
-pub enum ReportSink {
-    /// A file, created at `RunFinished`.
-    File(PathBuf),
-    /// Any writer (stdout for `--output json`, a buffer in tests).
-    Writer(Box<dyn Write + Send>),
-}
-
-impl std::fmt::Debug for ReportSink {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            ReportSink::File(path) => f.debug_tuple("File").field(path).finish(),
-            ReportSink::Writer(_) => f.write_str("Writer(..)"),
-        }
+/// Writes the JSON report of a finished run, streaming the jobs.
+pub fn render(record: &RunRecord, out: &mut dyn Write) -> std::io::Result<()> {
+    let mut summary = Summary::default();
+    for job in &record.jobs {
+        summary.add(job.outcome);
     }
-}
-
-/// Collects the run's events and writes the JSON report at its end.
-#[derive(Debug)]
-pub struct JsonReporter {
-    sink: Option<ReportSink>,
-    record: RunRecord,
-}
-
-impl JsonReporter {
-    /// A reporter writing to `sink` about the plan described by `plan`.
-    pub fn new(plan: PlanMeta, sink: ReportSink) -> Self {
-        Self::with_meta(
-            RunMeta {
-                plan,
-                operator: None,
-            },
-            sink,
-        )
-    }
-
-    /// A reporter writing to `sink` about the run described by `meta` (the plan, and who ran it).
-    pub fn with_meta(meta: RunMeta, sink: ReportSink) -> Self {
-        Self {
-            sink: Some(sink),
-            record: RunRecord::new(meta),
-        }
-    }
-
-    fn write(&mut self) -> std::io::Result<()> {
-        let Some(sink) = self.sink.take() else {
-            return Ok(());
-        };
-        let record = &self.record;
-        let mut summary = Summary::default();
-        for job in &record.jobs {
-            summary.add(job.outcome);
-        }
-        let info = record.info.as_deref();
-        let report = Report {
-            s3plan_version: env!("CARGO_PKG_VERSION"),
-            plan: PlanView {
-                path: &record.meta.plan.path,
-                sha256: &record.meta.plan.sha256,
-            },
-            account_id: info.map(|i| i.target.account_id.as_str()),
-            region: info.map(|i| i.target.region.as_str()),
-            endpoint: info.and_then(|i| i.target.endpoint.as_deref()),
-            run_by: record.meta.operator.as_deref(),
-            mode: info.map(|i| i.mode),
-            started_at: record.started_at.map(|t| t.to_string()),
-            finished_at: record
-                .finished_at
-                .unwrap_or_else(Timestamp::now)
-                .to_string(),
-            interrupted: record.interrupted,
-            summary,
-            jobs: JobsView(&record.jobs),
-        };
-        let mut out: Box<dyn Write> = match sink {
-            ReportSink::File(path) => Box::new(BufWriter::new(File::create(path)?)),
-            ReportSink::Writer(writer) => Box::new(BufWriter::new(writer)),
-        };
-        serde_json::to_writer_pretty(&mut out, &report)?;
-        out.write_all(b"\n")?;
-        out.flush()
-    }
-}
-
-impl Reporter for JsonReporter {
-    fn name(&self) -> &str {
-        "json"
-    }
-
-    fn report(&mut self, event: &Event) -> std::io::Result<()> {
-        if self.record.observe(event) {
-            self.write()?;
-        }
-        Ok(())
-    }
+    let info = record.info.as_deref();
+    let report = Report {
+        s3plan_version: env!("CARGO_PKG_VERSION"),
+        plan: PlanView {
+            path: &record.meta.plan.path,
+            sha256: &record.meta.plan.sha256,
+        },
+        account_id: info.map(|i| i.target.account_id.as_str()),
+        region: info.map(|i| i.target.region.as_str()),
+        endpoint: info.and_then(|i| i.target.endpoint.as_deref()),
+        run_by: record.meta.operator.as_deref(),
+        mode: info.map(|i| i.mode),
+        started_at: record.started_at.map(|t| t.to_string()),
+        finished_at: record
+            .finished_at
+            .unwrap_or_else(Timestamp::now)
+            .to_string(),
+        interrupted: record.interrupted,
+        summary,
+        jobs: JobsView(&record.jobs),
+    };
+    serde_json::to_writer_pretty(&mut *out, &report)?;
+    out.write_all(b"\n")
 }
 
 #[derive(Serialize)]
@@ -219,8 +142,8 @@ impl Serialize for JobView<'_> {
             job_id: r.job_id.as_str(),
             description: r.description.as_deref(),
             status_before: r.status_before.map(|s| s.as_str()),
-            requested: r.requested.map(|t| t.as_str()),
-            priority_requested: r.priority_requested,
+            requested: r.requested().map(|t| t.as_str()),
+            priority_requested: r.priority_requested(),
             status_after: r.status_after.map(|s| s.as_str()),
             outcome: r.outcome,
             attempts: r.attempts,
@@ -245,7 +168,10 @@ mod tests {
 
     use super::*;
     use crate::api::{AccountId, ApiCall, ApiError, ApiErrorKind, JobId, JobStatus, TargetStatus};
+    use crate::event::Event;
     use crate::event::{ErrorView, EventKind, JobIndex, RunInfo};
+    use crate::report::Reporter;
+    use crate::report::run_record::RunMeta;
     use crate::resolved::Target;
 
     #[derive(Clone, Default)]
@@ -280,8 +206,7 @@ mod tests {
             job_id: JobId::parse(id).unwrap(),
             description: Some(format!("nightly {id}")),
             status_before: Some(JobStatus::Active),
-            requested: Some(TargetStatus::Cancelled),
-            priority_requested: None,
+            actions: vec![crate::resolved::Action::SetStatus(TargetStatus::Cancelled)],
             status_after: None,
             outcome,
             attempts: 0,
@@ -301,7 +226,13 @@ mod tests {
             path: "plans/cancel.yaml".to_owned(),
             sha256: "ab".repeat(32),
         };
-        let mut reporter = JsonReporter::new(plan, ReportSink::Writer(Box::new(buffer.clone())));
+        let mut reporter = crate::report::format::ReportFormat::Json.reporter(
+            RunMeta {
+                plan,
+                operator: None,
+            },
+            ReportSink::Writer(Box::new(buffer.clone())),
+        );
         let entry: Arc<str> = Arc::from("cancel-nightly");
         let info = RunInfo {
             target: Target {

@@ -1,4 +1,4 @@
-//! The JUnit XML report (issue 5 §4), for CI systems: one test suite per entry, one test case per job.
+//! The JUnit XML report, for CI systems: one test suite per entry, one test case per job.
 //!
 //! Owns the mapping of outcomes onto JUnit, written with `quick-junit` (nextest's writer):
 //!
@@ -12,54 +12,23 @@
 //!
 //! Case names are job ids, class names the entry; times are each job's start to finish. Run facts (plan,
 //! hash, account, region, endpoint, mode, who ran it, interrupted) are `<properties>` of every suite.
-//! Renders a [`RunRecord`], the same data as the JSON report, at `RunFinished`. Does not decide where the
-//! file goes.
+//! Renders a [`RunRecord`], the same data as the JSON report. Does not accumulate events or open the file
+//! (`format.rs`), nor decide where the file goes.
 
 use std::io::Write;
 use std::time::Duration;
 
 use quick_junit::{NonSuccessKind, Property, Report, TestCase, TestCaseStatus, TestSuite};
 
-use crate::event::{Event, JobRecord};
-use crate::report::Reporter;
-use crate::report::json::ReportSink;
-use crate::report::run_record::{self, EntryRecords, RunRecord, outcome_hint, status_change};
+use crate::event::JobRecord;
+use crate::report::run_record::{EntryRecords, RunRecord, outcome_hint, status_change};
 use crate::resolved::RunMode;
 
-/// Collects the run's events and writes the JUnit XML report at its end.
-#[derive(Debug)]
-pub struct JunitReporter {
-    record: RunRecord,
-    sink: Option<ReportSink>,
-}
-
-impl JunitReporter {
-    /// A reporter writing to `sink` about the run described by `meta`.
-    pub fn new(meta: run_record::RunMeta, sink: ReportSink) -> Self {
-        Self {
-            record: RunRecord::new(meta),
-            sink: Some(sink),
-        }
-    }
-}
-
-impl Reporter for JunitReporter {
-    fn name(&self) -> &str {
-        "junit"
-    }
-
-    fn report(&mut self, event: &Event) -> std::io::Result<()> {
-        if self.record.observe(event)
-            && let Some(sink) = self.sink.take()
-        {
-            let mut out = run_record::open_sink(sink)?;
-            to_junit(&self.record)
-                .serialize(&mut out)
-                .map_err(std::io::Error::other)?;
-            out.flush()?;
-        }
-        Ok(())
-    }
+/// Writes the JUnit XML report of a finished run.
+pub fn render(record: &RunRecord, out: &mut dyn Write) -> std::io::Result<()> {
+    to_junit(record)
+        .serialize(out)
+        .map_err(std::io::Error::other)
 }
 
 /// The JUnit document of a finished run.
@@ -156,10 +125,10 @@ fn note(job: &JobRecord) -> String {
     }
     lines.push(format!("outcome: {}", job.outcome));
     lines.push(format!("status: {}", status_change(job, "->")));
-    if let Some(target) = job.requested {
+    if let Some(target) = job.requested() {
         lines.push(format!("requested: {target}"));
     }
-    if let Some(priority) = job.priority_requested {
+    if let Some(priority) = job.priority_requested() {
         lines.push(format!("priority requested: {priority}"));
     }
     if let Some(reason) = &job.reason {
@@ -203,11 +172,14 @@ mod tests {
     use quick_xml::events::Event as Xml;
 
     use super::*;
+    use crate::report::Reporter;
+    use crate::report::run_record::ReportSink;
     use crate::report::run_record::fixtures::{SharedBuf, meta, run_events};
 
     fn written() -> String {
         let buffer = SharedBuf::default();
-        let mut reporter = JunitReporter::new(meta(), ReportSink::Writer(Box::new(buffer.clone())));
+        let mut reporter = crate::report::format::ReportFormat::Junit
+            .reporter(meta(), ReportSink::Writer(Box::new(buffer.clone())));
         for event in run_events(RunMode::Apply, true) {
             reporter.report(&event).unwrap();
         }

@@ -1,56 +1,19 @@
-//! The Markdown report (issue 5 §4): a record of the run ready to paste into an incident ticket.
+//! The Markdown report: a record of the run ready to paste into an incident ticket.
 //!
 //! Owns the report's layout: a header (plan and its hash, account, region, endpoint, who ran it, start, end,
 //! duration, mode, result), the summary by outcome, every unsuccessful job first with its call, AWS error
 //! code, request id and a hint, then one table per entry. Renders a [`RunRecord`], the same data as the JSON
-//! report, and writes once at `RunFinished`, row by row into a `BufWriter`. Does not decide where the file
-//! goes (the command does).
+//! report, row by row into the writer. Does not accumulate events or open the file (`format.rs`), nor decide
+//! where the file goes (the command does).
 
 use std::io::Write;
 
-use crate::event::{Event, JobRecord};
+use crate::event::JobRecord;
 use crate::exec::Outcome;
-use crate::report::Reporter;
-use crate::report::json::ReportSink;
 use crate::report::run_record::{
-    self, EntryRecords, RunMeta, RunRecord, format_duration, outcome_hint, outcome_words,
-    status_change,
+    EntryRecords, RunRecord, format_duration, outcome_hint, outcome_words, status_change,
 };
 use crate::resolved::RunMode;
-
-/// Collects the run's events and writes the Markdown report at its end.
-#[derive(Debug)]
-pub struct MarkdownReporter {
-    record: RunRecord,
-    sink: Option<ReportSink>,
-}
-
-impl MarkdownReporter {
-    /// A reporter writing to `sink` about the run described by `meta`.
-    pub fn new(meta: RunMeta, sink: ReportSink) -> Self {
-        Self {
-            record: RunRecord::new(meta),
-            sink: Some(sink),
-        }
-    }
-}
-
-impl Reporter for MarkdownReporter {
-    fn name(&self) -> &str {
-        "markdown"
-    }
-
-    fn report(&mut self, event: &Event) -> std::io::Result<()> {
-        if self.record.observe(event)
-            && let Some(sink) = self.sink.take()
-        {
-            let mut out = run_record::open_sink(sink)?;
-            render(&self.record, &mut out)?;
-            out.flush()?;
-        }
-        Ok(())
-    }
-}
 
 /// Writes the report of a finished run.
 pub fn render(record: &RunRecord, out: &mut dyn Write) -> std::io::Result<()> {
@@ -194,10 +157,10 @@ fn write_entry(out: &mut dyn Write, entry: &EntryRecords<'_>) -> std::io::Result
         return Ok(());
     };
     let mut wants = Vec::new();
-    if let Some(target) = first.requested {
+    if let Some(target) = first.requested() {
         wants.push(format!("status `{target}`"));
     }
-    if let Some(priority) = first.priority_requested {
+    if let Some(priority) = first.priority_requested() {
         wants.push(format!("priority {priority}"));
     }
     if !wants.is_empty() {
@@ -255,14 +218,16 @@ pub fn cell(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::report::Reporter;
+    use crate::report::run_record::ReportSink;
     use crate::report::run_record::fixtures::{SharedBuf, meta, run_events};
 
     fn rendered(mode: RunMode, interrupted: bool, operator: Option<&str>) -> String {
         let buffer = SharedBuf::default();
         let mut meta = meta();
         meta.operator = operator.map(str::to_owned);
-        let mut reporter =
-            MarkdownReporter::new(meta, ReportSink::Writer(Box::new(buffer.clone())));
+        let mut reporter = crate::report::format::ReportFormat::Markdown
+            .reporter(meta, ReportSink::Writer(Box::new(buffer.clone())));
         for event in run_events(mode, interrupted) {
             reporter.report(&event).unwrap();
         }
@@ -307,8 +272,8 @@ mod tests {
     #[test]
     fn a_clean_dry_run_says_so_and_omits_the_failure_section() {
         let buffer = SharedBuf::default();
-        let mut reporter =
-            MarkdownReporter::new(meta(), ReportSink::Writer(Box::new(buffer.clone())));
+        let mut reporter = crate::report::format::ReportFormat::Markdown
+            .reporter(meta(), ReportSink::Writer(Box::new(buffer.clone())));
         let events: Vec<_> = run_events(RunMode::DryRun, false)
             .into_iter()
             .filter(|e| match &e.kind {

@@ -1,4 +1,4 @@
-//! Live progress on stderr (issue 5 §3): indicatif bars on a terminal, plain lines elsewhere.
+//! Live progress on stderr: indicatif bars on a terminal, plain lines elsewhere.
 //!
 //! Owns [`ProgressMode`] (`--progress auto|always|never`, `NO_COLOR`, `TERM=dumb`), the counters a display
 //! needs (per entry: jobs done by outcome, jobs waiting on a gate and on what; per run: request rate over the
@@ -837,8 +837,7 @@ mod tests {
             job_id: job_id(entry, job),
             description: None,
             status_before: Some(JobStatus::Active),
-            requested: Some(TargetStatus::Cancelled),
-            priority_requested: None,
+            actions: vec![crate::resolved::Action::SetStatus(TargetStatus::Cancelled)],
             status_after: None,
             outcome,
             attempts: 1,

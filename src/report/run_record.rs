@@ -5,8 +5,8 @@
 //! Also owns the few words shared by those writers: outcome hints and duration formatting. Does not own any
 //! output format (`json.rs`, `markdown.rs`, `junit.rs`) or the failure hints of API errors (`summary.rs`).
 
-use std::fs::File;
-use std::io::{BufWriter, Write};
+use std::io::Write;
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -14,7 +14,6 @@ use jiff::Timestamp;
 
 use crate::event::{Event, EventKind, JobRecord, RunInfo};
 use crate::exec::Outcome;
-use crate::report::json::{PlanMeta, ReportSink};
 use crate::report::summary;
 
 /// What a report file says about the run that only the command knows.
@@ -167,6 +166,32 @@ impl EntryRecords<'_> {
     }
 }
 
+/// What the report says about the plan file, known only to the command.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PlanMeta {
+    /// The plan's path as given.
+    pub path: String,
+    /// SHA-256 of the plan file's bytes, hex.
+    pub sha256: String,
+}
+
+/// Where a report goes.
+pub enum ReportSink {
+    /// A file, written atomically at `RunFinished` (a temporary file beside it, fsync, rename).
+    File(PathBuf),
+    /// Any writer (stdout for `--output json`, a buffer in tests).
+    Writer(Box<dyn Write + Send>),
+}
+
+impl std::fmt::Debug for ReportSink {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ReportSink::File(path) => f.debug_tuple("File").field(path).finish(),
+            ReportSink::Writer(_) => f.write_str("Writer(..)"),
+        }
+    }
+}
+
 /// Everything a report says about a run, accumulated from its events.
 #[derive(Debug, Clone)]
 pub struct RunRecord {
@@ -257,14 +282,6 @@ impl RunRecord {
     }
 }
 
-/// Opens a report sink for buffered writing (creating the file).
-pub(crate) fn open_sink(sink: ReportSink) -> std::io::Result<Box<dyn Write>> {
-    Ok(match sink {
-        ReportSink::File(path) => Box::new(BufWriter::new(File::create(path)?)),
-        ReportSink::Writer(writer) => Box::new(BufWriter::new(writer)),
-    })
-}
-
 /// Synthetic runs for the report writers' tests: every outcome, a failure with code and request id.
 #[cfg(test)]
 pub(crate) mod fixtures {
@@ -273,11 +290,11 @@ pub(crate) mod fixtures {
 
     use jiff::Timestamp;
 
+    use super::PlanMeta;
     use super::RunMeta;
     use crate::api::{AccountId, ApiCall, ApiError, ApiErrorKind, JobId, JobStatus, TargetStatus};
     use crate::event::{ErrorView, Event, EventKind, JobIndex, JobRecord, RunInfo};
     use crate::exec::Outcome;
-    use crate::report::json::PlanMeta;
     use crate::resolved::{RunMode, Target};
 
     /// A writer whose bytes the test reads back.
@@ -332,8 +349,7 @@ pub(crate) mod fixtures {
             job_id: JobId::parse(id).unwrap(),
             description: Some(format!("nightly {id}")),
             status_before: Some(JobStatus::Active),
-            requested: Some(TargetStatus::Cancelled),
-            priority_requested: None,
+            actions: vec![crate::resolved::Action::SetStatus(TargetStatus::Cancelled)],
             status_after: None,
             outcome,
             attempts: 1,
@@ -391,13 +407,13 @@ pub(crate) mod fixtures {
         would.reason = Some("dry run: would request Cancelled".to_owned());
         let mut timed_out = record(confirm, 0, "job-timed-out", Outcome::TimedOut);
         timed_out.status_before = Some(JobStatus::Preparing);
-        timed_out.requested = Some(TargetStatus::Ready);
+        timed_out.actions = vec![crate::resolved::Action::SetStatus(TargetStatus::Ready)];
         timed_out.attempts = 4;
         timed_out.waited = Duration::from_secs(600);
         timed_out.reason = Some("job is still Preparing after 10m; wanted Suspended".to_owned());
         timed_out.request_id = Some("REQ000009".to_owned());
         let mut not_run = record(confirm, 1, "job-not-run", Outcome::NotRun);
-        not_run.requested = Some(TargetStatus::Ready);
+        not_run.actions = vec![crate::resolved::Action::SetStatus(TargetStatus::Ready)];
         not_run.attempts = 0;
         not_run.reason = Some("interrupted before it started".to_owned());
         not_run.started_at = not_run.finished_at;

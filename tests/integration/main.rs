@@ -20,11 +20,13 @@ fn help_names_the_subcommands() {
 }
 
 mod bad_answers;
+mod decision;
 mod faults;
 mod hardening;
 mod hostile;
 mod incident;
 mod journal;
+mod journal_failure;
 mod operator_ux;
 mod operator_ux_more;
 mod sandbox_auth;
@@ -39,3 +41,4 @@ mod sandbox_progress;
 mod sandbox_regions;
 mod sandbox_support;
 mod support;
+mod torn_journal;
