@@ -2,8 +2,8 @@
 # Fails when a test named in docs/reliability.md does not exist, so the document cannot point at a test
 # that was renamed or removed. A name is a backticked path of two or more `::`-separated snake_case parts:
 # `module::test` is an integration test (tests/integration/module.rs must define `fn test`);
-# `a::b::tests::name` (marked "unit" in the document) is a unit test in src/a/b.rs, and a path ending in
-# `tests` names the test module itself.
+# `a::b::tests::name` (marked "unit" in the document) is a unit test in src/a/b.rs, `a::b::name` a test in the
+# test-only module src/a/b.rs, and a path ending in `tests` names the test module itself.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 doc=${1:-docs/reliability.md}
@@ -24,6 +24,10 @@ while read -r name; do
             [[ $part == tests ]] && break
             path+=("$part")
         done
+        # A test-only module (`exec::agreement::name`) has no `tests` part: the file is the path up to the name.
+        if ((${#path[@]} == ${#parts[@]})); then
+            unset 'path[-1]'
+        fi
         file=src/$(IFS=/; echo "${path[*]}").rs
         [[ -f $file ]] || file=src/$(IFS=/; echo "${path[*]}")/mod.rs
         if [[ $last == tests ]]; then
