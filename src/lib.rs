@@ -8,17 +8,17 @@
 pub mod api;
 pub mod cli;
 pub mod commands;
-pub mod decision;
+pub(crate) mod decision;
 pub mod errors;
 pub mod event;
 pub mod exec;
-pub mod forecast;
+pub(crate) mod forecast;
 pub mod plan;
 pub mod report;
 pub mod resolve;
 pub mod resolved;
 pub mod sandbox;
-pub mod saved;
+pub(crate) mod saved;
 
 use std::ffi::OsString;
 

@@ -71,6 +71,10 @@ type Pending = (Vec<u8>, oneshot::Sender<Result<(), JournalError>>);
 #[derive(Debug, Clone)]
 pub struct FileJournal {
     tx: mpsc::UnboundedSender<Pending>,
+    #[cfg_attr(
+        not(test),
+        expect(dead_code, reason = "only the group-commit unit test reads the count")
+    )]
     commits: Arc<AtomicU64>,
 }
 
@@ -135,7 +139,8 @@ impl FileJournal {
     }
 
     /// fsyncs made so far (fewer than records when commits were grouped).
-    pub fn commits(&self) -> u64 {
+    #[cfg(test)]
+    pub(crate) fn commits(&self) -> u64 {
         self.commits.load(Ordering::Relaxed)
     }
 

@@ -4,14 +4,14 @@
 mod agreement;
 mod coordinator;
 pub mod emitter;
-pub mod executor;
-pub mod journal;
-pub mod journal_line;
+pub(crate) mod executor;
+pub(crate) mod journal;
+pub(crate) mod journal_line;
 pub mod limiter;
 mod mutation;
 mod outcome;
 pub mod poller;
-pub mod resume;
+pub(crate) mod resume;
 pub mod retry;
 mod scheduler;
 

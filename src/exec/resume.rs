@@ -13,7 +13,7 @@ use crate::api::{JobId, JobStatus};
 use crate::exec::journal_line::{AckLine, Line, RunLine};
 use crate::resolved::{Action, ResolvedJob, ResolvedPlan};
 
-pub use crate::exec::journal_line::{ReadError, parse, read};
+pub(crate) use crate::exec::journal_line::read;
 
 /// What an earlier run left for one action of one job.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -169,6 +169,7 @@ impl Resume {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::exec::journal_line::parse;
     use crate::api::TargetStatus;
 
     const CANCEL: Action = Action::SetStatus(TargetStatus::Cancelled);

@@ -6,8 +6,8 @@
 
 pub mod format;
 pub mod json;
-pub mod junit;
-pub mod markdown;
+pub(crate) mod junit;
+pub(crate) mod markdown;
 pub mod progress;
 pub mod run_record;
 pub mod summary;
