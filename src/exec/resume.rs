@@ -169,8 +169,8 @@ impl Resume {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::exec::journal_line::parse;
     use crate::api::TargetStatus;
+    use crate::exec::journal_line::parse;
 
     const CANCEL: Action = Action::SetStatus(TargetStatus::Cancelled);
 
