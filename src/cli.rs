@@ -292,6 +292,10 @@ pub struct PlanArgs {
     /// Also save the resolved jobs and what was seen, for `s3plan apply SAVED.json`.
     #[arg(long, value_name = "SAVED.json")]
     pub out: Option<PathBuf>,
+    /// How long the saved plan may be applied after it is written (e.g. `2h`, `3d`); `apply` refuses it
+    /// after that.
+    #[arg(long, value_name = "DURATION", requires = "out", value_parser = parse_max_age, default_value = "24h")]
+    pub max_age: std::time::Duration,
     /// Exit 0 when there is nothing to do, 2 when changes are pending, 1 on error (see below).
     #[arg(long)]
     pub detailed_exitcode: bool,
@@ -336,4 +340,13 @@ pub struct ApplyArgs {
     /// Where to connect and with which limits.
     #[command(flatten)]
     pub connect: ConnectArgs,
+}
+
+/// A positive duration: a saved plan that expires at once could never be applied.
+fn parse_max_age(text: &str) -> Result<std::time::Duration, String> {
+    let duration = humantime::parse_duration(text.trim()).map_err(|e| e.to_string())?;
+    if duration.is_zero() {
+        return Err("a max age must be above zero, e.g. 30m or 24h".to_owned());
+    }
+    Ok(duration)
 }
