@@ -78,7 +78,7 @@ pub enum Command {
     /// Show what `apply` would do to each job, changing nothing; optionally save it for `apply`.
     #[command(
         before_help = "Example: s3plan plan --sandbox examples/incident-bulk-cancel.yaml",
-        after_help = "Examples:\n  s3plan plan --sandbox examples/incident-bulk-cancel.yaml\n  s3plan plan plan.yaml --region us-east-1 --out reviewed.json   # then: s3plan apply reviewed.json\n  s3plan plan plan.yaml --detailed-exitcode --output json\n\n\
+        after_help = "Examples:\n  s3plan plan --sandbox examples/incident-bulk-cancel.yaml\n  s3plan plan plan.yaml --region us-east-1 --out reviewed.json   # then: s3plan apply reviewed.json\n  s3plan plan plan.yaml --out reviewed.json --max-age 2h          # apply refuses it after 2h\n  s3plan plan plan.yaml --detailed-exitcode --output json\n\n\
                       Exit codes: 0 described (whatever it found), 2 the plan could not be described.\n\
                       With --detailed-exitcode: 0 nothing to do, 2 changes pending (or jobs waiting on a gate, or\n\
                       impossible), 1 the plan could not be described. Interrupted: 130 either way.\n\

@@ -150,7 +150,9 @@ pub enum SavedPlanError {
         source: serde_json::Error,
     },
     /// A newer (or unknown) format version.
-    #[error("{path} is a saved plan of format {found}; this s3plan reads format {FORMAT_VERSION}")]
+    #[error(
+        "{path} is a saved plan of format {found}; this s3plan reads formats {OLDEST_READ} to {FORMAT_VERSION}"
+    )]
     Version {
         /// The file.
         path: String,
