@@ -83,7 +83,7 @@ pub enum Command {
     /// Show what `apply` would do to each job, changing nothing; optionally save it for `apply`.
     #[command(
         before_help = "Example: s3plan plan --sandbox examples/incident-bulk-cancel.yaml",
-        after_help = "More examples:\n  s3plan plan plan.yaml --region us-east-1 --out reviewed.json   # then: s3plan apply reviewed.json\n  s3plan plan plan.yaml --detailed-exitcode --format json\n  s3plan plan -v plan.yaml   # every job, not only the first of each entry\n\n\
+        after_help = "More examples:\n  s3plan plan plan.yaml --region us-east-1 --out reviewed.json   # then: s3plan apply reviewed.json\n  s3plan plan plan.yaml --out reviewed.json --max-age 2h          # apply refuses it after 2h\n  s3plan plan plan.yaml --detailed-exitcode --format json\n  s3plan plan -v plan.yaml   # every job, not only the first of each entry\n\n\
                       Exit codes: 0 described (whatever it found), 2 the plan could not be described.\n\
                       With --detailed-exitcode: 0 nothing to do, 2 changes pending (or jobs waiting on a gate, or\n\
                       impossible), 1 the plan could not be described. Interrupted: 130 either way.\n\
@@ -479,6 +479,10 @@ pub struct PlanArgs {
     /// Also save the resolved jobs and what was seen, for `s3plan apply SAVED.json`.
     #[arg(long, value_name = "SAVED.json")]
     pub out: Option<PathBuf>,
+    /// How long the saved plan may be applied after it is written (e.g. `2h`, `3d`); `apply` refuses it
+    /// after that.
+    #[arg(long, value_name = "DURATION", requires = "out", value_parser = parse_max_age, default_value = "24h")]
+    pub max_age: std::time::Duration,
     /// Exit 0 when there is nothing to do, 2 when changes are pending, 1 on error (see below).
     #[arg(long)]
     pub detailed_exitcode: bool,
@@ -533,4 +537,13 @@ pub struct RunArgs {
     /// Where to connect and with which limits.
     #[command(flatten)]
     pub connect: ConnectArgs,
+}
+
+/// A positive duration: a saved plan that expires at once could never be applied.
+fn parse_max_age(text: &str) -> Result<std::time::Duration, String> {
+    let duration = humantime::parse_duration(text.trim()).map_err(|e| e.to_string())?;
+    if duration.is_zero() {
+        return Err("a max age must be above zero, e.g. 30m or 24h".to_owned());
+    }
+    Ok(duration)
 }

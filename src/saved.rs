@@ -23,8 +23,16 @@ use crate::resolved::{
     Action, Gate, GateSubject, ResolvedEntry, ResolvedJob, ResolvedPlan, RunSettings, Target,
 };
 
-/// The format version written in the `s3plan_saved_plan` marker.
-pub const FORMAT_VERSION: u32 = 2;
+/// The format version written in the `s3plan_saved_plan` marker. Format 3 added `max_age`; a format 2 file
+/// (without it) is still read, with [`DEFAULT_MAX_AGE`].
+pub const FORMAT_VERSION: u32 = 3;
+
+/// The oldest format still read.
+const OLDEST_READ: u32 = 2;
+
+/// How long a saved plan stays applicable when `plan --max-age` does not say: a review older than a day
+/// describes jobs that have likely moved on, and the operator who reviewed it may no longer be on call.
+pub const DEFAULT_MAX_AGE: Duration = Duration::from_secs(24 * 60 * 60);
 
 /// DescribeJob calls in flight at once while re-checking (each still takes a read permit).
 const RECHECK_CONCURRENCY: usize = 16;
@@ -39,6 +47,9 @@ pub struct SavedPlan {
     pub s3plan_version: String,
     /// When it was written.
     pub created_at: jiff::Timestamp,
+    /// How long after `created_at` it may be applied (a duration such as `24h`; absent in format 2).
+    #[serde(with = "humantime_serde_duration", default = "default_max_age")]
+    pub max_age: Duration,
     /// The plan file it was made from.
     pub plan: PlanFile,
     /// The account every call names.
@@ -139,7 +150,9 @@ pub enum SavedPlanError {
         source: serde_json::Error,
     },
     /// A newer (or unknown) format version.
-    #[error("{path} is a saved plan of format {found}; this s3plan reads format {FORMAT_VERSION}")]
+    #[error(
+        "{path} is a saved plan of format {found}; this s3plan reads formats {OLDEST_READ} to {FORMAT_VERSION}"
+    )]
     Version {
         /// The file.
         path: String,
@@ -157,6 +170,20 @@ pub enum SavedPlanError {
         then: String,
         /// The hash now.
         now: String,
+    },
+    /// The saved plan is older than its `max_age`.
+    #[error(
+        "{path} was saved {age} ago ({created_at}), older than its max age of {max_age}; nothing was changed"
+    )]
+    Expired {
+        /// The file.
+        path: String,
+        /// When it was written.
+        created_at: jiff::Timestamp,
+        /// Its age now, rounded to the second.
+        age: String,
+        /// Its max age.
+        max_age: String,
     },
     /// Jobs moved in a way that changes what apply would do.
     #[error(
@@ -193,7 +220,7 @@ pub fn detect(path: &Path) -> Result<Option<SavedPlan>, SavedPlanError> {
         .as_u64()
         .and_then(|v| u32::try_from(v).ok())
         .unwrap_or(0);
-    if found != FORMAT_VERSION {
+    if !(OLDEST_READ..=FORMAT_VERSION).contains(&found) {
         return Err(SavedPlanError::Version { path: name, found });
     }
     serde_json::from_value(value)
@@ -202,10 +229,12 @@ pub fn detect(path: &Path) -> Result<Option<SavedPlan>, SavedPlanError> {
 }
 
 impl SavedPlan {
-    /// Records `resolved` as judged in `forecast`, made from the plan file at `plan_path`.
+    /// Records `resolved` as judged in `forecast`, made from the plan file at `plan_path`, applicable for
+    /// `max_age`.
     pub fn new(
         plan_path: PathBuf,
         sha256: String,
+        max_age: Duration,
         resolved: &ResolvedPlan,
         forecast: &Forecast,
         progress: &HashMap<JobId, Progress>,
@@ -248,6 +277,7 @@ impl SavedPlan {
             s3plan_saved_plan: FORMAT_VERSION,
             s3plan_version: env!("CARGO_PKG_VERSION").to_owned(),
             created_at: jiff::Timestamp::now(),
+            max_age,
             plan: PlanFile {
                 path: plan_path,
                 sha256,
@@ -263,6 +293,22 @@ impl SavedPlan {
             },
             entries,
         }
+    }
+
+    /// Refuses when the saved plan is older than its `max_age` at `now`. A `created_at` in the future (a
+    /// clock set back, or an edited file) counts as age zero: the recheck of every job still guards it.
+    pub fn check_age(&self, path: &Path, now: jiff::Timestamp) -> Result<(), SavedPlanError> {
+        let age = now.duration_since(self.created_at);
+        let age = Duration::try_from(age).unwrap_or(Duration::ZERO);
+        if age <= self.max_age {
+            return Ok(());
+        }
+        Err(SavedPlanError::Expired {
+            path: path.display().to_string(),
+            created_at: self.created_at,
+            age: humantime::format_duration(Duration::from_secs(age.as_secs())).to_string(),
+            max_age: humantime::format_duration(self.max_age).to_string(),
+        })
     }
 
     /// Refuses when the plan file is still at its recorded path and its bytes changed since the review.
@@ -413,6 +459,26 @@ impl SavedPlan {
     }
 }
 
+fn default_max_age() -> Duration {
+    DEFAULT_MAX_AGE
+}
+
+/// `max_age` as a human duration (`24h`, `90m`), so the file reads as the flag was written.
+mod humantime_serde_duration {
+    use std::time::Duration;
+
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub(super) fn serialize<S: Serializer>(value: &Duration, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&humantime::format_duration(*value).to_string())
+    }
+
+    pub(super) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+        let text = String::deserialize(d)?;
+        humantime::parse_duration(&text).map_err(serde::de::Error::custom)
+    }
+}
+
 fn millis(duration: Duration) -> u64 {
     u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)
 }
@@ -430,6 +496,52 @@ mod tests {
         let json = dir.path().join("p.json");
         std::fs::write(&json, r#"{"version": 1}"#).unwrap();
         assert!(detect(&json).unwrap().is_none());
+    }
+
+    /// The smallest format 2 document: no `max_age`.
+    const FORMAT_2: &str = r#"{"s3plan_saved_plan": 2, "s3plan_version": "0.1.0",
+        "created_at": "2026-01-01T00:00:00Z",
+        "plan": {"path": "/nowhere/plan.yaml", "sha256": "00"},
+        "account_id": "111122223333", "region": "us-east-1", "endpoint": null,
+        "settings": {"concurrency": 1, "rate_limit": 1.0, "poll_rate_limit": 1.0, "poll_interval_ms": 1000},
+        "entries": []}"#;
+
+    fn format_2() -> SavedPlan {
+        let dir = tempfile::tempdir().unwrap();
+        let json = dir.path().join("p.json");
+        std::fs::write(&json, FORMAT_2).unwrap();
+        detect(&json).unwrap().unwrap()
+    }
+
+    #[test]
+    fn a_format_2_saved_plan_gets_the_default_max_age() {
+        assert_eq!(format_2().max_age, DEFAULT_MAX_AGE);
+    }
+
+    #[test]
+    fn a_saved_plan_expires_just_after_its_max_age() {
+        let saved = format_2();
+        let path = Path::new("p.json");
+        let at = |secs: i64| saved.created_at + jiff::SignedDuration::from_secs(secs);
+        assert!(saved.check_age(path, at(24 * 3600)).is_ok());
+        let Err(SavedPlanError::Expired { age, max_age, .. }) =
+            saved.check_age(path, at(24 * 3600 + 1))
+        else {
+            panic!("expected an expiry");
+        };
+        assert_eq!((age.as_str(), max_age.as_str()), ("1day 1s", "1day"));
+        // Written "in the future" (a clock set back): not expired, the recheck still guards it.
+        assert!(saved.check_age(path, at(-3600)).is_ok());
+    }
+
+    #[test]
+    fn max_age_round_trips_as_a_human_duration() {
+        let mut saved = format_2();
+        saved.max_age = Duration::from_secs(90 * 60);
+        let text = serde_json::to_string(&saved).unwrap();
+        assert!(text.contains(r#""max_age":"1h 30m""#), "{text}");
+        let back: SavedPlan = serde_json::from_str(&text).unwrap();
+        assert_eq!(back, saved);
     }
 
     #[test]

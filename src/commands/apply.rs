@@ -17,7 +17,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::api::JobStatus;
 use crate::cli::{ApplyArgs, OutputFormat, RunArgs};
-use crate::commands::session::Session;
+use crate::commands::session::{Session, same_endpoint, shown_endpoint};
 use crate::console;
 use crate::errors::{self, CommandError};
 use crate::exec::journal::{self, FileJournal, Journal, NoJournal};
@@ -245,8 +245,8 @@ pub(crate) async fn run_plan(
     Ok(summary.exit_code())
 }
 
-/// Reads the journal of an interrupted run for `--resume`; refuses one written for another account or
-/// another version of the plan (its outcomes would be credited to the wrong jobs).
+/// Reads the journal of an interrupted run for `--resume`; refuses one written for another account, region
+/// or endpoint, or another version of the plan (its outcomes would be credited to the wrong jobs).
 fn load_resume(path: &Path, session: &Session) -> Result<Resume, CommandError> {
     let records = resume::read(path).map_err(|error| {
         CommandError::refused(
@@ -259,15 +259,37 @@ fn load_resume(path: &Path, session: &Session) -> Result<Resume, CommandError> {
     })?;
     let resume = Resume::from_records(&records);
     if let Some(run) = &resume.run {
-        if run.account != session.target.account_id {
+        let target = &session.target;
+        let mut differs = Vec::new();
+        if run.account != target.account_id {
+            differs.push(format!(
+                "account {} (this run: {})",
+                run.account, target.account_id
+            ));
+        }
+        if run.region != target.region {
+            differs.push(format!(
+                "region {} (this run: {})",
+                run.region, target.region
+            ));
+        }
+        if !same_endpoint(run.endpoint.as_deref(), target.endpoint.as_deref()) {
+            differs.push(format!(
+                "endpoint {} (this run: {})",
+                shown_endpoint(run.endpoint.as_deref()),
+                shown_endpoint(target.endpoint.as_deref())
+            ));
+        }
+        if !differs.is_empty() {
+            // Its acknowledged jobs live elsewhere: crediting them here would report jobs applied that this
+            // run's target never saw.
             return Err(CommandError::refused(
                 format!(
-                    "{} is the journal of a run in account {}, not {}; nothing was changed",
+                    "{} is the journal of a run in another place: {}; nothing was changed",
                     path.display(),
-                    run.account,
-                    session.target.account_id
+                    differs.join(", ")
                 ),
-                "resume with the journal of a run of this plan in this account",
+                "resume with the account, region and endpoint of the interrupted run (--account-id, --region, --endpoint-url), or rerun here without --resume",
             ));
         }
         if run.plan_sha256 != session.plan_meta().sha256 {

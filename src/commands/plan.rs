@@ -139,16 +139,18 @@ async fn plan(args: &PlanArgs, all_jobs: bool) -> Result<bool, CommandError> {
         let saved = SavedPlan::new(
             path,
             loaded.sha256.clone(),
+            args.max_age,
             &resolved,
             &judged,
             &recorder.progress(),
         );
         write_saved(out, &saved)?;
         eprintln!(
-            "saved plan: {} ({} jobs); apply exactly these with `s3plan apply {}`",
+            "saved plan: {} ({} jobs); apply exactly these with `s3plan apply {}` within {}",
             out.display(),
             judged.totals.jobs,
-            out.display()
+            out.display(),
+            humantime::format_duration(args.max_age)
         );
     }
     if let Some(sandbox) = session.sandbox {

@@ -5,8 +5,9 @@
 //!
 //! Owns the safety checks made before any call that could change a job: a plan that pins its account or
 //! region is refused when the flags name another. A saved plan (`s3plan plan --out`) is recognised here by
-//! its marker: it pins its account and region the same way, and "resolving" it re-reads exactly its jobs
-//! and refuses when any moved (`saved.rs`). Does not prompt, run or report (the commands do).
+//! its marker: it is refused once older than its max age, it pins its account, region and endpoint, and
+//! "resolving" it re-reads exactly its jobs and refuses when any moved (`saved.rs`). Does not prompt, run
+//! or report (the commands do).
 
 use std::path::Path;
 use std::sync::Arc;
@@ -63,7 +64,7 @@ impl Session {
         mode: RunMode,
     ) -> Result<Self, CommandError> {
         if let Some(saved) = saved::detect(path).map_err(refusal)? {
-            return Self::open_saved(saved, connect, mode).await;
+            return Self::open_saved(path, saved, connect, mode).await;
         }
         let loaded = plan::load(path).map_err(Box::new)?;
         Self::open_loaded(loaded, connect, mode).await
@@ -156,14 +157,18 @@ impl Session {
         })
     }
 
-    /// Opens a saved plan, which pins its account and region: `--account-id`, `AWS_ACCOUNT_ID` and
-    /// `--region`, when given, must name the recorded ones, and a custom endpoint must still be custom (and
-    /// AWS's own still AWS's own).
+    /// Opens a saved plan, which expires after its `max_age` and pins its account, region and endpoint:
+    /// `--account-id`, `AWS_ACCOUNT_ID` and `--region`, when given, must name the recorded ones, and the
+    /// run must go to the endpoint it was reviewed against (AWS's own, or the same custom URL).
     async fn open_saved(
+        path: &Path,
         saved: SavedPlan,
         connect: &ConnectArgs,
         mode: RunMode,
     ) -> Result<Self, CommandError> {
+        saved
+            .check_age(path, jiff::Timestamp::now())
+            .map_err(refusal)?;
         let recorded = &saved.account_id;
         let env = std::env::var("AWS_ACCOUNT_ID")
             .ok()
@@ -206,28 +211,17 @@ impl Session {
                 "make a new plan with `s3plan plan --out` for this account and region",
             ));
         }
-        let shown = |endpoint: &Option<String>| {
-            endpoint
-                .clone()
-                .unwrap_or_else(|| "AWS (default)".to_owned())
-        };
-        match (&saved.endpoint, &clients.endpoint) {
-            (Some(then), Some(now)) if then != now => {
-                tracing::warn!(
-                    "the saved plan was reviewed against {then}; this run goes to {now}"
-                );
-            }
-            (None, Some(_)) | (Some(_), None) => {
-                return Err(CommandError::refused(
-                    format!(
-                        "the saved plan was reviewed against {}, this run would go to {}; nothing was changed",
-                        shown(&saved.endpoint),
-                        shown(&clients.endpoint)
-                    ),
-                    "apply a saved plan against the same kind of endpoint it was reviewed against",
-                ));
-            }
-            _ => {}
+        if !same_endpoint(saved.endpoint.as_deref(), clients.endpoint.as_deref()) {
+            // Another endpoint is another set of jobs (another sandbox, or a proxy in front of another
+            // partition): the review says nothing about them, even when the job ids happen to match.
+            return Err(CommandError::refused(
+                format!(
+                    "the saved plan was reviewed against endpoint {}, this run would go to {}; nothing was changed",
+                    shown_endpoint(saved.endpoint.as_deref()),
+                    shown_endpoint(clients.endpoint.as_deref())
+                ),
+                "apply it against the endpoint it was reviewed against (--endpoint-url, or none for AWS), or make a new plan with `s3plan plan --out` for this endpoint",
+            ));
         }
         let settings = merge_settings(connect, saved.run_settings(mode))?;
         let target = Target {
@@ -378,11 +372,24 @@ fn attempt_timeout() -> Result<Option<Timeouts>, CommandError> {
     }))
 }
 
+/// Whether two endpoints are the same, ignoring a trailing `/` (the same URL as typed by two people).
+pub(crate) fn same_endpoint(a: Option<&str>, b: Option<&str>) -> bool {
+    a.map(|url| url.trim_end_matches('/')) == b.map(|url| url.trim_end_matches('/'))
+}
+
+/// An endpoint as the operator names it: the custom URL, or AWS's own when there is none.
+pub(crate) fn shown_endpoint(endpoint: Option<&str>) -> String {
+    endpoint.map_or_else(|| "AWS (default)".to_owned(), str::to_owned)
+}
+
 /// A saved plan that cannot be read or applied is refused with what to do next.
 fn refusal(error: SavedPlanError) -> CommandError {
     let help = match &error {
         SavedPlanError::Format { .. } | SavedPlanError::Version { .. } => {
             "make the saved plan again with `s3plan plan PLAN --out SAVED.json`"
+        }
+        SavedPlanError::Expired { .. } => {
+            "the review is too old to trust: run `s3plan plan PLAN --out SAVED.json` again (and `--max-age` for a longer life)"
         }
         SavedPlanError::PlanChanged { .. } => {
             "the plan was edited after the review: review it again with `s3plan plan PLAN --out SAVED.json`"
@@ -608,5 +615,19 @@ accounts:
                 .unwrap();
         assert_eq!(account.as_str(), "111122223333");
         assert_eq!(handle.unwrap().calls(Operation::GetCallerIdentity), 0);
+    }
+
+    #[test]
+    fn endpoints_differing_only_by_a_trailing_slash_are_the_same() {
+        assert!(same_endpoint(
+            Some("http://127.0.0.1:9000/"),
+            Some("http://127.0.0.1:9000")
+        ));
+        assert!(same_endpoint(None, None));
+        assert!(!same_endpoint(Some("http://127.0.0.1:9000"), None));
+        assert!(!same_endpoint(
+            Some("http://127.0.0.1:9000"),
+            Some("http://127.0.0.1:9001")
+        ));
     }
 }

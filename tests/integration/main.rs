@@ -3,6 +3,7 @@
 mod apply;
 mod apply_support;
 mod plan_cmd;
+mod refusals;
 mod validate;
 
 use assert_cmd::Command;

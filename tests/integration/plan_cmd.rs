@@ -377,7 +377,7 @@ async fn a_saved_plan_records_what_was_reviewed() {
     let setup = Setup::new().await;
     let (plan, saved) = save(&setup).await;
     let doc: Value = serde_json::from_str(&std::fs::read_to_string(&saved).unwrap()).unwrap();
-    assert_eq!(doc["s3plan_saved_plan"], 2);
+    assert_eq!(doc["s3plan_saved_plan"], 3);
     assert_eq!(doc["account_id"], ACCOUNT);
     assert_eq!(doc["region"], "us-east-1");
     assert_eq!(doc["endpoint"], setup.sandbox.url());
