@@ -177,14 +177,14 @@ pub fn judge_action(action: Action, job: JobView) -> ActionJudgment {
 /// needed gate is pending; `Impossible` when an action is refused; `Skipped` when an action is moot (nothing is sent);
 /// `Change` when a call would be sent; else `Unchanged`.
 pub fn decide(actions: &[Action], gate: Option<GateView<'_>>, job: JobView) -> Decision {
-    let now: Vec<ActionJudgment> = actions.iter().map(|&a| judge_action(a, job)).collect();
-    let all_done = !now.is_empty()
-        && now
+    let mut judged: Vec<(Action, ActionJudgment)> =
+        actions.iter().map(|&a| (a, judge_action(a, job))).collect();
+    let all_done = !judged.is_empty()
+        && judged
             .iter()
-            .all(|j| matches!(j, ActionJudgment::AlreadyDone(_)));
+            .all(|(_, j)| matches!(j, ActionJudgment::AlreadyDone(_)));
     let gate = gate.filter(|_| !all_done);
     let mut judged_from = job.status;
-    let mut judgments = now;
     if let Some(GateView {
         own: true,
         wanted,
@@ -199,23 +199,28 @@ pub fn decide(actions: &[Action], gate: Option<GateView<'_>>, job: JobView) -> D
                 status: then,
                 ..job
             };
-            judgments = actions.iter().map(|&a| judge_action(a, then)).collect();
+            for (action, judgment) in &mut judged {
+                *judgment = judge_action(*action, then);
+            }
         }
     }
-    let (verdict, reason) = verdict(gate.map(|g| g.check), &judgments);
+    let (verdict, reason) = verdict(gate.map(|g| g.check), &judged);
     Decision {
         gate_needed: gate.is_some(),
         judged_from,
-        actions: actions.iter().copied().zip(judgments).collect(),
+        actions: judged,
         verdict,
         reason,
     }
 }
 
-fn verdict(gate: Option<&GateCheck>, judgments: &[ActionJudgment]) -> (Verdict, Option<String>) {
+fn verdict(
+    gate: Option<&GateCheck>,
+    judged: &[(Action, ActionJudgment)],
+) -> (Verdict, Option<String>) {
+    let judgments = || judged.iter().map(|(_, j)| j);
     let first = |pick: fn(&ActionJudgment) -> bool| {
-        judgments
-            .iter()
+        judgments()
             .find(|j| pick(j))
             .and_then(|j| j.reason().map(str::to_owned))
     };
@@ -233,13 +238,10 @@ fn verdict(gate: Option<&GateCheck>, judgments: &[ActionJudgment]) -> (Verdict, 
     if let Some(why) = first(|j| matches!(j, ActionJudgment::Moot(_))) {
         return (Verdict::Skipped, Some(why));
     }
-    if judgments.contains(&ActionJudgment::Call) {
+    if judgments().any(|j| *j == ActionJudgment::Call) {
         return (Verdict::Change, None);
     }
-    let why: Vec<&str> = judgments
-        .iter()
-        .filter_map(ActionJudgment::reason)
-        .collect();
+    let why: Vec<&str> = judgments().filter_map(ActionJudgment::reason).collect();
     let why = if why.is_empty() {
         "nothing to do".to_owned()
     } else {

@@ -6,6 +6,7 @@
 //! which jobs run when (`scheduler.rs`), limits and retries (`limiter.rs`, `retry.rs`), polling
 //! (`poller.rs`) or the event loop (`coordinator.rs`).
 
+use std::borrow::Cow;
 use std::sync::Arc;
 
 use jiff::Timestamp;
@@ -112,36 +113,12 @@ pub(crate) async fn run_job<C: JobControl>(ctx: Arc<Context<C>>, index: JobIndex
     // What an earlier, interrupted run did, per action: acknowledged actions are not sent again; the rest
     // run. A job the earlier run touched but did not finish is read first, so nothing is judged from a
     // status older than that run's requests.
-    let mut done = Vec::new();
-    let mut remaining = Vec::new();
-    let mut touched = false;
-    for &action in &entry.actions {
-        match ctx.resume.get(&entry.name, &job.id, action) {
-            Some(Prior::Done {
-                status: answered,
-                request_id,
-                attempts,
-            }) => {
-                touched = true;
-                let mut step = Step::quiet(
-                    Outcome::Applied,
-                    Some(format!(
-                        "{action} applied by the resumed run (acknowledged in its journal); not sent again"
-                    )),
-                );
-                step.status_after = *answered;
-                step.request_id.clone_from(request_id);
-                step.attempts = *attempts;
-                done.push(step);
-            }
-            Some(Prior::Uncertain) => {
-                touched = true;
-                remaining.push(action);
-            }
-            None => remaining.push(action),
-        }
-    }
-    let carried = (!done.is_empty()).then(|| combine(done));
+    let (carried, remaining, touched) = if ctx.resume.is_empty() {
+        (None, Cow::Borrowed(entry.actions.as_slice()), false)
+    } else {
+        let (carried, remaining, touched) = resumed(&ctx, entry, &job.id);
+        (carried, Cow::Owned(remaining), touched)
+    };
     if let Some(carried) = &carried
         && remaining.is_empty()
     {
@@ -262,6 +239,49 @@ fn apply_step(record: &mut JobRecord, step: Step) {
         record.request_id = error.request_id.clone().or(record.request_id.take());
         record.error = Some(ErrorView::from(error));
     }
+}
+
+/// What an earlier run did to the actions of `job` in `entry`: the acknowledged ones folded into one step,
+/// the actions still to send, and whether the earlier run touched the job at all.
+fn resumed<C>(
+    ctx: &Context<C>,
+    entry: &ResolvedEntry,
+    job: &JobId,
+) -> (Option<Step>, Vec<Action>, bool) {
+    let mut done = Vec::new();
+    let mut remaining = Vec::new();
+    let mut touched = false;
+    for &action in &entry.actions {
+        match ctx.resume.get(&entry.name, job, action) {
+            Some(Prior::Done {
+                status: answered,
+                request_id,
+                attempts,
+            }) => {
+                touched = true;
+                let mut step = Step::quiet(
+                    Outcome::Applied,
+                    Some(format!(
+                        "{action} applied by the resumed run (acknowledged in its journal); not sent again"
+                    )),
+                );
+                step.status_after = *answered;
+                step.request_id.clone_from(request_id);
+                step.attempts = *attempts;
+                done.push(step);
+            }
+            Some(Prior::Uncertain) => {
+                touched = true;
+                remaining.push(action);
+            }
+            None => remaining.push(action),
+        }
+    }
+    (
+        (!done.is_empty()).then(|| combine(done)),
+        remaining,
+        touched,
+    )
 }
 
 /// Whether the job must pass the entry's gate: the one decision says so (a job whose every action is

@@ -94,7 +94,7 @@ pub(crate) async fn mutate<C: JobControl>(
                         .await
                         .map(|a| (Answered::Status(a.value), a.request_id)),
                 };
-                acknowledge(ctx, &intent, &result).await;
+                acknowledge(ctx, intent, &result).await;
                 result
             }
         })
@@ -162,14 +162,14 @@ pub(crate) async fn mutate<C: JobControl>(
 /// without the answer reads back as "sent, answer unknown", which a resumed run re-checks.
 async fn acknowledge<C>(
     ctx: &Context<C>,
-    intent: &Intent,
+    intent: Intent,
     result: &Result<(Answered, Option<String>), ApiError>,
 ) {
     let ack = Acknowledgement {
         at: jiff::Timestamp::now(),
         call: intent.call,
-        entry: intent.entry.clone(),
-        job: intent.job.clone(),
+        entry: intent.entry,
+        job: intent.job,
         action: intent.action,
         attempt: intent.attempt,
         status: match result {

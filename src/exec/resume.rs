@@ -108,6 +108,10 @@ impl Resume {
 
     /// What the earlier run left for `action` of `job` in `entry`.
     pub fn get(&self, entry: &str, job: &JobId, action: Action) -> Option<&Prior> {
+        // Most runs resume nothing: skip building the key.
+        if self.actions.is_empty() {
+            return None;
+        }
         self.actions.get(&(entry.to_owned(), job.clone(), action))
     }
 
