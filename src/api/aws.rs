@@ -169,7 +169,11 @@ where
 {
     let request_id = error.request_id().map(str::to_owned);
     let http_status = error.raw_response().map(|r| r.status().as_u16());
-    let code = error.code().map(str::to_owned);
+    // An empty `<Code/>` names no error: treat it as no code at all.
+    let code = error
+        .code()
+        .filter(|code| !code.is_empty())
+        .map(str::to_owned);
     let message = error
         .message()
         .map(str::to_owned)

@@ -304,6 +304,29 @@ fn has_error_code(body: &str) -> bool {
             .is_some_and(|(code, _)| !code.is_empty())
 }
 
+/// A 404 whose error names no code (`<Code></Code>`) comes from a server that does not speak the API, not
+/// from S3 Control answering a missing job: it must not read as "no such job here".
+#[tokio::test]
+async fn regression_an_empty_error_code_is_no_code() {
+    use s3plan::api::client::{AwsClients, Timeouts};
+    use s3plan::api::{AccountId, ApiErrorKind, JobControl, JobId};
+    let body = "<ErrorResponse><Error><Code></Code><Message>m</Message></Error><RequestId>R</RequestId></ErrorResponse>";
+    let (url, server) = answering(404, body.to_owned()).await;
+    let timeouts = Timeouts {
+        attempt: Duration::from_secs(5),
+        connect: Duration::from_secs(1),
+    };
+    let control = AwsClients::sandbox(&url, "us-east-1", timeouts)
+        .job_control(AccountId::parse(ACCOUNT).unwrap());
+    let error = control
+        .describe_job(&JobId::parse("job-fuzz1").unwrap())
+        .await
+        .unwrap_err();
+    assert_eq!(error.kind, ApiErrorKind::MalformedResponse, "{error}");
+    assert_eq!(error.code, None, "{error}");
+    server.abort();
+}
+
 proptest! {
     #![proptest_config(ProptestConfig { cases: 200, ..ProptestConfig::default() })]
 
