@@ -7,6 +7,7 @@
 
 use std::collections::HashMap;
 use std::fmt::Write as _;
+use std::io::Write as _;
 use std::path::Path;
 use std::sync::{Arc, Mutex, PoisonError};
 
@@ -19,6 +20,7 @@ use crate::api::{
 };
 use crate::cli::{OutputFormat, PlanArgs};
 use crate::commands::session::{Origin, Session};
+use crate::console;
 use crate::errors::{self, CommandError};
 use crate::forecast::{self, EntryForecast, Forecast, JobForecast, Totals, Verdict};
 use crate::resolved::{ResolvedPlan, RunMode};
@@ -113,7 +115,14 @@ async fn plan(args: &PlanArgs, all_jobs: bool) -> Result<bool, CommandError> {
 
     let meta = session.plan_meta();
     match args.output {
-        OutputFormat::Human => print!("{}", render(&meta.path, &resolved, &judged, all_jobs)),
+        // Through the console: a reader that went away (`| head`) is not an error, nor a panic.
+        OutputFormat::Human => {
+            let _ = write!(
+                console::Stdout,
+                "{}",
+                render(&meta.path, &resolved, &judged, all_jobs)
+            );
+        }
         OutputFormat::Json => {
             let view = JsonView {
                 plan: &meta.path,
@@ -130,7 +139,7 @@ async fn plan(args: &PlanArgs, all_jobs: bool) -> Result<bool, CommandError> {
                 path: meta.path.clone(),
                 source: std::io::Error::other(e),
             })?;
-            println!("{text}");
+            let _ = writeln!(console::Stdout, "{text}");
         }
     }
 
@@ -145,10 +154,10 @@ async fn plan(args: &PlanArgs, all_jobs: bool) -> Result<bool, CommandError> {
             &recorder.progress(),
         );
         write_saved(out, &saved)?;
-        eprintln!(
-            "saved plan: {} ({} jobs); apply exactly these with `s3plan apply {}` within {}",
+        crate::note!(
+            "saved plan: {} ({}); apply exactly these with `s3plan apply {}` within {}",
             out.display(),
-            judged.totals.jobs,
+            crate::text::plural(judged.totals.jobs, "job"),
             out.display(),
             humantime::format_duration(args.max_age)
         );

@@ -250,7 +250,8 @@ fn rebuild(path: &Path, records: &[Line]) -> Rebuilt {
             (
                 "unknown",
                 format!(
-                    "{missing} request(s) sent without a recorded answer: the change may or may not have been made; `s3plan apply --resume` reads the job before acting"
+                    "{} sent without a recorded answer: the change may or may not have been made; `s3plan apply --resume` reads the job before acting",
+                    crate::text::plural(usize::try_from(missing).unwrap_or(usize::MAX), "request")
                 ),
             )
         } else if !failed.is_empty() {

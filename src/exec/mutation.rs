@@ -215,8 +215,9 @@ pub(crate) fn failed_call<C>(ctx: &Context<C>, error: ApiError, attempts: u32) -
     Step {
         outcome: Outcome::Failed,
         reason: Some(format!(
-            "{} failed after {attempts} attempt(s){interrupted}",
-            error.call
+            "{} failed after {}{interrupted}",
+            error.call,
+            crate::text::plural(usize::try_from(attempts).unwrap_or(usize::MAX), "attempt")
         )),
         status_after: None,
         request_id: error.request_id.clone(),

@@ -262,7 +262,7 @@ mod tests {
         failed.attempts = 1;
         failed.request_id = error.request_id.clone();
         failed.error = Some(ErrorView::from(&error));
-        failed.reason = Some("UpdateJobStatus failed after 1 attempt(s)".to_owned());
+        failed.reason = Some("UpdateJobStatus failed after 1 attempt".to_owned());
         let mut not_run = record(&entry, 2, "job-not-run", Outcome::NotRun);
         not_run.reason = Some("interrupted before it started".to_owned());
         // Out of order on purpose: the report lists jobs in plan order.

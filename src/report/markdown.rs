@@ -30,18 +30,21 @@ pub fn render(record: &RunRecord, out: &mut dyn Write) -> std::io::Result<()> {
     writeln!(out, "| --- | --- |")?;
     let result = if record.interrupted {
         format!(
-            "**interrupted**; {} of {} jobs did not succeed",
+            "**interrupted**; {} of {} did not succeed",
             counts.unsuccessful(),
-            counts.total()
+            crate::text::plural(counts.total(), "job")
         )
     } else if counts.unsuccessful() > 0 {
         format!(
-            "**{} of {} jobs did not succeed**",
+            "**{} of {} did not succeed**",
             counts.unsuccessful(),
-            counts.total()
+            crate::text::plural(counts.total(), "job")
         )
     } else {
-        format!("all {} jobs succeeded", counts.total())
+        match counts.total() {
+            1 => "the job succeeded".to_owned(),
+            total => format!("all {total} jobs succeeded"),
+        }
     };
     writeln!(out, "| Result | {result} |")?;
     writeln!(
@@ -146,9 +149,9 @@ fn write_entry(out: &mut dyn Write, entry: &EntryRecords<'_>) -> std::io::Result
     let counts = entry.counts();
     writeln!(
         out,
-        "### {} ({} jobs: {})",
+        "### {} ({}: {})",
         cell(entry.name),
-        counts.total(),
+        crate::text::plural(counts.total(), "job"),
         counts.describe()
     )?;
     writeln!(out)?;

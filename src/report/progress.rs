@@ -336,7 +336,12 @@ impl RunProgress {
 
     /// `1,234/2,000 jobs (1200 applied, 4 failed); 12 waiting; 48.0 req/s; throttled 2× (...); 3 retries`.
     fn status(&self) -> String {
-        let mut text = format!("{}/{} jobs", self.done, self.total_jobs);
+        let mut text = format!(
+            "{}/{} {}",
+            self.done,
+            self.total_jobs,
+            crate::text::noun_for(self.total_jobs, "job")
+        );
         if self.done > 0 {
             text.push_str(&format!(" ({})", self.counts.describe()));
         }
@@ -358,7 +363,12 @@ impl RunProgress {
 
     /// The last line: counts, and calls over the whole run rather than the last few seconds.
     fn final_status(&self) -> String {
-        let mut text = format!("{}/{} jobs", self.done, self.total_jobs);
+        let mut text = format!(
+            "{}/{} {}",
+            self.done,
+            self.total_jobs,
+            crate::text::noun_for(self.total_jobs, "job")
+        );
         if self.done > 0 {
             text.push_str(&format!(" ({})", self.counts.describe()));
         }
@@ -388,10 +398,10 @@ impl RunProgress {
             .elapsed
             .saturating_sub(e.started.unwrap_or(self.elapsed));
         Some(format!(
-            "entry {} finished in {}: {} jobs, {}",
+            "entry {} finished in {}: {}, {}",
             e.name,
             clock(took),
-            e.done,
+            crate::text::plural(e.done, "job"),
             e.counts.describe()
         ))
     }
@@ -665,10 +675,10 @@ impl Lines {
                 };
                 writeln!(
                     self.out,
-                    "[{}] {verb}: {} jobs in {} entries, account {}, region {}",
+                    "[{}] {verb}: {} in {}, account {}, region {}",
                     clock(event.elapsed),
-                    info.total_jobs,
-                    info.entries.len(),
+                    crate::text::plural(info.total_jobs, "job"),
+                    crate::text::plural(info.entries.len(), "entry"),
                     info.target.account_id.as_str(),
                     info.target.region
                 )?;

@@ -402,7 +402,7 @@ pub(crate) mod fixtures {
         let mut failed = record(cancel, 3, "job-failed", Outcome::Failed);
         failed.request_id = denied.request_id.clone();
         failed.error = Some(ErrorView::from(&denied));
-        failed.reason = Some("UpdateJobStatus failed after 1 attempt(s)".to_owned());
+        failed.reason = Some("UpdateJobStatus failed after 1 attempt".to_owned());
         let mut would = record(cancel, 4, "job-would-apply", Outcome::WouldApply);
         would.reason = Some("dry run: would request Cancelled".to_owned());
         let mut timed_out = record(confirm, 0, "job-timed-out", Outcome::TimedOut);

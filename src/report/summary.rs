@@ -181,7 +181,7 @@ mod tests {
                 attempts: 1,
                 waited: Duration::ZERO,
                 reason: (!outcome.is_success())
-                    .then(|| "UpdateJobStatus failed after 1 attempt(s)".to_owned()),
+                    .then(|| "UpdateJobStatus failed after 1 attempt".to_owned()),
                 request_id: error.as_ref().and_then(|e| e.request_id.clone()),
                 error: error.as_ref().map(ErrorView::from),
                 started_at: at,
