@@ -13,7 +13,7 @@
 //! | `POST /_sandbox/seed` | seed document (YAML or JSON) | `{"added": n}` |
 //! | `GET /_sandbox/audit?operation=Op&job_id=ID` | | `[AuditEntry]` |
 //! | `GET /_sandbox/calls` | | `{"DescribeJob": n, …}` |
-//! | `GET /_sandbox/jobs/{account}/{id}` | | status, dates and timeline of one job |
+//! | `GET /_sandbox/jobs/{account}/{id}?region=R` | | status, dates and timeline of one job (default region) |
 //!
 //! Owns only translation between HTTP/JSON and [`Shared`]; the same operations are methods on
 //! `SandboxHandle` for in-process use.
@@ -27,7 +27,8 @@ use serde_json::json;
 use super::knobs::{Knobs, ScriptedFault};
 use super::operation::Operation;
 use super::seed::Seed;
-use super::server::Shared;
+use super::state::Shared;
+use super::store::Scope;
 
 fn json_response(status: StatusCode, value: &serde_json::Value) -> Response {
     let mut response = Response::new(Body::from(value.to_string()));
@@ -118,10 +119,13 @@ pub(crate) async fn handle(shared: &Shared, parts: &Parts, body: &[u8]) -> Respo
             Err(e) => bad(e),
         },
         (&Method::POST, ["faults"]) => match serde_json::from_slice::<ScriptedFault>(body) {
-            Ok(fault) => {
-                shared.knobs().script(fault);
-                json_response(StatusCode::OK, &json!({ "ok": true }))
-            }
+            Ok(fault) => match fault.validate() {
+                Ok(()) => {
+                    shared.knobs().script(fault);
+                    json_response(StatusCode::OK, &json!({ "ok": true }))
+                }
+                Err(e) => bad(e),
+            },
             Err(e) => bad(e),
         },
         (&Method::DELETE, ["faults"]) => {
@@ -150,7 +154,8 @@ pub(crate) async fn handle(shared: &Shared, parts: &Parts, body: &[u8]) -> Respo
         (&Method::GET, ["jobs", account, id]) => {
             let now = shared.clock.now();
             let store = shared.store();
-            match store.job(account, id, now) {
+            let region = q("region").map_or_else(|| store.region().to_owned(), str::to_owned);
+            match store.job(Scope::new(account, &region), id, now) {
                 Ok((record, snap)) => {
                     let timeline: Vec<serde_json::Value> = record
                         .timeline

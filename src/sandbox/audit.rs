@@ -51,14 +51,14 @@ impl AuditEntry {
 
 /// In-memory audit log with an optional JSON-lines mirror.
 #[derive(Debug, Default)]
-pub struct AuditLog {
+pub(crate) struct AuditLog {
     entries: Mutex<Vec<AuditEntry>>,
     file: Mutex<Option<std::io::LineWriter<std::fs::File>>>,
 }
 
 impl AuditLog {
     /// A log mirrored to `path` (created or appended to) when given.
-    pub fn new(path: Option<&Path>) -> Result<Self, SandboxError> {
+    pub(crate) fn new(path: Option<&Path>) -> Result<Self, SandboxError> {
         let file = match path {
             Some(path) => Some(std::io::LineWriter::new(
                 std::fs::OpenOptions::new()
@@ -79,7 +79,7 @@ impl AuditLog {
     }
 
     /// Appends an entry (its `seq` is assigned here).
-    pub fn record(&self, mut entry: AuditEntry) {
+    pub(crate) fn record(&self, mut entry: AuditEntry) {
         {
             let mut entries = lock(&self.entries);
             entry.seq = entries.len() as u64 + 1;
@@ -100,12 +100,16 @@ impl AuditLog {
     }
 
     /// A copy of every entry so far.
-    pub fn entries(&self) -> Vec<AuditEntry> {
+    pub(crate) fn entries(&self) -> Vec<AuditEntry> {
         lock(&self.entries).clone()
     }
 
     /// Entries matching `operation` and `job_id` (each `None` matches all).
-    pub fn filter(&self, operation: Option<Operation>, job_id: Option<&str>) -> Vec<AuditEntry> {
+    pub(crate) fn filter(
+        &self,
+        operation: Option<Operation>,
+        job_id: Option<&str>,
+    ) -> Vec<AuditEntry> {
         lock(&self.entries)
             .iter()
             .filter(|e| operation.is_none_or(|op| e.operation == op))
@@ -117,23 +121,23 @@ impl AuditLog {
 
 /// Calls per operation since start (every call that reached a job route, whatever its outcome).
 #[derive(Debug, Default)]
-pub struct CallCounts {
-    counts: [AtomicU64; 8],
+pub(crate) struct CallCounts {
+    counts: [AtomicU64; Operation::ALL.len()],
 }
 
 impl CallCounts {
     /// Counts one call.
-    pub fn add(&self, op: Operation) {
+    pub(crate) fn add(&self, op: Operation) {
         self.counts[op.index()].fetch_add(1, Ordering::Relaxed);
     }
 
     /// Calls of `op`.
-    pub fn get(&self, op: Operation) -> u64 {
+    pub(crate) fn get(&self, op: Operation) -> u64 {
         self.counts[op.index()].load(Ordering::Relaxed)
     }
 
     /// Every operation's count.
-    pub fn all(&self) -> BTreeMap<Operation, u64> {
+    pub(crate) fn all(&self) -> BTreeMap<Operation, u64> {
         Operation::ALL
             .into_iter()
             .map(|op| (op, self.get(op)))

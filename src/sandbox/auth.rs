@@ -66,7 +66,7 @@ impl Credentials {
 
 /// How requests are authenticated.
 #[derive(Debug, Clone, Default)]
-pub enum AuthMode {
+pub(crate) enum AuthMode {
     /// Any well-formed `AWS4-HMAC-SHA256` header passes (no credentials configured).
     #[default]
     RequireHeader,
@@ -76,19 +76,19 @@ pub enum AuthMode {
 
 /// The request parts the verifier needs.
 #[derive(Debug, Clone, Copy)]
-pub struct SignedRequest<'a> {
+pub(crate) struct SignedRequest<'a> {
     /// HTTP method.
-    pub method: &'a str,
+    pub(crate) method: &'a str,
     /// Path exactly as sent (still percent-encoded).
-    pub raw_path: &'a str,
+    pub(crate) raw_path: &'a str,
     /// Query string exactly as sent, without `?`.
-    pub raw_query: Option<&'a str>,
+    pub(crate) raw_query: Option<&'a str>,
     /// Authority from an absolute-form request URI, used when there is no `Host` header.
-    pub uri_authority: Option<&'a str>,
+    pub(crate) uri_authority: Option<&'a str>,
     /// Headers.
-    pub headers: &'a HeaderMap,
+    pub(crate) headers: &'a HeaderMap,
     /// Body.
-    pub body: &'a [u8],
+    pub(crate) body: &'a [u8],
 }
 
 /// The parsed `Authorization` header.
@@ -154,8 +154,17 @@ fn parse_authorization(value: &str) -> Result<Authorization<'_>, WireError> {
     })
 }
 
-/// Checks a request's authentication under `mode`.
-pub fn authenticate(mode: &AuthMode, req: &SignedRequest<'_>) -> Result<(), WireError> {
+/// The access key id a request was signed with, when its `Authorization` header parses.
+pub(crate) fn access_key_id(headers: &HeaderMap) -> Option<String> {
+    let value = header_str(headers, "authorization")?;
+    parse_authorization(value)
+        .ok()
+        .map(|auth| auth.access_key_id.to_owned())
+}
+
+/// Checks a request's authentication under `mode`; answers the region of the credential scope (the
+/// region the client signed for, which is the region it believes it is talking to).
+pub(crate) fn authenticate(mode: &AuthMode, req: &SignedRequest<'_>) -> Result<String, WireError> {
     let Some(value) = req.headers.get(axum::http::header::AUTHORIZATION) else {
         return Err(WireError::new(
             ErrorCode::AccessDenied,
@@ -167,7 +176,7 @@ pub fn authenticate(mode: &AuthMode, req: &SignedRequest<'_>) -> Result<(), Wire
         .map_err(|_| malformed("the Authorization header is not ASCII"))?;
     let auth = parse_authorization(value)?;
     let AuthMode::Verify(keys) = mode else {
-        return Ok(());
+        return Ok(auth.region.to_owned());
     };
     let Some(key) = keys.iter().find(|k| k.access_key_id == auth.access_key_id) else {
         return Err(WireError::new(
@@ -207,7 +216,7 @@ pub fn authenticate(mode: &AuthMode, req: &SignedRequest<'_>) -> Result<(), Wire
             "The request signature we calculated does not match the signature you provided. Check your key and signing method.",
         ));
     }
-    Ok(())
+    Ok(auth.region.to_owned())
 }
 
 fn header_str<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
@@ -347,7 +356,7 @@ mod tests {
             "AKIDEXAMPLE",
             "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY",
         )]);
-        assert_eq!(authenticate(&good, &req), Ok(()));
+        assert_eq!(authenticate(&good, &req), Ok("us-east-1".to_owned()));
         let wrong_secret = AuthMode::Verify(vec![Credentials::new("AKIDEXAMPLE", "nope")]);
         assert_eq!(
             authenticate(&wrong_secret, &req).unwrap_err().code,

@@ -8,21 +8,21 @@ use std::time::Instant;
 
 /// A point in sandbox time, in milliseconds since the Unix epoch (UTC).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct SimTime(pub i64);
+pub(crate) struct SimTime(pub i64);
 
 impl SimTime {
     /// The current wall-clock time.
-    pub fn wall_now() -> Self {
+    pub(crate) fn wall_now() -> Self {
         SimTime(jiff::Timestamp::now().as_millisecond())
     }
 
     /// Converts from a `jiff` timestamp (sub-millisecond precision is dropped).
-    pub fn from_timestamp(ts: jiff::Timestamp) -> Self {
+    pub(crate) fn from_timestamp(ts: jiff::Timestamp) -> Self {
         SimTime(ts.as_millisecond())
     }
 
     /// This instant as a `jiff` timestamp (saturating at the supported range).
-    pub fn to_timestamp(self) -> jiff::Timestamp {
+    pub(crate) fn to_timestamp(self) -> jiff::Timestamp {
         jiff::Timestamp::from_millisecond(self.0).unwrap_or(if self.0 < 0 {
             jiff::Timestamp::MIN
         } else {
@@ -31,19 +31,19 @@ impl SimTime {
     }
 
     /// RFC 3339 with milliseconds and `Z`, as AWS prints timestamps (`2019-10-03T21:48:48.048Z`).
-    pub fn to_rfc3339(self) -> String {
+    pub(crate) fn to_rfc3339(self) -> String {
         format!("{:.3}", self.to_timestamp())
     }
 
     /// This instant moved by `ms` milliseconds (saturating).
-    pub fn plus_ms(self, ms: i64) -> Self {
+    pub(crate) fn plus_ms(self, ms: i64) -> Self {
         SimTime(self.0.saturating_add(ms))
     }
 }
 
 /// The sandbox clock. Cheap to read; safe to share between request handlers.
 #[derive(Debug)]
-pub struct SimClock {
+pub(crate) struct SimClock {
     inner: Mutex<ClockBase>,
 }
 
@@ -59,7 +59,7 @@ struct ClockBase {
 
 impl SimClock {
     /// A clock that reads `start` now and then runs at `speed` × real time.
-    pub fn new(start: SimTime, speed: f64) -> Self {
+    pub(crate) fn new(start: SimTime, speed: f64) -> Self {
         SimClock {
             inner: Mutex::new(ClockBase {
                 sim: start,
@@ -70,18 +70,18 @@ impl SimClock {
     }
 
     /// The current sandbox time.
-    pub fn now(&self) -> SimTime {
+    pub(crate) fn now(&self) -> SimTime {
         let base = *self.lock();
         base_now(&base)
     }
 
     /// The speed factor.
-    pub fn speed(&self) -> f64 {
+    pub(crate) fn speed(&self) -> f64 {
         self.lock().speed
     }
 
     /// Changes the speed from now on; time already elapsed is kept.
-    pub fn set_speed(&self, speed: f64) {
+    pub(crate) fn set_speed(&self, speed: f64) {
         let mut base = self.lock();
         let now = base_now(&base);
         *base = ClockBase {
@@ -92,7 +92,7 @@ impl SimClock {
     }
 
     /// Moves sandbox time forward by `ms` milliseconds (negative values are ignored: time never goes back).
-    pub fn advance_ms(&self, ms: i64) -> SimTime {
+    pub(crate) fn advance_ms(&self, ms: i64) -> SimTime {
         let mut base = self.lock();
         base.sim = base.sim.plus_ms(ms.max(0));
         base_now(&base)

@@ -1,14 +1,14 @@
 //! Errors: the AWS error codes the sandbox answers with ([`ErrorCode`], [`WireError`]) and the typed error
 //! for starting a sandbox ([`SandboxError`]).
 //!
-//! Owns the code → HTTP status mapping (reference §3.2, `[INF]` statuses chosen so both SDKs retry the right
+//! Owns the code → HTTP status mapping (where AWS does not document a status, one chosen so both SDKs retry the right
 //! things). Does not own the XML envelope (see `wire.rs`).
 
 use std::path::PathBuf;
 
 /// An AWS error code the sandbox can answer with.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum ErrorCode {
+pub(crate) enum ErrorCode {
     /// 400, invalid parameter (job id, reason, priority, body, account header).
     BadRequest,
     /// 429, throttled; both SDKs retry it.
@@ -27,6 +27,8 @@ pub enum ErrorCode {
     InvalidNextToken,
     /// 400, more than 50 tags.
     TooManyTags,
+    /// 400, a tag key or value outside the model's pattern, or a key with the reserved `aws:` prefix.
+    InvalidTag,
     /// 403, missing credentials or an account the caller may not use.
     AccessDenied,
     /// 403, the access key is not known.
@@ -39,6 +41,8 @@ pub enum ErrorCode {
     UnsupportedAuthorization,
     /// 400, the body does not match `x-amz-content-sha256`.
     ContentSha256Mismatch,
+    /// 400, an STS parameter is invalid.
+    ValidationError,
     /// 404, no operation at this path.
     UnknownOperation,
     /// 405, known path, wrong method.
@@ -47,7 +51,7 @@ pub enum ErrorCode {
 
 impl ErrorCode {
     /// The `<Code>` text.
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             ErrorCode::BadRequest => "BadRequestException",
             ErrorCode::TooManyRequests => "TooManyRequestsException",
@@ -58,6 +62,7 @@ impl ErrorCode {
             ErrorCode::InvalidRequest => "InvalidRequestException",
             ErrorCode::InvalidNextToken => "InvalidNextTokenException",
             ErrorCode::TooManyTags => "TooManyTagsException",
+            ErrorCode::InvalidTag => "InvalidTag",
             ErrorCode::AccessDenied => "AccessDenied",
             ErrorCode::InvalidAccessKeyId => "InvalidAccessKeyId",
             ErrorCode::SignatureDoesNotMatch => "SignatureDoesNotMatch",
@@ -65,12 +70,13 @@ impl ErrorCode {
             ErrorCode::UnsupportedAuthorization => "InvalidRequest",
             ErrorCode::ContentSha256Mismatch => "XAmzContentSHA256Mismatch",
             ErrorCode::UnknownOperation => "UnknownOperationException",
+            ErrorCode::ValidationError => "ValidationError",
             ErrorCode::MethodNotAllowed => "MethodNotAllowed",
         }
     }
 
     /// The HTTP status sent with the code.
-    pub fn http_status(self) -> u16 {
+    pub(crate) fn http_status(self) -> u16 {
         match self {
             ErrorCode::TooManyRequests => 429,
             ErrorCode::InternalService => 500,
@@ -85,6 +91,8 @@ impl ErrorCode {
             | ErrorCode::InvalidRequest
             | ErrorCode::InvalidNextToken
             | ErrorCode::TooManyTags
+            | ErrorCode::InvalidTag
+            | ErrorCode::ValidationError
             | ErrorCode::AuthorizationHeaderMalformed
             | ErrorCode::UnsupportedAuthorization
             | ErrorCode::ContentSha256Mismatch => 400,
@@ -94,16 +102,16 @@ impl ErrorCode {
 
 /// An error answer: code plus message (1–1024 chars, as the model allows).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct WireError {
+pub(crate) struct WireError {
     /// The code.
-    pub code: ErrorCode,
+    pub(crate) code: ErrorCode,
     /// The `<Message>` text.
-    pub message: String,
+    pub(crate) message: String,
 }
 
 impl WireError {
     /// A new error answer.
-    pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
+    pub(crate) fn new(code: ErrorCode, message: impl Into<String>) -> Self {
         WireError {
             code,
             message: message.into(),

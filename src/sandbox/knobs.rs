@@ -106,7 +106,7 @@ impl Knobs {
 }
 
 /// What a scripted fault does to the calls it hits.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case", deny_unknown_fields)]
 pub enum FaultAction {
     /// Answer 429 `TooManyRequestsException`.
@@ -120,6 +120,31 @@ pub enum FaultAction {
         /// Extra delay in milliseconds.
         ms: u64,
     },
+    /// Answer with any error code and HTTP status, as the service would (`AccessDenied` 403,
+    /// `ExpiredToken` 400, `SlowDown` 503, …), in the usual `ErrorResponse` envelope.
+    Error {
+        /// The `<Code>`.
+        code: String,
+        /// The HTTP status (400–599).
+        status: u16,
+        /// The `<Message>`; default: "scripted fault: {code}".
+        #[serde(default)]
+        message: Option<String>,
+    },
+    /// Serve the call (its change takes effect) but answer 200 with a body no client can parse (cut off
+    /// mid-element): the client cannot tell what happened.
+    MalformedBody,
+}
+
+impl FaultAction {
+    /// An error answer with `code` and `status`.
+    pub fn error(code: impl Into<String>, status: u16) -> Self {
+        FaultAction::Error {
+            code: code.into(),
+            status,
+            message: None,
+        }
+    }
 }
 
 /// A deterministic fault: affects calls `skip + 1 ..= skip + times` of `operation` (or of every operation),
@@ -170,6 +195,28 @@ impl ScriptedFault {
         Self::new(Some(operation), FaultAction::Drop)
     }
 
+    /// Answer the next call of `operation` with `code` and HTTP `status`.
+    pub fn error(operation: Operation, code: impl Into<String>, status: u16) -> Self {
+        Self::new(Some(operation), FaultAction::error(code, status))
+    }
+
+    /// Checks what a client could send through the admin API: an error needs a code and a 4xx/5xx status.
+    pub fn validate(&self) -> Result<(), SandboxError> {
+        if let FaultAction::Error { code, status, .. } = &self.action {
+            if !(400..=599).contains(status) {
+                return Err(SandboxError::InvalidKnob(format!(
+                    "a scripted error's status must be 400 to 599, got {status}"
+                )));
+            }
+            if code.is_empty() || !code.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'.') {
+                return Err(SandboxError::InvalidKnob(format!(
+                    "a scripted error's code must be letters and digits, got {code:?}"
+                )));
+            }
+        }
+        Ok(())
+    }
+
     /// Hit the `k`-th call (1-based) from now instead of the next one.
     pub fn on_call(mut self, k: u64) -> Self {
         self.skip = k.saturating_sub(1);
@@ -184,8 +231,8 @@ impl ScriptedFault {
 }
 
 /// What to do with one call.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Verdict {
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Verdict {
     /// Serve it.
     Serve,
     /// Answer 429.
@@ -194,6 +241,17 @@ pub enum Verdict {
     InternalError,
     /// Close the connection without a response.
     Drop,
+    /// Answer with this error code and HTTP status.
+    Error {
+        /// `<Code>`.
+        code: String,
+        /// HTTP status.
+        status: u16,
+        /// `<Message>`.
+        message: String,
+    },
+    /// Serve it, then answer 200 with an unparseable body.
+    MalformedBody,
 }
 
 #[derive(Debug)]
@@ -210,16 +268,16 @@ struct ActiveFault {
 
 /// Knobs plus their run-time state (buckets, generator, scripted faults).
 #[derive(Debug)]
-pub struct KnobState {
+pub(crate) struct KnobState {
     knobs: Knobs,
-    buckets: [Option<Bucket>; 8],
+    buckets: [Option<Bucket>; Operation::ALL.len()],
     rng: rand_chacha::ChaCha8Rng,
     scripted: Vec<ActiveFault>,
 }
 
 impl KnobState {
     /// State for `knobs` with full buckets.
-    pub fn new(knobs: Knobs) -> Self {
+    pub(crate) fn new(knobs: Knobs) -> Self {
         let rng = rand_chacha::ChaCha8Rng::seed_from_u64(knobs.random_seed);
         let mut state = KnobState {
             knobs,
@@ -232,12 +290,12 @@ impl KnobState {
     }
 
     /// The settings.
-    pub fn knobs(&self) -> &Knobs {
+    pub(crate) fn knobs(&self) -> &Knobs {
         &self.knobs
     }
 
     /// Replaces the settings (buckets start full, generator reseeded; scripted faults are kept).
-    pub fn set(&mut self, knobs: Knobs) {
+    pub(crate) fn set(&mut self, knobs: Knobs) {
         self.rng = rand_chacha::ChaCha8Rng::seed_from_u64(knobs.random_seed);
         self.knobs = knobs;
         self.refill_all();
@@ -262,17 +320,17 @@ impl KnobState {
     }
 
     /// Installs a scripted fault.
-    pub fn script(&mut self, fault: ScriptedFault) {
+    pub(crate) fn script(&mut self, fault: ScriptedFault) {
         self.scripted.push(ActiveFault { fault, seen: 0 });
     }
 
     /// Removes every scripted fault.
-    pub fn clear_scripted(&mut self) {
+    pub(crate) fn clear_scripted(&mut self) {
         self.scripted.clear();
     }
 
     /// Decides the fate of one call of `op` and the latency to add before answering.
-    pub fn on_call(&mut self, op: Operation) -> (Verdict, Duration) {
+    pub(crate) fn on_call(&mut self, op: Operation) -> (Verdict, Duration) {
         let mut latency = Duration::from_millis(self.knobs.latency_ms);
         if self.knobs.latency_jitter_ms > 0 {
             latency +=
@@ -287,7 +345,7 @@ impl KnobState {
             let first = active.fault.skip + 1;
             let last = active.fault.skip + active.fault.times;
             if scripted.is_none() && (first..=last).contains(&active.seen) {
-                scripted = Some(active.fault.action);
+                scripted = Some(active.fault.action.clone());
             }
         }
         self.scripted
@@ -297,6 +355,22 @@ impl KnobState {
             Some(FaultAction::InternalError) => return (Verdict::InternalError, latency),
             Some(FaultAction::Drop) => return (Verdict::Drop, latency),
             Some(FaultAction::Delay { ms }) => latency += Duration::from_millis(ms),
+            Some(FaultAction::Error {
+                code,
+                status,
+                message,
+            }) => {
+                let message = message.unwrap_or_else(|| format!("scripted fault: {code}"));
+                return (
+                    Verdict::Error {
+                        code,
+                        status,
+                        message,
+                    },
+                    latency,
+                );
+            }
+            Some(FaultAction::MalformedBody) => return (Verdict::MalformedBody, latency),
             None => {}
         }
         if let Some(throttle) = self.throttle_for(op)
@@ -346,8 +420,8 @@ mod tests {
             assert_eq!(state.on_call(Operation::DescribeJob).0, Verdict::Serve);
             verdicts.push(state.on_call(Operation::UpdateJobStatus).0);
         }
-        let (s, t) = (Verdict::Serve, Verdict::Throttle);
-        assert_eq!(verdicts, [s, s, t, t, s, s]);
+        use Verdict::{Serve as S, Throttle as T};
+        assert_eq!(verdicts, [S, S, T, T, S, S]);
     }
 
     #[test]
@@ -364,9 +438,9 @@ mod tests {
         let verdicts: Vec<Verdict> = (0..5)
             .map(|_| state.on_call(Operation::DescribeJob).0)
             .collect();
-        let (s, t) = (Verdict::Serve, Verdict::Throttle);
-        assert_eq!(verdicts, [s, s, s, t, t]);
-        assert_eq!(state.on_call(Operation::ListJobs).0, s);
+        use Verdict::{Serve as S, Throttle as T};
+        assert_eq!(verdicts, [S, S, S, T, T]);
+        assert_eq!(state.on_call(Operation::ListJobs).0, S);
     }
 
     #[test]

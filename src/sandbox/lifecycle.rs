@@ -2,7 +2,7 @@
 //! from its seeded [`JobScript`], the user [`Events`] applied to it (confirm, cancel) and the clock.
 //!
 //! Owns the sandbox's own [`JobStatus`] enum, the [`Timeline`] built from a script, and the UpdateJobStatus
-//! decision table ([`decide`], reference §1.3). It owns no storage (see `store.rs`) and no timers: nothing
+//! decision table ([`decide`]). It owns no storage (see `store.rs`) and no timers: nothing
 //! here runs in the background, so the same seed and the same requests always tell the same story.
 
 use serde::{Deserialize, Serialize};
@@ -102,8 +102,10 @@ impl JobStatus {
         )
     }
 
-    /// The statuses this one may move to directly, automatically or by UpdateJobStatus (reference §1.1).
-    pub fn successors(self) -> &'static [JobStatus] {
+    /// The statuses this one may move to directly, automatically or by UpdateJobStatus (the service's
+    /// documented lifecycle). Only the property tests need it: the timelines are built, not searched.
+    #[cfg(test)]
+    pub(crate) fn successors(self) -> &'static [JobStatus] {
         use JobStatus::*;
         match self {
             New => &[Preparing, Cancelled, Cancelling],
@@ -129,7 +131,7 @@ impl std::fmt::Display for JobStatus {
 
 /// The statuses UpdateJobStatus accepts as `requestedJobStatus`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub enum RequestedStatus {
+pub(crate) enum RequestedStatus {
     /// Confirm a `Suspended` job.
     Ready,
     /// Cancel the job.
@@ -138,7 +140,7 @@ pub enum RequestedStatus {
 
 impl RequestedStatus {
     /// Parses the wire spelling.
-    pub fn parse(text: &str) -> Option<RequestedStatus> {
+    pub(crate) fn parse(text: &str) -> Option<RequestedStatus> {
         match text {
             "Ready" => Some(RequestedStatus::Ready),
             "Cancelled" => Some(RequestedStatus::Cancelled),
@@ -147,7 +149,7 @@ impl RequestedStatus {
     }
 
     /// The wire spelling.
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             RequestedStatus::Ready => "Ready",
             RequestedStatus::Cancelled => "Cancelled",
@@ -157,17 +159,17 @@ impl RequestedStatus {
 
 /// How long each automatic phase lasts, in sandbox milliseconds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Timings {
+pub(crate) struct Timings {
     /// `New` → `Preparing`.
-    pub new_ms: i64,
+    pub(crate) new_ms: i64,
     /// `Preparing` → `Ready` or `Suspended`.
-    pub preparing_ms: i64,
+    pub(crate) preparing_ms: i64,
     /// `Ready` → `Active` (queue wait).
-    pub ready_ms: i64,
+    pub(crate) ready_ms: i64,
     /// Active time needed to attempt every task.
-    pub active_ms: i64,
+    pub(crate) active_ms: i64,
     /// Length of each transitional status (`Pausing`, `Completing`, `Cancelling`, `Failing`).
-    pub transition_ms: i64,
+    pub(crate) transition_ms: i64,
 }
 
 impl Default for Timings {
@@ -184,54 +186,118 @@ impl Default for Timings {
 
 /// A pre-emption: after `after_active_ms` of active time the job pauses for `paused_ms`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Pause {
+pub(crate) struct Pause {
     /// Active time before the pause starts.
-    pub after_active_ms: i64,
+    pub(crate) after_active_ms: i64,
     /// Time spent `Paused`.
-    pub paused_ms: i64,
+    pub(crate) paused_ms: i64,
 }
 
 /// A job-level failure after `after_active_ms` of active time.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Failure {
+pub(crate) struct Failure {
     /// Active time before the job starts `Failing`.
-    pub after_active_ms: i64,
+    pub(crate) after_active_ms: i64,
     /// `FailureCode` (1–64 chars).
-    pub code: String,
+    pub(crate) code: String,
     /// `FailureReason` (1–256 chars).
-    pub reason: String,
+    pub(crate) reason: String,
 }
 
 /// Everything that decides a job's story apart from user requests.
 #[derive(Debug, Clone, PartialEq)]
-pub struct JobScript {
+pub(crate) struct JobScript {
     /// `CreationTime`.
-    pub created: SimTime,
+    pub(crate) created: SimTime,
     /// Whether `Preparing` leads to `Suspended`.
-    pub confirmation_required: bool,
+    pub(crate) confirmation_required: bool,
     /// Phase lengths.
-    pub timings: Timings,
+    pub(crate) timings: Timings,
     /// Optional pre-emption.
-    pub pause: Option<Pause>,
+    pub(crate) pause: Option<Pause>,
     /// Optional job-level failure.
-    pub failure: Option<Failure>,
+    pub(crate) failure: Option<Failure>,
     /// `TotalNumberOfTasks`.
-    pub total_tasks: i64,
+    pub(crate) total_tasks: i64,
     /// Fraction (0..=1) of attempted tasks that fail without failing the job.
-    pub task_failure_rate: f64,
+    pub(crate) task_failure_rate: f64,
+}
+
+/// The service's own rule: a job fails once more than half of its attempted tasks have failed, checked
+/// from the moment at least this many tasks have been attempted.
+pub(crate) const TASK_FAILURE_THRESHOLD_TASKS: i64 = 1_000;
+
+/// `FailureCode` of a job stopped by [`TASK_FAILURE_THRESHOLD_TASKS`].
+pub(crate) const TASK_FAILURE_THRESHOLD_CODE: &str = "TaskFailureThresholdExceeded";
+
+impl JobScript {
+    /// Tasks attempted after `active_ms` of active time (all of them once the active time is used up).
+    pub(crate) fn attempted_after(&self, active_ms: i64) -> i64 {
+        let total = self.total_tasks.max(0);
+        let full_ms = self.timings.active_ms;
+        if full_ms <= 0 {
+            return 0;
+        }
+        (((total as i128) * (active_ms.max(0) as i128)) / full_ms as i128).min(total as i128) as i64
+    }
+
+    /// Tasks failed among `attempted`, at the job's task failure rate.
+    pub(crate) fn failed_among(&self, attempted: i64) -> i64 {
+        let rate = self.task_failure_rate.clamp(0.0, 1.0);
+        ((attempted as f64) * rate).round() as i64
+    }
+
+    /// The job-level failure this job meets first: the seeded one, or the service's task-failure threshold
+    /// (more than half of the tasks failed once at least 1,000 have been attempted), whichever comes earlier
+    /// in active time.
+    pub(crate) fn effective_failure(&self) -> Option<Failure> {
+        let threshold = self.threshold_failure();
+        match (&self.failure, threshold) {
+            (Some(seeded), Some(rule)) if rule.after_active_ms < seeded.after_active_ms => {
+                Some(rule)
+            }
+            (Some(seeded), _) => Some(seeded.clone()),
+            (None, rule) => rule,
+        }
+    }
+
+    fn threshold_failure(&self) -> Option<Failure> {
+        let full_ms = self.timings.active_ms;
+        let total = self.total_tasks.max(0);
+        if full_ms <= 0 || total < TASK_FAILURE_THRESHOLD_TASKS {
+            return None;
+        }
+        // The rate is constant, so if more than half fail at the first check they always will.
+        let failed = self.failed_among(TASK_FAILURE_THRESHOLD_TASKS);
+        if failed * 2 <= TASK_FAILURE_THRESHOLD_TASKS {
+            return None;
+        }
+        // First instant at which the attempted count reaches the threshold (ceiling division).
+        let num = TASK_FAILURE_THRESHOLD_TASKS as i128 * full_ms as i128;
+        let after = ((num + total as i128 - 1) / total as i128) as i64;
+        Some(Failure {
+            after_active_ms: after,
+            code: TASK_FAILURE_THRESHOLD_CODE.to_owned(),
+            reason: format!(
+                "The job failed because more than 50% of its tasks failed after {} of {} tasks had been attempted",
+                self.attempted_after(after),
+                total
+            ),
+        })
+    }
 }
 
 /// User requests applied to a job (each at most once: the decision table forbids repeats).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Events {
+pub(crate) struct Events {
     /// When a `Suspended` job was confirmed.
-    pub confirmed_at: Option<SimTime>,
+    pub(crate) confirmed_at: Option<SimTime>,
     /// When the job was cancelled.
-    pub cancelled_at: Option<SimTime>,
+    pub(crate) cancelled_at: Option<SimTime>,
 }
 
-/// What a cancel does to a job that has not started running (`New`, `Preparing`, `Ready`): reference §1.3
-/// marks it `[INF]`. Default: straight to `Cancelled` (nothing started).
+/// What a cancel does to a job that has not started running (`New`, `Preparing`, `Ready`): AWS does not
+/// document it. Default: straight to `Cancelled` (nothing started).
 #[derive(
     Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, schemars::JsonSchema,
 )]
@@ -244,7 +310,7 @@ pub enum CancelBeforeStart {
 }
 
 /// What a request for the status a job already has (or is heading to) gets: `Ready` on `Ready`, cancel on
-/// `Cancelling`/`Cancelled`. Reference §1.3/§7 leave it open. Default: `JobStatusException`.
+/// `Cancelling`/`Cancelled`. AWS does not document it. Default: `JobStatusException`.
 #[derive(
     Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, schemars::JsonSchema,
 )]
@@ -256,7 +322,7 @@ pub enum RepeatRequest {
     Accept,
 }
 
-/// The `[INF]` cells of the UpdateJobStatus table that are configurable.
+/// The configurable cells of the UpdateJobStatus table (those AWS does not document).
 #[derive(
     Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, schemars::JsonSchema,
 )]
@@ -270,7 +336,7 @@ pub struct TransitionRules {
 
 /// The outcome of an UpdateJobStatus request for a job in a given status.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Decision {
+pub(crate) enum Decision {
     /// Record a confirm event now.
     Confirm,
     /// Record a cancel event now.
@@ -281,8 +347,12 @@ pub enum Decision {
     Reject,
 }
 
-/// The UpdateJobStatus decision table (reference §1.3; `[INF]` cells per [`TransitionRules`]).
-pub fn decide(current: JobStatus, requested: RequestedStatus, rules: TransitionRules) -> Decision {
+/// The UpdateJobStatus decision table (the undocumented cells per [`TransitionRules`]).
+pub(crate) fn decide(
+    current: JobStatus,
+    requested: RequestedStatus,
+    rules: TransitionRules,
+) -> Decision {
     use JobStatus::*;
     let repeat = match rules.repeat_request {
         RepeatRequest::Accept => Decision::Unchanged,
@@ -303,16 +373,16 @@ pub fn decide(current: JobStatus, requested: RequestedStatus, rules: TransitionR
 
 /// One status and the instant the job entered it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Segment {
+pub(crate) struct Segment {
     /// When the status starts.
-    pub start: SimTime,
+    pub(crate) start: SimTime,
     /// The status.
-    pub status: JobStatus,
+    pub(crate) status: JobStatus,
 }
 
 /// A job's whole story as status segments in time order; the last segment lasts forever.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Timeline {
+pub(crate) struct Timeline {
     segments: Vec<Segment>,
     /// Instant at which all tasks have been attempted or the job stopped (progress stops growing).
     active_goal_ms: i64,
@@ -320,24 +390,26 @@ pub struct Timeline {
 
 /// A job's observable state at an instant.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Snapshot {
+pub(crate) struct Snapshot {
     /// `Status`.
-    pub status: JobStatus,
+    pub(crate) status: JobStatus,
     /// `SuspendedDate`, once the job has been `Suspended`.
-    pub suspended_date: Option<SimTime>,
+    pub(crate) suspended_date: Option<SimTime>,
     /// `TerminationDate`, once terminal.
-    pub termination_date: Option<SimTime>,
+    pub(crate) termination_date: Option<SimTime>,
     /// `ElapsedTimeInActiveSeconds`, in milliseconds.
-    pub active_ms: i64,
+    pub(crate) active_ms: i64,
     /// `NumberOfTasksSucceeded`.
-    pub succeeded: i64,
+    pub(crate) succeeded: i64,
     /// `NumberOfTasksFailed`.
-    pub failed: i64,
+    pub(crate) failed: i64,
+    /// Whether the job got past `Preparing` (its manifest was read or generated).
+    pub(crate) prepared: bool,
 }
 
 impl Timeline {
-    /// Builds the story of `script` with `events` applied and `rules` for the `[INF]` cases.
-    pub fn build(script: &JobScript, events: Events, rules: TransitionRules) -> Timeline {
+    /// Builds the story of `script` with `events` applied and `rules` for the undocumented cases.
+    pub(crate) fn build(script: &JobScript, events: Events, rules: TransitionRules) -> Timeline {
         let t = script.timings;
         let mut segs = Vec::with_capacity(10);
         let created = script.created;
@@ -351,7 +423,8 @@ impl Timeline {
             status: JobStatus::Preparing,
         });
         let prepared = preparing.plus_ms(t.preparing_ms);
-        let goal_ms = match &script.failure {
+        let failure = script.effective_failure();
+        let goal_ms = match &failure {
             Some(f) => f.after_active_ms.clamp(0, t.active_ms),
             None => t.active_ms,
         };
@@ -401,7 +474,7 @@ impl Timeline {
                 });
             }
             now = now.plus_ms(goal_ms - used);
-            let (ending, end) = if script.failure.is_some() {
+            let (ending, end) = if failure.is_some() {
                 (JobStatus::Failing, JobStatus::Failed)
             } else {
                 (JobStatus::Completing, JobStatus::Complete)
@@ -457,12 +530,12 @@ impl Timeline {
     }
 
     /// The segments, in time order.
-    pub fn segments(&self) -> &[Segment] {
+    pub(crate) fn segments(&self) -> &[Segment] {
         &self.segments
     }
 
     /// The status at `t` (a job observed before its creation reads `New`).
-    pub fn status_at(&self, t: SimTime) -> JobStatus {
+    pub(crate) fn status_at(&self, t: SimTime) -> JobStatus {
         self.segment_at(t).status
     }
 
@@ -473,7 +546,7 @@ impl Timeline {
     }
 
     /// The full observable state at `t`.
-    pub fn snapshot(&self, script: &JobScript, t: SimTime) -> Snapshot {
+    pub(crate) fn snapshot(&self, script: &JobScript, t: SimTime) -> Snapshot {
         let current = self.segment_at(t);
         let suspended_date = self
             .segments
@@ -490,24 +563,25 @@ impl Timeline {
             active_ms += (end.0 - seg.start.0).max(0);
         }
         let active_ms = active_ms.min(self.active_goal_ms.max(0));
-        let full_ms = script.timings.active_ms.max(1);
         let total = script.total_tasks.max(0);
-        let attempted = if script.timings.active_ms <= 0 {
-            if current.status.is_terminal() && current.status != JobStatus::Cancelled {
-                total
-            } else {
-                0
-            }
-        } else {
-            ((total as i128 * active_ms as i128) / full_ms as i128) as i64
+        let attempted = match current.status {
+            JobStatus::Complete => total,
+            // A job with no active time attempts everything at once when it ends.
+            JobStatus::Failed if script.timings.active_ms <= 0 => total,
+            _ if script.timings.active_ms <= 0 => 0,
+            _ => script.attempted_after(active_ms),
         };
-        let attempted = if current.status == JobStatus::Complete {
-            total
-        } else {
-            attempted.min(total)
-        };
-        let rate = script.task_failure_rate.clamp(0.0, 1.0);
-        let failed = ((attempted as f64) * rate).round() as i64;
+        let failed = script.failed_among(attempted);
+        let prepared = self.segments.iter().any(|s| {
+            s.start <= t
+                && !matches!(
+                    s.status,
+                    JobStatus::New
+                        | JobStatus::Preparing
+                        | JobStatus::Cancelling
+                        | JobStatus::Cancelled
+                )
+        });
         Snapshot {
             status: current.status,
             suspended_date,
@@ -515,6 +589,7 @@ impl Timeline {
             active_ms,
             succeeded: attempted - failed,
             failed,
+            prepared,
         }
     }
 }
@@ -628,7 +703,82 @@ mod tests {
     }
 
     #[test]
-    fn decision_table_matches_reference_rows() {
+    fn more_than_half_failed_after_a_thousand_tasks_fails_the_job() {
+        let mut s = script(false);
+        s.total_tasks = 10_000;
+        s.task_failure_rate = 0.6;
+        let failure = s.effective_failure().unwrap();
+        assert_eq!(failure.code, TASK_FAILURE_THRESHOLD_CODE);
+        // 1,000 of 10,000 tasks take a tenth of the 100 ms of active time.
+        assert_eq!(failure.after_active_ms, 10);
+        let tl = Timeline::build(&s, Events::default(), TransitionRules::default());
+        use JobStatus::*;
+        assert_eq!(
+            statuses(&tl),
+            [New, Preparing, Ready, Active, Failing, Failed]
+        );
+        let end = tl.snapshot(&s, SimTime(10_000));
+        assert_eq!(end.status, Failed);
+        assert_eq!(end.succeeded + end.failed, 1_000);
+        assert_eq!(end.failed, 600);
+        assert!(
+            failure.reason.contains("1000 of 10000"),
+            "{}",
+            failure.reason
+        );
+    }
+
+    #[test]
+    fn the_threshold_needs_a_majority_and_a_thousand_tasks() {
+        let mut s = script(false);
+        s.total_tasks = 999;
+        s.task_failure_rate = 0.9;
+        assert_eq!(s.effective_failure(), None, "fewer than 1,000 tasks");
+        s.total_tasks = 5_000;
+        s.task_failure_rate = 0.5;
+        assert_eq!(
+            s.effective_failure(),
+            None,
+            "exactly half is not above half"
+        );
+        s.task_failure_rate = 0.501;
+        assert!(s.effective_failure().is_some());
+        // A seeded failure earlier than the threshold wins.
+        s.failure = Some(Failure {
+            after_active_ms: 1,
+            code: "Seeded".into(),
+            reason: "r".into(),
+        });
+        assert_eq!(s.effective_failure().unwrap().code, "Seeded");
+        let tl = Timeline::build(&s, Events::default(), TransitionRules::default());
+        let done = tl.snapshot(&s, SimTime(10_000));
+        assert_eq!(done.status, JobStatus::Failed);
+        assert!(done.succeeded + done.failed < 1_000);
+    }
+
+    #[test]
+    fn progress_grows_with_active_time_and_failures_at_the_rate() {
+        let mut s = script(false);
+        s.total_tasks = 400;
+        s.task_failure_rate = 0.25;
+        let tl = Timeline::build(&s, Events::default(), TransitionRules::default());
+        let mut last = (0, 0);
+        // Active from 30 ms to 130 ms.
+        for t in [30, 40, 60, 90, 129] {
+            let snap = tl.snapshot(&s, SimTime(t));
+            let attempted = snap.succeeded + snap.failed;
+            assert_eq!(attempted, 400 * (t - 30) / 100, "at {t}");
+            assert_eq!(snap.failed, (attempted as f64 * 0.25).round() as i64);
+            assert!(attempted >= last.0 && snap.failed >= last.1);
+            assert_eq!(snap.active_ms, t - 30);
+            last = (attempted, snap.failed);
+        }
+        let end = tl.snapshot(&s, SimTime(1_000));
+        assert_eq!((end.succeeded, end.failed), (300, 100));
+    }
+
+    #[test]
+    fn decision_table_matches_the_documented_rows() {
         use Decision::*;
         use JobStatus::*;
         let r = TransitionRules::default();

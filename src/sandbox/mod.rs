@@ -9,6 +9,7 @@ mod admin;
 mod audit;
 mod auth;
 mod clock;
+mod connection;
 mod error;
 mod knobs;
 mod lifecycle;
@@ -16,7 +17,9 @@ mod operation;
 mod router;
 mod seed;
 mod server;
+mod state;
 mod store;
+mod sts;
 mod wire;
 mod xml;
 

@@ -1,4 +1,5 @@
-//! The eight job operations the sandbox serves, as one enum shared by the router, knobs and audit log.
+//! The operations the sandbox serves (the eight job operations and the two STS calls s3plan makes), as one
+//! enum shared by the router, knobs and audit log.
 
 use serde::{Deserialize, Serialize};
 
@@ -33,11 +34,15 @@ pub enum Operation {
     PutJobTagging,
     /// `DELETE /v20180820/jobs/{id}/tagging`.
     DeleteJobTagging,
+    /// STS `POST /` with `Action=GetCallerIdentity`.
+    GetCallerIdentity,
+    /// STS `POST /` with `Action=AssumeRole`.
+    AssumeRole,
 }
 
 impl Operation {
     /// Every operation.
-    pub const ALL: [Operation; 8] = [
+    pub const ALL: [Operation; 10] = [
         Operation::CreateJob,
         Operation::DescribeJob,
         Operation::ListJobs,
@@ -46,6 +51,8 @@ impl Operation {
         Operation::GetJobTagging,
         Operation::PutJobTagging,
         Operation::DeleteJobTagging,
+        Operation::GetCallerIdentity,
+        Operation::AssumeRole,
     ];
 
     /// The operation name as AWS spells it.
@@ -59,6 +66,8 @@ impl Operation {
             Operation::GetJobTagging => "GetJobTagging",
             Operation::PutJobTagging => "PutJobTagging",
             Operation::DeleteJobTagging => "DeleteJobTagging",
+            Operation::GetCallerIdentity => "GetCallerIdentity",
+            Operation::AssumeRole => "AssumeRole",
         }
     }
 
@@ -68,15 +77,19 @@ impl Operation {
     }
 
     /// Whether the operation changes state (and is therefore written to the audit log).
-    pub fn is_mutating(self) -> bool {
+    pub(crate) fn is_mutating(self) -> bool {
         !matches!(
             self,
-            Operation::DescribeJob | Operation::ListJobs | Operation::GetJobTagging
+            Operation::DescribeJob
+                | Operation::ListJobs
+                | Operation::GetJobTagging
+                | Operation::GetCallerIdentity
+                | Operation::AssumeRole
         )
     }
 
     /// Position in [`Operation::ALL`], for per-operation arrays.
-    pub fn index(self) -> usize {
+    pub(crate) fn index(self) -> usize {
         self as usize
     }
 }

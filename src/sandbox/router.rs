@@ -6,7 +6,6 @@
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
 
 use axum::body::Body;
 use axum::extract::{ConnectInfo, Request, State};
@@ -17,13 +16,14 @@ use percent_encoding::percent_decode_str;
 use super::audit::AuditEntry;
 use super::auth::{SignedRequest, authenticate};
 use super::clock::SimTime;
+use super::connection::ConnKill;
 use super::error::{ErrorCode, WireError};
 use super::knobs::Verdict;
 use super::lifecycle::{JobStatus, RequestedStatus};
 use super::operation::Operation;
-use super::server::{ConnKill, Shared};
-use super::store::{DEFAULT_PAGE_SIZE, NewJob, created_job_script};
-use super::{admin, wire};
+use super::state::Shared;
+use super::store::{DEFAULT_PAGE_SIZE, NewJob, Scope, created_job_script};
+use super::{admin, sts, wire};
 
 /// Largest request body accepted (CreateJob bodies are a few KiB).
 const MAX_BODY: usize = 1 << 20;
@@ -99,6 +99,17 @@ enum Reply {
         job_id: Option<String>,
     },
     Err(WireError),
+    /// A scripted error: any code with any status.
+    Scripted {
+        code: String,
+        status: u16,
+        message: String,
+    },
+    /// Served (the change took effect) but answered with a body that cannot be parsed.
+    Malformed {
+        result_status: Option<JobStatus>,
+        job_id: Option<String>,
+    },
     Drop,
 }
 
@@ -114,6 +125,24 @@ pub(crate) async fn handle(
     ConnectInfo(conn): ConnectInfo<ConnKill>,
     req: Request,
 ) -> Response {
+    let mut response = answer(&shared, &conn, req).await;
+    // The `Date` header follows the sandbox clock, like every timestamp in the bodies: a client that
+    // computes a job's age as `Date` minus `CreationTime` gets the sandbox's answer, never a negative one
+    // after a clock advance.
+    if let Ok(date) = HeaderValue::from_str(&http_date(shared.clock.now())) {
+        response.headers_mut().insert(header::DATE, date);
+    }
+    response
+}
+
+/// An RFC 9110 HTTP date (`Sun, 06 Nov 1994 08:49:37 GMT`).
+fn http_date(t: SimTime) -> String {
+    t.to_timestamp()
+        .strftime("%a, %d %b %Y %H:%M:%S GMT")
+        .to_string()
+}
+
+async fn answer(shared: &Arc<Shared>, conn: &ConnKill, req: Request) -> Response {
     let request_id = shared.next_request_id();
     let (parts, body) = req.into_parts();
     let body = match axum::body::to_bytes(body, MAX_BODY).await {
@@ -128,33 +157,89 @@ pub(crate) async fn handle(
     };
     let path = parts.uri.path();
     if path == "/_sandbox" || path.starts_with("/_sandbox/") {
-        return admin::handle(&shared, &parts, &body).await;
+        return admin::handle(shared, &parts, &body).await;
     }
-    let route = match route(&parts.method, path) {
-        Ok(route) => route,
-        Err(err) => return error_response(&err, &request_id),
+    // STS (query protocol): a form-encoded POST to `/` naming its `Action`.
+    let sts_form = (parts.method == Method::POST && path == "/")
+        .then(|| query_pairs(std::str::from_utf8(&body).ok()))
+        .filter(|form| sts::operation(form).is_some());
+    let route = match &sts_form {
+        Some(form) => Route {
+            op: sts::operation(form).unwrap_or(Operation::GetCallerIdentity),
+            job_id: None,
+        },
+        None => match route(&parts.method, path) {
+            Ok(route) => route,
+            Err(err) => return error_response(&err, &request_id),
+        },
     };
     shared.calls.add(route.op);
-    let pairs = query_pairs(parts.uri.query());
+    let pairs = sts_form.unwrap_or_else(|| query_pairs(parts.uri.query()));
     let account = parts
         .headers
         .get("x-amz-account-id")
         .and_then(|v| v.to_str().ok())
         .map(str::to_owned);
-    let reply = serve(&shared, &parts, &body, &route, &pairs, account.as_deref()).await;
+    let reply = serve(
+        shared,
+        &parts,
+        &body,
+        &route,
+        &pairs,
+        account.as_deref(),
+        &request_id,
+    )
+    .await;
     match &reply {
         Reply::Ok { .. } => tracing::debug!(op = %route.op, %request_id, "200"),
         Reply::Err(err) => {
             tracing::debug!(op = %route.op, %request_id, code = err.code.as_str(), "{}", err.message)
         }
+        Reply::Scripted { code, status, .. } => {
+            tracing::debug!(op = %route.op, %request_id, %code, status, "scripted error")
+        }
+        Reply::Malformed { .. } => tracing::debug!(op = %route.op, %request_id, "malformed body"),
         Reply::Drop => tracing::debug!(op = %route.op, %request_id, "connection dropped"),
     }
     if route.op.is_mutating() {
-        audit(&shared, &route, &pairs, &body, account, &reply, &request_id);
+        audit(shared, &route, &pairs, &body, account, &reply, &request_id);
     }
     match reply {
-        Reply::Ok { body, .. } => ok_response(body, &request_id),
+        Reply::Ok { body, .. } => xml_response(body, &request_id),
         Reply::Err(err) => error_response(&err, &request_id),
+        Reply::Scripted {
+            code,
+            status,
+            message,
+        } => {
+            let body = wire::error_envelope(&code, status, &message, &request_id);
+            let mut response = xml_response(body, &request_id);
+            *response.status_mut() =
+                StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+            response
+        }
+        Reply::Malformed { .. } => {
+            // The right root element, cut off: a parser fails on the missing end tags.
+            let root = match route.op {
+                Operation::CreateJob => "CreateJobResult",
+                Operation::UpdateJobStatus => "UpdateJobStatusResult",
+                Operation::UpdateJobPriority => "UpdateJobPriorityResult",
+                Operation::DescribeJob => "DescribeJobResult",
+                Operation::ListJobs => "ListJobsResult",
+                Operation::GetJobTagging => "GetJobTaggingResult",
+                Operation::PutJobTagging => "PutJobTaggingResult",
+                Operation::DeleteJobTagging => "DeleteJobTaggingResult",
+                Operation::GetCallerIdentity => "GetCallerIdentityResponse",
+                Operation::AssumeRole => "AssumeRoleResponse",
+            };
+            xml_response(
+                format!(
+                    "<?xml version=\"1.0\" encoding=\"UTF-8\"?><{root} xmlns=\"{}\"><JobId>",
+                    wire::NAMESPACE
+                ),
+                &request_id,
+            )
+        }
         Reply::Drop => {
             conn.kill();
             error_response(
@@ -172,6 +257,7 @@ async fn serve(
     route: &Route,
     pairs: &[(String, String)],
     account: Option<&str>,
+    request_id: &str,
 ) -> Reply {
     let signed = SignedRequest {
         method: parts.method.as_str(),
@@ -181,15 +267,29 @@ async fn serve(
         headers: &parts.headers,
         body,
     };
-    if let Err(err) = authenticate(&shared.auth, &signed) {
-        return err.into();
-    }
+    let signed_region = match authenticate(&shared.auth_mode(), &signed) {
+        Ok(region) => region,
+        Err(err) => return err.into(),
+    };
     let (verdict, latency) = shared.knobs().on_call(route.op);
     if !latency.is_zero() {
         tokio::time::sleep(latency).await;
     }
+    let mut garble = false;
     match verdict {
         Verdict::Serve => {}
+        Verdict::MalformedBody => garble = true,
+        Verdict::Error {
+            code,
+            status,
+            message,
+        } => {
+            return Reply::Scripted {
+                code,
+                status,
+                message,
+            };
+        }
         Verdict::Throttle => {
             return WireError::new(
                 ErrorCode::TooManyRequests,
@@ -205,6 +305,12 @@ async fn serve(
             .into();
         }
         Verdict::Drop => return Reply::Drop,
+    }
+    if matches!(
+        route.op,
+        Operation::GetCallerIdentity | Operation::AssumeRole
+    ) {
+        return serve_sts(shared, route.op, pairs, &parts.headers, request_id);
     }
     let Some(account) = account else {
         return WireError::new(
@@ -236,15 +342,21 @@ async fn serve(
         .into();
     }
     let id = route.job_id.as_deref().unwrap_or_default();
-    let region = store.region().to_owned();
+    // Jobs live per account and region; the region is the one the client signed for.
+    let scope = Scope::new(account, &signed_region);
     let result: Result<Reply, WireError> = (|| match route.op {
         Operation::DescribeJob => {
-            let (record, snap) = store.job(account, id, now)?;
-            Ok(ok(wire::describe_job(record, &snap, account, &region)))
+            let (record, snap) = store.job(scope, id, now)?;
+            Ok(ok(wire::describe_job(
+                record,
+                &snap,
+                account,
+                &signed_region,
+            )))
         }
         Operation::ListJobs => {
             let (statuses, max, token) = list_params(pairs)?;
-            let page = store.list(account, &statuses, max, token, now)?;
+            let page = store.list(scope, &statuses, max, token, now)?;
             Ok(ok(wire::list_jobs(&page.jobs, page.next_token.as_deref())))
         }
         Operation::UpdateJobStatus => {
@@ -261,7 +373,7 @@ async fn serve(
             if let Some(reason) = reason {
                 wire::check_reason(reason)?;
             }
-            let status = store.update_status(account, id, requested, reason, now)?;
+            let status = store.update_status(scope, id, requested, reason, now)?;
             Ok(Reply::Ok {
                 body: wire::update_job_status(id, status, reason),
                 result_status: Some(status),
@@ -272,22 +384,26 @@ async fn serve(
             let priority = first(pairs, "priority")
                 .ok_or_else(|| WireError::new(ErrorCode::BadRequest, "priority is required"))?;
             let priority = wire::parse_priority(priority)?;
-            let priority = store.update_priority(account, id, priority, now)?;
+            let priority = store.update_priority(scope, id, priority, now)?;
             Ok(ok(wire::update_job_priority(id, priority)))
         }
         Operation::GetJobTagging => {
-            let (record, _) = store.job(account, id, now)?;
+            let (record, _) = store.job(scope, id, now)?;
             Ok(ok(wire::get_job_tagging(&record.tags)))
         }
         Operation::PutJobTagging => {
             let tags = wire::parse_put_job_tagging(body)?;
-            store.put_tags(account, id, tags, now)?;
+            store.put_tags(scope, id, tags, now)?;
             Ok(ok(String::new()))
         }
         Operation::DeleteJobTagging => {
-            store.delete_tags(account, id, now)?;
+            store.delete_tags(scope, id, now)?;
             Ok(ok(String::new()))
         }
+        Operation::GetCallerIdentity | Operation::AssumeRole => Err(WireError::new(
+            ErrorCode::UnknownOperation,
+            "STS calls are not job operations",
+        )),
         Operation::CreateJob => {
             let req = wire::parse_create_job(body)?;
             let job = NewJob {
@@ -305,13 +421,7 @@ async fn serve(
                 status_update_reason: None,
                 suspended_cause: None,
             };
-            let id = store.create(
-                account,
-                &req.client_request_token,
-                req.fingerprint,
-                job,
-                now,
-            )?;
+            let id = store.create(scope, &req.client_request_token, req.fingerprint, job, now)?;
             Ok(Reply::Ok {
                 body: wire::create_job(&id),
                 result_status: None,
@@ -319,7 +429,50 @@ async fn serve(
             })
         }
     })();
-    result.unwrap_or_else(Reply::Err)
+    match result {
+        Ok(Reply::Ok {
+            result_status,
+            job_id,
+            ..
+        }) if garble => Reply::Malformed {
+            result_status,
+            job_id,
+        },
+        Ok(reply) => reply,
+        Err(err) => Reply::Err(err),
+    }
+}
+
+fn serve_sts(
+    shared: &Shared,
+    op: Operation,
+    form: &[(String, String)],
+    headers: &axum::http::HeaderMap,
+    request_id: &str,
+) -> Reply {
+    let access_key_id = super::auth::access_key_id(headers).unwrap_or_default();
+    match op {
+        Operation::AssumeRole => {
+            let known = |account: &str| shared.store().has_account(account);
+            match sts::assume_role(form, known, shared.session_count(), SimTime::wall_now()) {
+                Ok((session, expires)) => {
+                    let body = sts::assume_role_response(&session, expires, request_id);
+                    shared.add_session(session);
+                    ok(body)
+                }
+                Err(err) => Reply::Err(err),
+            }
+        }
+        _ => {
+            let (account, session) = shared.caller(&access_key_id);
+            ok(sts::get_caller_identity(
+                &access_key_id,
+                &account,
+                session.as_ref(),
+                request_id,
+            ))
+        }
+    }
 }
 
 fn ok(body: String) -> Reply {
@@ -436,6 +589,16 @@ fn audit(
             None,
             None,
         ),
+        Reply::Scripted { code, status, .. } => (code.clone(), Some(*status), None, None),
+        Reply::Malformed {
+            result_status,
+            job_id,
+        } => (
+            "malformed".to_owned(),
+            Some(200),
+            result_status.map(|s| s.as_str().to_owned()),
+            job_id.clone(),
+        ),
         Reply::Drop => ("dropped".to_owned(), None, None, None),
     };
     shared.audit.record(AuditEntry {
@@ -465,7 +628,7 @@ fn with_headers(mut response: Response, request_id: &str) -> Response {
     response
 }
 
-fn ok_response(body: String, request_id: &str) -> Response {
+fn xml_response(body: String, request_id: &str) -> Response {
     let mut response = Response::new(Body::from(body));
     response.headers_mut().insert(
         header::CONTENT_TYPE,
@@ -484,16 +647,6 @@ pub(crate) fn error_response(err: &WireError, request_id: &str) -> Response {
         HeaderValue::from_static("application/xml"),
     );
     with_headers(response, request_id)
-}
-
-/// A request id: 16 upper-case hex digits, unique per sandbox.
-pub(crate) fn request_id(seq: &std::sync::atomic::AtomicU64, salt: u64) -> String {
-    let n = seq.fetch_add(1, Ordering::Relaxed);
-    // SplitMix64 finaliser: ids look random but stay unique (it is a bijection).
-    let mut z = n.wrapping_add(salt).wrapping_mul(0x9E37_79B9_7F4A_7C15);
-    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    format!("{:016X}", z ^ (z >> 31))
 }
 
 #[cfg(test)]
@@ -578,15 +731,5 @@ mod tests {
         ] {
             assert_eq!(list_params(&p(q)).unwrap_err().code, code, "{q}");
         }
-    }
-
-    #[test]
-    fn request_ids_are_unique_hex() {
-        let seq = std::sync::atomic::AtomicU64::new(0);
-        let a = request_id(&seq, 1);
-        let b = request_id(&seq, 1);
-        assert_ne!(a, b);
-        assert_eq!(a.len(), 16);
-        assert!(a.bytes().all(|c| c.is_ascii_hexdigit()));
     }
 }

@@ -17,7 +17,7 @@ use super::knobs::Knobs;
 use super::lifecycle::{
     Events, Failure, JobScript, JobStatus, Pause, Timeline, Timings, TransitionRules,
 };
-use super::store::{NewJob, Store, Tag};
+use super::store::{NewJob, Scope, Store, Tag};
 use super::wire::OPERATION_NAMES;
 
 /// The built-in demo seed (account `111122223333`), used when no seed is given.
@@ -79,7 +79,8 @@ pub struct Seed {
     /// Seed for generated job ids and token checksums (same seed, same ids). Default 0.
     #[serde(default)]
     pub random_seed: Option<u64>,
-    /// Region used in job ARNs. Default `us-east-1`.
+    /// Region of the seeded jobs' Lambda and KMS ARNs. Default `us-east-1`. (A `JobArn` names the region the
+    /// request was signed for.)
     #[serde(default)]
     pub region: Option<String>,
     /// Sandbox seconds per real second. Default 1 (flags override).
@@ -88,7 +89,7 @@ pub struct Seed {
     /// Throttling and faults (flags override individual fields).
     #[serde(default)]
     pub knobs: Option<Knobs>,
-    /// Choices for the UpdateJobStatus cases the reference leaves open.
+    /// Choices for the UpdateJobStatus cases AWS does not document.
     #[serde(default)]
     pub rules: Option<TransitionRules>,
     /// Access keys to verify SigV4 signatures against. Empty: any signed request passes.
@@ -97,14 +98,22 @@ pub struct Seed {
     /// Accounts and their jobs.
     #[serde(default)]
     pub accounts: Vec<SeedAccount>,
+    /// The account each access key belongs to, for STS `GetCallerIdentity` (`AKID: "444455556666"`).
+    /// Keys not listed belong to the first seeded account.
+    #[serde(default)]
+    pub caller_accounts: BTreeMap<String, String>,
 }
 
 /// An account.
 #[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SeedAccount {
-    /// 12-digit account id.
+    /// 12-digit account id (an account may appear once per region).
     pub id: String,
+    /// The region its jobs live in (the service keeps jobs per account and region). Default: the seed's
+    /// `region`.
+    #[serde(default)]
+    pub region: Option<String>,
     /// Explicit jobs.
     #[serde(default)]
     pub jobs: Vec<SeedJob>,
@@ -157,7 +166,7 @@ pub struct SeedJob {
     #[serde(default)]
     pub tags: BTreeMap<String, String>,
     /// Whether the job waits in `Suspended` for confirmation. Default true (what AWS does when the flag
-    /// is omitted, reference §1.2).
+    /// is omitted).
     #[serde(default)]
     pub confirmation_required: Option<bool>,
     /// `TotalNumberOfTasks`. Default 1000.
@@ -187,6 +196,10 @@ pub struct SeedJob {
     /// `RoleArn`. Default `arn:aws:iam::{account}:role/batch-operations`.
     #[serde(default)]
     pub role_arn: Option<String>,
+    /// Whether the job was created with a `ManifestGenerator` (DescribeJob then shows the generator and,
+    /// once the job is past `Preparing`, a `GeneratedManifestDescriptor`) instead of a manifest file.
+    #[serde(default)]
+    pub manifest_generator: bool,
 }
 
 /// Phase lengths (each optional; defaults: new 2s, preparing 10s, ready 5s, active 5m, transition 3s).
@@ -257,20 +270,8 @@ impl Seed {
         Seed::from_yaml(DEMO_SEED_YAML, None).expect("the built-in demo seed is valid (tested)")
     }
 
-    /// A seed with one empty account.
-    pub fn empty_account(account: &str) -> Seed {
-        Seed {
-            accounts: vec![SeedAccount {
-                id: account.to_owned(),
-                jobs: Vec::new(),
-                generate: Vec::new(),
-            }],
-            ..Seed::default()
-        }
-    }
-
     /// The sandbox start time this seed asks for.
-    pub fn start(&self) -> Result<Option<SimTime>, SandboxError> {
+    pub(crate) fn start(&self) -> Result<Option<SimTime>, SandboxError> {
         self.start_time
             .as_deref()
             .map(|t| {
@@ -291,7 +292,11 @@ impl Seed {
 
     /// Adds the seed's accounts and jobs to `store`, placing them relative to `start`. Returns the number
     /// of jobs added.
-    pub fn load_into(&self, store: &mut Store, start: SimTime) -> Result<usize, SandboxError> {
+    pub(crate) fn load_into(
+        &self,
+        store: &mut Store,
+        start: SimTime,
+    ) -> Result<usize, SandboxError> {
         let mut added = 0;
         for account in &self.accounts {
             if account.id.len() != 12 || !account.id.bytes().all(|b| b.is_ascii_digit()) {
@@ -301,16 +306,34 @@ impl Seed {
                 )));
             }
             store.add_account(&account.id);
+            let region = account
+                .region
+                .clone()
+                .unwrap_or_else(|| store.region().to_owned());
             let mut jobs = Vec::new();
+            // Each job's place in the account staggers its dates, so no two seeded jobs share a
+            // CreationTime or TerminationDate (real jobs are submitted one after another): the first job
+            // of the seed is the oldest, numbered batch jobs are created in number order.
+            let total = account.jobs.len() as u64
+                + account
+                    .generate
+                    .iter()
+                    .map(|b| u64::from(b.count))
+                    .sum::<u64>();
+            let mut nth = 0u64;
+            let rank = |nth: u64| total.saturating_sub(nth + 1);
             for job in &account.jobs {
                 jobs.push(place(
                     job,
                     &account.id,
+                    &region,
                     job.id.clone(),
                     job.description.clone(),
                     start,
+                    rank(nth),
                     store,
                 )?);
+                nth += 1;
             }
             for batch in &account.generate {
                 if batch.job.id.is_some() {
@@ -319,24 +342,26 @@ impl Seed {
                             .to_owned(),
                     ));
                 }
-                let template = place(
-                    &batch.job,
-                    &account.id,
-                    None,
-                    batch.job.description.clone(),
-                    start,
-                    store,
-                )?;
                 for n in 1..=batch.count {
-                    let mut job = template.clone();
-                    job.id = Some(match &batch.id_prefix {
+                    let id = match &batch.id_prefix {
                         Some(prefix) => format!("{prefix}{n:05}"),
                         None => store.generate_id(),
-                    });
-                    if let Some(prefix) = &batch.description_prefix {
-                        job.description = Some(format!("{prefix}{n:05}"));
-                    }
-                    jobs.push(job);
+                    };
+                    let description = match &batch.description_prefix {
+                        Some(prefix) => Some(format!("{prefix}{n:05}")),
+                        None => batch.job.description.clone(),
+                    };
+                    jobs.push(place(
+                        &batch.job,
+                        &account.id,
+                        &region,
+                        Some(id),
+                        description,
+                        start,
+                        rank(nth),
+                        store,
+                    )?);
+                    nth += 1;
                 }
             }
             // Creation order is the ListJobs order: insert oldest first.
@@ -347,7 +372,7 @@ impl Seed {
                         .map_err(|e| SandboxError::InvalidSeed(e.message))?;
                 }
                 store
-                    .insert(&account.id, job)
+                    .insert(Scope::new(&account.id, &region), job)
                     .map_err(|e| SandboxError::InvalidSeed(e.message))?;
                 added += 1;
             }
@@ -358,14 +383,28 @@ impl Seed {
 
 const CONFIRM_DELAY_MS: i64 = 60_000;
 const SETTLED_MS: i64 = 3_600_000;
+/// Extra age per job of an account for jobs in a status that lasts until something happens (waiting for
+/// confirmation, terminal): a second apart, so even 100,000 seeded jobs stay well inside retention.
+const STAGGER_OPEN_MS: i64 = 1_000;
+/// Extra time into a timed phase per job of an account (kept inside the phase).
+const STAGGER_TIMED_MS: i64 = 10;
+
+fn stagger(rank: u64, step_ms: i64) -> i64 {
+    i64::try_from(rank)
+        .unwrap_or(i64::MAX)
+        .saturating_mul(step_ms)
+}
 
 /// Builds a store job whose status at `start` is the seeded one.
+#[allow(clippy::too_many_arguments)] // one call per seeded job: the values differ per call
 fn place(
     job: &SeedJob,
     account: &str,
+    region: &str,
     id: Option<String>,
     description: Option<String>,
     start: SimTime,
+    rank: u64,
     store: &mut Store,
 ) -> Result<NewJob, SandboxError> {
     let label = id.clone().unwrap_or_else(|| "(generated)".to_owned());
@@ -407,7 +446,7 @@ fn place(
         failure = Some(Failure {
             after_active_ms: timings.active_ms / 2,
             code: "TaskFailureThresholdExceeded".to_owned(),
-            reason: "more than 50% of tasks failed after 100 tasks had been attempted".to_owned(),
+            reason: "the job failed half-way through its active time".to_owned(),
         });
     }
     let confirmation_required = match target {
@@ -474,10 +513,12 @@ fn place(
                     if len <= 0 {
                         return Err(invalid(format!("the {status} phase has zero length")));
                     }
-                    ((len as f64 * progress) as i64).clamp(0, len - 1)
+                    ((len as f64 * progress) as i64)
+                        .saturating_add(stagger(rank, STAGGER_TIMED_MS))
+                        .clamp(0, len - 1)
                 }
-                None if status == JobStatus::Suspended => 600_000,
-                None => SETTLED_MS,
+                None if status == JobStatus::Suspended => 600_000 + stagger(rank, STAGGER_OPEN_MS),
+                None => SETTLED_MS + stagger(rank, STAGGER_OPEN_MS),
             };
             -(seg_start + within)
         }
@@ -509,11 +550,17 @@ fn place(
         id,
         description,
         priority: job.priority.unwrap_or(10).max(0),
-        operation_xml: format!("<Operation><{operation_name}></{operation_name}></Operation>"),
+        operation_xml: operation_xml(&operation_name, account, &job.tags, region),
         operation_name,
-        manifest_xml: Some(format!(
-            "<Manifest><Spec><Format>S3BatchOperations_CSV_20180820</Format><Fields><member>Bucket</member><member>Key</member></Fields></Spec><Location><ObjectArn>arn:aws:s3:::manifests-{account}/{id_or_placeholder}.csv</ObjectArn><ETag>60e460c9d1046e73f7dde5043ac3ae85</ETag></Location></Manifest>"
-        )),
+        manifest_xml: Some(if job.manifest_generator {
+            format!(
+                "<ManifestGenerator><S3JobManifestGenerator><SourceBucket>arn:aws:s3:::data-{account}</SourceBucket><ManifestOutputLocation><Bucket>arn:aws:s3:::manifests-{account}</Bucket><ManifestPrefix>generated</ManifestPrefix><ManifestFormat>S3InventoryReport_CSV_20211130</ManifestFormat></ManifestOutputLocation><EnableManifestOutput>true</EnableManifestOutput></S3JobManifestGenerator></ManifestGenerator>"
+            )
+        } else {
+            format!(
+                "<Manifest><Spec><Format>S3BatchOperations_CSV_20180820</Format><Fields><member>Bucket</member><member>Key</member></Fields></Spec><Location><ObjectArn>arn:aws:s3:::manifests-{account}/{id_or_placeholder}.csv</ObjectArn><ETag>60e460c9d1046e73f7dde5043ac3ae85</ETag></Location></Manifest>"
+            )
+        }),
         report_xml: "<Report><Enabled>false</Enabled></Report>".to_owned(),
         role_arn: job
             .role_arn
@@ -534,6 +581,55 @@ fn place(
     })
 }
 
+/// The `<Operation>` element of a seeded job: each operation with the parameters a real job of that kind
+/// carries (a tagging job its tag set, a copy job its target bucket, …), so a client reading them sees
+/// what it would see from the service.
+fn operation_xml(
+    name: &str,
+    account: &str,
+    tags: &BTreeMap<String, String>,
+    region: &str,
+) -> String {
+    let params = match name {
+        "LambdaInvoke" => format!(
+            "<FunctionArn>arn:aws:lambda:{region}:{account}:function:batch-worker</FunctionArn><InvocationSchemaVersion>2.0</InvocationSchemaVersion>"
+        ),
+        "S3PutObjectCopy" => format!(
+            "<TargetResource>arn:aws:s3:::archive-{account}</TargetResource><MetadataDirective>COPY</MetadataDirective><StorageClass>GLACIER_IR</StorageClass><TargetKeyPrefix>copied/</TargetKeyPrefix>"
+        ),
+        "S3PutObjectAcl" => "<AccessControlPolicy><CannedAccessControlList>bucket-owner-full-control</CannedAccessControlList></AccessControlPolicy>".to_owned(),
+        "S3PutObjectTagging" => {
+            let mut set = String::from("<TagSet>");
+            // The tags the job writes to objects: the job's own tags, else one marker tag.
+            let marker = BTreeMap::from([("batch".to_owned(), "retagged".to_owned())]);
+            let source = if tags.is_empty() { &marker } else { tags };
+            for (k, v) in source {
+                set.push_str(&format!(
+                    "<member><Key>{}</Key><Value>{}</Value></member>",
+                    super::xml::escape(k),
+                    super::xml::escape(v)
+                ));
+            }
+            set.push_str("</TagSet>");
+            set
+        }
+        "S3InitiateRestoreObject" => {
+            "<ExpirationInDays>7</ExpirationInDays><GlacierJobTier>BULK</GlacierJobTier>".to_owned()
+        }
+        "S3PutObjectLegalHold" => "<LegalHold><Status>ON</Status></LegalHold>".to_owned(),
+        "S3PutObjectRetention" => "<BypassGovernanceRetention>false</BypassGovernanceRetention><Retention><RetainUntilDate>2030-01-01T00:00:00Z</RetainUntilDate><Mode>GOVERNANCE</Mode></Retention>".to_owned(),
+        "S3ComputeObjectChecksum" => {
+            "<ChecksumAlgorithm>CRC64NVME</ChecksumAlgorithm><ChecksumType>FULL_OBJECT</ChecksumType>".to_owned()
+        }
+        "S3UpdateObjectEncryption" => format!(
+            "<ObjectEncryption><SSE-KMS><KMSKeyArn>arn:aws:kms:{region}:{account}:key/1234abcd-12ab-34cd-56ef-1234567890ab</KMSKeyArn><BucketKeyEnabled>true</BucketKeyEnabled></SSE-KMS></ObjectEncryption>"
+        ),
+        // S3DeleteObjectTagging and S3ReplicateObject have no parameters in the model.
+        _ => String::new(),
+    };
+    format!("<Operation><{name}>{params}</{name}></Operation>")
+}
+
 fn first_start(timeline: &Timeline, status: JobStatus) -> Option<SimTime> {
     timeline
         .segments()
@@ -546,6 +642,10 @@ fn first_start(timeline: &Timeline, status: JobStatus) -> Option<SimTime> {
 mod tests {
     use super::*;
 
+    fn sc(account: &str) -> Scope<'_> {
+        Scope::new(account, "us-east-1")
+    }
+
     fn store() -> Store {
         Store::new("us-east-1", TransitionRules::default(), 0)
     }
@@ -557,6 +657,7 @@ mod tests {
             let seed = Seed {
                 accounts: vec![SeedAccount {
                     id: DEMO_ACCOUNT.into(),
+                    region: None,
                     jobs: vec![SeedJob {
                         id: Some(format!("job-{status}")),
                         status: Some(status),
@@ -569,7 +670,7 @@ mod tests {
             let mut store = store();
             seed.load_into(&mut store, start).unwrap();
             let (_, snap) = store
-                .job(DEMO_ACCOUNT, &format!("job-{status}"), start)
+                .job(sc(DEMO_ACCOUNT), &format!("job-{status}"), start)
                 .unwrap();
             assert_eq!(snap.status, status);
         }
@@ -583,6 +684,89 @@ mod tests {
             .unwrap();
         assert!(n >= 20, "{n}");
         assert!(store.has_account(DEMO_ACCOUNT));
+    }
+
+    #[test]
+    fn demo_jobs_have_distinct_creation_and_termination_times_and_uuid_ids() {
+        let mut store = store();
+        let start = SimTime(1_700_000_000_000);
+        Seed::demo().load_into(&mut store, start).unwrap();
+        for account in [DEMO_ACCOUNT, "444455556666"] {
+            let page = store.list(sc(account), &[], 1000, None, start).unwrap();
+            let mut created = std::collections::HashSet::new();
+            let mut ended = std::collections::HashSet::new();
+            for (record, snap) in &page.jobs {
+                assert!(
+                    uuid::Uuid::parse_str(&record.id).is_ok(),
+                    "{} is not a UUID",
+                    record.id
+                );
+                assert!(
+                    created.insert(record.script.created),
+                    "{} shares a CreationTime",
+                    record.id
+                );
+                if let Some(end) = snap.termination_date {
+                    assert!(ended.insert(end), "{} shares a TerminationDate", record.id);
+                }
+            }
+            assert!(created.len() >= 2);
+        }
+    }
+
+    #[test]
+    fn seeded_operations_carry_their_parameters() {
+        let mut store = store();
+        let start = SimTime(1_700_000_000_000);
+        let ops = [
+            ("LambdaInvoke", "<FunctionArn>arn:aws:lambda:us-east-1:"),
+            ("S3PutObjectCopy", "<TargetResource>arn:aws:s3:::"),
+            ("S3PutObjectAcl", "<CannedAccessControlList>"),
+            (
+                "S3PutObjectTagging",
+                "<TagSet><member><Key>team</Key><Value>x</Value>",
+            ),
+            ("S3InitiateRestoreObject", "<ExpirationInDays>"),
+            (
+                "S3PutObjectLegalHold",
+                "<LegalHold><Status>ON</Status></LegalHold>",
+            ),
+            ("S3PutObjectRetention", "<Retention><RetainUntilDate>"),
+            ("S3ComputeObjectChecksum", "<ChecksumAlgorithm>"),
+            (
+                "S3UpdateObjectEncryption",
+                "<ObjectEncryption><SSE-KMS><KMSKeyArn>",
+            ),
+            (
+                "S3DeleteObjectTagging",
+                "<S3DeleteObjectTagging></S3DeleteObjectTagging>",
+            ),
+        ];
+        for (op, needle) in ops {
+            let job = SeedJob {
+                id: Some(format!("job-{op}")),
+                operation: Some(op.to_owned()),
+                tags: BTreeMap::from([("team".to_owned(), "x".to_owned())]),
+                ..SeedJob::default()
+            };
+            let new = place(
+                &job,
+                DEMO_ACCOUNT,
+                "us-east-1",
+                job.id.clone(),
+                None,
+                start,
+                0,
+                &mut store,
+            )
+            .unwrap();
+            assert!(
+                new.operation_xml.contains(needle),
+                "{op}: {}",
+                new.operation_xml
+            );
+            assert!(new.operation_xml.starts_with(&format!("<Operation><{op}>")));
+        }
     }
 
     #[test]
@@ -600,7 +784,9 @@ accounts:
         let mut store = store();
         let start = SimTime(1_700_000_000_000);
         assert_eq!(seed.load_into(&mut store, start).unwrap(), 3);
-        let (job, snap) = store.job("444455556666", "reindex-00003", start).unwrap();
+        let (job, snap) = store
+            .job(sc("444455556666"), "reindex-00003", start)
+            .unwrap();
         assert_eq!(snap.status, JobStatus::Active);
         assert_eq!(job.description.as_deref(), Some("reindex shard 00003"));
         assert_eq!(job.tags[0].key, "team");

@@ -1,8 +1,8 @@
-//! Starting and stopping a sandbox: [`Sandbox::builder`] → [`SandboxBuilder::start`] → [`SandboxHandle`],
-//! the shared state every request sees, and the TCP listener whose connections can be dropped on purpose.
+//! Starting and stopping a sandbox: [`Sandbox::builder`] → [`SandboxBuilder::start`] → [`SandboxHandle`].
 //!
 //! Owns the public in-process API used by tests, benches and `s3plan sandbox`. Requests are served by
-//! `router.rs` (job API, any `Host`, absolute-form URIs too) and `admin.rs` (`/_sandbox/`).
+//! `router.rs` (job API, any `Host`, absolute-form URIs too) and `admin.rs` (`/_sandbox/`) over the state in
+//! `state.rs`; connections are `connection.rs`'s.
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), s3plan::sandbox::SandboxError> {
@@ -18,27 +18,23 @@
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::pin::Pin;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
-use std::task::{Context, Poll};
+use std::sync::Arc;
 use std::time::Duration;
 
-use axum::extract::connect_info::Connected;
-use axum::serve::IncomingStream;
-use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::TcpListener;
 
-use super::audit::{AuditEntry, AuditLog, CallCounts};
+use super::audit::{AuditEntry, AuditLog};
 use super::auth::{AuthMode, Credentials};
 use super::clock::{SimClock, SimTime};
+use super::connection::{ConnKill, SandboxListener};
 use super::error::SandboxError;
 use super::knobs::{KnobState, Knobs, ScriptedFault, Throttle};
 use super::lifecycle::{JobStatus, TransitionRules};
 use super::operation::Operation;
 use super::router;
 use super::seed::Seed;
-use super::store::Store;
+use super::state::{Callers, Shared};
+use super::store::{Scope, Store};
 
 /// Entry point of the in-process API.
 #[derive(Debug)]
@@ -124,7 +120,7 @@ impl SandboxBuilder {
         self
     }
 
-    /// The `[INF]` UpdateJobStatus choices (default: the documented ones).
+    /// The UpdateJobStatus choices AWS does not document (default: the ones in `docs/sandbox.md`).
     pub fn rules(mut self, rules: TransitionRules) -> Self {
         self.rules = Some(rules);
         self
@@ -173,16 +169,21 @@ impl SandboxBuilder {
             AuthMode::Verify(credentials)
         };
         let audit = AuditLog::new(self.audit_log.as_deref())?;
-        let shared = Arc::new(Shared {
-            clock: SimClock::new(start, speed),
-            store: Mutex::new(store),
-            knobs: Mutex::new(KnobState::new(knobs)),
+        let shared = Arc::new(Shared::new(
+            SimClock::new(start, speed),
+            store,
+            KnobState::new(knobs),
             auth,
             audit,
-            calls: CallCounts::default(),
-            request_seq: AtomicU64::new(1),
-            request_salt: seed.random_seed.unwrap_or(0),
-        });
+            seed.random_seed.unwrap_or(0),
+            Callers {
+                accounts: seed.caller_accounts.clone(),
+                default: seed
+                    .accounts
+                    .first()
+                    .map_or_else(|| super::seed::DEMO_ACCOUNT.to_owned(), |a| a.id.clone()),
+            },
+        ));
         let listener =
             TcpListener::bind(&self.bind)
                 .await
@@ -298,12 +299,18 @@ impl SandboxHandle {
         self.shared.calls.all()
     }
 
-    /// A job's status now (`None` when unknown or expired).
+    /// A job's status now in the default region (`None` when unknown or expired).
     pub fn job_status(&self, account: &str, job_id: &str) -> Option<JobStatus> {
+        let region = self.shared.store().region().to_owned();
+        self.job_status_in(account, &region, job_id)
+    }
+
+    /// A job's status now in `region` (`None` when unknown or expired).
+    pub fn job_status_in(&self, account: &str, region: &str, job_id: &str) -> Option<JobStatus> {
         let now = self.shared.clock.now();
         self.shared
             .store()
-            .job(account, job_id, now)
+            .job(Scope::new(account, region), job_id, now)
             .ok()
             .map(|(_, snap)| snap.status)
     }
@@ -329,148 +336,5 @@ impl Drop for SandboxHandle {
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
         }
-    }
-}
-
-/// State shared by every request.
-#[derive(Debug)]
-pub(crate) struct Shared {
-    pub(crate) clock: SimClock,
-    store: Mutex<Store>,
-    knobs: Mutex<KnobState>,
-    pub(crate) auth: AuthMode,
-    pub(crate) audit: AuditLog,
-    pub(crate) calls: CallCounts,
-    request_seq: AtomicU64,
-    request_salt: u64,
-}
-
-impl Shared {
-    pub(crate) fn store(&self) -> MutexGuard<'_, Store> {
-        // Store methods validate before mutating, so a panic cannot leave half-applied state.
-        self.store.lock().unwrap_or_else(PoisonError::into_inner)
-    }
-
-    pub(crate) fn knobs(&self) -> MutexGuard<'_, KnobState> {
-        self.knobs.lock().unwrap_or_else(PoisonError::into_inner)
-    }
-
-    pub(crate) fn next_request_id(&self) -> String {
-        router::request_id(&self.request_seq, self.request_salt)
-    }
-
-    pub(crate) fn add_seed(&self, seed: &Seed) -> Result<usize, SandboxError> {
-        let now = self.clock.now();
-        seed.load_into(&mut self.store(), now)
-    }
-}
-
-/// Accepts TCP connections wrapped in [`KillableStream`].
-struct SandboxListener {
-    inner: TcpListener,
-}
-
-impl axum::serve::Listener for SandboxListener {
-    type Io = KillableStream;
-    type Addr = SocketAddr;
-
-    async fn accept(&mut self) -> (Self::Io, Self::Addr) {
-        loop {
-            match self.inner.accept().await {
-                Ok((stream, addr)) => {
-                    // Small request/response pairs: do not wait for Nagle.
-                    let _ = stream.set_nodelay(true);
-                    return (
-                        KillableStream {
-                            inner: stream,
-                            kill: Arc::new(AtomicBool::new(false)),
-                        },
-                        addr,
-                    );
-                }
-                Err(err) => {
-                    // Out of file descriptors and the like: back off instead of spinning.
-                    tracing::warn!("accept failed: {err}");
-                    tokio::time::sleep(Duration::from_millis(50)).await;
-                }
-            }
-        }
-    }
-
-    fn local_addr(&self) -> std::io::Result<Self::Addr> {
-        self.inner.local_addr()
-    }
-}
-
-/// A TCP stream that can be made to fail, so the connection closes without a response (a dropped
-/// connection, as far as the client can tell).
-pub(crate) struct KillableStream {
-    inner: TcpStream,
-    kill: Arc<AtomicBool>,
-}
-
-impl KillableStream {
-    fn killed(&self) -> bool {
-        self.kill.load(Ordering::Relaxed)
-    }
-}
-
-fn aborted() -> std::io::Error {
-    std::io::Error::new(
-        std::io::ErrorKind::ConnectionAborted,
-        "dropped by the sandbox",
-    )
-}
-
-impl AsyncRead for KillableStream {
-    fn poll_read(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &mut ReadBuf<'_>,
-    ) -> Poll<std::io::Result<()>> {
-        if self.killed() {
-            return Poll::Ready(Err(aborted()));
-        }
-        Pin::new(&mut self.get_mut().inner).poll_read(cx, buf)
-    }
-}
-
-impl AsyncWrite for KillableStream {
-    fn poll_write(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &[u8],
-    ) -> Poll<std::io::Result<usize>> {
-        if self.killed() {
-            return Poll::Ready(Err(aborted()));
-        }
-        Pin::new(&mut self.get_mut().inner).poll_write(cx, buf)
-    }
-
-    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
-        if self.killed() {
-            return Poll::Ready(Err(aborted()));
-        }
-        Pin::new(&mut self.get_mut().inner).poll_flush(cx)
-    }
-
-    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
-        Pin::new(&mut self.get_mut().inner).poll_shutdown(cx)
-    }
-}
-
-/// Per-connection switch handed to handlers: [`ConnKill::kill`] makes the connection close unanswered.
-#[derive(Debug, Clone)]
-pub(crate) struct ConnKill(Arc<AtomicBool>);
-
-impl ConnKill {
-    pub(crate) fn kill(&self) {
-        self.0.store(true, Ordering::Relaxed);
-    }
-}
-
-impl Connected<IncomingStream<'_, SandboxListener>> for ConnKill {
-    fn connect_info(stream: IncomingStream<'_, SandboxListener>) -> Self {
-        ConnKill(Arc::clone(&stream.io().kill))
     }
 }

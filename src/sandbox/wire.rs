@@ -1,7 +1,8 @@
 //! The restXml wire format: response documents (exact root elements, namespace, `<member>` lists, RFC 3339
 //! timestamps), the `ErrorResponse` envelope, and the request bodies of CreateJob and PutJobTagging.
 //!
-//! Owns the sandbox's own reading of reference §2; shares nothing with the client side on purpose. Does not
+//! Owns the sandbox's own reading of the restXml protocol; shares nothing with the client side on purpose, so
+//! a misreading cannot hide in shared code. Does not
 //! decide anything about state (see `store.rs`) or routing (see `router.rs`).
 
 use std::fmt::Write as _;
@@ -14,7 +15,7 @@ use super::store::{JobRecord, MAX_TAGS, Tag};
 use super::xml::{self, Element, escape};
 
 /// The S3 Control XML namespace.
-pub const NAMESPACE: &str = "http://awss3control.amazonaws.com/doc/2018-08-20/";
+pub(crate) const NAMESPACE: &str = "http://awss3control.amazonaws.com/doc/2018-08-20/";
 
 const DECL: &str = r#"<?xml version="1.0" encoding="UTF-8"?>"#;
 
@@ -41,7 +42,12 @@ fn progress(out: &mut String, record: &JobRecord, snap: &Snapshot) {
 }
 
 /// `DescribeJobResult`.
-pub fn describe_job(record: &JobRecord, snap: &Snapshot, account: &str, region: &str) -> String {
+pub(crate) fn describe_job(
+    record: &JobRecord,
+    snap: &Snapshot,
+    account: &str,
+    region: &str,
+) -> String {
     let mut out = open("DescribeJobResult");
     out.push_str("<Job>");
     leaf(&mut out, "JobId", &record.id);
@@ -68,14 +74,17 @@ pub fn describe_job(record: &JobRecord, snap: &Snapshot, account: &str, region: 
     if let Some(r) = &record.status_update_reason {
         leaf(&mut out, "StatusUpdateReason", r);
     }
+    // The service always sends the list, empty unless the job failed.
+    out.push_str("<FailureReasons>");
     if matches!(snap.status, JobStatus::Failed | JobStatus::Failing)
-        && let Some(f) = &record.script.failure
+        && let Some(f) = record.script.effective_failure()
     {
-        out.push_str("<FailureReasons><member>");
+        out.push_str("<member>");
         leaf(&mut out, "FailureCode", &f.code);
         leaf(&mut out, "FailureReason", &f.reason);
-        out.push_str("</member></FailureReasons>");
+        out.push_str("</member>");
     }
+    out.push_str("</FailureReasons>");
     out.push_str(&record.report_xml);
     leaf(
         &mut out,
@@ -97,12 +106,60 @@ pub fn describe_job(record: &JobRecord, snap: &Snapshot, account: &str, region: 
                 .unwrap_or("AwaitingConfirmation"),
         );
     }
+    if snap.prepared
+        && let Some(generated) = generated_manifest(record, account)
+    {
+        out.push_str(&generated);
+    }
     out.push_str("</Job></DescribeJobResult>");
     out
 }
 
+/// The `GeneratedManifestDescriptor` of a job created with a `ManifestGenerator` (the manifest the
+/// service wrote while the job was `Preparing`): in the generator's output location when it has one,
+/// else next to the source bucket's objects under `job-{id}/`.
+fn generated_manifest(record: &JobRecord, account: &str) -> Option<String> {
+    let text = record.manifest_xml.as_deref()?;
+    if !text.starts_with("<ManifestGenerator") {
+        return None;
+    }
+    let generator = xml::parse(text).ok()?;
+    let s3 = generator.child("S3JobManifestGenerator")?;
+    let output = s3.child("ManifestOutputLocation");
+    let bucket_arn = output
+        .and_then(|o| o.child_text("Bucket"))
+        .or_else(|| s3.child_text("SourceBucket"))
+        .unwrap_or("arn:aws:s3:::batch-manifests");
+    let bucket = bucket_arn.rsplit(':').next().unwrap_or(bucket_arn);
+    let prefix = output
+        .and_then(|o| o.child_text("ManifestPrefix"))
+        .map(|p| format!("{}/", p.trim_end_matches('/')))
+        .unwrap_or_default();
+    let mut etag = sha2::Sha256::new();
+    etag.update(account.as_bytes());
+    etag.update(record.id.as_bytes());
+    let etag: String = etag.finalize()[..16]
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    let mut out = String::from(
+        "<GeneratedManifestDescriptor><Format>S3InventoryReport_CSV_20211130</Format><Location>",
+    );
+    leaf(
+        &mut out,
+        "ObjectArn",
+        &format!(
+            "arn:aws:s3:::{bucket}/{prefix}job-{}/manifest.json",
+            record.id
+        ),
+    );
+    leaf(&mut out, "ETag", &etag);
+    out.push_str("</Location></GeneratedManifestDescriptor>");
+    Some(out)
+}
+
 /// `ListJobsResult`.
-pub fn list_jobs(jobs: &[(&JobRecord, Snapshot)], next_token: Option<&str>) -> String {
+pub(crate) fn list_jobs(jobs: &[(&JobRecord, Snapshot)], next_token: Option<&str>) -> String {
     let mut out = open("ListJobsResult");
     if let Some(t) = next_token {
         leaf(&mut out, "NextToken", t);
@@ -133,7 +190,7 @@ pub fn list_jobs(jobs: &[(&JobRecord, Snapshot)], next_token: Option<&str>) -> S
 }
 
 /// `UpdateJobStatusResult`.
-pub fn update_job_status(id: &str, status: JobStatus, reason: Option<&str>) -> String {
+pub(crate) fn update_job_status(id: &str, status: JobStatus, reason: Option<&str>) -> String {
     let mut out = open("UpdateJobStatusResult");
     leaf(&mut out, "JobId", id);
     leaf(&mut out, "Status", status.as_str());
@@ -145,7 +202,7 @@ pub fn update_job_status(id: &str, status: JobStatus, reason: Option<&str>) -> S
 }
 
 /// `UpdateJobPriorityResult`.
-pub fn update_job_priority(id: &str, priority: i32) -> String {
+pub(crate) fn update_job_priority(id: &str, priority: i32) -> String {
     let mut out = open("UpdateJobPriorityResult");
     leaf(&mut out, "JobId", id);
     let _ = write!(out, "<Priority>{priority}</Priority>");
@@ -154,7 +211,7 @@ pub fn update_job_priority(id: &str, priority: i32) -> String {
 }
 
 /// `CreateJobResult`.
-pub fn create_job(id: &str) -> String {
+pub(crate) fn create_job(id: &str) -> String {
     let mut out = open("CreateJobResult");
     leaf(&mut out, "JobId", id);
     out.push_str("</CreateJobResult>");
@@ -162,7 +219,7 @@ pub fn create_job(id: &str) -> String {
 }
 
 /// `GetJobTaggingResult`.
-pub fn get_job_tagging(tags: &[Tag]) -> String {
+pub(crate) fn get_job_tagging(tags: &[Tag]) -> String {
     let mut out = open("GetJobTaggingResult");
     out.push_str("<Tags>");
     for tag in tags {
@@ -175,18 +232,33 @@ pub fn get_job_tagging(tags: &[Tag]) -> String {
     out
 }
 
-/// The `ErrorResponse` envelope (reference §3.1: always the wrapped form).
-pub fn error(err: &WireError, request_id: &str) -> String {
+/// The `ErrorResponse` envelope (always the wrapped form, as the service sends it).
+pub(crate) fn error(err: &WireError, request_id: &str) -> String {
+    error_envelope(
+        err.code.as_str(),
+        err.code.http_status(),
+        &err.message,
+        request_id,
+    )
+}
+
+/// The `ErrorResponse` envelope for any code: `Receiver` faults for 5xx, `Sender` otherwise.
+pub(crate) fn error_envelope(
+    code: &str,
+    http_status: u16,
+    message: &str,
+    request_id: &str,
+) -> String {
     let mut out = open("ErrorResponse");
     out.push_str("<Error><Type>");
-    out.push_str(if err.code.http_status() >= 500 {
+    out.push_str(if http_status >= 500 {
         "Receiver"
     } else {
         "Sender"
     });
     out.push_str("</Type>");
-    leaf(&mut out, "Code", err.code.as_str());
-    let message: String = err.message.chars().take(1024).collect();
+    leaf(&mut out, "Code", code);
+    let message: String = message.chars().take(1024).collect();
     leaf(&mut out, "Message", &message);
     out.push_str("</Error>");
     leaf(&mut out, "RequestId", request_id);
@@ -196,33 +268,33 @@ pub fn error(err: &WireError, request_id: &str) -> String {
 
 /// A parsed CreateJob request.
 #[derive(Debug, Clone)]
-pub struct CreateJobRequest {
+pub(crate) struct CreateJobRequest {
     /// `ClientRequestToken`.
-    pub client_request_token: String,
+    pub(crate) client_request_token: String,
     /// `ConfirmationRequired`, when sent.
-    pub confirmation_required: Option<bool>,
+    pub(crate) confirmation_required: Option<bool>,
     /// `Description`.
-    pub description: Option<String>,
+    pub(crate) description: Option<String>,
     /// `Priority`.
-    pub priority: i32,
+    pub(crate) priority: i32,
     /// The operation's name (the only child of `Operation`).
-    pub operation_name: String,
+    pub(crate) operation_name: String,
     /// `<Operation>` element as XML.
-    pub operation_xml: String,
+    pub(crate) operation_xml: String,
     /// `<Manifest>` or `<ManifestGenerator>` element as XML.
-    pub manifest_xml: Option<String>,
+    pub(crate) manifest_xml: Option<String>,
     /// `<Report>` element as XML.
-    pub report_xml: String,
+    pub(crate) report_xml: String,
     /// `RoleArn`.
-    pub role_arn: String,
+    pub(crate) role_arn: String,
     /// `Tags`.
-    pub tags: Vec<Tag>,
+    pub(crate) tags: Vec<Tag>,
     /// Hash of the request's meaningful fields (idempotency check).
-    pub fingerprint: [u8; 32],
+    pub(crate) fingerprint: [u8; 32],
 }
 
 /// The operation names of the model's `OperationName` enum.
-pub const OPERATION_NAMES: [&str; 11] = [
+pub(crate) const OPERATION_NAMES: [&str; 11] = [
     "LambdaInvoke",
     "S3PutObjectCopy",
     "S3PutObjectAcl",
@@ -258,8 +330,8 @@ fn element_xml(element: &Element) -> String {
     out
 }
 
-/// Parses a `CreateJobRequest` body and validates it (reference §2.5, §5).
-pub fn parse_create_job(body: &[u8]) -> Result<CreateJobRequest, WireError> {
+/// Parses a `CreateJobRequest` body and validates it against the model's required members and limits.
+pub(crate) fn parse_create_job(body: &[u8]) -> Result<CreateJobRequest, WireError> {
     let root = parse_root(body, "CreateJobRequest")?;
     let token = root
         .child_text("ClientRequestToken")
@@ -345,7 +417,7 @@ pub fn parse_create_job(body: &[u8]) -> Result<CreateJobRequest, WireError> {
 
 /// Parses a `PutJobTaggingRequest` body. A missing `Tags` element is an empty set (the Rust SDK omits an
 /// empty list), which deletes all tags as the model documents for an empty set.
-pub fn parse_put_job_tagging(body: &[u8]) -> Result<Vec<Tag>, WireError> {
+pub(crate) fn parse_put_job_tagging(body: &[u8]) -> Result<Vec<Tag>, WireError> {
     let root = parse_root(body, "PutJobTaggingRequest")?;
     match root.child("Tags") {
         Some(tags) => parse_tags(tags),
@@ -365,6 +437,14 @@ fn parse_tags(tags: &Element) -> Result<Vec<Tag>, WireError> {
         if value.chars().count() > 256 {
             return Err(bad("tag values are at most 256 characters"));
         }
+        check_tag_text("TagKey", &key)?;
+        check_tag_text("TagValue", &value)?;
+        if key.get(..4).is_some_and(|p| p.eq_ignore_ascii_case("aws:")) {
+            return Err(WireError::new(
+                ErrorCode::InvalidTag,
+                "Your TagKey cannot be prefixed with aws: (reserved for AWS use, in any letter case)",
+            ));
+        }
         if out.iter().any(|t| t.key == key) {
             return Err(bad(format!("duplicate tag key {key:?}")));
         }
@@ -382,6 +462,26 @@ fn parse_tags(tags: &Element) -> Result<Vec<Tag>, WireError> {
     Ok(out)
 }
 
+/// The model's tag pattern `^([\p{L}\p{Z}\p{N}_.:/=+\-@]*)$`: letters, separators (spaces), numbers and
+/// `_ . : / = + - @`.
+fn check_tag_text(what: &str, text: &str) -> Result<(), WireError> {
+    let allowed = |c: char| {
+        c.is_alphabetic()
+            || c.is_numeric()
+            || (c.is_whitespace() && !c.is_control())
+            || matches!(c, '_' | '.' | ':' | '/' | '=' | '+' | '-' | '@')
+    };
+    match text.chars().find(|c| !allowed(*c)) {
+        None => Ok(()),
+        Some(c) => Err(WireError::new(
+            ErrorCode::InvalidTag,
+            format!(
+                "The {what} you have provided is invalid: {c:?} is not a letter, number, space or one of _ . : / = + - @"
+            ),
+        )),
+    }
+}
+
 fn check_len(what: &str, text: &str, min: usize, max: usize) -> Result<(), WireError> {
     let n = text.chars().count();
     if n < min || n > max {
@@ -393,7 +493,7 @@ fn check_len(what: &str, text: &str, min: usize, max: usize) -> Result<(), WireE
 }
 
 /// Validates a job id (5–36 chars of `[a-zA-Z0-9\-_]`).
-pub fn check_job_id(id: &str) -> Result<(), WireError> {
+pub(crate) fn check_job_id(id: &str) -> Result<(), WireError> {
     let ok = (5..=36).contains(&id.len())
         && id
             .bytes()
@@ -408,12 +508,12 @@ pub fn check_job_id(id: &str) -> Result<(), WireError> {
 }
 
 /// Validates a `statusUpdateReason` (1–256 chars).
-pub fn check_reason(reason: &str) -> Result<(), WireError> {
+pub(crate) fn check_reason(reason: &str) -> Result<(), WireError> {
     check_len("statusUpdateReason", reason, 1, 256)
 }
 
 /// Parses a priority (0–2147483647).
-pub fn parse_priority(text: &str) -> Result<i32, WireError> {
+pub(crate) fn parse_priority(text: &str) -> Result<i32, WireError> {
     match text.trim().parse::<i32>() {
         Ok(p) if p >= 0 => Ok(p),
         _ => Err(bad(format!(
@@ -429,7 +529,7 @@ mod tests {
     const CREATE: &str = r#"<CreateJobRequest xmlns="http://awss3control.amazonaws.com/doc/2018-08-20/"><ClientRequestToken>5e8af9f7-6ebd-4d9a-ad53-8fc84d21a6ba</ClientRequestToken><ConfirmationRequired>true</ConfirmationRequired><Description>demo</Description><Manifest><Spec><Format>S3BatchOperations_CSV_20180820</Format><Fields><member>Bucket</member><member>Key</member></Fields></Spec><Location><ObjectArn>arn:aws:s3:::bkt/manifest.csv</ObjectArn><ETag>abc</ETag></Location></Manifest><Operation><S3PutObjectTagging><TagSet><member><Key>a</Key><Value>b</Value></member></TagSet></S3PutObjectTagging></Operation><Priority>10</Priority><Report><Enabled>false</Enabled></Report><RoleArn>arn:aws:iam::123456789012:role/batch</RoleArn></CreateJobRequest>"#;
 
     #[test]
-    fn parses_the_reference_create_job_body() {
+    fn parses_the_create_job_body_the_sdk_sends() {
         let req = parse_create_job(CREATE.as_bytes()).unwrap();
         assert_eq!(req.operation_name, "S3PutObjectTagging");
         assert_eq!(req.priority, 10);

@@ -10,28 +10,28 @@ use quick_xml::events::Event;
 
 /// One XML element: local name, children and concatenated text.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct Element {
+pub(crate) struct Element {
     /// Local name (namespace prefix removed).
-    pub name: String,
+    pub(crate) name: String,
     /// Child elements in document order.
-    pub children: Vec<Element>,
+    pub(crate) children: Vec<Element>,
     /// Text directly inside this element, unescaped.
-    pub text: String,
+    pub(crate) text: String,
 }
 
 impl Element {
     /// The first child named `name`.
-    pub fn child(&self, name: &str) -> Option<&Element> {
+    pub(crate) fn child(&self, name: &str) -> Option<&Element> {
         self.children.iter().find(|c| c.name == name)
     }
 
     /// The trimmed text of the first child named `name`.
-    pub fn child_text(&self, name: &str) -> Option<&str> {
+    pub(crate) fn child_text(&self, name: &str) -> Option<&str> {
         self.child(name).map(|c| c.text.trim())
     }
 
     /// Writes this element (and its subtree) as XML without a namespace.
-    pub fn write(&self, out: &mut String) {
+    pub(crate) fn write(&self, out: &mut String) {
         let _ = write!(out, "<{}>", self.name);
         if self.children.is_empty() {
             out.push_str(&escape(self.text.trim()));
@@ -45,7 +45,7 @@ impl Element {
 }
 
 /// Parses a document into its root element; `None` with a message when it is not well-formed XML.
-pub fn parse(body: &str) -> Result<Element, String> {
+pub(crate) fn parse(body: &str) -> Result<Element, String> {
     let mut reader = quick_xml::Reader::from_str(body);
     let mut stack: Vec<Element> = Vec::new();
     loop {
@@ -100,7 +100,7 @@ pub fn parse(body: &str) -> Result<Element, String> {
 }
 
 /// Escapes text for element content.
-pub fn escape(text: &str) -> std::borrow::Cow<'_, str> {
+pub(crate) fn escape(text: &str) -> std::borrow::Cow<'_, str> {
     quick_xml::escape::escape(text)
 }
 

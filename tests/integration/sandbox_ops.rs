@@ -235,7 +235,7 @@ async fn tagging_round_trips() {
         .tags(
             S3Tag::builder()
                 .key("team")
-                .value("search & <co>")
+                .value("search @ co-op: é/1")
                 .build()
                 .unwrap(),
         )
@@ -251,7 +251,7 @@ async fn tagging_round_trips() {
         .await
         .unwrap();
     let pairs: Vec<(&str, &str)> = tags.tags().iter().map(|t| (t.key(), t.value())).collect();
-    assert_eq!(pairs, [("team", "search & <co>"), ("empty", "")]);
+    assert_eq!(pairs, [("team", "search @ co-op: é/1"), ("empty", "")]);
 
     client
         .delete_job_tagging()
@@ -271,7 +271,7 @@ async fn tagging_round_trips() {
     let audit = sandbox.audit();
     assert_eq!(audit.len(), 2);
     assert_eq!(audit[0].operation, Operation::PutJobTagging);
-    assert_eq!(audit[0].params["Tags"], "team=search & <co>,empty=");
+    assert_eq!(audit[0].params["Tags"], "team=search @ co-op: é/1,empty=");
     assert_eq!(audit[1].operation, Operation::DeleteJobTagging);
 }
 

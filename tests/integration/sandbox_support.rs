@@ -113,3 +113,26 @@ pub fn get(path_or_uri: &str, host: &str, account: Option<&str>) -> String {
         "0".repeat(64)
     )
 }
+
+/// Demo jobs with operation parameters worth checking.
+pub const LEGAL_HOLD: &str = "0cb1e29c-658c-4a14-95e6-0af593bd04cf";
+pub const COPY_LOGS: &str = "6b0d549b-6f03-475a-9600-a35a099950d8";
+pub const RESTORE_GENERATED: &str = "36f675cc-81e7-4ef5-a8e2-5d940ed90475";
+
+/// A client without retries that signs for `region`.
+pub fn client_in_region(url: &str, region: &'static str) -> Client {
+    let conf = aws_sdk_s3control::Config::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .region(Region::from_static(region))
+        .credentials_provider(Credentials::new(
+            "AKIDSANDBOXTEST",
+            "sandbox-secret",
+            None,
+            None,
+            "test",
+        ))
+        .endpoint_resolver(FixedEndpoint(url.to_owned()))
+        .retry_config(RetryConfig::disabled())
+        .build();
+    Client::from_conf(conf)
+}
