@@ -55,6 +55,8 @@ pub struct GateView {
     pub statuses: Vec<JobStatus>,
     /// How long the job waits at most.
     pub timeout: Duration,
+    /// The task condition that must hold as well, if any.
+    pub tasks: Option<crate::resolved::TaskLimit>,
 }
 
 /// An error as the report shows it.

@@ -171,6 +171,7 @@ pub(crate) async fn run_job<C: JobControl>(ctx: Arc<Context<C>>, index: JobIndex
                         subject: gate.subject.clone(),
                         statuses: gate.statuses.clone(),
                         timeout: gate.timeout,
+                        tasks: gate.tasks,
                     })
                 }
                 Some(_) | None => JobState::Applying(status),
@@ -295,7 +296,7 @@ async fn wait_gate<C: JobControl>(
         GateSubject::OtherJob(other) => other,
     };
     let wanted: Arc<[JobStatus]> = gate.statuses.clone().into();
-    let rx = ctx.poller.watch(watched, wanted);
+    let rx = ctx.poller.watch(watched, wanted, gate.tasks);
     let news = tokio::select! {
         news = tokio::time::timeout(gate.timeout, rx) => news,
         () = ctx.cancel.cancelled() => {
@@ -308,8 +309,8 @@ async fn wait_gate<C: JobControl>(
         GateSubject::OtherJob(other) => format!("job {other}"),
     };
     match news {
-        Ok(Ok(GateNews::Holds(status))) => (Ok(()), Some(status)),
-        Ok(Ok(GateNews::Unreachable(status, why))) => (
+        Ok(Ok(GateNews::Holds(status, _))) => (Ok(()), Some(status)),
+        Ok(Ok(GateNews::Unreachable(status, _, why))) => (
             Err(Step::quiet(
                 Outcome::Failed,
                 Some(format!("gate on {whose} can never hold: {why}")),
@@ -571,6 +572,7 @@ mod tests {
             description: None,
             status_seen: status,
             priority_seen: 10,
+            progress_seen: crate::api::Progress::default(),
         }
     }
 
@@ -590,6 +592,7 @@ mod tests {
             subject,
             statuses: statuses.to_vec(),
             timeout: Duration::from_secs(timeout_secs),
+            tasks: None,
         })
     }
 
@@ -782,6 +785,7 @@ mod tests {
             description: None,
             status_seen: JobStatus::Active,
             priority_seen: 1,
+            progress_seen: crate::api::Progress::default(),
         };
         let out = run_plan(
             &fake,
@@ -963,6 +967,7 @@ mod tests {
             description: None,
             status_seen: JobStatus::Suspended,
             priority_seen: 1,
+            progress_seen: crate::api::Progress::default(),
         };
         let broken = entry("broken", vec![ghost], Some(TargetStatus::Ready));
         let mut blocked = entry(

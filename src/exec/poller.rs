@@ -14,10 +14,11 @@ use std::time::Duration;
 use futures::StreamExt;
 use tokio::sync::{Notify, oneshot};
 
-use crate::api::{ApiCall, ApiError, ApiErrorKind, JobControl, JobId, JobStatus};
+use crate::api::{ApiCall, ApiError, ApiErrorKind, JobControl, JobId, JobStatus, Progress};
 use crate::event::EventKind;
 use crate::exec::outcome::{GateCheck, check_gate};
 use crate::exec::retry::Caller;
+use crate::resolved::TaskLimit;
 
 /// ListJobs page size (the API's maximum).
 const PAGE_SIZE: i32 = 1000;
@@ -26,13 +27,16 @@ const DESCRIBE_PARALLELISM: usize = 16;
 /// How long the first round waits for other jobs to register, so a burst of waiters shares one round.
 const GATHER: Duration = Duration::from_millis(20);
 
+/// A watched job as one round read it: its status and task counters, or the error.
+type Read = Result<(JobStatus, Progress), ApiError>;
+
 /// What a waiter learns.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum GateNews {
-    /// The gate holds; the watched job is in this status.
-    Holds(JobStatus),
-    /// The gate can never hold, with the watched status and why.
-    Unreachable(JobStatus, String),
+    /// The gate holds; the watched job is in this status, with these task counters.
+    Holds(JobStatus, Progress),
+    /// The gate can never hold, with the watched status, its task counters and why.
+    Unreachable(JobStatus, Progress, String),
     /// The watched job could not be read for good.
     Unreadable(ApiError),
 }
@@ -40,6 +44,7 @@ pub enum GateNews {
 #[derive(Debug)]
 struct Waiter {
     wanted: Arc<[JobStatus]>,
+    tasks: Option<TaskLimit>,
     tx: oneshot::Sender<GateNews>,
 }
 
@@ -90,14 +95,20 @@ impl<C: JobControl> GatePoller<C> {
             .unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Registers interest in `watched` reaching any of `wanted`; the receiver fires when the gate holds or
-    /// can never hold. Dropping the receiver (timeout, interruption) unregisters at the next round.
-    pub fn watch(&self, watched: &JobId, wanted: Arc<[JobStatus]>) -> oneshot::Receiver<GateNews> {
+    /// Registers interest in `watched` reaching any of `wanted` (with at most `tasks` failed tasks); the
+    /// receiver fires when the gate holds or can never hold. Dropping the receiver (timeout, interruption)
+    /// unregisters at the next round.
+    pub fn watch(
+        &self,
+        watched: &JobId,
+        wanted: Arc<[JobStatus]>,
+        tasks: Option<TaskLimit>,
+    ) -> oneshot::Receiver<GateNews> {
         let (tx, rx) = oneshot::channel();
         self.waiters()
             .entry(watched.clone())
             .or_default()
-            .push(Waiter { wanted, tx });
+            .push(Waiter { wanted, tasks, tx });
         self.shared.wake.notify_one();
         rx
     }
@@ -140,7 +151,7 @@ impl<C: JobControl> GatePoller<C> {
         let pages = self.shared.pages.load(Ordering::Relaxed) as usize;
         let listed = watched.len() > pages;
         let mut reads = 0;
-        let mut seen: HashMap<JobId, Result<JobStatus, ApiError>> = HashMap::new();
+        let mut seen: HashMap<JobId, Read> = HashMap::new();
         if listed {
             filter.extend(JobStatus::ALL.into_iter().filter(|s| !s.is_terminal()));
             let mut statuses: Vec<JobStatus> = filter.into_iter().collect();
@@ -155,22 +166,23 @@ impl<C: JobControl> GatePoller<C> {
             .filter(|id| !seen.contains_key(*id))
             .cloned()
             .collect();
-        let described: Vec<(JobId, Result<JobStatus, ApiError>, u32)> =
-            futures::stream::iter(missing)
-                .map(|id| async move {
-                    let called = self
-                        .shared
-                        .caller
-                        .call(ApiCall::DescribeJob, None, |_| {
-                            self.shared.control.describe_job(&id)
-                        })
-                        .await;
-                    let status = called.result.map(|a| a.value.summary.status);
-                    (id, status, called.attempts)
-                })
-                .buffer_unordered(DESCRIBE_PARALLELISM)
-                .collect()
-                .await;
+        let described: Vec<(JobId, Read, u32)> = futures::stream::iter(missing)
+            .map(|id| async move {
+                let called = self
+                    .shared
+                    .caller
+                    .call(ApiCall::DescribeJob, None, |_| {
+                        self.shared.control.describe_job(&id)
+                    })
+                    .await;
+                let status = called
+                    .result
+                    .map(|a| (a.value.summary.status, a.value.summary.progress));
+                (id, status, called.attempts)
+            })
+            .buffer_unordered(DESCRIBE_PARALLELISM)
+            .collect()
+            .await;
         for (id, status, attempts) in described {
             reads += attempts;
             seen.insert(id, status);
@@ -187,12 +199,14 @@ impl<C: JobControl> GatePoller<C> {
             .await;
     }
 
-    /// Lists every page with `statuses`; keeps only the watched jobs. Returns them and the calls made.
+    /// Lists every page with `statuses`; keeps only the watched jobs with their status and task counters
+    /// (ListJobs carries `ProgressSummary`, so a task condition costs no extra read). Returns them and the
+    /// calls made.
     async fn list(
         &self,
         statuses: &[JobStatus],
         watched: &HashSet<&JobId>,
-    ) -> (HashMap<JobId, JobStatus>, u32) {
+    ) -> (HashMap<JobId, (JobStatus, Progress)>, u32) {
         let mut found = HashMap::new();
         let mut token: Option<String> = None;
         let mut calls = 0;
@@ -213,7 +227,7 @@ impl<C: JobControl> GatePoller<C> {
             pages += 1;
             for job in answer.value.jobs {
                 if watched.contains(&job.id) {
-                    found.insert(job.id, job.status);
+                    found.insert(job.id, (job.status, job.progress));
                 }
             }
             match answer.value.next_token {
@@ -227,7 +241,7 @@ impl<C: JobControl> GatePoller<C> {
         (found, calls)
     }
 
-    fn deliver(&self, seen: HashMap<JobId, Result<JobStatus, ApiError>>) {
+    fn deliver(&self, seen: HashMap<JobId, Read>) {
         let mut waiters = self.waiters();
         for (id, status) in seen {
             let Some(list) = waiters.get_mut(&id) else {
@@ -236,13 +250,16 @@ impl<C: JobControl> GatePoller<C> {
             let pending = std::mem::take(list);
             for waiter in pending {
                 let news = match &status {
-                    Ok(status) => match check_gate(&waiter.wanted, *status) {
-                        GateCheck::Holds => Some(GateNews::Holds(*status)),
-                        GateCheck::Unreachable(reason) => {
-                            Some(GateNews::Unreachable(*status, reason))
+                    Ok((status, progress)) => {
+                        match check_gate(&waiter.wanted, waiter.tasks.as_ref(), *status, *progress)
+                        {
+                            GateCheck::Holds => Some(GateNews::Holds(*status, *progress)),
+                            GateCheck::Unreachable(reason) => {
+                                Some(GateNews::Unreachable(*status, *progress, reason))
+                            }
+                            GateCheck::Pending => None,
                         }
-                        GateCheck::Pending => None,
-                    },
+                    }
                     // A job that is gone can never reach the gate; other read errors retry next round.
                     Err(error) if error.kind == ApiErrorKind::NotFound => {
                         Some(GateNews::Unreadable(error.clone()))

@@ -227,6 +227,17 @@ pub enum DiagnosticKind {
         /// The deserializer's message.
         message: String,
     },
+    /// `max_failure_rate` is not a percentage such as `1%`.
+    InvalidPercent {
+        /// The value as written.
+        value: String,
+    },
+    /// A task condition on a gate whose statuses are all ones a job passes before it has run to its end,
+    /// so the condition would judge a job whose tasks are not done.
+    TaskConditionWithoutEnd {
+        /// The statuses waited for.
+        statuses: String,
+    },
     /// A gate that makes the entry's change impossible (a warning).
     PointlessGate {
         /// The status waited for.
@@ -305,6 +316,8 @@ impl DiagnosticKind {
             Self::TagValueLength { .. } => "s3plan::plan::tag_value_length",
             Self::TooManyTags { .. } => "s3plan::plan::too_many_tags",
             Self::PointlessGate { .. } => "s3plan::plan::pointless_gate",
+            Self::InvalidPercent { .. } => "s3plan::plan::invalid_percent",
+            Self::TaskConditionWithoutEnd { .. } => "s3plan::plan::task_condition_without_end",
             Self::Internal { .. } => "s3plan::plan::internal",
         }
     }
@@ -411,6 +424,13 @@ impl DiagnosticKind {
                 action,
                 why,
             } => format!("waiting for `{status}` makes `{action}` pointless: {why}"),
+            Self::InvalidPercent { value } => {
+                format!("`{value}` is not a percentage such as `1%` or `0.5%`")
+            }
+            Self::TaskConditionWithoutEnd { statuses } => format!(
+                "a task condition on a gate waiting for {statuses} judges tasks that have not all run: \
+                 none of these statuses is one a job ends in"
+            ),
             Self::Internal { message } => {
                 format!("s3plan could not read a plan it found sound (a bug): {message}")
             }
@@ -430,6 +450,8 @@ impl DiagnosticKind {
             Self::Cycle { .. } => "part of the cycle",
             Self::OutOfRange { .. } => "out of range",
             Self::PointlessGate { .. } => "this gate",
+            Self::InvalidPercent { .. } => "not a percentage",
+            Self::TaskConditionWithoutEnd { .. } => "no end status here",
             Self::NoJobSet | Self::SeveralJobSets { .. } | Self::NoAction => "this entry",
             _ => "here",
         }
@@ -550,6 +572,14 @@ impl DiagnosticKind {
             Self::EmptyTimeRange | Self::EmptyPriorityRange { .. } => "swap the bounds".to_owned(),
             Self::PointlessGate { .. } => {
                 "wait for a status the job can still leave, or remove the gate".to_owned()
+            }
+            Self::InvalidPercent { .. } => {
+                "write a number from 0 to 100 with at most two decimals, then `%`: `1%`, `0.5%`"
+                    .to_owned()
+            }
+            Self::TaskConditionWithoutEnd { .. } => {
+                "add the status the job ends in, e.g. `status: Complete`, so the condition is judged on the finished job"
+                    .to_owned()
             }
             Self::Internal { .. } => "please report this with the plan file attached".to_owned(),
             Self::OutOfRange { .. }

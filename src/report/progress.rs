@@ -857,6 +857,7 @@ mod tests {
                 subject: GateSubject::OtherJob(JobId::parse("job-upstream").unwrap()),
                 statuses: vec![JobStatus::Complete],
                 timeout: Duration::from_secs(600),
+                tasks: None,
             },
         }
     }
