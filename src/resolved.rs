@@ -140,6 +140,20 @@ pub struct TaskLimit {
     pub max_rate_bp: Option<u32>,
 }
 
+impl std::fmt::Display for TaskLimit {
+    /// `max_failed_tasks 10, max_failure_rate 1 %`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut parts = Vec::new();
+        if let Some(max) = self.max_failed {
+            parts.push(format!("max_failed_tasks {}", crate::exec::grouped(max)));
+        }
+        if let Some(bp) = self.max_rate_bp {
+            parts.push(format!("max_failure_rate {}", crate::exec::percent(bp)));
+        }
+        f.write_str(&parts.join(", "))
+    }
+}
+
 /// Whose status a gate watches.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum GateSubject {

@@ -336,8 +336,11 @@ async fn wait_gate<C: JobControl>(
             Err(Step::quiet(
                 Outcome::TimedOut,
                 Some(format!(
-                    "{whose} did not become {} within {}",
+                    "{whose} did not become {}{} within {}",
                     names.join(" or "),
+                    gate.tasks
+                        .map(|tasks| format!(" with {tasks}"))
+                        .unwrap_or_default(),
                     humantime::format_duration(gate.timeout)
                 )),
             )),

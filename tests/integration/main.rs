@@ -36,4 +36,5 @@ mod sandbox_ops;
 mod sandbox_progress;
 mod sandbox_regions;
 mod sandbox_support;
+mod task_gates;
 mod torn_journal;

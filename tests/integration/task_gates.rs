@@ -1,0 +1,215 @@
+//! Task-outcome conditions on gates, through the binary against the sandbox: a gate holds only when the
+//! watched job's status is wanted and few enough of its tasks failed; above `max_failed_tasks` it fails at
+//! once, above `max_failure_rate` once the job is finished, with the numbers in the report; and waiting jobs
+//! still cost one paginated ListJobs per round, never a DescribeJob each. The sandbox clock is frozen and
+//! advanced by the tests; nothing sleeps.
+
+use std::time::Duration;
+
+use s3plan::sandbox::Operation;
+
+use crate::apply_support::TestRun;
+
+const ACCOUNT: &str = "111122223333";
+
+/// Jobs start running 17 s after the start (2 s New, 10 s Preparing, 5 s Ready), 20,000 tasks in 1,000 s
+/// of active time (20 a second).
+const SEED: &str = r#"
+accounts:
+  - id: "111122223333"
+    jobs:
+      - {id: retag-ok, created_ago: 0s, confirmation_required: false, tasks: 20000, task_failure_rate: 0.001, timings: {active: 1000s}}
+      - {id: retag-bad, created_ago: 0s, confirmation_required: false, tasks: 20000, task_failure_rate: 0.02, timings: {active: 1000s}}
+      # 70 % of its tasks fail: the service stops it once 1,000 tasks were attempted (50 s into its run).
+      - {id: retag-doomed, created_ago: 0s, confirmation_required: false, tasks: 20000, task_failure_rate: 0.7, timings: {active: 1000s}}
+      - {id: reindex-1, status: Suspended, description: reindex-1}
+      - {id: reindex-2, status: Suspended, description: reindex-2}
+      - {id: reindex-3, status: Suspended, description: reindex-3}
+"#;
+
+fn plan(entries: &str) -> String {
+    format!(
+        "version: 1\naccount_id: \"{ACCOUNT}\"\nreason: \"integration test\"\npoll_interval: 100ms\nlimits:\n  rate_limit: 100\n  poll_rate_limit: 100\njobs:\n{entries}"
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_gate_holds_when_the_job_completes_under_its_failure_rate() {
+    let running = TestRun::new(&plan(
+        r#"
+  - name: confirm-reindex
+    job_id: "reindex-1"
+    wait_for: { job: "retag-ok", status: Complete, max_failure_rate: 1%, timeout: 1m }
+    set: Ready
+"#,
+    ))
+    .seed_yaml(SEED)
+    .start()
+    .await;
+    // Resolution read both jobs; the gate has polled at least twice while the retag job is New.
+    running.wait_for_calls(Operation::DescribeJob, 4).await;
+    assert!(
+        running.sandbox.audit().is_empty(),
+        "no call before the gate"
+    );
+    running.sandbox.advance(Duration::from_secs(1100));
+    let done = running.finish().await;
+    done.code(0);
+    let record = done.job("confirm-reindex", "reindex-1");
+    assert_eq!(record["outcome"], "applied", "{record:#}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_finished_job_above_its_failure_rate_fails_the_gate_with_the_numbers() {
+    let running = TestRun::new(&plan(
+        r#"
+  - name: confirm-reindex
+    job_id: "reindex-1"
+    wait_for: { job: "retag-bad", status: Complete, max_failure_rate: 1%, timeout: 1m }
+    set: Ready
+"#,
+    ))
+    .seed_yaml(SEED)
+    .start()
+    .await;
+    running.wait_for_calls(Operation::DescribeJob, 4).await;
+    // Halfway through, 2 % of the finished tasks failed; the job may still end under 1 %, so it waits.
+    running.sandbox.advance(Duration::from_secs(17 + 500));
+    let polls = running.sandbox.calls(Operation::DescribeJob);
+    running
+        .wait_for_calls(Operation::DescribeJob, polls + 2)
+        .await;
+    assert!(
+        running.sandbox.audit().is_empty(),
+        "no call before the gate"
+    );
+    running.sandbox.advance(Duration::from_secs(600));
+    let done = running.finish().await;
+    done.code(1);
+    let record = done.job("confirm-reindex", "reindex-1");
+    assert_eq!(record["outcome"], "failed", "{record:#}");
+    let reason = record["reason"].as_str().unwrap();
+    assert!(
+        reason.contains(
+            "job Complete with 400 of 20,000 finished tasks failed (2 %), above max_failure_rate 1 %"
+        ),
+        "{reason}"
+    );
+    assert!(done.sandbox.audit().is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_running_job_above_max_failed_tasks_fails_the_gate_at_once() {
+    let running = TestRun::new(&plan(
+        r#"
+  - name: confirm-reindex
+    job_id: "reindex-1"
+    wait_for: { job: "retag-bad", status: Complete, max_failed_tasks: 10, timeout: 1h }
+    set: Ready
+"#,
+    ))
+    .seed_yaml(SEED)
+    .start()
+    .await;
+    running.wait_for_calls(Operation::DescribeJob, 4).await;
+    // 100 s into its run: 2,000 tasks attempted, 40 failed, the job still Active.
+    running.sandbox.advance(Duration::from_secs(17 + 100));
+    let done = running.finish().await;
+    done.code(1);
+    let record = done.job("confirm-reindex", "reindex-1");
+    assert_eq!(record["outcome"], "failed", "{record:#}");
+    let reason = record["reason"].as_str().unwrap();
+    assert!(
+        reason.contains(
+            "job Active with 40 of 2,000 finished tasks failed (2 %), above max_failed_tasks 10"
+        ),
+        "{reason}"
+    );
+    assert!(done.sandbox.audit().is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_job_failed_by_the_service_rule_fails_the_gate_with_its_numbers_and_a_slow_one_times_out()
+{
+    let running = TestRun::new(&plan(
+        r#"
+  - name: after-doomed
+    job_id: "reindex-1"
+    wait_for: { job: "retag-doomed", status: Complete, max_failure_rate: 5%, timeout: 1h }
+    set: Ready
+  - name: after-slow
+    job_id: "reindex-2"
+    wait_for: { job: "retag-ok", status: Complete, max_failed_tasks: 100, timeout: 1s }
+    set: Ready
+"#,
+    ))
+    .seed_yaml(SEED)
+    .start()
+    .await;
+    running.wait_for_calls(Operation::ListJobs, 1).await;
+    // 60 s into its run the doomed job is past the 1,000-task rule; the other is still running.
+    running.sandbox.advance(Duration::from_secs(17 + 60));
+    let done = running.finish().await;
+    done.code(1);
+    let doomed = done.job("after-doomed", "reindex-1");
+    assert_eq!(doomed["outcome"], "failed", "{doomed:#}");
+    let reason = doomed["reason"].as_str().unwrap();
+    assert!(
+        reason
+            .contains("with 700 of 1,000 finished tasks failed (70 %), above max_failure_rate 5 %"),
+        "{reason}"
+    );
+    let slow = done.job("after-slow", "reindex-2");
+    assert_eq!(slow["outcome"], "timed_out", "{slow:#}");
+    let reason = slow["reason"].as_str().unwrap();
+    assert!(
+        reason.contains("did not become Complete with max_failed_tasks 100 within 1s"),
+        "{reason}"
+    );
+    assert!(done.sandbox.audit().is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn waiting_jobs_with_task_conditions_cost_one_listing_per_round() {
+    // 1,500 running jobs, each waiting for its own end with no failed task: two ListJobs pages a round.
+    let seed = r#"
+accounts:
+  - id: "111122223333"
+    generate:
+      - count: 1500
+        id_prefix: run-
+        description_prefix: run-
+        job: {status: Active, tasks: 200, task_failure_rate: 0, timings: {active: 1h}, progress: 0}
+"#;
+    let running = TestRun::new(&plan(
+        r#"
+  - name: reprioritise-when-done
+    select: { status: [Active], description: "run-*" }
+    max_jobs: 2000
+    wait_for: { status: [Complete], max_failed_tasks: 0, timeout: 10m }
+    priority: 50
+"#,
+    ))
+    .seed_yaml(seed)
+    .args(&["--poll-rate-limit", "5000"])
+    .start()
+    .await;
+    // Resolution lists two pages; then at least three rounds of two pages each.
+    running.wait_for_calls(Operation::ListJobs, 2 + 6).await;
+    let described = running.sandbox.calls(Operation::DescribeJob);
+    assert!(
+        running.sandbox.audit().is_empty(),
+        "no call before the gate"
+    );
+    running.sandbox.advance(Duration::from_secs(3700));
+    let done = running.finish().await;
+    done.code(0);
+    assert_eq!(done.summary("unchanged"), 1500, "{:#}", done.report());
+    // Waiting read no job by itself, and every round listed both pages.
+    assert_eq!(done.calls(Operation::DescribeJob), described);
+    let waiting_pages = done.calls(Operation::ListJobs) - 2;
+    assert!(
+        waiting_pages >= 6 && waiting_pages % 2 == 0,
+        "{waiting_pages} ListJobs calls while waiting"
+    );
+}
