@@ -156,6 +156,7 @@ fn expected(verdict: Verdict, mode: RunMode) -> Outcome {
         (Verdict::Change, RunMode::DryRun) => Outcome::WouldApply,
         (Verdict::Skipped, _) => Outcome::Skipped,
         (Verdict::Unchanged, _) => Outcome::Unchanged,
+        (Verdict::Met, _) => Outcome::Met,
     }
 }
 
@@ -173,6 +174,8 @@ fn table(fake: &FakeJobControl) -> (Vec<ResolvedEntry>, Watched) {
         }
     }
     let actions = [
+        // A checkpoint: a gate and no action.
+        vec![],
         vec![Action::SetStatus(TargetStatus::Ready)],
         vec![Action::SetStatus(TargetStatus::Cancelled)],
         vec![Action::SetPriority(50)],
@@ -194,6 +197,10 @@ fn table(fake: &FakeJobControl) -> (Vec<ResolvedEntry>, Watched) {
                         continue;
                     };
                     for (a, actions) in actions.iter().enumerate() {
+                        // Validation refuses an entry with neither an action nor a gate.
+                        if actions.is_empty() && gate.is_none() {
+                            continue;
+                        }
                         let name = format!("{status}-{kind:?}-{state:?}-{}-{a}", tasks.tag())
                             .to_lowercase();
                         let id = fake.add_job(&name, status);

@@ -232,7 +232,7 @@ pub(crate) async fn run_job<C: JobControl>(ctx: Arc<Context<C>>, index: JobIndex
                 if record.status_after.is_none()
                     && matches!(
                         record.outcome,
-                        Outcome::Unchanged | Outcome::Skipped | Outcome::WouldApply
+                        Outcome::Unchanged | Outcome::Skipped | Outcome::WouldApply | Outcome::Met
                     )
                 {
                     record.status_after = Some(status);
@@ -425,6 +425,7 @@ async fn apply<C: JobControl>(
         Verdict::Impossible => return Step::quiet(Outcome::Failed, reason),
         Verdict::Skipped => return Step::quiet(Outcome::Skipped, reason),
         Verdict::Unchanged => return Step::quiet(Outcome::Unchanged, reason),
+        Verdict::Met => return Step::quiet(Outcome::Met, reason),
         Verdict::Waiting => {
             return Step::quiet(
                 Outcome::Failed,
@@ -474,7 +475,7 @@ fn combine(steps: Vec<Step>) -> Step {
         Outcome::Applied => 3,
         Outcome::WouldApply => 2,
         Outcome::Skipped => 1,
-        Outcome::Unchanged => 0,
+        Outcome::Unchanged | Outcome::Met => 0,
     };
     let attempts = steps.iter().map(|s| s.attempts).sum();
     let mut best: Option<Step> = None;

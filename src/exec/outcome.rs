@@ -24,6 +24,8 @@ pub enum Outcome {
     Skipped,
     /// Dry run: a call would have been made.
     WouldApply,
+    /// A checkpoint entry (a gate and no action): its gate held; nothing was sent.
+    Met,
     /// A call failed, or the gate can never hold.
     Failed,
     /// The gate did not hold within its timeout.
@@ -34,11 +36,12 @@ pub enum Outcome {
 
 impl Outcome {
     /// Every outcome, in report order.
-    pub const ALL: [Outcome; 7] = [
+    pub const ALL: [Outcome; 8] = [
         Outcome::Applied,
         Outcome::Unchanged,
         Outcome::Skipped,
         Outcome::WouldApply,
+        Outcome::Met,
         Outcome::Failed,
         Outcome::TimedOut,
         Outcome::NotRun,
@@ -48,7 +51,11 @@ impl Outcome {
     pub fn is_success(self) -> bool {
         matches!(
             self,
-            Outcome::Applied | Outcome::Unchanged | Outcome::Skipped | Outcome::WouldApply
+            Outcome::Applied
+                | Outcome::Unchanged
+                | Outcome::Skipped
+                | Outcome::WouldApply
+                | Outcome::Met
         )
     }
 
@@ -59,6 +66,7 @@ impl Outcome {
             Outcome::Unchanged => "unchanged",
             Outcome::Skipped => "skipped",
             Outcome::WouldApply => "would_apply",
+            Outcome::Met => "met",
             Outcome::Failed => "failed",
             Outcome::TimedOut => "timed_out",
             Outcome::NotRun => "not_run",

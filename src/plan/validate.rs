@@ -181,7 +181,8 @@ fn check_entry(spanned: &Spanned<Entry>, out: &mut Vec<Diagnostic>) {
         }
         check_int("max_jobs", max_jobs, MAX_JOBS_RANGE, out);
     }
-    if entry.set.is_none() && entry.priority.is_none() {
+    // An entry with a gate and no action is a checkpoint: it waits and sends nothing.
+    if entry.set.is_none() && entry.priority.is_none() && entry.wait_for.is_none() {
         out.push(Diagnostic::at(name_span, DiagnosticKind::NoAction));
     }
     if let Some(priority) = &entry.priority {

@@ -213,3 +213,140 @@ accounts:
         "{waiting_pages} ListJobs calls while waiting"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_checkpoint_is_met_and_lets_its_after_entry_run() {
+    let running = TestRun::new(&plan(
+        r#"
+  - name: retag-done
+    job_id: "retag-ok"
+    wait_for: { status: Complete, max_failed_tasks: 100, timeout: 1m }
+  - name: confirm-reindex
+    job_id: "reindex-1"
+    after: [retag-done]
+    set: Ready
+"#,
+    ))
+    .seed_yaml(SEED)
+    .start()
+    .await;
+    running.wait_for_calls(Operation::DescribeJob, 3).await;
+    assert!(
+        running.sandbox.audit().is_empty(),
+        "nothing before the checkpoint"
+    );
+    running.sandbox.advance(Duration::from_secs(1100));
+    let done = running.finish().await;
+    done.code(0);
+    let checkpoint = done.job("retag-done", "retag-ok");
+    assert_eq!(checkpoint["outcome"], "met", "{checkpoint:#}");
+    assert_eq!(checkpoint["status_after"], "Complete", "{checkpoint:#}");
+    assert_eq!(done.summary("met"), 1);
+    assert_eq!(
+        done.job("confirm-reindex", "reindex-1")["outcome"],
+        "applied"
+    );
+    // The checkpoint itself sent nothing: the one change is the confirmation.
+    let changed: Vec<String> = done
+        .mutations()
+        .into_iter()
+        .filter_map(|e| e.job_id)
+        .collect();
+    assert_eq!(changed, ["reindex-1"]);
+    // `s3plan plan` judges the checkpoint as apply did: met, and the confirmation already done.
+    let planned = plan_json(&done.sandbox.url(), &done.dir.path().join("plan.yaml")).await;
+    let verdicts: Vec<(String, String)> = planned["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|e| e["jobs"].as_array().unwrap().iter())
+        .map(|j| {
+            (
+                j["job_id"].as_str().unwrap().to_owned(),
+                j["verdict"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        verdicts,
+        [
+            ("retag-ok".to_owned(), "met".to_owned()),
+            ("reindex-1".to_owned(), "unchanged".to_owned())
+        ],
+        "{planned:#}"
+    );
+}
+
+/// `s3plan plan --output json` of `plan` against the sandbox at `url`.
+async fn plan_json(url: &str, plan: &std::path::Path) -> serde_json::Value {
+    let home = plan.parent().unwrap().to_owned();
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_s3plan"));
+    cmd.env_clear()
+        .current_dir(&home)
+        .env("HOME", &home)
+        .env("AWS_ACCESS_KEY_ID", "AKIDPLANTEST")
+        .env("AWS_SECRET_ACCESS_KEY", "plan-secret")
+        .env("AWS_REGION", "us-east-1")
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env("NO_COLOR", "1")
+        .args(["plan", "--output", "json"])
+        .arg(plan)
+        .arg("--endpoint-url")
+        .arg(url);
+    let output = tokio::task::spawn_blocking(move || cmd.output().unwrap())
+        .await
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    serde_json::from_slice(&output.stdout).unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_checkpoint_that_times_out_or_can_never_hold_stops_its_after_entries() {
+    let done = TestRun::new(&plan(
+        r#"
+  - name: retag-slow
+    job_id: "retag-ok"
+    wait_for: { status: Complete, timeout: 1s }
+  - name: retag-bad-done
+    job_id: "retag-bad"
+    wait_for: { status: [Complete], max_failed_tasks: 0, timeout: 1h }
+  - name: confirm-after-slow
+    job_id: "reindex-1"
+    after: [retag-slow]
+    set: Ready
+  - name: confirm-after-bad
+    job_id: "reindex-2"
+    after: [retag-bad-done]
+    set: Ready
+"#,
+    ))
+    .seed_yaml(SEED)
+    .start()
+    .await;
+    done.wait_for_calls(Operation::DescribeJob, 4).await;
+    // 30 s into their runs: the bad job has failed tasks already, the good one is far from Complete.
+    done.sandbox.advance(Duration::from_secs(17 + 30));
+    let done = done.finish().await;
+    done.code(1);
+    assert_eq!(done.job("retag-slow", "retag-ok")["outcome"], "timed_out");
+    let bad = done.job("retag-bad-done", "retag-bad");
+    assert_eq!(bad["outcome"], "failed", "{bad:#}");
+    assert!(
+        bad["reason"]
+            .as_str()
+            .unwrap()
+            .contains("above max_failed_tasks 0"),
+        "{bad:#}"
+    );
+    for (entry, job) in [
+        ("confirm-after-slow", "reindex-1"),
+        ("confirm-after-bad", "reindex-2"),
+    ] {
+        assert_eq!(done.job(entry, job)["outcome"], "not_run", "{entry}");
+    }
+    assert!(done.sandbox.audit().is_empty());
+}
