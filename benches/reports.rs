@@ -90,6 +90,7 @@ fn script(jobs: usize) -> Vec<(Duration, Option<Event>)> {
             reason: Some("requested Cancelled; job is now Cancelling".to_owned()),
             request_id: Some(format!("REQ{job:08}")),
             error: None,
+            tasks: None,
             started_at: start,
             finished_at: start,
         };

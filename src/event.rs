@@ -115,6 +115,8 @@ pub struct JobRecord {
     pub request_id: Option<String>,
     /// The error that decided a `failed` outcome.
     pub error: Option<ErrorView>,
+    /// The job's task counters as last seen (resolution, or the gate's last poll of the job itself).
+    pub tasks: Option<crate::api::Progress>,
     /// When work on the job started (equal to `finished_at` for jobs never started).
     pub started_at: Timestamp,
     /// When the job finished.

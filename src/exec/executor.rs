@@ -12,7 +12,7 @@ use jiff::Timestamp;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
-use crate::api::{ApiCall, JobControl, JobId, JobStatus};
+use crate::api::{ApiCall, JobControl, JobId, JobStatus, Progress};
 use crate::decision::{
     ActionJudgment, Decision, GateView as DecisionGate, JobView, Verdict, decide,
 };
@@ -93,6 +93,7 @@ pub fn not_run_record(
         reason: Some(reason),
         request_id: None,
         error: None,
+        tasks: Some(job.progress_seen),
         started_at: now,
         finished_at: now,
     }
@@ -187,11 +188,12 @@ pub(crate) async fn run_job<C: JobControl>(ctx: Arc<Context<C>>, index: JobIndex
                 let waited_from = Instant::now();
                 let (next, seen) = wait_gate(&ctx, &job.id, &gate).await;
                 record.waited = waited_from.elapsed();
-                if let Some(seen) = seen
+                if let Some((seen, progress)) = seen
                     && gate.subject == GateSubject::OwnStatus
                 {
                     status = seen;
                     record.status_before = Some(seen);
+                    record.tasks = Some(progress);
                 }
                 match next {
                     Ok(()) => JobState::Applying(status),
@@ -285,12 +287,13 @@ fn gate_needed(entry: &ResolvedEntry, actions: &[Action], view: JobView) -> bool
     .gate_needed
 }
 
-/// Waits for the gate; `Ok` when it holds, else the step that ends the job. Also returns the last status seen.
+/// Waits for the gate; `Ok` when it holds, else the step that ends the job. Also returns the watched job's
+/// last status and task counters seen.
 async fn wait_gate<C: JobControl>(
     ctx: &Context<C>,
     own: &JobId,
     gate: &GateView,
-) -> (Result<(), Step>, Option<JobStatus>) {
+) -> (Result<(), Step>, Option<(JobStatus, Progress)>) {
     let watched = match &gate.subject {
         GateSubject::OwnStatus => own,
         GateSubject::OtherJob(other) => other,
@@ -309,13 +312,13 @@ async fn wait_gate<C: JobControl>(
         GateSubject::OtherJob(other) => format!("job {other}"),
     };
     match news {
-        Ok(Ok(GateNews::Holds(status, _))) => (Ok(()), Some(status)),
-        Ok(Ok(GateNews::Unreachable(status, _, why))) => (
+        Ok(Ok(GateNews::Holds(status, progress))) => (Ok(()), Some((status, progress))),
+        Ok(Ok(GateNews::Unreachable(status, progress, why))) => (
             Err(Step::quiet(
                 Outcome::Failed,
                 Some(format!("gate on {whose} can never hold: {why}")),
             )),
-            Some(status),
+            Some((status, progress)),
         ),
         Ok(Ok(GateNews::Unreadable(error))) => {
             let mut step = Step::quiet(

@@ -18,5 +18,5 @@ mod scheduler;
 pub use coordinator::{RunOptions, RunSummary, run};
 pub use outcome::{
     GateCheck, Judgment, Outcome, PriorityJudgment, can_reach, check_gate, grouped, judge_priority,
-    judge_target, percent, reaches_target,
+    judge_target, percent, rate_bp, reaches_target,
 };

@@ -244,7 +244,7 @@ fn task_breach(limit: &TaskLimit, status: JobStatus, progress: Progress) -> Opti
 }
 
 /// `failed / finished` in hundredths of a percent, rounded down (0 when nothing finished).
-fn rate_bp(failed: i64, finished: i64) -> u32 {
+pub fn rate_bp(failed: i64, finished: i64) -> u32 {
     if finished <= 0 {
         return 0;
     }

@@ -111,6 +111,14 @@ impl Serialize for JobsView<'_> {
 
 struct JobView<'a>(&'a JobRecord);
 
+/// A job's task counters as last seen.
+#[derive(Serialize)]
+struct TasksOut {
+    total: i64,
+    succeeded: i64,
+    failed: i64,
+}
+
 #[derive(Serialize)]
 struct ErrorOut<'a> {
     code: &'a str,
@@ -132,6 +140,7 @@ struct JobOut<'a> {
     reason: Option<&'a str>,
     request_id: Option<&'a str>,
     error: Option<ErrorOut<'a>>,
+    tasks: Option<TasksOut>,
     started_at: String,
     finished_at: String,
 }
@@ -155,6 +164,11 @@ impl Serialize for JobView<'_> {
             error: r.error.as_ref().map(|e| ErrorOut {
                 code: &e.code,
                 message: &e.message,
+            }),
+            tasks: r.tasks.map(|p| TasksOut {
+                total: p.total_tasks,
+                succeeded: p.succeeded_tasks,
+                failed: p.failed_tasks,
             }),
             started_at: r.started_at.to_string(),
             finished_at: r.finished_at.to_string(),
@@ -216,6 +230,12 @@ mod tests {
             reason: None,
             request_id: None,
             error: None,
+            tasks: Some(crate::api::Progress {
+                total_tasks: 20_000,
+                succeeded_tasks: 19_588,
+                failed_tasks: 412,
+                elapsed_active_seconds: 600,
+            }),
             started_at: at(1),
             finished_at: at(2),
         }

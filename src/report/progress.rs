@@ -844,6 +844,7 @@ mod tests {
             reason: None,
             request_id: None,
             error: None,
+            tasks: None,
             started_at: now,
             finished_at: now,
         }))

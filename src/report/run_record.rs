@@ -364,6 +364,12 @@ pub(crate) mod fixtures {
             reason: None,
             request_id: None,
             error: None,
+            tasks: Some(crate::api::Progress {
+                total_tasks: 20_000,
+                succeeded_tasks: 19_588,
+                failed_tasks: 412,
+                elapsed_active_seconds: 600,
+            }),
             started_at: at(1_000),
             finished_at: at(1_250),
         }

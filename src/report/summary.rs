@@ -184,6 +184,7 @@ mod tests {
                     .then(|| "UpdateJobStatus failed after 1 attempt(s)".to_owned()),
                 request_id: error.as_ref().and_then(|e| e.request_id.clone()),
                 error: error.as_ref().map(ErrorView::from),
+                tasks: None,
                 started_at: at,
                 finished_at: at,
             })),

@@ -70,6 +70,7 @@ async fn a_finished_job_above_its_failure_rate_fails_the_gate_with_the_numbers()
 "#,
     ))
     .seed_yaml(SEED)
+    .args(&["--report", "report.md", "--report", "report.xml"])
     .start()
     .await;
     running.wait_for_calls(Operation::DescribeJob, 4).await;
@@ -96,6 +97,20 @@ async fn a_finished_job_above_its_failure_rate_fails_the_gate_with_the_numbers()
         "{reason}"
     );
     assert!(done.sandbox.audit().is_empty());
+    // The Markdown report names the failed gate's numbers; JUnit makes it a failure with them.
+    let numbers = "400 of 20,000 finished tasks failed (2 %), above max_failure_rate 1 %";
+    let markdown = std::fs::read_to_string(done.dir.path().join("report.md")).unwrap();
+    // (Markdown escapes the underscores.)
+    assert!(
+        markdown.contains(&numbers.replace('_', "\\_")),
+        "{markdown}"
+    );
+    let junit = std::fs::read_to_string(done.dir.path().join("report.xml")).unwrap();
+    let failure = junit
+        .split("<failure")
+        .nth(1)
+        .unwrap_or_else(|| panic!("no failure in {junit}"));
+    assert!(failure.contains(numbers), "{junit}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -241,6 +256,12 @@ async fn a_checkpoint_is_met_and_lets_its_after_entry_run() {
     let checkpoint = done.job("retag-done", "retag-ok");
     assert_eq!(checkpoint["outcome"], "met", "{checkpoint:#}");
     assert_eq!(checkpoint["status_after"], "Complete", "{checkpoint:#}");
+    // 0.1 % of 20,000 tasks failed, as the gate's last poll saw them.
+    assert_eq!(
+        checkpoint["tasks"],
+        serde_json::json!({"total": 20000, "succeeded": 19980, "failed": 20}),
+        "{checkpoint:#}"
+    );
     assert_eq!(done.summary("met"), 1);
     assert_eq!(
         done.job("confirm-reindex", "reindex-1")["outcome"],
