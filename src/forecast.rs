@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 use crate::api::{ApiCall, JobControl, JobId, JobStatus, Progress, TargetStatus};
 use crate::decision::{self, ActionJudgment, GateView, JobView, JudgmentKind};
 use crate::exec::retry::Caller;
-use crate::exec::{GateCheck, check_gate};
+use crate::exec::{GateCheck, check_gate, grouped, percent, rate_bp};
 use crate::resolved::{Action, Gate, GateSubject, ResolvedEntry, ResolvedJob, ResolvedPlan};
 
 pub use crate::decision::Verdict;
@@ -283,6 +283,21 @@ pub fn judge_job(entry: &ResolvedEntry, job: &ResolvedJob, watched: &Watched) ->
                 check_gate(&gate.statuses, gate.tasks.as_ref(), *seen, *progress)
             }
             Err(error) => GateCheck::Unreachable(format!("it cannot be read: {error}")),
+        };
+        // A task condition is shown with today's numbers, as the gate will judge them.
+        let text = match (&gate.tasks, &seen) {
+            (Some(tasks), Ok((_, progress))) => {
+                let failed = progress.failed_tasks.max(0);
+                let finished = progress.succeeded_tasks.max(0) + failed;
+                format!(
+                    "{text} with {tasks} (now {} of {} finished tasks failed, {})",
+                    grouped(failed),
+                    grouped(finished),
+                    percent(rate_bp(failed, finished))
+                )
+            }
+            (Some(tasks), Err(_)) => format!("{text} with {tasks}"),
+            (None, _) => text,
         };
         (gate, text, seen.ok(), check)
     });

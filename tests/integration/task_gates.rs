@@ -371,3 +371,25 @@ async fn a_checkpoint_that_times_out_or_can_never_hold_stops_its_after_entries()
     }
     assert!(done.sandbox.audit().is_empty());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_task_gates_example_runs_against_the_demo_sandbox() {
+    let example = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/release-task-gates.yaml"),
+    )
+    .unwrap();
+    let done = TestRun::new(&example).run().await;
+    done.code(0);
+    let checkpoint = done.job(
+        "archive-retag-clean",
+        "92276658-1e27-41c0-8a6a-63ec24ede6a4",
+    );
+    assert_eq!(checkpoint["outcome"], "met", "{checkpoint:#}");
+    assert_eq!(checkpoint["tasks"]["failed"], 110, "{checkpoint:#}");
+    let confirmed = done.job(
+        "confirm-products-reindex-us",
+        "9531985d-5d9d-49f8-9818-e811892f902b",
+    );
+    assert_eq!(confirmed["outcome"], "applied", "{confirmed:#}");
+    assert_eq!(done.mutations().len(), 1);
+}
