@@ -137,7 +137,7 @@ pub enum DiagnosticKind {
         /// The keys given.
         keys: Vec<&'static str>,
     },
-    /// An entry has neither `set` nor `priority`.
+    /// An entry has neither `set` nor `priority`, nor a gate (which would make it a checkpoint).
     NoAction,
     /// A selector without any filter and without `all: true`.
     SelectorWithoutFilter,
@@ -376,7 +376,7 @@ impl DiagnosticKind {
                 let keys: Vec<String> = keys.iter().map(|k| format!("`{k}`")).collect();
                 format!("the entry names its jobs twice: {}", keys.join(" and "))
             }
-            Self::NoAction => "the entry changes nothing".to_owned(),
+            Self::NoAction => "the entry neither changes nor waits for anything".to_owned(),
             Self::SelectorWithoutFilter => "the selector has no filter".to_owned(),
             Self::SelectorAllWithFilters => {
                 "`all: true` cannot be combined with filters".to_owned()
@@ -542,7 +542,10 @@ impl DiagnosticKind {
             Self::NoJobSet | Self::SeveralJobSets { .. } => {
                 "give exactly one of `job_id`, `job_ids` or `select`".to_owned()
             }
-            Self::NoAction => "add `set: Ready`, `set: Cancelled` or `priority: N`".to_owned(),
+            Self::NoAction => {
+                "add `set: Ready`, `set: Cancelled` or `priority: N`, or a `wait_for` to make it a checkpoint"
+                    .to_owned()
+            }
             Self::SelectorWithoutFilter => {
                 "add a filter, or write `all: true` to mean every job in the account".to_owned()
             }
