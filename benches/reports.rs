@@ -91,6 +91,7 @@ fn script(jobs: usize) -> Vec<(Duration, Option<Event>)> {
             request_id: Some(format!("REQ{job:08}")),
             error: None,
             tasks: None,
+            failure_reasons: Vec::new(),
             started_at: start,
             finished_at: start,
         };

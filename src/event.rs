@@ -117,6 +117,9 @@ pub struct JobRecord {
     pub error: Option<ErrorView>,
     /// The job's task counters as last seen (resolution, or the gate's last poll of the job itself).
     pub tasks: Option<crate::api::Progress>,
+    /// The job's `FailureReasons` (`code: reason`) as last read with DescribeJob by its gate; empty when
+    /// never read that way.
+    pub failure_reasons: Vec<String>,
     /// When work on the job started (equal to `finished_at` for jobs never started).
     pub started_at: Timestamp,
     /// When the job finished.

@@ -12,7 +12,7 @@ use jiff::Timestamp;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
-use crate::api::{ApiCall, JobControl, JobId, JobStatus, Progress};
+use crate::api::{ApiCall, JobControl, JobId, JobStatus};
 use crate::decision::{
     ActionJudgment, Decision, GateView as DecisionGate, JobView, Verdict, decide,
 };
@@ -20,7 +20,7 @@ use crate::event::{ErrorView, EventKind, GateView, JobIndex, JobRecord};
 use crate::exec::journal::{Journal, JournalError};
 use crate::exec::mutation::{Step, mutate};
 use crate::exec::outcome::{GateCheck, Outcome};
-use crate::exec::poller::{GateNews, GatePoller};
+use crate::exec::poller::{GateNews, GatePoller, Seen};
 use crate::exec::resume::{Prior, Resume};
 use crate::exec::retry::Caller;
 use crate::resolved::{Action, GateSubject, ResolvedEntry, ResolvedPlan, RunMode};
@@ -94,6 +94,7 @@ pub fn not_run_record(
         request_id: None,
         error: None,
         tasks: Some(job.progress_seen),
+        failure_reasons: Vec::new(),
         started_at: now,
         finished_at: now,
     }
@@ -188,12 +189,15 @@ pub(crate) async fn run_job<C: JobControl>(ctx: Arc<Context<C>>, index: JobIndex
                 let waited_from = Instant::now();
                 let (next, seen) = wait_gate(&ctx, &job.id, &gate).await;
                 record.waited = waited_from.elapsed();
-                if let Some((seen, progress)) = seen
+                if let Some(seen) = seen
                     && gate.subject == GateSubject::OwnStatus
                 {
-                    status = seen;
-                    record.status_before = Some(seen);
-                    record.tasks = Some(progress);
+                    status = seen.status;
+                    record.status_before = Some(seen.status);
+                    record.tasks = Some(seen.progress);
+                    if let Some(reasons) = seen.failure_reasons {
+                        record.failure_reasons = reasons;
+                    }
                 }
                 match next {
                     Ok(()) => JobState::Applying(status),
@@ -293,7 +297,7 @@ async fn wait_gate<C: JobControl>(
     ctx: &Context<C>,
     own: &JobId,
     gate: &GateView,
-) -> (Result<(), Step>, Option<(JobStatus, Progress)>) {
+) -> (Result<(), Step>, Option<Seen>) {
     let watched = match &gate.subject {
         GateSubject::OwnStatus => own,
         GateSubject::OtherJob(other) => other,
@@ -312,13 +316,13 @@ async fn wait_gate<C: JobControl>(
         GateSubject::OtherJob(other) => format!("job {other}"),
     };
     match news {
-        Ok(Ok(GateNews::Holds(status, progress))) => (Ok(()), Some((status, progress))),
-        Ok(Ok(GateNews::Unreachable(status, progress, why))) => (
+        Ok(Ok(GateNews::Holds(seen))) => (Ok(()), Some(seen)),
+        Ok(Ok(GateNews::Unreachable(seen, why))) => (
             Err(Step::quiet(
                 Outcome::Failed,
                 Some(format!("gate on {whose} can never hold: {why}")),
             )),
-            Some((status, progress)),
+            Some(seen),
         ),
         Ok(Ok(GateNews::Unreadable(error))) => {
             let mut step = Step::quiet(

@@ -27,16 +27,28 @@ const DESCRIBE_PARALLELISM: usize = 16;
 /// How long the first round waits for other jobs to register, so a burst of waiters shares one round.
 const GATHER: Duration = Duration::from_millis(20);
 
-/// A watched job as one round read it: its status and task counters, or the error.
-type Read = Result<(JobStatus, Progress), ApiError>;
+/// A watched job as one round read it, or the error.
+type Read = Result<Seen, ApiError>;
+
+/// A watched job as last read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Seen {
+    /// Its status.
+    pub status: JobStatus,
+    /// Its task counters.
+    pub progress: Progress,
+    /// Its `FailureReasons` as `code: reason`, when it was read with DescribeJob (ListJobs does not carry
+    /// them).
+    pub failure_reasons: Option<Vec<String>>,
+}
 
 /// What a waiter learns.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum GateNews {
-    /// The gate holds; the watched job is in this status, with these task counters.
-    Holds(JobStatus, Progress),
-    /// The gate can never hold, with the watched status, its task counters and why.
-    Unreachable(JobStatus, Progress, String),
+    /// The gate holds; the watched job as seen.
+    Holds(Seen),
+    /// The gate can never hold, with the watched job as seen and why.
+    Unreachable(Seen, String),
     /// The watched job could not be read for good.
     Unreadable(ApiError),
 }
@@ -175,9 +187,11 @@ impl<C: JobControl> GatePoller<C> {
                         self.shared.control.describe_job(&id)
                     })
                     .await;
-                let status = called
-                    .result
-                    .map(|a| (a.value.summary.status, a.value.summary.progress));
+                let status = called.result.map(|a| Seen {
+                    status: a.value.summary.status,
+                    progress: a.value.summary.progress,
+                    failure_reasons: Some(a.value.failure_reasons),
+                });
                 (id, status, called.attempts)
             })
             .buffer_unordered(DESCRIBE_PARALLELISM)
@@ -206,7 +220,7 @@ impl<C: JobControl> GatePoller<C> {
         &self,
         statuses: &[JobStatus],
         watched: &HashSet<&JobId>,
-    ) -> (HashMap<JobId, (JobStatus, Progress)>, u32) {
+    ) -> (HashMap<JobId, Seen>, u32) {
         let mut found = HashMap::new();
         let mut token: Option<String> = None;
         let mut calls = 0;
@@ -227,7 +241,14 @@ impl<C: JobControl> GatePoller<C> {
             pages += 1;
             for job in answer.value.jobs {
                 if watched.contains(&job.id) {
-                    found.insert(job.id, (job.status, job.progress));
+                    found.insert(
+                        job.id,
+                        Seen {
+                            status: job.status,
+                            progress: job.progress,
+                            failure_reasons: None,
+                        },
+                    );
                 }
             }
             match answer.value.next_token {
@@ -250,16 +271,18 @@ impl<C: JobControl> GatePoller<C> {
             let pending = std::mem::take(list);
             for waiter in pending {
                 let news = match &status {
-                    Ok((status, progress)) => {
-                        match check_gate(&waiter.wanted, waiter.tasks.as_ref(), *status, *progress)
-                        {
-                            GateCheck::Holds => Some(GateNews::Holds(*status, *progress)),
-                            GateCheck::Unreachable(reason) => {
-                                Some(GateNews::Unreachable(*status, *progress, reason))
-                            }
-                            GateCheck::Pending => None,
+                    Ok(seen) => match check_gate(
+                        &waiter.wanted,
+                        waiter.tasks.as_ref(),
+                        seen.status,
+                        seen.progress,
+                    ) {
+                        GateCheck::Holds => Some(GateNews::Holds(seen.clone())),
+                        GateCheck::Unreachable(reason) => {
+                            Some(GateNews::Unreachable(seen.clone(), reason))
                         }
-                    }
+                        GateCheck::Pending => None,
+                    },
                     // A job that is gone can never reach the gate; other read errors retry next round.
                     Err(error) if error.kind == ApiErrorKind::NotFound => {
                         Some(GateNews::Unreadable(error.clone()))

@@ -111,6 +111,13 @@ impl Serialize for JobsView<'_> {
 
 struct JobView<'a>(&'a JobRecord);
 
+/// One of a job's `FailureReasons`.
+#[derive(Serialize)]
+struct FailureOut<'a> {
+    code: &'a str,
+    reason: &'a str,
+}
+
 /// A job's task counters as last seen.
 #[derive(Serialize)]
 struct TasksOut {
@@ -141,6 +148,7 @@ struct JobOut<'a> {
     request_id: Option<&'a str>,
     error: Option<ErrorOut<'a>>,
     tasks: Option<TasksOut>,
+    failure_reasons: Vec<FailureOut<'a>>,
     started_at: String,
     finished_at: String,
 }
@@ -170,6 +178,14 @@ impl Serialize for JobView<'_> {
                 succeeded: p.succeeded_tasks,
                 failed: p.failed_tasks,
             }),
+            failure_reasons: r
+                .failure_reasons
+                .iter()
+                .map(|f| {
+                    let (code, reason) = f.split_once(": ").unwrap_or((f.as_str(), ""));
+                    FailureOut { code, reason }
+                })
+                .collect(),
             started_at: r.started_at.to_string(),
             finished_at: r.finished_at.to_string(),
         }
@@ -236,6 +252,7 @@ mod tests {
                 failed_tasks: 412,
                 elapsed_active_seconds: 600,
             }),
+            failure_reasons: vec!["TaskFailureThresholdExceeded: too many tasks failed".to_owned()],
             started_at: at(1),
             finished_at: at(2),
         }

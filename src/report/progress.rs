@@ -845,6 +845,7 @@ mod tests {
             request_id: None,
             error: None,
             tasks: None,
+            failure_reasons: Vec::new(),
             started_at: now,
             finished_at: now,
         }))

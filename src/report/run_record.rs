@@ -370,6 +370,7 @@ pub(crate) mod fixtures {
                 failed_tasks: 412,
                 elapsed_active_seconds: 600,
             }),
+            failure_reasons: Vec::new(),
             started_at: at(1_000),
             finished_at: at(1_250),
         }

@@ -185,6 +185,7 @@ mod tests {
                 request_id: error.as_ref().and_then(|e| e.request_id.clone()),
                 error: error.as_ref().map(ErrorView::from),
                 tasks: None,
+                failure_reasons: Vec::new(),
                 started_at: at,
                 finished_at: at,
             })),

@@ -393,3 +393,39 @@ async fn the_task_gates_example_runs_against_the_demo_sandbox() {
     assert_eq!(confirmed["outcome"], "applied", "{confirmed:#}");
     assert_eq!(done.mutations().len(), 1);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_checkpoint_on_a_job_failed_by_the_service_reports_its_tasks_and_failure_reasons() {
+    let running = TestRun::new(&plan(
+        r#"
+  - name: retag-clean
+    job_id: "retag-doomed"
+    wait_for: { status: Complete, max_failure_rate: 5%, timeout: 1h }
+"#,
+    ))
+    .seed_yaml(SEED)
+    .start()
+    .await;
+    running.wait_for_calls(Operation::DescribeJob, 2).await;
+    running.sandbox.advance(Duration::from_secs(17 + 60));
+    let done = running.finish().await;
+    done.code(1);
+    let record = done.job("retag-clean", "retag-doomed");
+    assert_eq!(record["outcome"], "failed", "{record:#}");
+    assert_eq!(record["status_after"], "Failed", "{record:#}");
+    assert_eq!(
+        record["tasks"],
+        serde_json::json!({"total": 20000, "succeeded": 300, "failed": 700}),
+        "{record:#}"
+    );
+    let reasons = record["failure_reasons"].as_array().unwrap();
+    assert_eq!(reasons.len(), 1, "{record:#}");
+    assert_eq!(
+        reasons[0]["code"], "TaskFailureThresholdExceeded",
+        "{record:#}"
+    );
+    assert!(
+        !reasons[0]["reason"].as_str().unwrap().is_empty(),
+        "{record:#}"
+    );
+}
