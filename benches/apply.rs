@@ -116,6 +116,7 @@ fn main() {
             description: Some(format!("bench job {i}")),
             status_seen: JobStatus::Active,
             priority_seen: 10,
+            progress_seen: s3plan::api::Progress::default(),
         })
         .collect();
     let control = Arc::new(Instantly {

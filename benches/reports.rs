@@ -90,6 +90,8 @@ fn script(jobs: usize) -> Vec<(Duration, Option<Event>)> {
             reason: Some("requested Cancelled; job is now Cancelling".to_owned()),
             request_id: Some(format!("REQ{job:08}")),
             error: None,
+            tasks: None,
+            failure_reasons: Vec::new(),
             started_at: start,
             finished_at: start,
         };

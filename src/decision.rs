@@ -77,16 +77,19 @@ pub enum Verdict {
     Skipped,
     /// Every action is already done; no call.
     Unchanged,
+    /// A checkpoint (a gate and no action) whose gate holds; nothing to send.
+    Met,
 }
 
 impl Verdict {
     /// Every verdict, most urgent first (the display order).
-    pub const ALL: [Verdict; 5] = [
+    pub const ALL: [Verdict; 6] = [
         Verdict::Impossible,
         Verdict::Waiting,
         Verdict::Change,
         Verdict::Skipped,
         Verdict::Unchanged,
+        Verdict::Met,
     ];
 
     /// The label used in human output.
@@ -97,6 +100,7 @@ impl Verdict {
             Verdict::Change => "will change",
             Verdict::Skipped => "skipped",
             Verdict::Unchanged => "already done",
+            Verdict::Met => "gate met",
         }
     }
 }
@@ -174,8 +178,9 @@ pub fn judge_action(action: Action, job: JobView) -> ActionJudgment {
 /// Decides what happens to a job with `actions`, behind `gate` (if the entry has one), seen as `job`.
 ///
 /// The verdict, most urgent first: `Impossible` when a needed gate can never hold; `Waiting` while a
-/// needed gate is pending; `Impossible` when an action is refused; `Skipped` when an action is moot (nothing is sent);
-/// `Change` when a call would be sent; else `Unchanged`.
+/// needed gate is pending; `Met` for a checkpoint (no action) whose gate holds; `Impossible` when an action
+/// is refused; `Skipped` when an action is moot (nothing is sent); `Change` when a call would be sent; else
+/// `Unchanged`.
 pub fn decide(actions: &[Action], gate: Option<GateView<'_>>, job: JobView) -> Decision {
     let mut judged: Vec<(Action, ActionJudgment)> =
         actions.iter().map(|&a| (a, judge_action(a, job))).collect();
@@ -231,6 +236,14 @@ fn verdict(
     // pending the job is judged again once it holds, so only a refusal without a pending gate is final.
     if let Some(GateCheck::Pending) = gate {
         return (Verdict::Waiting, None);
+    }
+    // A checkpoint (validation gives every entry without an action a gate) has nothing to send: once its
+    // gate holds, or once it is judged after the gate held, it is met.
+    if judged.is_empty() {
+        return (
+            Verdict::Met,
+            Some("gate met; a checkpoint sends nothing".to_owned()),
+        );
     }
     if let Some(why) = first(|j| matches!(j, ActionJudgment::Refused(_))) {
         return (Verdict::Impossible, Some(why));

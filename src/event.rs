@@ -55,6 +55,8 @@ pub struct GateView {
     pub statuses: Vec<JobStatus>,
     /// How long the job waits at most.
     pub timeout: Duration,
+    /// The task condition that must hold as well, if any.
+    pub tasks: Option<crate::resolved::TaskLimit>,
 }
 
 /// An error as the report shows it.
@@ -113,6 +115,11 @@ pub struct JobRecord {
     pub request_id: Option<String>,
     /// The error that decided a `failed` outcome.
     pub error: Option<ErrorView>,
+    /// The job's task counters as last seen (resolution, or the gate's last poll of the job itself).
+    pub tasks: Option<crate::api::Progress>,
+    /// The job's `FailureReasons` (`code: reason`) as last read with DescribeJob by its gate; empty when
+    /// never read that way.
+    pub failure_reasons: Vec<String>,
     /// When work on the job started (equal to `finished_at` for jobs never started).
     pub started_at: Timestamp,
     /// When the job finished.

@@ -11,10 +11,10 @@ use std::collections::{BTreeMap, HashMap};
 
 use serde::{Deserialize, Serialize};
 
-use crate::api::{ApiCall, JobControl, JobId, JobStatus, TargetStatus};
+use crate::api::{ApiCall, JobControl, JobId, JobStatus, Progress, TargetStatus};
 use crate::decision::{self, ActionJudgment, GateView, JobView, JudgmentKind};
 use crate::exec::retry::Caller;
-use crate::exec::{GateCheck, check_gate};
+use crate::exec::{GateCheck, check_gate, grouped, percent, rate_bp};
 use crate::resolved::{Action, Gate, GateSubject, ResolvedEntry, ResolvedJob, ResolvedPlan};
 
 pub use crate::decision::Verdict;
@@ -154,8 +154,8 @@ pub struct Forecast {
     pub totals: Totals,
 }
 
-/// The status of each job a gate watches, or why it could not be read.
-pub type Watched = HashMap<JobId, Result<JobStatus, String>>;
+/// The status and task counters of each job a gate watches, or why it could not be read.
+pub type Watched = HashMap<JobId, Result<(JobStatus, Progress), String>>;
 
 /// Reads the status of every job watched by an `OtherJob` gate, with DescribeJob under `caller`'s read
 /// limit and retries. A failed read is kept as its message: the gate is then judged closed.
@@ -181,7 +181,7 @@ pub async fn read_watched<C: JobControl>(
             .await;
         let status = called
             .result
-            .map(|answer| answer.value.summary.status)
+            .map(|answer| (answer.value.summary.status, answer.value.summary.progress))
             .map_err(|error| error.to_string());
         watched.insert(job.clone(), status);
     }
@@ -266,7 +266,10 @@ pub fn judge_job(entry: &ResolvedEntry, job: &ResolvedJob, watched: &Watched) ->
     let gate = entry.gate.as_ref().map(|gate| {
         let wanted = names(&gate.statuses);
         let (text, seen) = match &gate.subject {
-            GateSubject::OwnStatus => (format!("own status {wanted}"), Ok(status)),
+            GateSubject::OwnStatus => (
+                format!("own status {wanted}"),
+                Ok((status, job.progress_seen)),
+            ),
             GateSubject::OtherJob(other) => (
                 format!("job {other} is {wanted}"),
                 watched
@@ -276,8 +279,25 @@ pub fn judge_job(entry: &ResolvedEntry, job: &ResolvedJob, watched: &Watched) ->
             ),
         };
         let check = match &seen {
-            Ok(seen) => check_gate(&gate.statuses, *seen),
+            Ok((seen, progress)) => {
+                check_gate(&gate.statuses, gate.tasks.as_ref(), *seen, *progress)
+            }
             Err(error) => GateCheck::Unreachable(format!("it cannot be read: {error}")),
+        };
+        // A task condition is shown with today's numbers, as the gate will judge them.
+        let text = match (&gate.tasks, &seen) {
+            (Some(tasks), Ok((_, progress))) => {
+                let failed = progress.failed_tasks.max(0);
+                let finished = progress.succeeded_tasks.max(0) + failed;
+                format!(
+                    "{text} with {tasks} (now {} of {} finished tasks failed, {})",
+                    grouped(failed),
+                    grouped(finished),
+                    percent(rate_bp(failed, finished))
+                )
+            }
+            (Some(tasks), Err(_)) => format!("{text} with {tasks}"),
+            (None, _) => text,
         };
         (gate, text, seen.ok(), check)
     });
@@ -336,7 +356,7 @@ pub fn judge_job(entry: &ResolvedEntry, job: &ResolvedJob, watched: &Watched) ->
         priority_change,
         gate: gate.map(|(_, text, watched_status, check)| GateForecast {
             gate: text,
-            watched_status,
+            watched_status: watched_status.map(|(status, _)| status),
             holds: check == GateCheck::Holds,
         }),
         reason,
@@ -383,6 +403,7 @@ mod tests {
             description: None,
             status_seen: status,
             priority_seen: 10,
+            progress_seen: crate::api::Progress::default(),
         }
     }
 
@@ -391,6 +412,7 @@ mod tests {
             subject: GateSubject::OwnStatus,
             statuses: statuses.to_vec(),
             timeout: Duration::from_secs(60),
+            tasks: None,
         })
     }
 
@@ -448,6 +470,7 @@ mod tests {
                 subject: GateSubject::OtherJob(other.clone()),
                 statuses: vec![S::Complete],
                 timeout: Duration::from_secs(1),
+                tasks: None,
             }),
         );
         let mut watched = Watched::new();
@@ -455,7 +478,7 @@ mod tests {
         let got = judge_job(&e, &job(S::Suspended), &watched);
         assert_eq!(got.verdict, Verdict::Impossible);
         assert_eq!(got.decision.gate, GateDecision::Closed);
-        watched.insert(other, Ok(S::Active));
+        watched.insert(other, Ok((S::Active, crate::api::Progress::default())));
         let got = judge_job(&e, &job(S::Suspended), &watched);
         assert_eq!(got.verdict, Verdict::Waiting);
         assert!(!got.gate.unwrap().holds);

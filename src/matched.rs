@@ -162,6 +162,7 @@ mod tests {
             description: Some(description.to_owned()),
             status_seen: status,
             priority_seen: 10,
+            progress_seen: crate::api::Progress::default(),
         }
     }
 

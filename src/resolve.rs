@@ -224,6 +224,7 @@ pub async fn resolve<C: JobControl>(
                     subject,
                     statuses: spec.statuses,
                     timeout: spec.timeout,
+                    tasks: spec.tasks,
                 })
             }
             None => None,
@@ -462,6 +463,7 @@ fn resolved_job(job: &JobSummary) -> ResolvedJob {
         description: job.description.clone(),
         status_seen: job.status,
         priority_seen: job.priority,
+        progress_seen: job.progress,
     }
 }
 

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use crate::api::{AccountId, ApiCall, JobId, JobStatus, TargetStatus};
+use crate::api::{AccountId, ApiCall, JobId, JobStatus, Progress, TargetStatus};
 
 /// One change an entry asks of each of its jobs. The same type travels from the resolved plan through
 /// decisions, events, journal intents, records, saved plans and reports.
@@ -124,6 +124,34 @@ pub struct Gate {
     pub statuses: Vec<JobStatus>,
     /// How long to wait before the job ends `timed_out`.
     pub timeout: Duration,
+    /// A condition on the watched job's task outcomes that must hold as well, if any.
+    pub tasks: Option<TaskLimit>,
+}
+
+/// How many of a job's finished tasks may have failed for a gate to hold (`max_failed_tasks`,
+/// `max_failure_rate`); each limit given must hold.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TaskLimit {
+    /// At most this many failed tasks.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_failed: Option<i64>,
+    /// At most this share of the finished tasks (succeeded + failed) failed, in hundredths of a percent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_rate_bp: Option<u32>,
+}
+
+impl std::fmt::Display for TaskLimit {
+    /// `max_failed_tasks 10, max_failure_rate 1 %`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut parts = Vec::new();
+        if let Some(max) = self.max_failed {
+            parts.push(format!("max_failed_tasks {}", crate::exec::grouped(max)));
+        }
+        if let Some(bp) = self.max_rate_bp {
+            parts.push(format!("max_failure_rate {}", crate::exec::percent(bp)));
+        }
+        f.write_str(&parts.join(", "))
+    }
 }
 
 /// Whose status a gate watches.
@@ -146,6 +174,8 @@ pub struct ResolvedJob {
     pub status_seen: JobStatus,
     /// Its priority when it was resolved.
     pub priority_seen: i32,
+    /// Its task counters when it was resolved.
+    pub progress_seen: Progress,
 }
 
 /// One plan entry with its concrete jobs.

@@ -21,6 +21,7 @@ use crate::exec::retry::Caller;
 use crate::forecast::{self, DecisionKey, Forecast, Verdict, Watched};
 use crate::resolved::{
     Action, Gate, GateSubject, ResolvedEntry, ResolvedJob, ResolvedPlan, RunSettings, Target,
+    TaskLimit,
 };
 
 /// The format version written in the `s3plan_saved_plan` marker. Format 3 added `max_age`; a format 2 file
@@ -98,6 +99,9 @@ pub struct SavedGate {
     pub statuses: Vec<JobStatus>,
     /// How long to wait, in milliseconds.
     pub timeout_ms: u64,
+    /// The task condition that must hold as well, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tasks: Option<TaskLimit>,
 }
 
 /// One entry, as saved.
@@ -256,6 +260,7 @@ impl SavedPlan {
                     },
                     statuses: gate.statuses.clone(),
                     timeout_ms: millis(gate.timeout),
+                    tasks: gate.tasks,
                 }),
                 jobs: entry
                     .jobs
@@ -358,14 +363,17 @@ impl SavedPlan {
             .iter()
             .flat_map(|e| e.jobs.iter().map(|j| &j.job_id))
             .collect();
-        let now: HashMap<JobId, Result<(JobStatus, i32), String>> = stream::iter(ids)
+        let now: HashMap<JobId, Result<(JobStatus, i32, Progress), String>> = stream::iter(ids)
             .map(|id| async move {
                 let called = caller
                     .call(ApiCall::DescribeJob, None, |_| control.describe_job(id))
                     .await;
                 let seen = called
                     .result
-                    .map(|answer| (answer.value.summary.status, answer.value.summary.priority))
+                    .map(|answer| {
+                        let job = answer.value.summary;
+                        (job.status, job.priority, job.progress)
+                    })
                     .map_err(|error| error.to_string());
                 (id.clone(), seen)
             })
@@ -380,11 +388,12 @@ impl SavedPlan {
             let mut jobs = Vec::with_capacity(entry.jobs.len());
             for job in &entry.jobs {
                 match now.get(&job.job_id) {
-                    Some(Ok((status, priority))) => jobs.push(ResolvedJob {
+                    Some(Ok((status, priority, progress))) => jobs.push(ResolvedJob {
                         id: job.job_id.clone(),
                         description: job.description.clone(),
                         status_seen: *status,
                         priority_seen: *priority,
+                        progress_seen: *progress,
                     }),
                     failed => {
                         let error = match failed {
@@ -411,6 +420,7 @@ impl SavedPlan {
                         .map_or(GateSubject::OwnStatus, GateSubject::OtherJob),
                     statuses: gate.statuses.clone(),
                     timeout: Duration::from_millis(gate.timeout_ms),
+                    tasks: gate.tasks,
                 }),
                 actions: entry.actions.clone(),
                 reason: entry.reason.clone(),

@@ -159,6 +159,13 @@ impl FakeJobControl {
         job
     }
 
+    /// Sets the job's task counters (`ProgressSummary`), as ListJobs and DescribeJob return them.
+    pub fn set_progress(&self, job: &JobId, progress: Progress) {
+        if let Some(summary) = self.lock().jobs.get_mut(job) {
+            summary.progress = progress;
+        }
+    }
+
     /// The job's current status (after applying the schedule up to now).
     pub fn status(&self, job: &JobId) -> Option<JobStatus> {
         let mut state = self.lock();

@@ -340,6 +340,10 @@ fn detail(job: &JobForecast) -> String {
                 gate.map_or("its gate", |g| g.gate.as_str())
             )
         }
+        Verdict::Met => match &job.gate {
+            Some(gate) => format!("checkpoint: {} holds", gate.gate),
+            None => job.reason.clone().unwrap_or_default(),
+        },
         Verdict::Unchanged | Verdict::Skipped | Verdict::Impossible => {
             job.reason.clone().unwrap_or_default()
         }

@@ -1,4 +1,5 @@
-//! Plan equals apply: for every status × gate kind × gate state × actions, the verdict `s3plan plan` shows
+//! Plan equals apply: for every status × gate kind × gate state × task condition × actions, the verdict
+//! `s3plan plan` shows
 //! is what the executor then does against the fake.
 //!
 //! Test-only. Every combination is one entry with one job, so one run of the executor covers the table (in
@@ -11,14 +12,14 @@ use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
 use crate::api::fake::FakeJobControl;
-use crate::api::{AccountId, JobId, JobStatus, TargetStatus};
+use crate::api::{AccountId, JobId, JobStatus, Progress, TargetStatus};
 use crate::event::{Event, EventKind};
 use crate::exec::{Outcome, RunOptions, can_reach, run};
 use crate::forecast::{self, Verdict, Watched};
 use crate::report::{Reporter, ReporterSet};
 use crate::resolved::{
     Action, Gate, GateSubject, ResolvedEntry, ResolvedJob, ResolvedPlan, RunMode, RunSettings,
-    Target,
+    Target, TaskLimit,
 };
 
 /// A job's outcome and its reason.
@@ -57,32 +58,85 @@ enum State {
     Unreachable,
 }
 
+/// The task condition of a case: none, or `max_failed_tasks: 5` with the watched job under it (2 failed),
+/// above it (9 failed), or above `max_failure_rate: 5%` (9 of 100) which a running job may still fall under.
+#[derive(Debug, Clone, Copy)]
+enum Tasks {
+    None,
+    Under,
+    OverCount,
+    OverRate,
+}
+
+impl Tasks {
+    const ALL: [Tasks; 4] = [Tasks::None, Tasks::Under, Tasks::OverCount, Tasks::OverRate];
+
+    /// A short tag for job ids (at most 36 characters in all).
+    fn tag(self) -> &'static str {
+        match self {
+            Tasks::None => "t0",
+            Tasks::Under => "tu",
+            Tasks::OverCount => "tc",
+            Tasks::OverRate => "tr",
+        }
+    }
+
+    fn limit(self) -> Option<TaskLimit> {
+        match self {
+            Tasks::None => None,
+            Tasks::Under | Tasks::OverCount => Some(TaskLimit {
+                max_failed: Some(5),
+                max_rate_bp: None,
+            }),
+            Tasks::OverRate => Some(TaskLimit {
+                max_failed: None,
+                max_rate_bp: Some(500),
+            }),
+        }
+    }
+
+    fn progress(self) -> Progress {
+        let failed = match self {
+            Tasks::None | Tasks::Under => 2,
+            Tasks::OverCount | Tasks::OverRate => 9,
+        };
+        Progress {
+            total_tasks: 100,
+            succeeded_tasks: 100 - failed,
+            failed_tasks: failed,
+            elapsed_active_seconds: 0,
+        }
+    }
+}
+
 const OTHER_HOLDS: &str = "other-holds";
 const OTHER_PENDING: &str = "other-pending";
 const OTHER_UNREACHABLE: &str = "other-unreachable";
 
 /// The gate of one case, or `None` when the combination does not exist (nothing is unreachable from
 /// `New`; nothing is pending for a terminal status).
-fn gate(kind: Kind, state: State, status: JobStatus) -> Option<Option<Gate>> {
+fn gate(kind: Kind, state: State, tasks: Tasks, status: JobStatus) -> Option<Option<Gate>> {
     let own = |wanted: Option<JobStatus>| {
         wanted.map(|w| {
             Some(Gate {
                 subject: GateSubject::OwnStatus,
                 statuses: vec![w],
                 timeout: Duration::from_secs(60),
+                tasks: tasks.limit(),
             })
         })
     };
     let other = |id: &str| {
         Some(Some(Gate {
-            subject: GateSubject::OtherJob(JobId::parse(id).unwrap()),
+            subject: GateSubject::OtherJob(JobId::parse(&format!("{id}-{}", tasks.tag())).unwrap()),
             statuses: vec![JobStatus::Complete],
             timeout: Duration::from_secs(60),
+            tasks: tasks.limit(),
         }))
     };
     let others = JobStatus::ALL.into_iter().filter(|&w| w != status);
     match (kind, state) {
-        (Kind::None, State::Holds) => Some(None),
+        (Kind::None, State::Holds) if matches!(tasks, Tasks::None) => Some(None),
         (Kind::None, _) => None,
         (Kind::Own, State::Holds) => own(Some(status)),
         (Kind::Own, State::Pending) => own(others.clone().find(|&w| can_reach(status, w))),
@@ -102,19 +156,26 @@ fn expected(verdict: Verdict, mode: RunMode) -> Outcome {
         (Verdict::Change, RunMode::DryRun) => Outcome::WouldApply,
         (Verdict::Skipped, _) => Outcome::Skipped,
         (Verdict::Unchanged, _) => Outcome::Unchanged,
+        (Verdict::Met, _) => Outcome::Met,
     }
 }
 
 fn table(fake: &FakeJobControl) -> (Vec<ResolvedEntry>, Watched) {
     let mut watched = Watched::new();
-    for (id, status) in [
-        (OTHER_HOLDS, JobStatus::Complete),
-        (OTHER_PENDING, JobStatus::Active),
-        (OTHER_UNREACHABLE, JobStatus::Cancelled),
-    ] {
-        watched.insert(fake.add_job(id, status), Ok(status));
+    for tasks in Tasks::ALL {
+        for (id, status) in [
+            (OTHER_HOLDS, JobStatus::Complete),
+            (OTHER_PENDING, JobStatus::Active),
+            (OTHER_UNREACHABLE, JobStatus::Cancelled),
+        ] {
+            let id = fake.add_job(&format!("{id}-{}", tasks.tag()), status);
+            fake.set_progress(&id, tasks.progress());
+            watched.insert(id, Ok((status, tasks.progress())));
+        }
     }
     let actions = [
+        // A checkpoint: a gate and no action.
+        vec![],
         vec![Action::SetStatus(TargetStatus::Ready)],
         vec![Action::SetStatus(TargetStatus::Cancelled)],
         vec![Action::SetPriority(50)],
@@ -131,25 +192,34 @@ fn table(fake: &FakeJobControl) -> (Vec<ResolvedEntry>, Watched) {
     for status in JobStatus::ALL {
         for kind in [Kind::None, Kind::Own, Kind::Other] {
             for state in [State::Holds, State::Pending, State::Unreachable] {
-                let Some(gate) = gate(kind, state, status) else {
-                    continue;
-                };
-                for (a, actions) in actions.iter().enumerate() {
-                    let name = format!("{status}-{kind:?}-{state:?}-{a}").to_lowercase();
-                    let id = fake.add_job(&name, status);
-                    entries.push(ResolvedEntry {
-                        name,
-                        after: Vec::new(),
-                        jobs: vec![ResolvedJob {
-                            id,
-                            description: None,
-                            status_seen: status,
-                            priority_seen: 10,
-                        }],
-                        gate: gate.clone(),
-                        actions: actions.clone(),
-                        reason: None,
-                    });
+                for tasks in Tasks::ALL {
+                    let Some(gate) = gate(kind, state, tasks, status) else {
+                        continue;
+                    };
+                    for (a, actions) in actions.iter().enumerate() {
+                        // Validation refuses an entry with neither an action nor a gate.
+                        if actions.is_empty() && gate.is_none() {
+                            continue;
+                        }
+                        let name = format!("{status}-{kind:?}-{state:?}-{}-{a}", tasks.tag())
+                            .to_lowercase();
+                        let id = fake.add_job(&name, status);
+                        fake.set_progress(&id, tasks.progress());
+                        entries.push(ResolvedEntry {
+                            name,
+                            after: Vec::new(),
+                            jobs: vec![ResolvedJob {
+                                id,
+                                description: None,
+                                status_seen: status,
+                                priority_seen: 10,
+                                progress_seen: tasks.progress(),
+                            }],
+                            gate: gate.clone(),
+                            actions: actions.clone(),
+                            reason: None,
+                        });
+                    }
                 }
             }
         }
@@ -240,6 +310,7 @@ fn regression_a_rerun_on_a_job_past_its_gate_is_already_done_in_the_plan() {
                 subject: GateSubject::OwnStatus,
                 statuses: vec![JobStatus::Suspended],
                 timeout: Duration::from_secs(60),
+                tasks: None,
             }),
             actions: vec![Action::SetStatus(target)],
             reason: None,
@@ -249,6 +320,7 @@ fn regression_a_rerun_on_a_job_past_its_gate_is_already_done_in_the_plan() {
             description: None,
             status_seen: status,
             priority_seen: 10,
+            progress_seen: Progress::default(),
         };
         let judged = forecast::judge_job(&entry, &job, &Watched::new());
         assert_eq!(judged.verdict, Verdict::Unchanged, "{status} -> {target}");

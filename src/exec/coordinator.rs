@@ -73,7 +73,7 @@ impl Default for RunOptions {
 #[derive(Debug, Default)]
 pub struct RunSummary {
     /// Jobs per outcome, in [`Outcome::ALL`] order.
-    pub counts: [usize; 7],
+    pub counts: [usize; Outcome::ALL.len()],
     /// Whether the run was interrupted.
     pub interrupted: bool,
     /// Reporters that failed (the run was cancelled because of them).

@@ -21,7 +21,7 @@ use crate::event::{ErrorView, EventKind, GateView, JobIndex, JobRecord};
 use crate::exec::journal::{Journal, JournalError};
 use crate::exec::mutation::{Step, mutate};
 use crate::exec::outcome::{GateCheck, Outcome};
-use crate::exec::poller::{GateNews, GatePoller};
+use crate::exec::poller::{GateNews, GatePoller, Seen};
 use crate::exec::resume::{Prior, Resume};
 use crate::exec::retry::Caller;
 use crate::resolved::{Action, GateSubject, ResolvedEntry, ResolvedPlan, RunMode};
@@ -94,6 +94,8 @@ pub fn not_run_record(
         reason: Some(reason),
         request_id: None,
         error: None,
+        tasks: Some(job.progress_seen),
+        failure_reasons: Vec::new(),
         started_at: now,
         finished_at: now,
     }
@@ -148,6 +150,7 @@ pub(crate) async fn run_job<C: JobControl>(ctx: Arc<Context<C>>, index: JobIndex
                         subject: gate.subject.clone(),
                         statuses: gate.statuses.clone(),
                         timeout: gate.timeout,
+                        tasks: gate.tasks,
                     })
                 }
                 Some(_) | None => JobState::Applying(status),
@@ -166,8 +169,12 @@ pub(crate) async fn run_job<C: JobControl>(ctx: Arc<Context<C>>, index: JobIndex
                 if let Some(seen) = seen
                     && gate.subject == GateSubject::OwnStatus
                 {
-                    status = seen;
-                    record.status_before = Some(seen);
+                    status = seen.status;
+                    record.status_before = Some(seen.status);
+                    record.tasks = Some(seen.progress);
+                    if let Some(reasons) = seen.failure_reasons {
+                        record.failure_reasons = reasons;
+                    }
                 }
                 match next {
                     Ok(()) => JobState::Applying(status),
@@ -208,7 +215,7 @@ pub(crate) async fn run_job<C: JobControl>(ctx: Arc<Context<C>>, index: JobIndex
                 if record.status_after.is_none()
                     && matches!(
                         record.outcome,
-                        Outcome::Unchanged | Outcome::Skipped | Outcome::WouldApply
+                        Outcome::Unchanged | Outcome::Skipped | Outcome::WouldApply | Outcome::Met
                     )
                 {
                     record.status_after = Some(status);
@@ -304,18 +311,19 @@ fn gate_needed(entry: &ResolvedEntry, actions: &[Action], view: JobView) -> bool
     .gate_needed
 }
 
-/// Waits for the gate; `Ok` when it holds, else the step that ends the job. Also returns the last status seen.
+/// Waits for the gate; `Ok` when it holds, else the step that ends the job. Also returns the watched job's
+/// last status and task counters seen.
 async fn wait_gate<C: JobControl>(
     ctx: &Context<C>,
     own: &JobId,
     gate: &GateView,
-) -> (Result<(), Step>, Option<JobStatus>) {
+) -> (Result<(), Step>, Option<Seen>) {
     let watched = match &gate.subject {
         GateSubject::OwnStatus => own,
         GateSubject::OtherJob(other) => other,
     };
     let wanted: Arc<[JobStatus]> = gate.statuses.clone().into();
-    let rx = ctx.poller.watch(watched, wanted);
+    let rx = ctx.poller.watch(watched, wanted, gate.tasks);
     let news = tokio::select! {
         news = tokio::time::timeout(gate.timeout, rx) => news,
         () = ctx.cancel.cancelled() => {
@@ -328,13 +336,13 @@ async fn wait_gate<C: JobControl>(
         GateSubject::OtherJob(other) => format!("job {other}"),
     };
     match news {
-        Ok(Ok(GateNews::Holds(status))) => (Ok(()), Some(status)),
-        Ok(Ok(GateNews::Unreachable(status, why))) => (
+        Ok(Ok(GateNews::Holds(seen))) => (Ok(()), Some(seen)),
+        Ok(Ok(GateNews::Unreachable(seen, why))) => (
             Err(Step::quiet(
                 Outcome::Failed,
                 Some(format!("gate on {whose} can never hold: {why}")),
             )),
-            Some(status),
+            Some(seen),
         ),
         Ok(Ok(GateNews::Unreadable(error))) => {
             let mut step = Step::quiet(
@@ -355,8 +363,11 @@ async fn wait_gate<C: JobControl>(
             Err(Step::quiet(
                 Outcome::TimedOut,
                 Some(format!(
-                    "{whose} did not become {} within {}",
+                    "{whose} did not become {}{} within {}",
                     names.join(" or "),
+                    gate.tasks
+                        .map(|tasks| format!(" with {tasks}"))
+                        .unwrap_or_default(),
                     humantime::format_duration(gate.timeout)
                 )),
             )),
@@ -441,6 +452,7 @@ async fn apply<C: JobControl>(
         Verdict::Impossible => return Step::quiet(Outcome::Failed, reason),
         Verdict::Skipped => return Step::quiet(Outcome::Skipped, reason),
         Verdict::Unchanged => return Step::quiet(Outcome::Unchanged, reason),
+        Verdict::Met => return Step::quiet(Outcome::Met, reason),
         Verdict::Waiting => {
             return Step::quiet(
                 Outcome::Failed,
@@ -490,7 +502,7 @@ fn combine(steps: Vec<Step>) -> Step {
         Outcome::Applied => 3,
         Outcome::WouldApply => 2,
         Outcome::Skipped => 1,
-        Outcome::Unchanged => 0,
+        Outcome::Unchanged | Outcome::Met => 0,
     };
     let attempts = steps.iter().map(|s| s.attempts).sum();
     let mut best: Option<Step> = None;
@@ -591,6 +603,7 @@ mod tests {
             description: None,
             status_seen: status,
             priority_seen: 10,
+            progress_seen: crate::api::Progress::default(),
         }
     }
 
@@ -610,6 +623,7 @@ mod tests {
             subject,
             statuses: statuses.to_vec(),
             timeout: Duration::from_secs(timeout_secs),
+            tasks: None,
         })
     }
 
@@ -802,6 +816,7 @@ mod tests {
             description: None,
             status_seen: JobStatus::Active,
             priority_seen: 1,
+            progress_seen: crate::api::Progress::default(),
         };
         let out = run_plan(
             &fake,
@@ -983,6 +998,7 @@ mod tests {
             description: None,
             status_seen: JobStatus::Suspended,
             priority_seen: 1,
+            progress_seen: crate::api::Progress::default(),
         };
         let broken = entry("broken", vec![ghost], Some(TargetStatus::Ready));
         let mut blocked = entry(

@@ -17,6 +17,6 @@ mod scheduler;
 
 pub use coordinator::{RunOptions, RunSummary, run};
 pub use outcome::{
-    GateCheck, Judgment, Outcome, PriorityJudgment, can_reach, check_gate, judge_priority,
-    judge_target, reaches_target,
+    GateCheck, Judgment, Outcome, PriorityJudgment, can_reach, check_gate, grouped, judge_priority,
+    judge_target, percent, rate_bp, reaches_target,
 };

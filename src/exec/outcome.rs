@@ -9,7 +9,8 @@ use std::fmt;
 
 use serde::Serialize;
 
-use crate::api::{JobStatus, TargetStatus};
+use crate::api::{JobStatus, Progress, TargetStatus};
+use crate::resolved::TaskLimit;
 
 /// How one job ended. The report and the exit code are decided from these.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
@@ -23,6 +24,8 @@ pub enum Outcome {
     Skipped,
     /// Dry run: a call would have been made.
     WouldApply,
+    /// A checkpoint entry (a gate and no action): its gate held; nothing was sent.
+    Met,
     /// A call failed, or the gate can never hold.
     Failed,
     /// The gate did not hold within its timeout.
@@ -33,11 +36,12 @@ pub enum Outcome {
 
 impl Outcome {
     /// Every outcome, in report order.
-    pub const ALL: [Outcome; 7] = [
+    pub const ALL: [Outcome; 8] = [
         Outcome::Applied,
         Outcome::Unchanged,
         Outcome::Skipped,
         Outcome::WouldApply,
+        Outcome::Met,
         Outcome::Failed,
         Outcome::TimedOut,
         Outcome::NotRun,
@@ -47,7 +51,11 @@ impl Outcome {
     pub fn is_success(self) -> bool {
         matches!(
             self,
-            Outcome::Applied | Outcome::Unchanged | Outcome::Skipped | Outcome::WouldApply
+            Outcome::Applied
+                | Outcome::Unchanged
+                | Outcome::Skipped
+                | Outcome::WouldApply
+                | Outcome::Met
         )
     }
 
@@ -58,6 +66,7 @@ impl Outcome {
             Outcome::Unchanged => "unchanged",
             Outcome::Skipped => "skipped",
             Outcome::WouldApply => "would_apply",
+            Outcome::Met => "met",
             Outcome::Failed => "failed",
             Outcome::TimedOut => "timed_out",
             Outcome::NotRun => "not_run",
@@ -161,10 +170,30 @@ pub enum GateCheck {
     Unreachable(String),
 }
 
-/// Judges a gate wanting any of `wanted` against the watched job's `status`.
-pub fn check_gate(wanted: &[JobStatus], status: JobStatus) -> GateCheck {
+/// Judges a gate wanting any of `wanted` (and, with `tasks`, at most so many failed tasks) against the
+/// watched job's `status` and task counters.
+///
+/// The gate holds when the status is wanted and the task condition holds. A task condition that fails is
+/// final once the job is terminal (its counters no longer move) or when the failed tasks already exceed
+/// `max_failed` (they never decrease); a rate above its limit on a running job may still fall.
+pub fn check_gate(
+    wanted: &[JobStatus],
+    tasks: Option<&TaskLimit>,
+    status: JobStatus,
+    progress: Progress,
+) -> GateCheck {
+    let breach = tasks.and_then(|limit| task_breach(limit, status, progress));
+    if let Some(breach) = &breach
+        && (status.is_terminal() || breach.for_good)
+    {
+        return GateCheck::Unreachable(breach.text.clone());
+    }
     if wanted.contains(&status) {
-        return GateCheck::Holds;
+        return if breach.is_some() {
+            GateCheck::Pending
+        } else {
+            GateCheck::Holds
+        };
     }
     if wanted.iter().any(|&w| can_reach(status, w)) {
         return GateCheck::Pending;
@@ -174,6 +203,79 @@ pub fn check_gate(wanted: &[JobStatus], status: JobStatus) -> GateCheck {
         "job is {status} and can no longer become {}",
         names.join(" or ")
     ))
+}
+
+/// A task condition that does not hold now.
+struct Breach {
+    /// The numbers, in words.
+    text: String,
+    /// Whether it can never hold again, whatever the job does next.
+    for_good: bool,
+}
+
+fn task_breach(limit: &TaskLimit, status: JobStatus, progress: Progress) -> Option<Breach> {
+    let failed = progress.failed_tasks.max(0);
+    let finished = progress.succeeded_tasks.max(0) + failed;
+    let seen = format!(
+        "job {status} with {} of {} finished tasks failed ({})",
+        grouped(failed),
+        grouped(finished),
+        percent(rate_bp(failed, finished))
+    );
+    if let Some(max) = limit.max_failed
+        && failed > max
+    {
+        return Some(Breach {
+            text: format!("{seen}, above max_failed_tasks {}", grouped(max)),
+            for_good: true,
+        });
+    }
+    if let Some(max) = limit.max_rate_bp
+        && finished > 0
+        && u128::from(failed.unsigned_abs()) * 10_000
+            > u128::from(finished.unsigned_abs()) * u128::from(max)
+    {
+        return Some(Breach {
+            text: format!("{seen}, above max_failure_rate {}", percent(max)),
+            for_good: false,
+        });
+    }
+    None
+}
+
+/// `failed / finished` in hundredths of a percent, rounded down (0 when nothing finished).
+pub fn rate_bp(failed: i64, finished: i64) -> u32 {
+    if finished <= 0 {
+        return 0;
+    }
+    let bp = i128::from(failed) * 10_000 / i128::from(finished);
+    u32::try_from(bp).unwrap_or(u32::MAX)
+}
+
+/// Hundredths of a percent as `2.1 %`, `1 %` or `0.25 %`.
+pub fn percent(bp: u32) -> String {
+    let whole = bp / 100;
+    let cents = bp % 100;
+    if cents == 0 {
+        format!("{whole} %")
+    } else if cents.is_multiple_of(10) {
+        format!("{whole}.{} %", cents / 10)
+    } else {
+        format!("{whole}.{cents:02} %")
+    }
+}
+
+/// A count with thousands separators (`20,000`).
+pub fn grouped(n: i64) -> String {
+    let digits = n.unsigned_abs().to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    if n < 0 { format!("-{out}") } else { out }
 }
 
 /// The lifecycle edges of an S3 Batch Operations job, automatic and user-caused.
@@ -305,12 +407,71 @@ mod tests {
             (vec![S::Complete, S::Failed], S::Failing, "pending"),
             (vec![S::Ready], S::Cancelling, "unreachable"),
         ] {
-            let got = match check_gate(&wanted, status) {
+            let got = match check_gate(&wanted, None, status, Progress::default()) {
                 GateCheck::Holds => "holds",
                 GateCheck::Pending => "pending",
                 GateCheck::Unreachable(_) => "unreachable",
             };
             assert_eq!(got, expected, "{wanted:?} from {status}");
         }
+    }
+
+    fn tasks(succeeded: i64, failed: i64) -> Progress {
+        Progress {
+            total_tasks: 20_000,
+            succeeded_tasks: succeeded,
+            failed_tasks: failed,
+            elapsed_active_seconds: 0,
+        }
+    }
+
+    #[test]
+    fn a_task_condition_holds_waits_or_fails_with_the_numbers() {
+        let rate = TaskLimit {
+            max_failed: None,
+            max_rate_bp: Some(100),
+        };
+        let count = TaskLimit {
+            max_failed: Some(10),
+            max_rate_bp: None,
+        };
+        let complete = [S::Complete];
+        for (limit, status, progress, expected) in [
+            (rate, S::Complete, tasks(19_800, 200), "holds"),
+            (rate, S::Complete, tasks(19_588, 412), "unreachable"),
+            // A running job above the rate may still fall under it.
+            (rate, S::Active, tasks(50, 5), "pending"),
+            (count, S::Active, tasks(50, 10), "pending"),
+            // Failed tasks never decrease: above the count the gate is closed at once.
+            (count, S::Active, tasks(50, 11), "unreachable"),
+            (count, S::Complete, tasks(19_990, 10), "holds"),
+            (rate, S::Complete, tasks(0, 0), "holds"),
+        ] {
+            let got = match check_gate(&complete, Some(&limit), status, progress) {
+                GateCheck::Holds => "holds",
+                GateCheck::Pending => "pending",
+                GateCheck::Unreachable(_) => "unreachable",
+            };
+            assert_eq!(got, expected, "{limit:?} {status} {progress:?}");
+        }
+        let GateCheck::Unreachable(why) =
+            check_gate(&complete, Some(&rate), S::Complete, tasks(19_588, 412))
+        else {
+            panic!("above the rate on a finished job is final");
+        };
+        assert_eq!(
+            why,
+            "job Complete with 412 of 20,000 finished tasks failed (2.06 %), above max_failure_rate 1 %"
+        );
+    }
+
+    #[test]
+    fn percents_and_counts_read_as_written() {
+        assert_eq!(percent(100), "1 %");
+        assert_eq!(percent(210), "2.1 %");
+        assert_eq!(percent(25), "0.25 %");
+        assert_eq!(grouped(20_000), "20,000");
+        assert_eq!(grouped(412), "412");
+        assert_eq!(grouped(1_234_567), "1,234,567");
     }
 }

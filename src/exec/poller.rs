@@ -15,10 +15,11 @@ use std::time::Duration;
 use futures::StreamExt;
 use tokio::sync::{Notify, oneshot};
 
-use crate::api::{ApiCall, ApiError, ApiErrorKind, JobControl, JobId, JobStatus};
+use crate::api::{ApiCall, ApiError, ApiErrorKind, JobControl, JobId, JobStatus, Progress};
 use crate::event::EventKind;
 use crate::exec::outcome::{GateCheck, check_gate};
 use crate::exec::retry::Caller;
+use crate::resolved::TaskLimit;
 
 /// ListJobs page size (the API's maximum).
 const PAGE_SIZE: i32 = 1000;
@@ -39,13 +40,28 @@ fn is_permanent(kind: ApiErrorKind) -> bool {
     )
 }
 
+/// A watched job as one round read it, or the error.
+type Read = Result<Seen, ApiError>;
+
+/// A watched job as last read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Seen {
+    /// Its status.
+    pub status: JobStatus,
+    /// Its task counters.
+    pub progress: Progress,
+    /// Its `FailureReasons` as `code: reason`, when it was read with DescribeJob (ListJobs does not carry
+    /// them).
+    pub failure_reasons: Option<Vec<String>>,
+}
+
 /// What a waiter learns.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum GateNews {
-    /// The gate holds; the watched job is in this status.
-    Holds(JobStatus),
-    /// The gate can never hold, with the watched status and why.
-    Unreachable(JobStatus, String),
+    /// The gate holds; the watched job as seen.
+    Holds(Seen),
+    /// The gate can never hold, with the watched job as seen and why.
+    Unreachable(Seen, String),
     /// The watched job could not be read for good.
     Unreadable(ApiError),
 }
@@ -53,6 +69,7 @@ pub enum GateNews {
 #[derive(Debug)]
 struct Waiter {
     wanted: Arc<[JobStatus]>,
+    tasks: Option<TaskLimit>,
     tx: oneshot::Sender<GateNews>,
 }
 
@@ -103,14 +120,20 @@ impl<C: JobControl> GatePoller<C> {
             .unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Registers interest in `watched` reaching any of `wanted`; the receiver fires when the gate holds or
-    /// can never hold. Dropping the receiver (timeout, interruption) unregisters at the next round.
-    pub fn watch(&self, watched: &JobId, wanted: Arc<[JobStatus]>) -> oneshot::Receiver<GateNews> {
+    /// Registers interest in `watched` reaching any of `wanted` (with at most `tasks` failed tasks); the
+    /// receiver fires when the gate holds or can never hold. Dropping the receiver (timeout, interruption)
+    /// unregisters at the next round.
+    pub fn watch(
+        &self,
+        watched: &JobId,
+        wanted: Arc<[JobStatus]>,
+        tasks: Option<TaskLimit>,
+    ) -> oneshot::Receiver<GateNews> {
         let (tx, rx) = oneshot::channel();
         self.waiters()
             .entry(watched.clone())
             .or_default()
-            .push(Waiter { wanted, tx });
+            .push(Waiter { wanted, tasks, tx });
         self.shared.wake.notify_one();
         rx
     }
@@ -153,7 +176,7 @@ impl<C: JobControl> GatePoller<C> {
         let pages = self.shared.pages.load(Ordering::Relaxed) as usize;
         let listed = watched.len() > pages;
         let mut reads = 0;
-        let mut seen: HashMap<JobId, Result<JobStatus, ApiError>> = HashMap::new();
+        let mut seen: HashMap<JobId, Read> = HashMap::new();
         if listed {
             filter.extend(JobStatus::ALL.into_iter().filter(|s| !s.is_terminal()));
             let mut statuses: Vec<JobStatus> = filter.into_iter().collect();
@@ -168,22 +191,25 @@ impl<C: JobControl> GatePoller<C> {
             .filter(|id| !seen.contains_key(*id))
             .cloned()
             .collect();
-        let described: Vec<(JobId, Result<JobStatus, ApiError>, u32)> =
-            futures::stream::iter(missing)
-                .map(|id| async move {
-                    let called = self
-                        .shared
-                        .caller
-                        .call(ApiCall::DescribeJob, None, |_| {
-                            self.shared.control.describe_job(&id)
-                        })
-                        .await;
-                    let status = called.result.map(|a| a.value.summary.status);
-                    (id, status, called.attempts)
-                })
-                .buffer_unordered(DESCRIBE_PARALLELISM)
-                .collect()
-                .await;
+        let described: Vec<(JobId, Read, u32)> = futures::stream::iter(missing)
+            .map(|id| async move {
+                let called = self
+                    .shared
+                    .caller
+                    .call(ApiCall::DescribeJob, None, |_| {
+                        self.shared.control.describe_job(&id)
+                    })
+                    .await;
+                let status = called.result.map(|a| Seen {
+                    status: a.value.summary.status,
+                    progress: a.value.summary.progress,
+                    failure_reasons: Some(a.value.failure_reasons),
+                });
+                (id, status, called.attempts)
+            })
+            .buffer_unordered(DESCRIBE_PARALLELISM)
+            .collect()
+            .await;
         for (id, status, attempts) in described {
             reads += attempts;
             seen.insert(id, status);
@@ -200,12 +226,14 @@ impl<C: JobControl> GatePoller<C> {
             .await;
     }
 
-    /// Lists every page with `statuses`; keeps only the watched jobs. Returns them and the calls made.
+    /// Lists every page with `statuses`; keeps only the watched jobs with their status and task counters
+    /// (ListJobs carries `ProgressSummary`, so a task condition costs no extra read). Returns them and the
+    /// calls made.
     async fn list(
         &self,
         statuses: &[JobStatus],
         watched: &HashSet<&JobId>,
-    ) -> (HashMap<JobId, JobStatus>, u32) {
+    ) -> (HashMap<JobId, Seen>, u32) {
         let mut found = HashMap::new();
         let mut token: Option<String> = None;
         let mut calls = 0;
@@ -226,7 +254,14 @@ impl<C: JobControl> GatePoller<C> {
             pages += 1;
             for job in answer.value.jobs {
                 if watched.contains(&job.id) {
-                    found.insert(job.id, job.status);
+                    found.insert(
+                        job.id,
+                        Seen {
+                            status: job.status,
+                            progress: job.progress,
+                            failure_reasons: None,
+                        },
+                    );
                 }
             }
             match answer.value.next_token {
@@ -240,7 +275,7 @@ impl<C: JobControl> GatePoller<C> {
         (found, calls)
     }
 
-    fn deliver(&self, seen: HashMap<JobId, Result<JobStatus, ApiError>>) {
+    fn deliver(&self, seen: HashMap<JobId, Read>) {
         let mut waiters = self.waiters();
         for (id, status) in seen {
             let Some(list) = waiters.get_mut(&id) else {
@@ -249,10 +284,15 @@ impl<C: JobControl> GatePoller<C> {
             let pending = std::mem::take(list);
             for waiter in pending {
                 let news = match &status {
-                    Ok(status) => match check_gate(&waiter.wanted, *status) {
-                        GateCheck::Holds => Some(GateNews::Holds(*status)),
+                    Ok(seen) => match check_gate(
+                        &waiter.wanted,
+                        waiter.tasks.as_ref(),
+                        seen.status,
+                        seen.progress,
+                    ) {
+                        GateCheck::Holds => Some(GateNews::Holds(seen.clone())),
                         GateCheck::Unreachable(reason) => {
-                            Some(GateNews::Unreachable(*status, reason))
+                            Some(GateNews::Unreachable(seen.clone(), reason))
                         }
                         GateCheck::Pending => None,
                     },

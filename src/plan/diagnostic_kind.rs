@@ -137,7 +137,7 @@ pub enum DiagnosticKind {
         /// The keys given.
         keys: Vec<&'static str>,
     },
-    /// An entry has neither `set` nor `priority`.
+    /// An entry has neither `set` nor `priority`, nor a gate (which would make it a checkpoint).
     NoAction,
     /// A selector without any filter and without `all: true`.
     SelectorWithoutFilter,
@@ -227,6 +227,17 @@ pub enum DiagnosticKind {
         /// The deserializer's message.
         message: String,
     },
+    /// `max_failure_rate` is not a percentage such as `1%`.
+    InvalidPercent {
+        /// The value as written.
+        value: String,
+    },
+    /// A task condition on a gate whose statuses are all ones a job passes before it has run to its end,
+    /// so the condition would judge a job whose tasks are not done.
+    TaskConditionWithoutEnd {
+        /// The statuses waited for.
+        statuses: String,
+    },
     /// A gate that makes the entry's change impossible (a warning).
     PointlessGate {
         /// The status waited for.
@@ -305,6 +316,8 @@ impl DiagnosticKind {
             Self::TagValueLength { .. } => "s3plan::plan::tag_value_length",
             Self::TooManyTags { .. } => "s3plan::plan::too_many_tags",
             Self::PointlessGate { .. } => "s3plan::plan::pointless_gate",
+            Self::InvalidPercent { .. } => "s3plan::plan::invalid_percent",
+            Self::TaskConditionWithoutEnd { .. } => "s3plan::plan::task_condition_without_end",
             Self::Internal { .. } => "s3plan::plan::internal",
         }
     }
@@ -363,7 +376,7 @@ impl DiagnosticKind {
                 let keys: Vec<String> = keys.iter().map(|k| format!("`{k}`")).collect();
                 format!("the entry names its jobs twice: {}", keys.join(" and "))
             }
-            Self::NoAction => "the entry changes nothing".to_owned(),
+            Self::NoAction => "the entry neither changes nor waits for anything".to_owned(),
             Self::SelectorWithoutFilter => "the selector has no filter".to_owned(),
             Self::SelectorAllWithFilters => {
                 "`all: true` cannot be combined with filters".to_owned()
@@ -411,6 +424,13 @@ impl DiagnosticKind {
                 action,
                 why,
             } => format!("waiting for `{status}` makes `{action}` pointless: {why}"),
+            Self::InvalidPercent { value } => {
+                format!("`{value}` is not a percentage such as `1%` or `0.5%`")
+            }
+            Self::TaskConditionWithoutEnd { statuses } => format!(
+                "a task condition on a gate waiting for {statuses} judges tasks that have not all run: \
+                 none of these statuses is one a job ends in"
+            ),
             Self::Internal { message } => {
                 format!("s3plan could not read a plan it found sound (a bug): {message}")
             }
@@ -431,6 +451,8 @@ impl DiagnosticKind {
             Self::OutOfRange { .. } => "out of range",
             Self::PointlessGate { .. } => "this gate",
             Self::SeveralJobSets { .. } => "second job set",
+            Self::InvalidPercent { .. } => "not a percentage",
+            Self::TaskConditionWithoutEnd { .. } => "no end status here",
             Self::NoJobSet | Self::NoAction => "this entry",
             _ => "here",
         }
@@ -521,7 +543,10 @@ impl DiagnosticKind {
             Self::NoJobSet | Self::SeveralJobSets { .. } => {
                 "give exactly one of `job_id`, `job_ids` or `select`".to_owned()
             }
-            Self::NoAction => "add `set: Ready`, `set: Cancelled` or `priority: N`".to_owned(),
+            Self::NoAction => {
+                "add `set: Ready`, `set: Cancelled` or `priority: N`, or a `wait_for` to make it a checkpoint"
+                    .to_owned()
+            }
             Self::SelectorWithoutFilter => {
                 "add a filter, or write `all: true` to mean every job in the account".to_owned()
             }
@@ -551,6 +576,14 @@ impl DiagnosticKind {
             Self::EmptyTimeRange | Self::EmptyPriorityRange { .. } => "swap the bounds".to_owned(),
             Self::PointlessGate { .. } => {
                 "wait for a status the job can still leave, or remove the gate".to_owned()
+            }
+            Self::InvalidPercent { .. } => {
+                "write a number from 0 to 100 with at most two decimals, then `%`: `1%`, `0.5%`"
+                    .to_owned()
+            }
+            Self::TaskConditionWithoutEnd { .. } => {
+                "add the status the job ends in, e.g. `status: Complete`, so the condition is judged on the finished job"
+                    .to_owned()
             }
             Self::Internal { .. } => "please report this with the plan file attached".to_owned(),
             Self::OutOfRange { .. }

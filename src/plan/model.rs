@@ -23,6 +23,7 @@ use serde::{Deserialize, Deserializer};
 use serde_saphyr::Spanned;
 
 use crate::api::{AccountId, JobId, JobStatus, TargetStatus};
+use crate::resolved::TaskLimit;
 
 /// The only plan format version this build reads.
 pub const PLAN_VERSION: u64 = 1;
@@ -279,18 +280,20 @@ impl Entry {
     /// The gate with defaults applied (`timeout` from the gate, else the plan, else [`DEFAULT_TIMEOUT`]).
     pub fn gate(&self, plan: &Plan) -> Option<GateSpec> {
         let wait_for = &self.wait_for.as_ref()?.value;
-        let (job, statuses, timeout) = match wait_for {
-            WaitFor::Own(list) => (None, list.statuses(), None),
+        let (job, statuses, timeout, tasks) = match wait_for {
+            WaitFor::Own(list) => (None, list.statuses(), None, None),
             WaitFor::Long(long) => (
                 long.job.as_ref().map(|j| j.value.clone()),
                 long.status.value.statuses(),
                 long.timeout.as_ref().map(|t| t.value.0),
+                long.tasks(),
             ),
         };
         Some(GateSpec {
             job,
             statuses,
             timeout: timeout.unwrap_or_else(|| plan.timeout()),
+            tasks,
         })
     }
 }
@@ -313,6 +316,8 @@ pub struct GateSpec {
     pub statuses: Vec<JobStatus>,
     /// How long to wait.
     pub timeout: Duration,
+    /// The task condition that must hold as well, if any.
+    pub tasks: Option<TaskLimit>,
 }
 
 /// A ListJobs-based selector. Every filter given must match; `all: true` stands for "no filter".
@@ -701,6 +706,60 @@ pub struct GateLong {
     #[serde(default)]
     #[schemars(with = "Option<HumanDuration>")]
     pub timeout: Option<Spanned<HumanDuration>>,
+    /// The gate holds only while at most this many of the watched job's tasks failed (0 or more).
+    #[serde(default)]
+    #[schemars(with = "Option<i64>")]
+    pub max_failed_tasks: Option<Spanned<i64>>,
+    /// The gate holds only while at most this share of the watched job's finished tasks (succeeded +
+    /// failed) failed: `1%`, `0.5%`, 0% to 100%.
+    #[serde(default)]
+    #[schemars(schema_with = "percent_schema")]
+    pub max_failure_rate: Option<Spanned<String>>,
+}
+
+impl GateLong {
+    /// The task condition, if any (only the values in range; validation reports the others).
+    pub fn tasks(&self) -> Option<TaskLimit> {
+        let max_failed = self
+            .max_failed_tasks
+            .as_ref()
+            .map(|m| m.value)
+            .filter(|&m| m >= 0);
+        let max_rate_bp = self
+            .max_failure_rate
+            .as_ref()
+            .and_then(|r| parse_percent(&r.value))
+            .filter(|&bp| bp <= 10_000);
+        (max_failed.is_some() || max_rate_bp.is_some()).then_some(TaskLimit {
+            max_failed,
+            max_rate_bp,
+        })
+    }
+}
+
+/// Reads `1%`, `0.5 %` or `12.25%` as hundredths of a percent; `None` for anything else (no `%`, more
+/// than two decimals, a sign).
+pub fn parse_percent(text: &str) -> Option<u32> {
+    let number = text.trim().strip_suffix('%')?.trim_end();
+    let (whole, fraction) = number.split_once('.').unwrap_or((number, ""));
+    if whole.is_empty()
+        || fraction.len() > 2
+        || !whole.bytes().all(|b| b.is_ascii_digit())
+        || !fraction.bytes().all(|b| b.is_ascii_digit())
+    {
+        return None;
+    }
+    let whole: u32 = whole.parse().ok()?;
+    let cents: u32 = format!("{fraction:0<2}").parse().ok()?;
+    whole.checked_mul(100)?.checked_add(cents)
+}
+
+fn percent_schema(_: &mut SchemaGenerator) -> Schema {
+    json_schema!({
+        "description": "A percentage such as `1%` or `0.5%`, 0% to 100%",
+        "type": "string",
+        "pattern": "^[0-9]+(\\.[0-9]{1,2})? ?%$"
+    })
 }
 
 /// The JSON Schema `format` the structure check uses for job ids.

@@ -15,7 +15,7 @@ use super::model::{
     CONCURRENCY_RANGE, DescriptionPattern, Entry, GateLong, HumanDuration, MAX_JOBS_RANGE,
     MAX_RATE_LIMIT, MAX_REASON_CHARS, MAX_TAG_KEY_CHARS, MAX_TAG_VALUE_CHARS, MAX_TAGS,
     PLAN_VERSION, POLL_INTERVAL_RANGE, PRIORITY_RANGE, Plan, REGEX_PREFIX, Selector, StatusList,
-    TIMEOUT_RANGE, WaitFor,
+    TIMEOUT_RANGE, WaitFor, parse_percent,
 };
 use super::structure::suggest;
 use crate::api::{JobStatus, TargetStatus};
@@ -181,7 +181,8 @@ fn check_entry(spanned: &Spanned<Entry>, out: &mut Vec<Diagnostic>) {
         }
         check_int("max_jobs", max_jobs, MAX_JOBS_RANGE, out);
     }
-    if entry.set.is_none() && entry.priority.is_none() {
+    // An entry with a gate and no action is a checkpoint: it waits and sends nothing.
+    if entry.set.is_none() && entry.priority.is_none() && entry.wait_for.is_none() {
         out.push(Diagnostic::at(name_span, DiagnosticKind::NoAction));
     }
     if let Some(priority) = &entry.priority {
@@ -314,10 +315,13 @@ fn check_gate(entry: &Entry, wait_for: &Spanned<WaitFor>, out: &mut Vec<Diagnost
                 job,
                 status,
                 timeout,
+                max_failed_tasks,
+                max_failure_rate,
             } = long.as_ref();
             if let Some(timeout) = timeout {
                 check_duration("wait_for.timeout", timeout, &TIMEOUT_RANGE, out);
             }
+            check_task_condition(status, max_failed_tasks, max_failure_rate, out);
             (job.is_none(), &status.value, Span::of(status))
         }
     };
@@ -344,6 +348,60 @@ fn check_gate(entry: &Entry, wait_for: &Spanned<WaitFor>, out: &mut Vec<Diagnost
                 },
             ));
         }
+    }
+}
+
+/// A task condition needs numbers in range and a status list with a status a job ends in: a job is
+/// judged on its finished tasks only once it has run to its end.
+fn check_task_condition(
+    status: &Spanned<StatusList>,
+    max_failed_tasks: &Option<Spanned<i64>>,
+    max_failure_rate: &Option<Spanned<String>>,
+    out: &mut Vec<Diagnostic>,
+) {
+    if let Some(max) = max_failed_tasks
+        && max.value < 0
+    {
+        out.push(Diagnostic::at(
+            Span::of(max),
+            DiagnosticKind::OutOfRange {
+                field: "wait_for.max_failed_tasks",
+                value: max.value.to_string(),
+                range: "0 or more".to_owned(),
+            },
+        ));
+    }
+    if let Some(rate) = max_failure_rate {
+        match parse_percent(&rate.value) {
+            None => out.push(Diagnostic::at(
+                Span::of(rate),
+                DiagnosticKind::InvalidPercent {
+                    value: rate.value.clone(),
+                },
+            )),
+            Some(bp) if bp > 10_000 => out.push(Diagnostic::at(
+                Span::of(rate),
+                DiagnosticKind::OutOfRange {
+                    field: "wait_for.max_failure_rate",
+                    value: rate.value.clone(),
+                    range: "0% to 100%".to_owned(),
+                },
+            )),
+            Some(_) => {}
+        }
+    }
+    if max_failed_tasks.is_none() && max_failure_rate.is_none() {
+        return;
+    }
+    let statuses = status.value.statuses();
+    if !statuses.iter().any(|s| s.is_terminal()) {
+        let names: Vec<String> = statuses.iter().map(|s| format!("`{s}`")).collect();
+        out.push(Diagnostic::at(
+            Span::of(status),
+            DiagnosticKind::TaskConditionWithoutEnd {
+                statuses: names.join(", "),
+            },
+        ));
     }
 }
 
@@ -533,6 +591,26 @@ mod tests {
             "  - name: a\n    job_id: \"abcde\"\n    wait_for: { status: Cancelling }\n    set: Cancelled\n",
             "pointless_gate",
             (5, 25),
+        ),
+        (
+            "  - name: a\n    job_id: \"abcde\"\n    wait_for: { status: Complete, max_failed_tasks: -1 }\n    set: Cancelled\n",
+            "out_of_range",
+            (5, 53),
+        ),
+        (
+            "  - name: a\n    job_id: \"abcde\"\n    wait_for: { status: Complete, max_failure_rate: 100.5% }\n    set: Cancelled\n",
+            "out_of_range",
+            (5, 53),
+        ),
+        (
+            "  - name: a\n    job_id: \"abcde\"\n    wait_for: { status: Complete, max_failure_rate: \"1.5\" }\n    set: Cancelled\n",
+            "invalid_percent",
+            (5, 53),
+        ),
+        (
+            "  - name: a\n    job_id: \"abcde\"\n    wait_for: { job: fghij, status: [Ready, Active], max_failed_tasks: 0 }\n    set: Cancelled\n",
+            "task_condition_without_end",
+            (5, 37),
         ),
     ];
 

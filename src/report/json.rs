@@ -77,6 +77,7 @@ struct Summary {
     unchanged: usize,
     skipped: usize,
     would_apply: usize,
+    met: usize,
     failed: usize,
     timed_out: usize,
     not_run: usize,
@@ -90,6 +91,7 @@ impl Summary {
             Outcome::Unchanged => &mut self.unchanged,
             Outcome::Skipped => &mut self.skipped,
             Outcome::WouldApply => &mut self.would_apply,
+            Outcome::Met => &mut self.met,
             Outcome::Failed => &mut self.failed,
             Outcome::TimedOut => &mut self.timed_out,
             Outcome::NotRun => &mut self.not_run,
@@ -108,6 +110,21 @@ impl Serialize for JobsView<'_> {
 }
 
 struct JobView<'a>(&'a JobRecord);
+
+/// One of a job's `FailureReasons`.
+#[derive(Serialize)]
+struct FailureOut<'a> {
+    code: &'a str,
+    reason: &'a str,
+}
+
+/// A job's task counters as last seen.
+#[derive(Serialize)]
+struct TasksOut {
+    total: i64,
+    succeeded: i64,
+    failed: i64,
+}
 
 #[derive(Serialize)]
 struct ErrorOut<'a> {
@@ -130,6 +147,8 @@ struct JobOut<'a> {
     reason: Option<&'a str>,
     request_id: Option<&'a str>,
     error: Option<ErrorOut<'a>>,
+    tasks: Option<TasksOut>,
+    failure_reasons: Vec<FailureOut<'a>>,
     started_at: String,
     finished_at: String,
 }
@@ -154,6 +173,19 @@ impl Serialize for JobView<'_> {
                 code: &e.code,
                 message: &e.message,
             }),
+            tasks: r.tasks.map(|p| TasksOut {
+                total: p.total_tasks,
+                succeeded: p.succeeded_tasks,
+                failed: p.failed_tasks,
+            }),
+            failure_reasons: r
+                .failure_reasons
+                .iter()
+                .map(|f| {
+                    let (code, reason) = f.split_once(": ").unwrap_or((f.as_str(), ""));
+                    FailureOut { code, reason }
+                })
+                .collect(),
             started_at: r.started_at.to_string(),
             finished_at: r.finished_at.to_string(),
         }
@@ -214,6 +246,13 @@ mod tests {
             reason: None,
             request_id: None,
             error: None,
+            tasks: Some(crate::api::Progress {
+                total_tasks: 20_000,
+                succeeded_tasks: 19_588,
+                failed_tasks: 412,
+                elapsed_active_seconds: 600,
+            }),
+            failure_reasons: vec!["TaskFailureThresholdExceeded: too many tasks failed".to_owned()],
             started_at: at(1),
             finished_at: at(2),
         }

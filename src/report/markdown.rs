@@ -8,8 +8,9 @@
 
 use std::io::Write;
 
+use crate::api::Progress;
 use crate::event::JobRecord;
-use crate::exec::Outcome;
+use crate::exec::{Outcome, grouped, percent, rate_bp};
 use crate::report::run_record::{
     EntryRecords, RunRecord, format_duration, outcome_hint, outcome_words, status_change,
 };
@@ -172,23 +173,38 @@ fn write_entry(out: &mut dyn Write, entry: &EntryRecords<'_>) -> std::io::Result
     }
     writeln!(
         out,
-        "| Job | Description | Before → after | Outcome | Attempts | Request id | Reason |"
+        "| Job | Description | Before → after | Outcome | Tasks failed | Attempts | Request id | Reason |"
     )?;
-    writeln!(out, "| --- | --- | --- | --- | ---: | --- | --- |")?;
+    writeln!(out, "| --- | --- | --- | --- | ---: | ---: | --- | --- |")?;
     for job in entry.jobs {
         writeln!(
             out,
-            "| `{}` | {} | {} | {} | {} | {} | {} |",
+            "| `{}` | {} | {} | {} | {} | {} | {} | {} |",
             job.job_id,
             optional(job.description.as_deref()),
             status_change(job, "→"),
             outcome_words(job.outcome),
+            tasks_failed(job.tasks),
             job.attempts,
             optional(job.request_id.as_deref()),
             optional(job.reason.as_deref()),
         )?;
     }
     Ok(())
+}
+
+/// `412 of 20,000 (2.06 %)`: failed of the finished tasks, and the rate; `—` before any task finished.
+fn tasks_failed(tasks: Option<Progress>) -> String {
+    let Some(tasks) = tasks else {
+        return "—".to_owned();
+    };
+    let failed = tasks.failed_tasks.max(0);
+    let finished = tasks.succeeded_tasks.max(0) + failed;
+    if finished == 0 {
+        return format!("— of {}", grouped(tasks.total_tasks));
+    }
+    let rate = percent(rate_bp(failed, finished));
+    format!("{} of {} ({rate})", grouped(failed), grouped(finished))
 }
 
 fn optional(text: Option<&str>) -> String {

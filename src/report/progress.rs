@@ -855,6 +855,8 @@ mod tests {
             reason: None,
             request_id: None,
             error: None,
+            tasks: None,
+            failure_reasons: Vec::new(),
             started_at: now,
             finished_at: now,
         }))
@@ -868,6 +870,7 @@ mod tests {
                 subject: GateSubject::OtherJob(JobId::parse("job-upstream").unwrap()),
                 statuses: vec![JobStatus::Complete],
                 timeout: Duration::from_secs(600),
+                tasks: None,
             },
         }
     }

@@ -82,9 +82,10 @@ fn slot(outcome: Outcome) -> usize {
         Outcome::Unchanged => 1,
         Outcome::Skipped => 2,
         Outcome::WouldApply => 3,
-        Outcome::Failed => 4,
-        Outcome::TimedOut => 5,
-        Outcome::NotRun => 6,
+        Outcome::Met => 4,
+        Outcome::Failed => 5,
+        Outcome::TimedOut => 6,
+        Outcome::NotRun => 7,
     }
 }
 
@@ -95,6 +96,7 @@ pub fn outcome_words(outcome: Outcome) -> &'static str {
         Outcome::Unchanged => "unchanged",
         Outcome::Skipped => "skipped",
         Outcome::WouldApply => "would apply",
+        Outcome::Met => "met",
         Outcome::Failed => "failed",
         Outcome::TimedOut => "timed out",
         Outcome::NotRun => "not run",
@@ -114,7 +116,11 @@ pub fn outcome_hint(record: &JobRecord) -> Option<&'static str> {
         Outcome::NotRun => {
             Some("rerun the plan: jobs already at target are left alone, so only the rest is sent")
         }
-        Outcome::Applied | Outcome::Unchanged | Outcome::Skipped | Outcome::WouldApply => None,
+        Outcome::Applied
+        | Outcome::Unchanged
+        | Outcome::Skipped
+        | Outcome::WouldApply
+        | Outcome::Met => None,
     }
 }
 
@@ -129,6 +135,7 @@ pub fn status_change(record: &JobRecord, arrow: &str) -> String {
             Outcome::Unchanged
             | Outcome::Skipped
             | Outcome::WouldApply
+            | Outcome::Met
             | Outcome::TimedOut
             | Outcome::NotRun,
         ) => format!("{before} (not changed)"),
@@ -357,6 +364,13 @@ pub(crate) mod fixtures {
             reason: None,
             request_id: None,
             error: None,
+            tasks: Some(crate::api::Progress {
+                total_tasks: 20_000,
+                succeeded_tasks: 19_588,
+                failed_tasks: 412,
+                elapsed_active_seconds: 600,
+            }),
+            failure_reasons: Vec::new(),
             started_at: at(1_000),
             finished_at: at(1_250),
         }

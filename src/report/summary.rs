@@ -59,7 +59,7 @@ pub fn hint(kind: ApiErrorKind, call: ApiCall) -> &'static str {
 /// Writes the end-of-run summary to a writer (stdout in the command).
 pub struct SummaryReporter {
     out: Box<dyn Write + Send>,
-    counts: [usize; 7],
+    counts: [usize; Outcome::ALL.len()],
     unsuccessful: Vec<JobRecord>,
 }
 
@@ -76,7 +76,7 @@ impl SummaryReporter {
     pub fn new(out: Box<dyn Write + Send>) -> Self {
         Self {
             out,
-            counts: [0; 7],
+            counts: [0; Outcome::ALL.len()],
             unsuccessful: Vec::new(),
         }
     }
@@ -184,6 +184,8 @@ mod tests {
                     .then(|| "UpdateJobStatus failed after 1 attempt".to_owned()),
                 request_id: error.as_ref().and_then(|e| e.request_id.clone()),
                 error: error.as_ref().map(ErrorView::from),
+                tasks: None,
+                failure_reasons: Vec::new(),
                 started_at: at,
                 finished_at: at,
             })),

@@ -42,4 +42,5 @@ mod sandbox_progress;
 mod sandbox_regions;
 mod sandbox_support;
 mod support;
+mod task_gates;
 mod torn_journal;
