@@ -93,6 +93,7 @@ impl FileJournal {
         let mut file = tokio::fs::File::from_std(file);
         sync_parent(path).await?;
         cut_torn_tail(&mut file).await?;
+        let held = sync_delay()?;
         let (tx, mut rx) = mpsc::unbounded_channel::<Pending>();
         let commits = Arc::new(AtomicU64::new(0));
         let counter = commits.clone();
@@ -116,6 +117,9 @@ impl FileJournal {
                         let written = async {
                             file.write_all(&bytes).await?;
                             file.flush().await?;
+                            if let Some(delay) = held {
+                                tokio::time::sleep(delay).await;
+                            }
                             file.sync_data().await
                         }
                         .await
@@ -221,6 +225,23 @@ impl FileJournal {
         self.tx.send((bytes, reply)).map_err(|_| closed())?;
         done.await.map_err(|_| closed())?
     }
+}
+
+/// The hidden testing knob `S3PLAN_TEST_JOURNAL_SYNC_DELAY` (e.g. `3s`): every group commit waits this long
+/// between writing its bytes and syncing them. An fsync cannot be seen from outside the process; holding it
+/// makes "written but not yet durable" last long enough for a test to check that no request leaves then.
+fn sync_delay() -> Result<Option<std::time::Duration>, JournalError> {
+    let Ok(value) = std::env::var("S3PLAN_TEST_JOURNAL_SYNC_DELAY") else {
+        return Ok(None);
+    };
+    humantime::parse_duration(value.trim())
+        .map(Some)
+        .map_err(|error| {
+            JournalError::from(std::io::Error::new(
+                std::io::ErrorKind::InvalidInput,
+                format!("S3PLAN_TEST_JOURNAL_SYNC_DELAY={value} is not a duration: {error}"),
+            ))
+        })
 }
 
 /// Whether another run holds the journal at `path` now; `false` when there is no journal there yet. Lets a

@@ -944,3 +944,66 @@ async fn regression_a_runbook_rerun_after_it_confirmed_its_jobs_is_unchanged_not
     assert_eq!(sandbox.audit().len(), calls, "the rerun sent no change");
     sandbox.shutdown().await;
 }
+
+/// While the journal's fsync is held (`S3PLAN_TEST_JOURNAL_SYNC_DELAY`), the intent is in the file but not
+/// yet durable: the server must not have seen the request. It arrives once the sync is released.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_request_leaves_before_its_intent_is_synced() {
+    let dir = tempfile::tempdir().unwrap();
+    let sandbox = frozen_sandbox(dir.path(), 1).await;
+    let plan = plan(dir.path(), 10, 1);
+    let child = apply(dir.path(), &plan, &sandbox.url(), &[])
+        .env("S3PLAN_TEST_JOURNAL_SYNC_DELAY", "5s")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let journal = journal_path(dir.path());
+    wait_for_intents(&journal, 1).await;
+    assert_eq!(
+        sandbox.calls(Operation::UpdateJobStatus),
+        0,
+        "the request reached the server while its intent was written but not synced"
+    );
+    // A request sent without waiting for the sync would arrive within moments of its line; the sync is held
+    // for 5 s, so one more second still falls inside the hold even on a loaded machine.
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert_eq!(
+        sandbox.calls(Operation::UpdateJobStatus),
+        0,
+        "the request reached the server while its intent was written but not synced"
+    );
+    wait_for_updates(&sandbox, 1).await;
+    let output = wait(child).await;
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let intents: Vec<Value> = journal_lines(&journal)
+        .into_iter()
+        .filter(|l| l["record"] == "intent")
+        .collect();
+    assert_eq!(intents.len(), 1, "{intents:?}");
+    assert_eq!(intents[0]["job"], "job-00001");
+    assert_eq!(status_in(&sandbox, "job-00001"), "Cancelled");
+}
+
+/// A sync delay that is not a duration is refused before anything is sent.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sync_delay_that_is_not_a_duration_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let sandbox = frozen_sandbox(dir.path(), 1).await;
+    let plan = plan(dir.path(), 10, 1);
+    let output = apply(dir.path(), &plan, &sandbox.url(), &[])
+        .env("S3PLAN_TEST_JOURNAL_SYNC_DELAY", "soon")
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("S3PLAN_TEST_JOURNAL_SYNC_DELAY=soon"),
+        "{stderr}"
+    );
+    assert_eq!(sandbox.calls(Operation::UpdateJobStatus), 0);
+}
