@@ -105,9 +105,28 @@ struct JobOut {
 /// The attempts of one action.
 #[derive(Debug, Default, Clone, Copy)]
 struct Calls {
+    /// Intents of the current run (the journal's last `run` record so far).
     sent: u32,
+    /// Answers of the current run.
     answered: u32,
     failed: bool,
+    /// Requests an earlier run in the same journal sent without a recorded answer. A later answer
+    /// supersedes them: a resumed run reads such a job before it sends, so its answer is the job's last word.
+    unanswered_before: u32,
+}
+
+impl Calls {
+    /// Intents sent that no answer covers.
+    fn missing(&self) -> u32 {
+        self.unanswered_before + self.sent.saturating_sub(self.answered)
+    }
+
+    /// A new run starts in the same journal: what the last one left unanswered stays so until answered.
+    fn next_run(&mut self) {
+        self.unanswered_before = self.missing();
+        self.sent = 0;
+        self.answered = 0;
+    }
 }
 
 impl Fold {
@@ -167,7 +186,16 @@ fn rebuild(path: &Path, records: &[Line]) -> Rebuilt {
     };
     for record in records {
         match record {
-            Line::Run(r) => run = Some(r),
+            Line::Run(r) => {
+                run = Some(r);
+                // Several runs append to one journal when they share `--report`; an in-flight request is
+                // counted against the run that sent it, not paired with a later run's answer.
+                for fold in jobs.values_mut() {
+                    for (_, calls) in &mut fold.calls {
+                        calls.next_run();
+                    }
+                }
+            }
             Line::Job(j) => {
                 let f = fold(&mut jobs, &mut order, j.job.as_str(), &j.entry);
                 f.job.description.clone_from(&j.description);
@@ -202,6 +230,7 @@ fn rebuild(path: &Path, records: &[Line]) -> Rebuilt {
                 let f = fold(&mut jobs, &mut order, a.job.as_str(), &a.entry);
                 let calls = f.calls(a.action);
                 calls.answered += 1;
+                calls.unanswered_before = 0;
                 calls.failed = !a.is_success();
                 if let Some(status) = a.status {
                     f.job.status_after = Some(status.as_str().to_owned());
@@ -224,10 +253,7 @@ fn rebuild(path: &Path, records: &[Line]) -> Rebuilt {
         else {
             continue;
         };
-        let missing: u32 = calls
-            .iter()
-            .map(|(_, c)| c.sent.saturating_sub(c.answered))
-            .sum();
+        let missing: u32 = calls.iter().map(|(_, c)| c.missing()).sum();
         unanswered += missing as usize;
         let failed: Vec<&str> = calls
             .iter()
@@ -405,5 +431,51 @@ mod tests {
             .map(|j| (j.entry.as_str(), j.outcome))
             .collect();
         assert_eq!(rows, [("prio", "applied"), ("confirm", "no_call")]);
+    }
+
+    #[test]
+    fn a_later_runs_answer_settles_an_earlier_runs_unanswered_request() {
+        let run = r#"{"record":"run","format":2,"started_at":"2026-11-29T10:00:00Z","plan":"p.yaml","plan_sha256":"ab","account":"111122223333","region":"us-east-1","endpoint":null,"mode":"apply"}"#;
+        let job = |id: &str| {
+            format!(
+                r#"{{"record":"job","entry":"e","job":"{id}","description":"d","status_before":"Suspended","actions":[{{"set_status":"Cancelled"}}]}}"#
+            )
+        };
+        let intent = |id: &str| {
+            format!(
+                r#"{{"record":"intent","at":"2026-11-29T10:00:00Z","entry":"e","job":"{id}","action":{{"set_status":"Cancelled"}},"call":"UpdateJobStatus","reason":null,"attempt":1}}"#
+            )
+        };
+        let ack = |id: &str| {
+            format!(
+                r#"{{"record":"ack","at":"2026-11-29T10:00:00Z","entry":"e","job":"{id}","action":{{"set_status":"Cancelled"}},"call":"UpdateJobStatus","attempt":1,"status":"Cancelled","error_code":null,"request_id":"R"}}"#
+            )
+        };
+        // Run 1 sends for both jobs and is killed before either answer; run 2 (same journal) sends again for
+        // job-1 and records its success, and is killed before job-2's answer.
+        let text = [
+            run.to_owned(),
+            job("job-1"),
+            job("job-2"),
+            intent("job-1"),
+            intent("job-2"),
+            run.to_owned(),
+            job("job-1"),
+            job("job-2"),
+            intent("job-1"),
+            ack("job-1"),
+            intent("job-2"),
+        ]
+        .join("\n");
+        let records = journal_line::parse(&text).unwrap();
+        let rebuilt = rebuild(Path::new("j.jsonl"), &records);
+        let outcomes: Vec<(&str, &str)> = rebuilt
+            .jobs
+            .iter()
+            .map(|j| (j.job_id.as_str(), j.outcome))
+            .collect();
+        assert_eq!(outcomes, [("job-1", "applied"), ("job-2", "unknown")]);
+        // job-2: one unanswered request in each run.
+        assert_eq!(rebuilt.unanswered, 2);
     }
 }

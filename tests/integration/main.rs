@@ -4,6 +4,7 @@ mod apply;
 mod apply_support;
 mod plan_cmd;
 mod refusals;
+mod report_agrees;
 mod validate;
 
 use assert_cmd::Command;
