@@ -45,3 +45,36 @@ impl Emitter {
         let _ = self.tx.send(event);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use futures::FutureExt as _;
+
+    use super::*;
+
+    /// The deadlock this prevents: with a bounded channel, a job future's `emit` waits for a free slot while
+    /// the one task that would poll the reader side (coordinator and scheduler share it) is itself parked,
+    /// and the run hangs. It needs the slots to be handed out in one precise order, which a run of the
+    /// executor does not reproduce on demand. What rules it out is this: `emit` never waits, however many
+    /// events nobody has read yet. A bounded channel (of any capacity below the count here) fails it at
+    /// once, without timing.
+    #[test]
+    fn emit_never_waits_even_when_nobody_reads() {
+        let (tx, mut rx) = mpsc::unbounded_channel();
+        let emitter = Emitter::new(tx, Instant::now());
+        for i in 0..200_000 {
+            let sent = emitter
+                .emit(EventKind::EntryFinished {
+                    entry: i,
+                    succeeded: true,
+                })
+                .now_or_never();
+            assert!(sent.is_some(), "emit waited at event {i}");
+        }
+        let mut read = 0;
+        while rx.try_recv().is_ok() {
+            read += 1;
+        }
+        assert_eq!(read, 200_000, "every event reaches the reader, in the end");
+    }
+}

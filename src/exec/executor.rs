@@ -1312,30 +1312,6 @@ mod tests {
         );
     }
 
-    /// Smoke test for the event-channel deadlock the `apply` bench found (a bounded channel's FIFO capacity
-    /// queue handed free slots to job futures the scheduler, blocked on its own send, was not polling). It
-    /// does not reproduce that hang reliably with the fake; `cargo bench --bench apply` does.
-    #[tokio::test]
-    async fn forty_thousand_jobs_do_not_deadlock_on_events() {
-        let fake = Arc::new(FakeJobControl::new());
-        let jobs: Vec<ResolvedJob> = (0..40_000)
-            .map(|i| job(&fake, &format!("many-{i:05}"), JobStatus::Active))
-            .collect();
-        let mut s = settings(RunMode::Apply);
-        s.concurrency = 256;
-        s.rate_limit = 1.0e9;
-        let run = run_with(
-            &fake,
-            s,
-            vec![entry("e", jobs, Some(TargetStatus::Cancelled))],
-            CancellationToken::new(),
-        );
-        let out = tokio::time::timeout(Duration::from_secs(120), run)
-            .await
-            .expect("the run finishes");
-        assert_eq!(out.summary.count(Outcome::Applied), 40_000);
-    }
-
     #[tokio::test(start_paused = true)]
     async fn many_waiting_jobs_share_listjobs_rounds() {
         let fake = Arc::new(FakeJobControl::new());
