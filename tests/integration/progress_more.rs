@@ -1,0 +1,120 @@
+//! Live progress through the binary with `--progress always` on a dumb terminal (plain lines): the time
+//! left at the current rate, and for an entry waiting on a gate the watched job's status, its task
+//! numbers and when the gate gives up. The sandbox clock is frozen and advanced by the tests.
+
+use std::time::Duration;
+
+use crate::apply_support::TestRun;
+
+/// `retag` starts running 17 s after the start and finishes 20,000 tasks in 1,000 s, 2 % of them failing;
+/// twelve stale jobs run already.
+fn seed() -> String {
+    let mut seed = String::from(
+        r#"
+accounts:
+  - id: "111122223333"
+    jobs:
+      - {id: retag, created_ago: 0s, confirmation_required: false, tasks: 20000, task_failure_rate: 0.02, timings: {active: 1000s}}
+      - {id: reindex, status: Suspended, description: reindex}
+"#,
+    );
+    for i in 0..12 {
+        seed.push_str(&format!(
+            "      - {{id: stale-{i:02}, status: Active, description: stale}}\n"
+        ));
+    }
+    seed
+}
+
+/// One gated entry and twelve cancels at one call a second, so progress lines come while both run.
+const PLAN: &str = r#"version: 1
+account_id: "111122223333"
+reason: "integration test"
+poll_interval: 100ms
+limits:
+  rate_limit: 1
+  poll_rate_limit: 100
+jobs:
+  - name: confirm-reindex
+    job_id: "reindex"
+    wait_for: { job: "retag", status: Complete, timeout: 1h }
+    set: Ready
+  - name: cancel-stale
+    select: {status: [Active]}
+    set: Cancelled
+"#;
+
+/// The progress lines of `stderr` with the parts that depend on timing replaced.
+fn redacted(lines: &[&str]) -> String {
+    let filters = [
+        (r"\[\d+:\d\d\]", "[T]"),
+        (r"\d+\.\d req/s", "[R] req/s"),
+        (r"~\d+:\d\d left", "~[ETA] left"),
+        (r"gives up in \d+:\d\d", "gives up in [COUNTDOWN]"),
+        (r"\d+/13 jobs \(\d+ applied\)", "[N]/13 jobs ([N] applied)"),
+    ];
+    let mut text = lines.join("\n");
+    for (pattern, with) in filters {
+        text = regex::Regex::new(pattern)
+            .unwrap()
+            .replace_all(&text, with)
+            .into_owned();
+    }
+    text
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn progress_shows_time_left_and_what_a_gate_waits_for_with_its_countdown() {
+    let mut running = TestRun::new(PLAN)
+        .seed_yaml(&seed())
+        .args(&["--progress", "always"])
+        .env("TERM", "dumb")
+        .start()
+        .await;
+    // The gate read the retag job (New) before the clock moves.
+    running.wait_for_stderr("(now New").await;
+    // 100 s into its run: 2,000 tasks attempted, 40 failed, still Active.
+    running.sandbox.advance(Duration::from_secs(17 + 100));
+    running
+        .wait_for_stderr("(now Active; tasks 2000/20000, 40 failed; gives up in ")
+        .await;
+    running.wait_for_stderr("left at this rate").await;
+    running.sandbox.advance(Duration::from_secs(1000));
+    let done = running.finish().await;
+    done.code(0);
+    assert_eq!(done.job("confirm-reindex", "reindex")["outcome"], "applied");
+
+    let lines: Vec<&str> = done.stderr.lines().collect();
+    let gate = lines
+        .iter()
+        .find(|l| l.contains("(now Active;"))
+        .copied()
+        .unwrap_or_else(|| panic!("{}", done.stderr));
+    // The countdown starts at the gate's 1 h timeout when the job starts waiting.
+    let countdown = regex::Regex::new(r"gives up in (\d+):(\d\d)\)")
+        .unwrap()
+        .captures(gate)
+        .unwrap_or_else(|| panic!("{gate}"));
+    let left = countdown[1].parse::<u64>().unwrap() * 60 + countdown[2].parse::<u64>().unwrap();
+    assert!((50 * 60..3600).contains(&left), "{gate}");
+    let eta = lines
+        .iter()
+        .find(|l| l.contains("left at this rate"))
+        .copied()
+        .unwrap_or_else(|| panic!("{}", done.stderr));
+    // Twelve cancels at one a second: never more than 12 s to go.
+    let estimate = regex::Regex::new(r"~0:(\d\d) left")
+        .unwrap()
+        .captures(eta)
+        .unwrap_or_else(|| panic!("{eta}"));
+    assert!(estimate[1].parse::<u64>().unwrap() <= 12, "{eta}");
+    insta::assert_snapshot!(redacted(&[gate, eta]));
+    // Once the gate holds, no later line shows the watched job.
+    let last = lines
+        .iter()
+        .rev()
+        .find(|l| l.contains("confirm-reindex"))
+        .copied()
+        .unwrap_or_default();
+    assert!(!last.contains("now "), "{}", done.stderr);
+}
