@@ -118,3 +118,72 @@ async fn progress_shows_time_left_and_what_a_gate_waits_for_with_its_countdown()
         .unwrap_or_default();
     assert!(!last.contains("now "), "{}", done.stderr);
 }
+
+/// `s3plan plan --format json` gives each gate's task numbers and condition as fields, not only in text.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn plan_json_gives_each_gate_its_task_numbers_as_fields() {
+    let sandbox = s3plan::sandbox::Sandbox::builder()
+        .seed(s3plan::sandbox::Seed::from_yaml(&seed(), None).unwrap())
+        .speed(0.0)
+        .start_time("2026-06-01T12:00:00Z".parse().unwrap())
+        .start()
+        .await
+        .unwrap();
+    // 100 s into the retag job's run: 2,000 tasks finished, 40 of them failed, still Active.
+    sandbox.advance(Duration::from_secs(17 + 100));
+    let dir = tempfile::tempdir().unwrap();
+    let plan = dir.path().join("plan.yaml");
+    std::fs::write(
+        &plan,
+        PLAN[..PLAN.find("  - name: cancel-stale").unwrap()].replace(
+            "status: Complete, timeout: 1h",
+            "status: Complete, max_failed_tasks: 50, max_failure_rate: 1.5%, timeout: 1h",
+        ),
+    )
+    .unwrap();
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_s3plan"));
+    cmd.env_clear()
+        .current_dir(dir.path())
+        .env("HOME", dir.path())
+        .env("AWS_ACCESS_KEY_ID", "AKIDPLANTEST")
+        .env("AWS_SECRET_ACCESS_KEY", "plan-secret")
+        .env("AWS_REGION", "us-east-1")
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .args(["plan", "--format", "json"])
+        .arg(&plan)
+        .arg("--endpoint-url")
+        .arg(sandbox.url());
+    let output = tokio::task::spawn_blocking(move || cmd.output().unwrap())
+        .await
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let planned: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    let gate = &planned["entries"][0]["jobs"][0]["gate"];
+    assert_eq!(
+        gate["watched_tasks"],
+        serde_json::json!({
+            "total": 20000, "succeeded": 1960, "failed": 40, "finished": 2000, "failure_rate_bp": 200
+        }),
+        "{gate:#}"
+    );
+    assert_eq!(
+        gate["task_limit"],
+        serde_json::json!({"max_failed_tasks": 50, "max_failure_rate_bp": 150}),
+        "{gate:#}"
+    );
+    assert_eq!(gate["watched_status"], "Active", "{gate:#}");
+    assert_eq!(gate["holds"], false, "{gate:#}");
+    // The text still carries the same numbers for people.
+    assert!(
+        gate["gate"]
+            .as_str()
+            .unwrap()
+            .contains("now 40 of 2,000 finished tasks failed, 2 %"),
+        "{gate:#}"
+    );
+}
