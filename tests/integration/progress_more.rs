@@ -187,3 +187,70 @@ async fn plan_json_gives_each_gate_its_task_numbers_as_fields() {
         "{gate:#}"
     );
 }
+
+/// The Markdown report lists the jobs whose gate failed on a task condition first, both among the jobs that
+/// did not succeed and in their entry's table.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn markdown_report_puts_jobs_over_a_task_condition_first() {
+    let seed = r#"
+accounts:
+  - id: "111122223333"
+    jobs:
+      - {id: reindex, status: Suspended, description: reindex}
+      - {id: gone-job, status: Cancelled, description: gone}
+      - {id: run-1, status: Active, description: run-1, tasks: 200, task_failure_rate: 0, timings: {active: 50s}, progress: 0}
+      - {id: run-2, status: Active, description: run-2, tasks: 20000, task_failure_rate: 0.02, timings: {active: 1000s}, progress: 0}
+"#;
+    let plan = r#"version: 1
+account_id: "111122223333"
+reason: "integration test"
+poll_interval: 100ms
+jobs:
+  - name: confirm-after-gone
+    job_id: "reindex"
+    wait_for: { job: "gone-job", status: Complete, timeout: 1m }
+    set: Ready
+  - name: runs-done
+    select: { status: [Active], description: "run-*" }
+    wait_for: { status: [Complete], max_failed_tasks: 10, timeout: 10m }
+"#;
+    let running = TestRun::new(plan)
+        .seed_yaml(seed)
+        .args(&["--report", "report.md"])
+        .start()
+        .await;
+    // The selector's listing, then two gate rounds (one listing each for the two runs) before the clock moves.
+    running
+        .wait_for_calls(s3plan::sandbox::Operation::ListJobs, 3)
+        .await;
+    // run-1 completes without a failed task; run-2 is Active with 40 failed tasks, above 10 for good.
+    running.sandbox.advance(Duration::from_secs(100));
+    let done = running.finish().await;
+    done.code(1);
+    assert_eq!(done.job("runs-done", "run-1")["outcome"], "met");
+    assert_eq!(done.job("runs-done", "run-2")["outcome"], "failed");
+    assert_eq!(
+        done.job("confirm-after-gone", "reindex")["outcome"],
+        "failed"
+    );
+    let markdown = std::fs::read_to_string(done.dir.path().join("report.md")).unwrap();
+    let rows = |section: &str| -> Vec<String> {
+        let start = markdown
+            .find(section)
+            .unwrap_or_else(|| panic!("{markdown}"));
+        markdown[start..]
+            .lines()
+            .skip(1)
+            .skip_while(|l| !l.starts_with("| `"))
+            .take_while(|l| l.starts_with("| `"))
+            .map(|l| l.split('`').nth(1).unwrap_or_default().to_owned())
+            .collect()
+    };
+    // In plan order the other gate failure would come first.
+    assert_eq!(
+        rows("## Did not succeed"),
+        ["run-2", "reindex"],
+        "{markdown}"
+    );
+    assert_eq!(rows("### runs-done"), ["run-2", "run-1"], "{markdown}");
+}
