@@ -59,6 +59,17 @@ pub struct GateView {
     pub tasks: Option<crate::resolved::TaskLimit>,
 }
 
+/// A watched job as one gate poll round read it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WatchedView {
+    /// The watched job.
+    pub job: JobId,
+    /// Its status.
+    pub status: JobStatus,
+    /// Its task counters.
+    pub tasks: crate::api::Progress,
+}
+
 /// An error as the report shows it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ErrorView {
@@ -165,6 +176,8 @@ pub enum EventKind {
         reads: u32,
         /// Whether the round used paginated ListJobs (else DescribeJob per watched job).
         listed: bool,
+        /// The watched jobs this round could read, as read (the progress display shows what gates wait on).
+        seen: Arc<[WatchedView]>,
     },
     /// A job's gate holds (or it has none) and its calls start.
     JobApplying {

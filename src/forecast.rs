@@ -79,6 +79,48 @@ pub struct GateForecast {
     pub watched_status: Option<JobStatus>,
     /// Whether the gate holds now.
     pub holds: bool,
+    /// The watched job's task counters now, when it could be read.
+    pub watched_tasks: Option<GateTasks>,
+    /// The gate's task condition, if it has one.
+    pub task_limit: Option<GateTaskLimit>,
+}
+
+/// A watched job's task counters, with the numbers a task condition is judged on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct GateTasks {
+    /// `TotalNumberOfTasks`.
+    pub total: i64,
+    /// `NumberOfTasksSucceeded`.
+    pub succeeded: i64,
+    /// `NumberOfTasksFailed`.
+    pub failed: i64,
+    /// Succeeded plus failed: the tasks a failure rate is taken over.
+    pub finished: i64,
+    /// Failed over finished, in hundredths of a percent (0 before any task finished).
+    pub failure_rate_bp: u32,
+}
+
+impl GateTasks {
+    fn of(progress: Progress) -> Self {
+        let failed = progress.failed_tasks.max(0);
+        let succeeded = progress.succeeded_tasks.max(0);
+        Self {
+            total: progress.total_tasks.max(0),
+            succeeded,
+            failed,
+            finished: succeeded + failed,
+            failure_rate_bp: rate_bp(failed, succeeded + failed),
+        }
+    }
+}
+
+/// A gate's task condition, named as in the plan.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct GateTaskLimit {
+    /// `max_failed_tasks`.
+    pub max_failed_tasks: Option<i64>,
+    /// `max_failure_rate`, in hundredths of a percent.
+    pub max_failure_rate_bp: Option<u32>,
 }
 
 /// What apply would do to one job.
@@ -354,10 +396,15 @@ pub fn judge_job(entry: &ResolvedEntry, job: &ResolvedJob, watched: &Watched) ->
         verdict: decided.verdict,
         status_change,
         priority_change,
-        gate: gate.map(|(_, text, watched_status, check)| GateForecast {
+        gate: gate.map(|(gate, text, watched, check)| GateForecast {
             gate: text,
-            watched_status: watched_status.map(|(status, _)| status),
+            watched_status: watched.map(|(status, _)| status),
             holds: check == GateCheck::Holds,
+            watched_tasks: watched.map(|(_, progress)| GateTasks::of(progress)),
+            task_limit: gate.tasks.map(|limit| GateTaskLimit {
+                max_failed_tasks: limit.max_failed,
+                max_failure_rate_bp: limit.max_rate_bp,
+            }),
         }),
         reason,
         decision: DecisionKey {

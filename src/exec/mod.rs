@@ -17,6 +17,6 @@ mod scheduler;
 
 pub use coordinator::{RunOptions, RunSummary, run};
 pub use outcome::{
-    GateCheck, Judgment, Outcome, PriorityJudgment, can_reach, check_gate, grouped, judge_priority,
-    judge_target, percent, rate_bp, reaches_target,
+    GateCheck, Judgment, Outcome, PriorityJudgment, can_reach, check_gate, grouped,
+    is_over_task_condition, judge_priority, judge_target, percent, rate_bp, reaches_target,
 };

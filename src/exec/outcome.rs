@@ -205,6 +205,16 @@ pub fn check_gate(
     ))
 }
 
+/// Joins the numbers of a task condition that does not hold to the condition.
+const ABOVE: &str = ", above ";
+
+/// Whether a job's reason says a gate's task condition failed (its watched job had too many failed tasks).
+pub fn is_over_task_condition(reason: &str) -> bool {
+    ["max_failed_tasks ", "max_failure_rate "]
+        .iter()
+        .any(|limit| reason.contains(&format!("{ABOVE}{limit}")))
+}
+
 /// A task condition that does not hold now.
 struct Breach {
     /// The numbers, in words.
@@ -226,7 +236,7 @@ fn task_breach(limit: &TaskLimit, status: JobStatus, progress: Progress) -> Opti
         && failed > max
     {
         return Some(Breach {
-            text: format!("{seen}, above max_failed_tasks {}", grouped(max)),
+            text: format!("{seen}{ABOVE}max_failed_tasks {}", grouped(max)),
             for_good: true,
         });
     }
@@ -236,7 +246,7 @@ fn task_breach(limit: &TaskLimit, status: JobStatus, progress: Progress) -> Opti
             > u128::from(finished.unsigned_abs()) * u128::from(max)
     {
         return Some(Breach {
-            text: format!("{seen}, above max_failure_rate {}", percent(max)),
+            text: format!("{seen}{ABOVE}max_failure_rate {}", percent(max)),
             for_good: false,
         });
     }
@@ -463,6 +473,40 @@ mod tests {
             why,
             "job Complete with 412 of 20,000 finished tasks failed (2.06 %), above max_failure_rate 1 %"
         );
+    }
+
+    #[test]
+    fn a_failed_task_condition_is_told_apart_from_other_gate_failures() {
+        let limit = TaskLimit {
+            max_failed: Some(10),
+            max_rate_bp: None,
+        };
+        let progress = Progress {
+            total_tasks: 100,
+            succeeded_tasks: 50,
+            failed_tasks: 11,
+            elapsed_active_seconds: 0,
+        };
+        let GateCheck::Unreachable(over) = check_gate(
+            &[JobStatus::Complete],
+            Some(&limit),
+            JobStatus::Active,
+            progress,
+        ) else {
+            panic!("11 failed tasks are above 10 for good");
+        };
+        assert!(is_over_task_condition(&format!(
+            "gate on job x can never hold: {over}"
+        )));
+        let GateCheck::Unreachable(other) =
+            check_gate(&[JobStatus::Complete], None, JobStatus::Cancelled, progress)
+        else {
+            panic!("a cancelled job never completes");
+        };
+        assert!(!is_over_task_condition(&other), "{other}");
+        assert!(!is_over_task_condition(
+            "did not become Complete with max_failed_tasks 10 within 1s"
+        ));
     }
 
     #[test]

@@ -16,7 +16,7 @@ use futures::StreamExt;
 use tokio::sync::{Notify, oneshot};
 
 use crate::api::{ApiCall, ApiError, ApiErrorKind, JobControl, JobId, JobStatus, Progress};
-use crate::event::EventKind;
+use crate::event::{EventKind, WatchedView};
 use crate::exec::outcome::{GateCheck, check_gate};
 use crate::exec::retry::Caller;
 use crate::resolved::TaskLimit;
@@ -214,6 +214,16 @@ impl<C: JobControl> GatePoller<C> {
             reads += attempts;
             seen.insert(id, status);
         }
+        let views: Arc<[WatchedView]> = seen
+            .iter()
+            .filter_map(|(id, read)| {
+                read.as_ref().ok().map(|seen| WatchedView {
+                    job: id.clone(),
+                    status: seen.status,
+                    tasks: seen.progress,
+                })
+            })
+            .collect();
         self.deliver(seen);
         self.shared
             .caller
@@ -222,6 +232,7 @@ impl<C: JobControl> GatePoller<C> {
                 waiting: watched.len(),
                 reads,
                 listed,
+                seen: views,
             })
             .await;
     }

@@ -105,7 +105,12 @@ pub fn render(record: &RunRecord, out: &mut dyn Write) -> std::io::Result<()> {
             "| Job | Entry | Outcome | Call | Error code | Request id | What happened | Hint |"
         )?;
         writeln!(out, "| --- | --- | --- | --- | --- | --- | --- | --- |")?;
-        for job in record.jobs.iter().filter(|j| !j.outcome.is_success()) {
+        let failed: Vec<&JobRecord> = record
+            .jobs
+            .iter()
+            .filter(|j| !j.outcome.is_success())
+            .collect();
+        for job in task_conditions_first(failed) {
             write_failure(out, job)?;
         }
         writeln!(out)?;
@@ -176,7 +181,7 @@ fn write_entry(out: &mut dyn Write, entry: &EntryRecords<'_>) -> std::io::Result
         "| Job | Description | Before → after | Outcome | Tasks failed | Attempts | Request id | Reason |"
     )?;
     writeln!(out, "| --- | --- | --- | --- | ---: | ---: | --- | --- |")?;
-    for job in entry.jobs {
+    for job in task_conditions_first(entry.jobs.iter().collect()) {
         writeln!(
             out,
             "| `{}` | {} | {} | {} | {} | {} | {} | {} |",
@@ -191,6 +196,17 @@ fn write_entry(out: &mut dyn Write, entry: &EntryRecords<'_>) -> std::io::Result
         )?;
     }
     Ok(())
+}
+
+/// `jobs` with those whose gate failed on a task condition first (the ones to look at in an incident),
+/// each group in its order.
+fn task_conditions_first(mut jobs: Vec<&JobRecord>) -> Vec<&JobRecord> {
+    jobs.sort_by_key(|job| {
+        !job.reason
+            .as_deref()
+            .is_some_and(crate::exec::is_over_task_condition)
+    });
+    jobs
 }
 
 /// `412 of 20,000 (2.06 %)`: failed of the finished tasks, and the rate; `—` before any task finished.

@@ -14,14 +14,14 @@
 //! Log lines go through [`LogWriter`], which prints them above the bars without tearing them. Does not own
 //! the final summary (`summary.rs`) or report files.
 
-use std::collections::{HashSet, VecDeque};
+use std::collections::{HashMap, VecDeque};
 use std::io::{IsTerminal, Write};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
-use crate::api::ApiCall;
+use crate::api::{ApiCall, JobId, JobStatus, Progress};
 use crate::event::{Event, EventKind, GateView, JobIndex};
 use crate::report::Reporter;
 use crate::report::run_record::OutcomeCounts;
@@ -189,8 +189,31 @@ struct EntryProgress {
     counts: OutcomeCounts,
     waiting: usize,
     gate: Option<GateView>,
+    /// Run time at which the first of the jobs waiting now gives up on its gate.
+    gives_up_at: Option<Duration>,
+    /// What the last poll round read of the jobs its waiting jobs watch.
+    watched: Option<WatchedSum>,
     started: Option<Duration>,
     finished: bool,
+}
+
+/// The watched jobs of one entry's waiting jobs, as last read.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+struct WatchedSum {
+    /// The watched job's status, when the entry's gate watches another job (all its jobs watch that one).
+    status: Option<JobStatus>,
+    /// Task counters, summed over the watched jobs.
+    total_tasks: i64,
+    succeeded_tasks: i64,
+    failed_tasks: i64,
+}
+
+impl WatchedSum {
+    fn add(&mut self, tasks: Progress) {
+        self.total_tasks += tasks.total_tasks;
+        self.succeeded_tasks += tasks.succeeded_tasks;
+        self.failed_tasks += tasks.failed_tasks;
+    }
 }
 
 impl EntryProgress {
@@ -198,8 +221,9 @@ impl EntryProgress {
         self.started.is_some() && !self.finished
     }
 
-    /// `3 applied, 1 failed; 12 waiting for job X to be Complete`.
-    fn status(&self) -> String {
+    /// `3 applied, 1 failed; 12 waiting for job X to be Complete (now Active, tasks 40/100, 2 failed;
+    /// gives up in 9:12)`.
+    fn status(&self, now: Duration) -> String {
         let mut text = if self.done == 0 {
             "started".to_owned()
         } else {
@@ -209,6 +233,29 @@ impl EntryProgress {
             text.push_str(&format!("; {} waiting", self.waiting));
             if let Some(gate) = &self.gate {
                 text.push_str(&format!(" for {}", gate_text(gate)));
+            }
+            let mut details = Vec::new();
+            if let Some(seen) = &self.watched {
+                if let Some(status) = seen.status {
+                    details.push(format!("now {status}"));
+                }
+                if seen.total_tasks > 0 {
+                    let mut tasks = format!(
+                        "tasks {}/{}",
+                        seen.succeeded_tasks + seen.failed_tasks,
+                        seen.total_tasks
+                    );
+                    if seen.failed_tasks > 0 {
+                        tasks.push_str(&format!(", {} failed", seen.failed_tasks));
+                    }
+                    details.push(tasks);
+                }
+            }
+            if let Some(at) = self.gives_up_at {
+                details.push(format!("gives up in {}", clock(at.saturating_sub(now))));
+            }
+            if !details.is_empty() {
+                text.push_str(&format!(" ({})", details.join("; ")));
             }
         }
         text
@@ -233,13 +280,16 @@ struct RunProgress {
     total_jobs: usize,
     done: usize,
     counts: OutcomeCounts,
-    waiting: HashSet<JobIndex>,
+    /// Jobs waiting on a gate, with the job each watches.
+    waiting: HashMap<JobIndex, JobId>,
+    /// Watched jobs as last read by a poll round.
+    watched: HashMap<JobId, (JobStatus, Progress)>,
     requests: u64,
     retries: u64,
     throttles: u64,
     last_throttle: Option<(ApiCall, f64)>,
-    /// `(elapsed, requests)` at each tick of the last [`RATE_WINDOW`].
-    samples: VecDeque<(Duration, u64)>,
+    /// `(elapsed, requests, jobs done)` at each tick of the last [`RATE_WINDOW`].
+    samples: VecDeque<(Duration, u64, usize)>,
     elapsed: Duration,
 }
 
@@ -260,6 +310,8 @@ impl RunProgress {
                         counts: OutcomeCounts::default(),
                         waiting: 0,
                         gate: None,
+                        gives_up_at: None,
+                        watched: None,
                         started: None,
                         finished: false,
                     })
@@ -270,16 +322,26 @@ impl RunProgress {
                     e.started = Some(event.elapsed);
                 }
             }
-            EventKind::JobWaiting { index, gate, .. } => {
-                if self.waiting.insert(*index)
+            EventKind::JobWaiting { index, job, gate } => {
+                let watched = match &gate.subject {
+                    GateSubject::OwnStatus => job.clone(),
+                    GateSubject::OtherJob(other) => other.clone(),
+                };
+                if self.waiting.insert(*index, watched).is_none()
                     && let Some(e) = self.entries.get_mut(index.entry)
                 {
                     e.waiting += 1;
                     if e.gate.is_none() {
                         e.gate = Some(gate.clone());
                     }
+                    // The first job to wait is the first to give up; later ones start later with the same
+                    // timeout.
+                    if e.gives_up_at.is_none() {
+                        e.gives_up_at = Some(event.elapsed + gate.timeout);
+                    }
                 }
             }
+            EventKind::GatePolled { seen, .. } => self.polled(seen),
             EventKind::JobApplying { index, .. } => self.stop_waiting(*index),
             EventKind::AttemptStarted { .. } => self.requests += 1,
             EventKind::Retrying { .. } => self.retries += 1,
@@ -301,22 +363,71 @@ impl RunProgress {
                     e.finished = true;
                 }
             }
-            EventKind::GatePolled { .. } | EventKind::RunFinished { .. } => {}
+            EventKind::RunFinished { .. } => {}
         }
     }
 
     fn stop_waiting(&mut self, index: JobIndex) {
-        if self.waiting.remove(&index)
+        if self.waiting.remove(&index).is_some()
             && let Some(e) = self.entries.get_mut(index.entry)
         {
             e.waiting = e.waiting.saturating_sub(1);
+            if e.waiting == 0 {
+                e.gives_up_at = None;
+                e.watched = None;
+            }
+        }
+    }
+
+    /// Sums what a poll round read per entry: once a round (not per redraw), so drawing stays O(entries).
+    fn polled(&mut self, seen: &[crate::event::WatchedView]) {
+        for view in seen {
+            self.watched
+                .insert(view.job.clone(), (view.status, view.tasks));
+        }
+        for entry in &mut self.entries {
+            entry.watched = None;
+            // Every job of an entry watches the same other job: its numbers are shown once.
+            if entry.waiting > 0
+                && let Some(GateView {
+                    subject: GateSubject::OtherJob(other),
+                    ..
+                }) = &entry.gate
+                && let Some(&(status, tasks)) = self.watched.get(other)
+            {
+                let mut sum = WatchedSum {
+                    status: Some(status),
+                    ..WatchedSum::default()
+                };
+                sum.add(tasks);
+                entry.watched = Some(sum);
+            }
+        }
+        // Jobs waiting on their own status: their numbers add up per entry.
+        for (index, watched) in &self.waiting {
+            let Some(entry) = self.entries.get_mut(index.entry) else {
+                continue;
+            };
+            if !matches!(
+                entry.gate.as_ref().map(|g| &g.subject),
+                Some(GateSubject::OwnStatus)
+            ) {
+                continue;
+            }
+            if let Some(&(_, tasks)) = self.watched.get(watched) {
+                entry
+                    .watched
+                    .get_or_insert_with(WatchedSum::default)
+                    .add(tasks);
+            }
         }
     }
 
     fn sample(&mut self, elapsed: Duration) {
         self.elapsed = self.elapsed.max(elapsed);
-        self.samples.push_back((self.elapsed, self.requests));
-        while let Some(&(at, _)) = self.samples.front() {
+        self.samples
+            .push_back((self.elapsed, self.requests, self.done));
+        while let Some(&(at, _, _)) = self.samples.front() {
             if self.elapsed.saturating_sub(at) <= RATE_WINDOW {
                 break;
             }
@@ -327,10 +438,26 @@ impl RunProgress {
     /// Calls per second over the last [`RATE_WINDOW`] of ticks.
     fn rate(&self) -> f64 {
         match (self.samples.front(), self.samples.back()) {
-            (Some(&(t0, n0)), Some(&(t1, n1))) if t1 > t0 => {
+            (Some(&(t0, n0, _)), Some(&(t1, n1, _))) if t1 > t0 => {
                 (n1 - n0) as f64 / (t1 - t0).as_secs_f64()
             }
             _ => 0.0,
+        }
+    }
+
+    /// Time until the jobs not waiting on a gate are done, at the rate jobs finished over the last
+    /// [`RATE_WINDOW`]; `None` while nothing finishes (waiting jobs have their gate's countdown instead).
+    fn time_left(&self) -> Option<Duration> {
+        let left = self
+            .total_jobs
+            .saturating_sub(self.done)
+            .saturating_sub(self.waiting.len());
+        match (self.samples.front(), self.samples.back()) {
+            (Some(&(t0, _, d0)), Some(&(t1, _, d1))) if t1 > t0 && d1 > d0 && left > 0 => {
+                let rate = (d1 - d0) as f64 / (t1 - t0).as_secs_f64();
+                Some(Duration::from_secs_f64((left as f64 / rate).round()))
+            }
+            _ => None,
         }
     }
 
@@ -349,6 +476,9 @@ impl RunProgress {
             text.push_str(&format!("; {} waiting on gates", self.waiting.len()));
         }
         text.push_str(&format!("; {:.1} req/s", self.rate()));
+        if let Some(left) = self.time_left() {
+            text.push_str(&format!("; ~{} left at this rate", clock(left)));
+        }
         if let Some((call, rate)) = self.last_throttle {
             text.push_str(&format!(
                 "; throttled {}× ({call} now {rate:.1}/s)",
@@ -624,7 +754,7 @@ impl Bars {
                 "{name} [{bar}] {}/{} {}",
                 entry.done,
                 entry.total,
-                entry.status()
+                entry.status(run.elapsed)
             ));
         }
         let hidden = running.count();
@@ -720,7 +850,7 @@ impl Lines {
                 entry.name,
                 entry.done,
                 entry.total,
-                entry.status()
+                entry.status(run.elapsed)
             )?;
         }
         if running.len() > MAX_ENTRY_LINES {
@@ -1026,7 +1156,7 @@ mod tests {
         );
         assert_eq!(
             lines[1],
-            "entry-0 [==========>                   ] 1/3 1 applied; 2 waiting for job job-upstream to be Complete"
+            "entry-0 [==========>                   ] 1/3 1 applied; 2 waiting for job job-upstream to be Complete (gives up in 9:59)"
         );
         assert_eq!(
             lines[2],
@@ -1163,6 +1293,160 @@ mod tests {
             ],
         );
         assert!(log.bars.lock().unwrap().is_none());
+    }
+
+    fn polled(seen: &[(&str, JobStatus, i64, i64, i64)]) -> EventKind {
+        EventKind::GatePolled {
+            waiting: seen.len(),
+            reads: 1,
+            listed: false,
+            seen: seen
+                .iter()
+                .map(
+                    |(id, status, total, ok, failed)| crate::event::WatchedView {
+                        job: JobId::parse(id).unwrap(),
+                        status: *status,
+                        tasks: Progress {
+                            total_tasks: *total,
+                            succeeded_tasks: *ok,
+                            failed_tasks: *failed,
+                            elapsed_active_seconds: 0,
+                        },
+                    },
+                )
+                .collect(),
+        }
+    }
+
+    fn own_waiting(entry: usize, job: usize, timeout: u64) -> EventKind {
+        EventKind::JobWaiting {
+            index: index(entry, job),
+            job: job_id(entry, job),
+            gate: GateView {
+                subject: GateSubject::OwnStatus,
+                statuses: vec![JobStatus::Suspended],
+                timeout: Duration::from_secs(timeout),
+                tasks: None,
+            },
+        }
+    }
+
+    #[test]
+    fn waiting_entries_show_the_watched_job_its_tasks_and_when_the_gate_gives_up() {
+        let buffer = SharedBuf::default();
+        let mut reporter = ProgressReporter::lines(Box::new(buffer.clone()), LINE_INTERVAL);
+        play(
+            &mut reporter,
+            vec![
+                (secs(0.0), Some(info(&[("after-upstream", 2), ("own", 3)]))),
+                (secs(0.0), Some(EventKind::EntryStarted { entry: 0 })),
+                (secs(0.0), Some(EventKind::EntryStarted { entry: 1 })),
+                (secs(1.0), Some(waiting(0, 0))),
+                (secs(2.0), Some(waiting(0, 1))),
+                (secs(1.0), Some(own_waiting(1, 0, 3600))),
+                (secs(1.0), Some(own_waiting(1, 1, 3600))),
+                (secs(1.0), Some(own_waiting(1, 2, 3600))),
+                // A round that read the upstream job and two of the three own jobs.
+                (
+                    secs(3.0),
+                    Some(polled(&[
+                        ("job-upstream", JobStatus::Active, 100, 38, 2),
+                        ("job-1-0", JobStatus::Active, 1000, 500, 0),
+                        ("job-1-1", JobStatus::Active, 3000, 10, 7),
+                        ("job-unrelated", JobStatus::Active, 5, 5, 0),
+                    ])),
+                ),
+                (secs(5.0), None),
+                // The upstream job moves on; the next round shows it.
+                (
+                    secs(8.0),
+                    Some(polled(&[(
+                        "job-upstream",
+                        JobStatus::Complete,
+                        100,
+                        90,
+                        10,
+                    )])),
+                ),
+                (secs(10.0), None),
+            ],
+        );
+        let text = buffer.text();
+        assert!(
+            text.contains(
+                "    after-upstream: 0/2, started; 2 waiting for job job-upstream to be Complete \
+                 (now Active; tasks 40/100, 2 failed; gives up in 9:56)"
+            ),
+            "{text}"
+        );
+        assert!(
+            text.contains(
+                "    own: 0/3, started; 3 waiting for own status Suspended (tasks 517/4000, 7 failed; \
+                 gives up in 59:56)"
+            ),
+            "{text}"
+        );
+        assert!(
+            text.contains("(now Complete; tasks 100/100, 10 failed; gives up in 9:51)"),
+            "{text}"
+        );
+
+        // Once its jobs stop waiting, an entry shows neither the watched job nor a countdown.
+        play(
+            &mut reporter,
+            vec![
+                (
+                    secs(11.0),
+                    Some(EventKind::JobApplying {
+                        index: index(0, 0),
+                        job: job_id(0, 0),
+                        status: JobStatus::Suspended,
+                    }),
+                ),
+                (secs(11.0), Some(finished(0, 1, Outcome::Failed))),
+                (secs(15.0), None),
+            ],
+        );
+        let text = buffer.text();
+        let last = text
+            .lines()
+            .rev()
+            .find(|l| l.contains("after-upstream"))
+            .unwrap();
+        assert_eq!(last, "    after-upstream: 1/2, 1 failed", "{text}");
+    }
+
+    #[test]
+    fn time_left_follows_the_rate_jobs_finish_at_and_leaves_out_waiting_jobs() {
+        let mut run = RunProgress::default();
+        run.observe(&at(secs(0.0), info(&[("a", 110)])));
+        run.observe(&at(secs(0.0), EventKind::EntryStarted { entry: 0 }));
+        assert_eq!(run.time_left(), None);
+        for job in 100..110 {
+            run.observe(&at(secs(0.0), own_waiting(0, job, 600)));
+        }
+        // Ten jobs a second for 5 s: 50 done, 50 to go outside the 10 waiting ones.
+        for step in 0..=50 {
+            if step > 0 {
+                run.observe(&at(
+                    secs(step as f64 * 0.1),
+                    finished(0, step - 1, Outcome::Applied),
+                ));
+            }
+            run.sample(secs(step as f64 * 0.1));
+        }
+        assert_eq!(run.time_left(), Some(Duration::from_secs(5)));
+        assert!(
+            run.status().contains("; ~0:05 left at this rate"),
+            "{}",
+            run.status()
+        );
+        // Nothing finishing for a whole window: no estimate rather than a wrong one.
+        for step in 51..=110 {
+            run.sample(secs(step as f64 * 0.1));
+        }
+        assert_eq!(run.time_left(), None);
+        assert!(!run.status().contains("left"), "{}", run.status());
     }
 
     #[test]
