@@ -1,7 +1,7 @@
-//! Reviewing before a change, through the binary against an in-process sandbox: the confirmation overview
-//! lists the jobs as `plan` does (the first few per entry, `-v` for all), a saved plan can be looked at
-//! (`plan SAVED.json`, and `validate` says what it is), and re-applying a saved plan that already ran
-//! converges instead of refusing.
+//! Reviewing before a change, through the binary against an in-process sandbox: the confirmation
+//! overview of `apply` and `cancel` lists the jobs as `plan` does (the first few per entry, `-v` for all),
+//! a saved plan can be looked at (`plan SAVED.json`, and `validate` says what it is), and re-applying a
+//! saved plan that already ran converges instead of refusing.
 
 use std::path::{Path, PathBuf};
 
@@ -339,4 +339,38 @@ async fn validate_says_a_saved_plan_is_one_instead_of_listing_unknown_keys() {
     let broken = setup.write("broken.json", r#"{"s3plan_saved_plan": 3, "extra": 1}"#);
     let run = setup.run(&["validate", broken.to_str().unwrap()]).await;
     assert_eq!(run.code, 2, "{run:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cancel_shares_the_overview_that_lists_its_jobs() {
+    let setup = Setup::new().await;
+    let run = setup
+        .run(&[
+            "cancel",
+            "--description",
+            "reindex-*",
+            "--status",
+            "Active",
+            "--dry-run",
+            "--account-id",
+            "111122223333",
+            "--region",
+            "us-east-1",
+            "--progress",
+            "never",
+            "--report",
+            "report.json",
+        ])
+        .await;
+    assert_eq!(run.code, 0, "{run:?}");
+    let shown = overview(&run.stderr);
+    for job in ["job-reindex-1", "job-reindex-3"] {
+        let line = shown
+            .lines()
+            .find(|l| l.contains(job))
+            .unwrap_or_else(|| panic!("no line for {job} in\n{shown}"));
+        assert!(line.contains("Active -> Cancelled"), "{line}");
+    }
+    assert!(!shown.contains("job-reindex-2"), "{shown}");
+    assert_eq!(setup.status_calls(), 0, "a dry run changes nothing");
 }
