@@ -509,6 +509,9 @@ pub struct ApplyArgs {
 /// The flags of a run, shared by `apply`, `cancel` and `confirm`.
 #[derive(Debug, Args)]
 pub struct RunArgs {
+    /// `-v`: the overview lists every job of every entry, not the first few.
+    #[arg(skip)]
+    pub all_jobs: bool,
     /// Apply without asking for confirmation (required when stdin is not a terminal).
     #[arg(long, short = 'y')]
     pub yes: bool,

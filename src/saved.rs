@@ -3,7 +3,8 @@
 //! Owns the on-disk format (serde types, a `s3plan_saved_plan` marker holding the format version), its
 //! detection, and the re-check made before a saved plan is applied: the plan file (when still at its recorded
 //! path) must hash the same, and every job must be judged now as it was at review time (each job is read
-//! again with DescribeJob). A saved plan names its jobs, so no selector is re-run: a job created after the
+//! again with DescribeJob) or be at its target already (a second apply converges). Also rebuilds the plan
+//! as reviewed, from the file alone, for `s3plan plan SAVED.json`. A saved plan names its jobs, so no selector is re-run: a job created after the
 //! review is never touched. Does not connect or decide account and region (`commands/session.rs`), and does
 //! not run anything (`exec`).
 
@@ -16,7 +17,7 @@ use futures::stream::{self, StreamExt};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::api::{ApiCall, JobControl, JobId, JobStatus, Progress};
+use crate::api::{AccountId, ApiCall, JobControl, JobId, JobStatus, Progress};
 use crate::exec::retry::Caller;
 use crate::forecast::{self, DecisionKey, Forecast, Verdict, Watched};
 use crate::resolved::{
@@ -188,6 +189,14 @@ pub enum SavedPlanError {
         age: String,
         /// Its max age.
         max_age: String,
+    },
+    /// A field holds a value this s3plan cannot use.
+    #[error("the saved plan's {field} is not valid: {problem}")]
+    Field {
+        /// The field.
+        field: &'static str,
+        /// What is wrong.
+        problem: String,
     },
     /// Jobs moved in a way that changes what apply would do.
     #[error(
@@ -383,6 +392,7 @@ impl SavedPlan {
 
         let mut moved = String::new();
         let mut count = 0;
+        let mut converged = 0;
         let mut entries = Vec::with_capacity(self.entries.len());
         for entry in &self.entries {
             let mut jobs = Vec::with_capacity(entry.jobs.len());
@@ -409,22 +419,7 @@ impl SavedPlan {
                     }
                 }
             }
-            entries.push(ResolvedEntry {
-                name: entry.name.clone(),
-                after: entry.after.clone(),
-                jobs,
-                gate: entry.gate.as_ref().map(|gate| Gate {
-                    subject: gate
-                        .job_id
-                        .clone()
-                        .map_or(GateSubject::OwnStatus, GateSubject::OtherJob),
-                    statuses: gate.statuses.clone(),
-                    timeout: Duration::from_millis(gate.timeout_ms),
-                    tasks: gate.tasks,
-                }),
-                actions: entry.actions.clone(),
-                reason: entry.reason.clone(),
-            });
+            entries.push(entry.resolved(jobs));
         }
         let resolved = ResolvedPlan {
             target,
@@ -440,7 +435,12 @@ impl SavedPlan {
                 let Some(then) = by_id.get(&job.job_id) else {
                     continue;
                 };
-                if then.decision != job.decision {
+                // A job whose every action is now already done needs no call: it reached its target
+                // (the earlier run of this saved plan, or someone else), which is what the review asked for,
+                // so applying again converges like a rerun of the plan instead of refusing.
+                if then.decision != job.decision && at_target(&job.decision) {
+                    converged += 1;
+                } else if then.decision != job.decision {
                     count += 1;
                     let _ = writeln!(
                         moved,
@@ -459,6 +459,18 @@ impl SavedPlan {
                 }
             }
         }
+        if converged > 0 {
+            crate::note!(
+                "{} already at {} target since the review; {} no call (a rerun converges)",
+                crate::text::plural(converged, "job"),
+                if converged == 1 { "its" } else { "their" },
+                if converged == 1 {
+                    "it gets"
+                } else {
+                    "they get"
+                },
+            );
+        }
         if count > 0 {
             return Err(SavedPlanError::Moved {
                 count,
@@ -467,6 +479,122 @@ impl SavedPlan {
         }
         Ok(resolved)
     }
+}
+
+impl SavedPlan {
+    /// The plan and its judgment as they were at review time, read from the file alone (no call): what
+    /// `s3plan plan SAVED.json` renders. Each job is judged again from its saved status by the same
+    /// decision; a gate's watched job outside the saved plan was not recorded, so the saved verdict is kept
+    /// for the jobs that depend on it.
+    pub fn reviewed(&self) -> Result<(ResolvedPlan, Forecast), SavedPlanError> {
+        let account_id =
+            AccountId::parse(&self.account_id).map_err(|error| SavedPlanError::Field {
+                field: "account_id",
+                problem: error.to_string(),
+            })?;
+        let resolved = ResolvedPlan {
+            target: Target {
+                account_id,
+                region: self.region.clone(),
+                endpoint: self.endpoint.clone(),
+            },
+            settings: self.run_settings(crate::resolved::RunMode::DryRun),
+            entries: self
+                .entries
+                .iter()
+                .map(|entry| {
+                    entry.resolved(
+                        entry
+                            .jobs
+                            .iter()
+                            .map(|job| ResolvedJob {
+                                id: job.job_id.clone(),
+                                description: job.description.clone(),
+                                status_seen: job.status,
+                                priority_seen: job.priority,
+                                progress_seen: job.progress.unwrap_or_default(),
+                            })
+                            .collect(),
+                    )
+                })
+                .collect(),
+        };
+        let seen: HashMap<&JobId, &SavedJob> = self
+            .entries
+            .iter()
+            .flat_map(|e| &e.jobs)
+            .map(|j| (&j.job_id, j))
+            .collect();
+        let watched: Watched = resolved
+            .entries
+            .iter()
+            .filter_map(|entry| match &entry.gate {
+                Some(Gate {
+                    subject: GateSubject::OtherJob(job),
+                    ..
+                }) => Some(job),
+                _ => None,
+            })
+            .map(|job| {
+                let status = seen.get(job).map_or_else(
+                    || Err("its status at review time is not in the saved plan".to_owned()),
+                    |saved| Ok((saved.status, saved.progress.unwrap_or_default())),
+                );
+                (job.clone(), status)
+            })
+            .collect();
+        let mut judged = forecast::forecast(&resolved, &watched);
+        let mut totals = forecast::Totals::default();
+        for (saved, entry) in self.entries.iter().zip(&mut judged.entries) {
+            entry.counts.clear();
+            for (then, job) in saved.jobs.iter().zip(&mut entry.jobs) {
+                if job.verdict != then.verdict {
+                    job.verdict = then.verdict;
+                    job.reason = Some(format!("{} at review time", then.verdict.label()));
+                }
+                *entry.counts.entry(job.verdict).or_default() += 1;
+                *totals.verdicts.entry(job.verdict).or_default() += 1;
+                totals.jobs += 1;
+                if job.verdict == Verdict::Change {
+                    totals.status_calls += usize::from(job.status_change.is_some());
+                    totals.priority_calls += usize::from(job.priority_change.is_some());
+                }
+            }
+        }
+        judged.totals = totals;
+        Ok((resolved, judged))
+    }
+}
+
+impl SavedEntry {
+    /// The entry to run or render, with `jobs` as they are seen.
+    fn resolved(&self, jobs: Vec<ResolvedJob>) -> ResolvedEntry {
+        ResolvedEntry {
+            name: self.name.clone(),
+            after: self.after.clone(),
+            jobs,
+            gate: self.gate.as_ref().map(|gate| Gate {
+                subject: gate
+                    .job_id
+                    .clone()
+                    .map_or(GateSubject::OwnStatus, GateSubject::OtherJob),
+                statuses: gate.statuses.clone(),
+                timeout: Duration::from_millis(gate.timeout_ms),
+                tasks: gate.tasks,
+            }),
+            actions: self.actions.clone(),
+            reason: self.reason.clone(),
+        }
+    }
+}
+
+/// Whether every action of a job is already done now (no gate left to wait for, no call to send).
+fn at_target(decision: &DecisionKey) -> bool {
+    !decision.actions.is_empty()
+        && decision
+            .actions
+            .iter()
+            .all(|a| a.judgment == crate::decision::JudgmentKind::AlreadyDone)
 }
 
 fn default_max_age() -> Duration {
@@ -552,6 +680,34 @@ mod tests {
         assert!(text.contains(r#""max_age":"1h 30m""#), "{text}");
         let back: SavedPlan = serde_json::from_str(&text).unwrap();
         assert_eq!(back, saved);
+    }
+
+    #[test]
+    fn only_a_job_with_every_action_already_done_is_at_its_target() {
+        use crate::decision::JudgmentKind;
+        use crate::forecast::{ActionDecision, GateDecision};
+        let key = |judgments: &[JudgmentKind]| DecisionKey {
+            gate: GateDecision::None,
+            actions: judgments
+                .iter()
+                .map(|judgment| ActionDecision {
+                    action: Action::SetPriority(1),
+                    judgment: *judgment,
+                })
+                .collect(),
+        };
+        assert!(at_target(&key(&[JudgmentKind::AlreadyDone])));
+        assert!(at_target(&key(&[
+            JudgmentKind::AlreadyDone,
+            JudgmentKind::AlreadyDone
+        ])));
+        assert!(!at_target(&key(&[
+            JudgmentKind::AlreadyDone,
+            JudgmentKind::Call
+        ])));
+        assert!(!at_target(&key(&[JudgmentKind::Moot])));
+        assert!(!at_target(&key(&[JudgmentKind::Refused])));
+        assert!(!at_target(&key(&[])));
     }
 
     #[test]

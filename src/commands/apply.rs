@@ -15,8 +15,8 @@ use std::sync::Arc;
 
 use tokio_util::sync::CancellationToken;
 
-use crate::api::JobStatus;
 use crate::cli::{ApplyArgs, OutputFormat, RunArgs};
+use crate::commands::plan::render_entries;
 use crate::commands::session::{Session, same_endpoint, shown_endpoint};
 use crate::console;
 use crate::errors::{self, CommandError};
@@ -24,14 +24,14 @@ use crate::exec::journal::{self, FileJournal, Journal, NoJournal};
 use crate::exec::resume::{self, Resume};
 use crate::exec::retry::RetryPolicy;
 use crate::exec::{self, RunOptions};
+use crate::forecast::{self, Forecast};
 use crate::report::ReporterSet;
 use crate::report::format::ReportFormat;
 use crate::report::json::ReportSink;
 use crate::report::progress::{LogWriter, ProgressReporter};
 use crate::report::run_record::RunMeta;
 use crate::report::summary::SummaryReporter;
-use crate::resolve::status_counts;
-use crate::resolved::{GateSubject, ResolvedPlan, RunMode};
+use crate::resolved::{ResolvedPlan, RunMode};
 
 /// Runs `s3plan apply`.
 pub fn run(args: &ApplyArgs, log: &LogWriter) -> i32 {
@@ -149,7 +149,21 @@ pub(crate) async fn run_plan(
     // `-q` keeps stderr for errors, but a confirmation is never asked without showing what it is for.
     let asks = mode == RunMode::Apply && !args.yes;
     if asks || !crate::text::is_quiet() {
-        console::note(overview(source.shown(), &resolved, &report_path));
+        // Judged as `plan` judges it (the gates' watched jobs read once), so the overview lists the same
+        // lines `plan` prints: what is confirmed is what was reviewed.
+        let caller = session.reader(&signals.cancel);
+        let watched = tokio::select! {
+            watched = forecast::read_watched(&resolved, session.control.as_ref(), &caller) => watched,
+            () = signals.cancel.cancelled() => return Err(CommandError::Interrupted),
+        };
+        let judged = forecast::forecast(&resolved, &watched);
+        console::note(overview(
+            source.shown(),
+            &resolved,
+            &judged,
+            &report_path,
+            args.all_jobs,
+        ));
     }
 
     if asks {
@@ -499,15 +513,23 @@ fn ensure_writable(path: &Path, action: &'static str) -> Result<(), CommandError
     }
 }
 
-/// What the run is about to do, for the operator to check before confirming.
-fn overview(plan: &Path, resolved: &ResolvedPlan, report: &Path) -> String {
+/// What the run is about to do, for the operator to check before confirming: where and how it runs, then
+/// every entry with its jobs (id, description, status now and requested) as `plan` prints them, the first
+/// few per entry unless `all_jobs` (`-v`).
+fn overview(
+    plan: &Path,
+    resolved: &ResolvedPlan,
+    judged: &Forecast,
+    report: &Path,
+    all_jobs: bool,
+) -> String {
     let mode = match resolved.settings.mode {
         RunMode::Apply => "apply",
         RunMode::DryRun => "dry run (no changes)",
     };
     let target = &resolved.target;
     let mut text = format!(
-        "plan      {}\naccount   {}\nregion    {}\nendpoint  {}\nmode      {mode}\nlimits    {} in flight, {}/s changes, {}/s reads, poll every {}\nreport    {}\n\n",
+        "plan      {}\naccount   {}\nregion    {}\nendpoint  {}\nmode      {mode}\nlimits    {} in flight, {}/s changes, {}/s reads, poll every {}\nreport    {}\n",
         plan.display(),
         target.account_id,
         target.region,
@@ -518,60 +540,8 @@ fn overview(plan: &Path, resolved: &ResolvedPlan, report: &Path) -> String {
         humantime::format_duration(resolved.settings.poll_interval),
         report.display(),
     );
-    let mut total = 0;
-    for entry in &resolved.entries {
-        total += entry.jobs.len();
-        let mut action = Vec::new();
-        if let Some(target) = entry.target() {
-            action.push(format!("set {target}"));
-        }
-        if let Some(priority) = entry.priority() {
-            action.push(format!("priority {priority}"));
-        }
-        let statuses: Vec<String> = status_counts(&entry.jobs)
-            .into_iter()
-            .map(|(status, n): (JobStatus, usize)| format!("{n} {status}"))
-            .collect();
-        text.push_str(&format!(
-            "  {:<28} {:>5} job{}  {}",
-            entry.name,
-            entry.jobs.len(),
-            if entry.jobs.len() == 1 { " " } else { "s" },
-            action.join(", "),
-        ));
-        if !statuses.is_empty() {
-            text.push_str(&format!("  (now: {})", statuses.join(", ")));
-        }
-        if let Some(gate) = &entry.gate {
-            let wanted: Vec<&str> = gate.statuses.iter().map(|s| s.as_str()).collect();
-            match &gate.subject {
-                GateSubject::OwnStatus => {
-                    text.push_str(&format!("  after own status {}", wanted.join("|")));
-                }
-                GateSubject::OtherJob(job) => {
-                    text.push_str(&format!("  after job {job} is {}", wanted.join("|")));
-                }
-            }
-        }
-        if !entry.after.is_empty() {
-            let names: Vec<&str> = entry
-                .after
-                .iter()
-                .filter_map(|i| resolved.entries.get(*i).map(|e| e.name.as_str()))
-                .collect();
-            text.push_str(&format!(
-                "  after {} {}",
-                crate::text::noun_for(names.len(), "entry"),
-                names.join(", ")
-            ));
-        }
-        text.push('\n');
-    }
-    text.push_str(&format!(
-        "\n{} in {}\n",
-        crate::text::plural(total, "job"),
-        crate::text::plural(resolved.entries.len(), "entry"),
-    ));
+    render_entries(&mut text, judged, all_jobs);
+    text.push('\n');
     text
 }
 

@@ -19,7 +19,9 @@ use crate::report::progress::LogWriter;
 /// Runs the parsed command and returns its exit code.
 pub fn dispatch(cli: Cli, log: &LogWriter) -> i32 {
     // `-q`: stderr is for errors only, so no live progress either.
+    // `-v`: the overview lists every job.
     let quiet = |run: &mut crate::cli::RunArgs| {
+        run.all_jobs = cli.global.verbose > 0;
         if cli.global.quiet {
             run.progress = crate::report::progress::ProgressMode::Never;
         }

@@ -1,7 +1,7 @@
 //! `s3plan plan`: resolve a plan and show, per entry and per job, what `apply` would do — changing nothing.
 //!
-//! Owns the rendering of a `Forecast` (human and JSON), `--detailed-exitcode`, and writing a saved plan
-//! (`--out`). Every judgment comes from `forecast.rs`, which asks the executor's own `decision::decide`. The
+//! Owns the rendering of a `Forecast` (human and JSON; `apply`'s overview reuses the entry blocks),
+//! `--detailed-exitcode`, writing a saved plan (`--out`) and showing one as reviewed (`plan SAVED.json`). Every judgment comes from `forecast.rs`, which asks the executor's own `decision::decide`. The
 //! job API is wrapped so that a mutating call is refused locally even if one were ever attempted, and so that
 //! the task counters seen while resolving are recorded for the saved plan. Does not apply anything (`apply`).
 
@@ -81,20 +81,13 @@ fn finish(args: &PlanArgs, result: Result<bool, CommandError>) -> i32 {
 
 /// Resolves, judges, prints and saves; returns whether apply would have anything to do.
 async fn plan(args: &PlanArgs, all_jobs: bool) -> Result<bool, CommandError> {
-    if saved::detect(&args.plan)
-        .map_err(|e| CommandError::refused(e.to_string(), "pass the plan file (YAML)"))?
-        .is_some()
-    {
-        return Err(CommandError::refused(
-            format!(
-                "{} is a saved plan, not a plan file; nothing was read",
-                args.plan.display()
-            ),
-            format!(
-                "apply it with `s3plan apply {}`, or plan the plan file it was made from",
-                args.plan.display()
-            ),
-        ));
+    if let Some(saved) = saved::detect(&args.plan).map_err(|e| {
+        CommandError::refused(
+            e.to_string(),
+            "make the saved plan again with `s3plan plan PLAN --out SAVED.json`",
+        )
+    })? {
+        return show_saved(args, &saved, all_jobs);
     }
     if let Some(out) = &args.out {
         probe_writable(out)?;
@@ -168,6 +161,74 @@ async fn plan(args: &PlanArgs, all_jobs: bool) -> Result<bool, CommandError> {
     Ok(judged.totals.pending())
 }
 
+/// Renders a saved plan as it was reviewed, from the file alone: no connection, no call. What apply would
+/// do now may differ (`apply SAVED.json` re-checks every job first); the header says when it was reviewed.
+fn show_saved(args: &PlanArgs, saved: &SavedPlan, all_jobs: bool) -> Result<bool, CommandError> {
+    if args.out.is_some() {
+        return Err(CommandError::refused(
+            format!(
+                "{} is already a saved plan; nothing was written",
+                args.plan.display()
+            ),
+            "pass the plan file (YAML) to `--out`, or copy the saved plan",
+        ));
+    }
+    let (resolved, judged) = saved.reviewed().map_err(|e| {
+        CommandError::refused(
+            e.to_string(),
+            "make the saved plan again with `s3plan plan PLAN --out SAVED.json`",
+        )
+    })?;
+    let plan = saved.plan.path.display().to_string();
+    match args.output {
+        OutputFormat::Human => {
+            let mut text = format!(
+                "saved     {} (reviewed {}, applicable until {})\n",
+                args.plan.display(),
+                saved.created_at.strftime("%Y-%m-%d %H:%M:%S UTC"),
+                expiry(saved),
+            );
+            text.push_str(&render(&plan, &resolved, &judged, all_jobs));
+            let _ = writeln!(
+                text,
+                "as reviewed; `s3plan apply {}` re-checks every job before any change",
+                args.plan.display()
+            );
+            let _ = write!(console::Stdout, "{text}");
+        }
+        OutputFormat::Json => {
+            let view = JsonView {
+                plan: &plan,
+                sha256: &saved.plan.sha256,
+                account_id: resolved.target.account_id.as_str(),
+                region: &resolved.target.region,
+                endpoint: resolved.target.endpoint.as_deref(),
+                pending: judged.totals.pending(),
+                totals: &judged.totals,
+                entries: &judged.entries,
+            };
+            let text = serde_json::to_string_pretty(&view).map_err(|e| CommandError::Io {
+                action: "render the saved plan",
+                path: args.plan.display().to_string(),
+                source: std::io::Error::other(e),
+            })?;
+            let _ = writeln!(console::Stdout, "{text}");
+        }
+    }
+    Ok(judged.totals.pending())
+}
+
+/// When a saved plan stops being applicable, as a UTC time.
+fn expiry(saved: &SavedPlan) -> String {
+    jiff::SignedDuration::try_from(saved.max_age)
+        .ok()
+        .and_then(|age| saved.created_at.checked_add(age).ok())
+        .map_or_else(
+            || "never".to_owned(),
+            |at| at.strftime("%Y-%m-%d %H:%M:%S UTC").to_string(),
+        )
+}
+
 /// Refuses before any read when the saved plan could not be written, so a long resolution is not wasted.
 fn probe_writable(out: &Path) -> Result<(), CommandError> {
     let mut temp = out.as_os_str().to_owned();
@@ -217,6 +278,13 @@ pub fn render(plan: &str, resolved: &ResolvedPlan, judged: &Forecast, all_jobs: 
         target.region,
         target.endpoint.as_deref().unwrap_or("AWS (default)"),
     );
+    render_entries(&mut text, judged, all_jobs);
+    text
+}
+
+/// One block per entry (its jobs: all with `all_jobs`, else the first [`JOBS_SHOWN`] and a count) and the
+/// totals: what `plan` prints after its header, and `apply`'s confirmation overview after its own.
+pub(crate) fn render_entries(text: &mut String, judged: &Forecast, all_jobs: bool) {
     for entry in &judged.entries {
         let _ = write!(text, "\n{}  {}", entry.name, action(entry));
         let _ = writeln!(
@@ -227,7 +295,12 @@ pub fn render(plan: &str, resolved: &ResolvedPlan, judged: &Forecast, all_jobs: 
             counts(&entry.counts)
         );
         if !entry.after.is_empty() {
-            let _ = writeln!(text, "  after {}", entry.after.join(", "));
+            let _ = writeln!(
+                text,
+                "  after {} {}",
+                crate::text::noun_for(entry.after.len(), "entry"),
+                entry.after.join(", ")
+            );
         }
         let mut jobs: Vec<&JobForecast> = entry.jobs.iter().collect();
         jobs.sort_by_key(|job| job.verdict);
@@ -297,7 +370,6 @@ pub fn render(plan: &str, resolved: &ResolvedPlan, judged: &Forecast, all_jobs: 
     if !totals.pending() {
         text.push_str("nothing to do\n");
     }
-    text
 }
 
 fn action(entry: &EntryForecast) -> String {

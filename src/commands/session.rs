@@ -385,7 +385,9 @@ pub(crate) fn shown_endpoint(endpoint: Option<&str>) -> String {
 /// A saved plan that cannot be read or applied is refused with what to do next.
 fn refusal(error: SavedPlanError) -> CommandError {
     let help = match &error {
-        SavedPlanError::Format { .. } | SavedPlanError::Version { .. } => {
+        SavedPlanError::Format { .. }
+        | SavedPlanError::Version { .. }
+        | SavedPlanError::Field { .. } => {
             "make the saved plan again with `s3plan plan PLAN --out SAVED.json`"
         }
         SavedPlanError::Expired { .. } => {

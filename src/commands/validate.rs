@@ -16,8 +16,34 @@ use crate::text::plural;
 
 /// Runs `s3plan validate`.
 pub fn run(args: &ValidateArgs) -> i32 {
-    let checked: Vec<Checked> = args.plans.iter().map(|p| plan::check_file(p)).collect();
-    let all_valid = checked.iter().all(Checked::is_valid);
+    // A saved plan (`plan --out`) is JSON of another shape: checked as a plan, every one of its fields
+    // would be an unknown key. Say what it is and how to look at it instead.
+    let mut saved_valid = true;
+    let plans: Vec<&std::path::PathBuf> = args
+        .plans
+        .iter()
+        .filter(|path| match crate::saved::detect(path) {
+            Ok(None) => true,
+            Ok(Some(saved)) => {
+                let jobs: usize = saved.entries.iter().map(|e| e.jobs.len()).sum();
+                crate::note!(
+                    "saved plan: {} is a saved plan ({} in {}), not a plan file; show it with `s3plan plan {}`",
+                    path.display(),
+                    plural(jobs, "job"),
+                    plural(saved.entries.len(), "entry"),
+                    path.display()
+                );
+                false
+            }
+            Err(error) => {
+                eprintln!("invalid: {error}");
+                saved_valid = false;
+                false
+            }
+        })
+        .collect();
+    let checked: Vec<Checked> = plans.iter().map(|p| plan::check_file(p)).collect();
+    let all_valid = saved_valid && checked.iter().all(Checked::is_valid);
     let written = match args.format {
         DiagnosticFormat::Human => print_human(&checked),
         DiagnosticFormat::Json => print_json(&checked),

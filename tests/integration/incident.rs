@@ -834,7 +834,8 @@ accounts:
         [("prep-1".to_owned(), "Ready".to_owned())]
     );
     assert!(
-        out.stderr.contains("after own status Suspended"),
+        out.stderr
+            .contains("until own status Suspended (now Preparing"),
         "{}",
         out.stderr
     );

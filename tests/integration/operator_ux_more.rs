@@ -128,7 +128,7 @@ async fn the_overview_counts_one_job_and_one_entry_in_the_singular() {
     let one = run(dir.path(), &sandbox, &["apply", "one.yaml", "--dry-run"]).await;
     assert_eq!(one.status.code(), Some(0), "{}", stderr(&one));
     let text = stderr(&one);
-    assert!(text.contains("\n1 job in 1 entry\n"), "{text}");
+    assert!(text.contains("\n1 job in 1 entry: "), "{text}");
     // The overview's own lines (the progress lines below it are worded elsewhere).
     let overview = text.split("\n[").next().unwrap_or_default();
     assert!(
@@ -139,7 +139,7 @@ async fn the_overview_counts_one_job_and_one_entry_in_the_singular() {
     let two = run(dir.path(), &sandbox, &["apply", "two.yaml", "--dry-run"]).await;
     assert_eq!(two.status.code(), Some(0), "{}", stderr(&two));
     let text = stderr(&two);
-    assert!(text.contains("\n2 jobs in 2 entries\n"), "{text}");
+    assert!(text.contains("\n2 jobs in 2 entries: "), "{text}");
     assert!(text.contains("after entry first"), "{text}");
     assert!(!text.contains("after entries"), "{text}");
     assert!(sandbox.audit().is_empty(), "a dry run changes nothing");

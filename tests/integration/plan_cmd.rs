@@ -6,11 +6,10 @@ use std::path::{Path, PathBuf};
 use std::process::Output;
 
 use assert_cmd::Command;
-use aws_sdk_s3control::types::RequestedJobStatus;
 use s3plan::sandbox::{Operation, Sandbox, SandboxHandle, Seed};
 use serde_json::Value;
 
-use super::sandbox_support::{ACCOUNT, client};
+use super::sandbox_support::ACCOUNT;
 
 /// Jobs of every kind a plan line can show; the sandbox clock is frozen so nothing moves by itself.
 const SEED: &str = r#"
@@ -445,14 +444,17 @@ async fn a_saved_plan_applies_exactly_its_jobs_not_one_created_later() {
 async fn a_saved_plan_is_refused_when_a_job_moved() {
     let setup = Setup::new().await;
     let (_plan, saved) = save(&setup).await;
-    client(&setup.sandbox.url())
-        .update_job_status()
-        .account_id(ACCOUNT)
-        .job_id("job-suspended-1")
-        .requested_job_status(RequestedJobStatus::Cancelled)
-        .send()
-        .await
-        .unwrap();
+    // The active job finishes on its own: a cancel can no longer succeed.
+    setup
+        .sandbox
+        .advance(std::time::Duration::from_secs(7 * 24 * 3600));
+    assert_eq!(
+        format!(
+            "{:?}",
+            setup.sandbox.job_status(ACCOUNT, "job-active-1").unwrap()
+        ),
+        "Complete"
+    );
     let before = setup.status_calls();
     let run = setup.run(&refs(&apply_args(&saved))).await;
     assert_eq!(run.code, 2, "{run:?}");
@@ -461,9 +463,9 @@ async fn a_saved_plan_is_refused_when_a_job_moved() {
         "{}",
         run.stderr
     );
-    let line = line_of(&run.stderr, "job-suspended-1");
+    let line = line_of(&run.stderr, "job-active-1");
     assert!(
-        line.contains("was Suspended (will change), now Cancelled (already done"),
+        line.contains("was Active (will change), now Complete ("),
         "{line}"
     );
     assert_eq!(setup.status_calls(), before, "nothing may be changed");
