@@ -30,6 +30,7 @@ mod journal;
 mod journal_failure;
 mod operator_ux;
 mod operator_ux_more;
+mod operator_ux_record;
 mod sandbox_auth;
 mod sandbox_cli;
 mod sandbox_error_table;
