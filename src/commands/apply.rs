@@ -203,7 +203,13 @@ pub(crate) async fn run_plan(
     }
     match args.output {
         OutputFormat::Human => {
-            reporters.add(SummaryReporter::new(Box::new(console::Stdout)));
+            let summary = SummaryReporter::new(Box::new(console::Stdout));
+            reporters.add(match mode {
+                RunMode::Apply => summary.resume_with(
+                    crate::commands::flag_plan::resume_command_line(&journal_path),
+                ),
+                RunMode::DryRun => summary,
+            });
         }
         OutputFormat::Json => {
             reporters.add(ReportFormat::Json.reporter(

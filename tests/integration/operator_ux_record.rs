@@ -68,3 +68,44 @@ async fn an_interrupt_while_waiting_to_retry_keeps_the_servers_last_answer() {
     assert!(!reason.contains("before the call was sent"), "{reason}");
     assert_eq!(done.calls(Operation::UpdateJobStatus), 1);
 }
+
+/// Two entries of three jobs each, one mutating call per 100 s: the first job is sent at once, the other
+/// five wait for permits an interrupt will cancel.
+fn queued_plan() -> String {
+    format!(
+        "version: 1\naccount_id: \"{ACCOUNT}\"\nreason: \"release 42 confirm\"\nlimits:\n  rate_limit: 0.01\n  concurrency: 1\njobs:\n  - name: confirm-eu\n    job_ids: [\"susp-1\", \"susp-2\", \"susp-3\"]\n    set: Ready\n  - name: confirm-us\n    job_ids: [\"susp-4\", \"susp-5\", \"susp-6\"]\n    set: Ready\n"
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn after_an_interrupt_untouched_jobs_are_counted_per_entry_and_the_resume_command_is_printed()
+{
+    let running = TestRun::new(&queued_plan()).seed_yaml(SEED).start().await;
+    let dir = running.dir_path().to_path_buf();
+    let url = running.sandbox.url();
+    running.wait_for_calls(Operation::UpdateJobStatus, 1).await;
+    running.interrupt();
+    let done = running.finish().await;
+    done.code(130);
+    assert_eq!(done.summary("not_run"), 5);
+    assert_eq!(done.calls(Operation::UpdateJobStatus), 1);
+    let stdout = done
+        .stdout
+        .replace(&dir.display().to_string(), "[DIR]")
+        .replace(&url, "[URL]");
+    insta::assert_snapshot!(stdout);
+    // The printed command is the run's own, with the journal this run wrote to resume from.
+    let command = stdout
+        .lines()
+        .skip_while(|line| !line.starts_with("to continue"))
+        .nth(1)
+        .expect("a resume command")
+        .trim()
+        .to_owned();
+    let journal = dir.join("report.json.journal.jsonl");
+    assert!(
+        command.ends_with("--resume [DIR]/report.json.journal.jsonl"),
+        "{command}"
+    );
+    assert!(journal.exists());
+}
