@@ -195,6 +195,11 @@ pub(crate) async fn run_plan(
     let run_meta = RunMeta {
         plan: meta.clone(),
         operator: std::env::var("USER").ok().filter(|user| !user.is_empty()),
+        reasons_sent: resolved
+            .entries
+            .iter()
+            .filter_map(|entry| Some((entry.name.to_string(), entry.reason.clone()?)))
+            .collect(),
     };
     let mut reporters = ReporterSet::new();
     reporters.add(ProgressReporter::new(args.progress, log));

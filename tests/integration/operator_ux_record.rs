@@ -67,6 +67,9 @@ async fn an_interrupt_while_waiting_to_retry_keeps_the_servers_last_answer() {
     );
     assert!(!reason.contains("before the call was sent"), "{reason}");
     assert_eq!(done.calls(Operation::UpdateJobStatus), 1);
+    // The report keeps the reason sent to AWS apart from s3plan's own explanation, and says who ran it.
+    assert_eq!(job["status_update_reason"], "release 42 confirm", "{job:#}");
+    assert!(done.report().as_object().unwrap().contains_key("run_by"));
 }
 
 /// Two entries of three jobs each, one mutating call per 100 s: the first job is sent at once, the other
