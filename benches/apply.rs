@@ -157,6 +157,7 @@ fn main() {
                 sha256: "0".repeat(64),
             },
             operator: None,
+            reasons_sent: std::collections::HashMap::new(),
         },
         ReportSink::File(report.clone()),
     ));

@@ -161,6 +161,7 @@ fn main() {
             sha256: "ab".repeat(32),
         },
         operator: None,
+        reasons_sent: std::collections::HashMap::new(),
     };
     let sink = || ReportSink::Writer(Box::new(std::io::sink()));
     println!("{jobs} jobs, one entry");

@@ -209,6 +209,11 @@ pub(crate) async fn run_plan(
     let run_meta = RunMeta {
         plan: meta.clone(),
         operator: std::env::var("USER").ok().filter(|user| !user.is_empty()),
+        reasons_sent: resolved
+            .entries
+            .iter()
+            .filter_map(|entry| Some((entry.name.to_string(), entry.reason.clone()?)))
+            .collect(),
     };
     let mut reporters = ReporterSet::new();
     reporters.add(ProgressReporter::new(args.progress, log));
@@ -217,7 +222,13 @@ pub(crate) async fn run_plan(
     }
     match args.output {
         OutputFormat::Human => {
-            reporters.add(SummaryReporter::new(Box::new(console::Stdout)));
+            let summary = SummaryReporter::new(Box::new(console::Stdout));
+            reporters.add(match mode {
+                RunMode::Apply => summary.resume_with(
+                    crate::commands::flag_plan::resume_command_line(&journal_path),
+                ),
+                RunMode::DryRun => summary,
+            });
         }
         OutputFormat::Json => {
             reporters.add(ReportFormat::Json.reporter(

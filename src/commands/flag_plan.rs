@@ -296,6 +296,27 @@ pub(crate) fn command_line() -> String {
     words.join(" ")
 }
 
+/// The command line as typed with `--resume JOURNAL` in place of any earlier `--resume`: the exact command
+/// that continues an interrupted run (same plan, account, region, endpoint and reports).
+pub(crate) fn resume_command_line(journal: &std::path::Path) -> String {
+    let mut words = vec!["s3plan".to_owned()];
+    let mut args = std::env::args_os().skip(1);
+    while let Some(arg) = args.next() {
+        let arg = arg.to_string_lossy();
+        if arg == "--resume" {
+            args.next();
+            continue;
+        }
+        if arg.starts_with("--resume=") {
+            continue;
+        }
+        words.push(shell_quoted(&arg));
+    }
+    words.push("--resume".to_owned());
+    words.push(shell_quoted(&journal.to_string_lossy()));
+    words.join(" ")
+}
+
 fn shell_quoted(word: &str) -> String {
     let plain = !word.is_empty()
         && word

@@ -241,7 +241,11 @@ fn rebuild(path: &Path, records: &[Line]) -> Rebuilt {
         }
     }
     let mut unanswered = 0;
-    let mut summary = BTreeMap::new();
+    // Every outcome a journal can tell is counted, zeros included, so a reader needs no missing-key case.
+    let mut summary: BTreeMap<&'static str, usize> = ["applied", "failed", "unknown", "no_call"]
+        .into_iter()
+        .map(|outcome| (outcome, 0))
+        .collect();
     let mut out = Vec::with_capacity(order.len());
     for key in order {
         let Some(Fold {
@@ -349,11 +353,12 @@ fn markdown(report: &Rebuilt) -> String {
     let counts: Vec<String> = report
         .summary
         .iter()
+        .filter(|(_, v)| **v > 0)
         .map(|(k, v)| format!("{v} {k}"))
         .collect();
     text.push_str(&format!("{}\n\n", counts.join(", ")));
     text.push_str(
-        "| entry | job | before | requested | after | outcome | attempts | request id | reason |\n",
+        "| entry | job | before | requested | after | outcome | attempts | request id | what happened |\n",
     );
     text.push_str("|---|---|---|---|---|---|---|---|---|\n");
     for job in &report.jobs {
@@ -431,6 +436,10 @@ mod tests {
             .map(|j| (j.entry.as_str(), j.outcome))
             .collect();
         assert_eq!(rows, [("prio", "applied"), ("confirm", "no_call")]);
+        // Outcomes no job reached are still counted, as zeros.
+        assert_eq!(rebuilt.summary.get("failed"), Some(&0));
+        assert_eq!(rebuilt.summary.get("unknown"), Some(&0));
+        assert!(!markdown(&rebuilt).contains("0 failed"));
     }
 
     #[test]

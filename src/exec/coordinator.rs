@@ -313,6 +313,11 @@ pub async fn run<C: JobControl>(
             }
         }
     }
+    // The last job can end (and the channel close) in the same turn as the interrupt: whichever branch
+    // the loop took, a stopped run was interrupted.
+    if stop.is_cancelled() {
+        state.summary.interrupted = true;
+    }
     finish_abandoned(&plan, &names, &mut reporters, &mut state, &stop, start);
     let last = Event {
         at: jiff::Timestamp::now(),

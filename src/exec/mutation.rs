@@ -208,7 +208,7 @@ pub(crate) fn failed_call<C>(ctx: &Context<C>, error: ApiError, attempts: u32) -
         );
     }
     let interrupted = if ctx.cancel.is_cancelled() && error.kind.is_retryable() {
-        "; interrupted, not retried"
+        "; interrupted while waiting to retry"
     } else {
         ""
     };

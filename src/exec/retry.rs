@@ -98,22 +98,33 @@ impl Caller {
         let mut first_sent: Option<Instant> = None;
         let mut delays = self.policy.backoff();
         let mut attempt = 0;
+        // The last answer of an attempt sent: an interrupt before the next attempt must keep it (the server
+        // did answer, with a code and a request id), not replace it with "never sent".
+        let mut last_error: Option<ApiError> = None;
         loop {
-            let interrupted = || Called {
-                result: Err(ApiError::local(
-                    call,
-                    ApiErrorKind::Other,
-                    "interrupted before the call was sent",
-                )),
+            let interrupted = |last_error: Option<ApiError>| Called {
+                result: Err(last_error.unwrap_or_else(|| {
+                    ApiError::local(
+                        call,
+                        ApiErrorKind::Other,
+                        "interrupted before the call was sent",
+                    )
+                })),
                 attempts: attempt,
             };
             if self.cancel.is_cancelled() {
-                return interrupted();
+                return interrupted(last_error);
+            }
+            if let Some(error) = &last_error {
+                tracing::info!(
+                    "{call}: attempt {} waits for its turn after: {error}",
+                    attempt + 1
+                );
             }
             // A job queued behind the rate limit must not send once the run is interrupted.
             let permit = tokio::select! {
                 biased;
-                () = self.cancel.cancelled() => return interrupted(),
+                () = self.cancel.cancelled() => return interrupted(last_error),
                 permit = self.limiter.acquire_as(call, if attempt == 0 { Turn::First } else { Turn::Retry }) => permit,
             };
             let started = *first_sent.get_or_insert(permit.sent_at());
@@ -172,6 +183,7 @@ impl Caller {
                 () = tokio::time::sleep(delay) => {}
                 () = self.cancel.cancelled() => return Called { result: Err(error), attempts: attempt },
             }
+            last_error = Some(error);
         }
     }
 }

@@ -11,8 +11,8 @@ use serde::Serialize;
 
 use crate::event::JobRecord;
 use crate::exec::Outcome;
-use crate::report::run_record::RunRecord;
 pub use crate::report::run_record::{PlanMeta, ReportSink};
+use crate::report::run_record::{RunMeta, RunRecord};
 use crate::resolved::RunMode;
 
 /// Writes the JSON report of a finished run, streaming the jobs.
@@ -40,7 +40,7 @@ pub fn render(record: &RunRecord, out: &mut dyn Write) -> std::io::Result<()> {
             .to_string(),
         interrupted: record.interrupted,
         summary,
-        jobs: JobsView(&record.jobs),
+        jobs: JobsView(&record.jobs, &record.meta),
     };
     serde_json::to_writer_pretty(&mut *out, &report)?;
     out.write_all(b"\n")
@@ -53,8 +53,7 @@ struct Report<'a> {
     account_id: Option<&'a str>,
     region: Option<&'a str>,
     endpoint: Option<&'a str>,
-    /// Who ran it, when known (`$USER`).
-    #[serde(skip_serializing_if = "Option::is_none")]
+    /// Who ran it (`$USER`), `null` when unknown.
     run_by: Option<&'a str>,
     mode: Option<RunMode>,
     started_at: Option<String>,
@@ -101,15 +100,15 @@ impl Summary {
 }
 
 /// Serializes the records one by one into the writer.
-struct JobsView<'a>(&'a [JobRecord]);
+struct JobsView<'a>(&'a [JobRecord], &'a RunMeta);
 
 impl Serialize for JobsView<'_> {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.collect_seq(self.0.iter().map(JobView))
+        serializer.collect_seq(self.0.iter().map(|job| JobView(job, self.1)))
     }
 }
 
-struct JobView<'a>(&'a JobRecord);
+struct JobView<'a>(&'a JobRecord, &'a RunMeta);
 
 /// One of a job's `FailureReasons`.
 #[derive(Serialize)]
@@ -145,6 +144,7 @@ struct JobOut<'a> {
     attempts: u32,
     waited_ms: u128,
     reason: Option<&'a str>,
+    status_update_reason: Option<&'a str>,
     request_id: Option<&'a str>,
     error: Option<ErrorOut<'a>>,
     tasks: Option<TasksOut>,
@@ -168,6 +168,7 @@ impl Serialize for JobView<'_> {
             attempts: r.attempts,
             waited_ms: r.waited.as_millis(),
             reason: r.reason.as_deref(),
+            status_update_reason: self.1.reason_sent(r),
             request_id: r.request_id.as_deref(),
             error: r.error.as_ref().map(|e| ErrorOut {
                 code: &e.code,
@@ -203,7 +204,6 @@ mod tests {
     use crate::event::Event;
     use crate::event::{ErrorView, EventKind, JobIndex, RunInfo};
     use crate::report::Reporter;
-    use crate::report::run_record::RunMeta;
     use crate::resolved::Target;
 
     #[derive(Clone, Default)]
@@ -267,6 +267,7 @@ mod tests {
         };
         let mut reporter = crate::report::format::ReportFormat::Json.reporter(
             RunMeta {
+                reasons_sent: std::collections::HashMap::new(),
                 plan,
                 operator: None,
             },

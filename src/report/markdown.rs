@@ -119,7 +119,7 @@ pub fn render(record: &RunRecord, out: &mut dyn Write) -> std::io::Result<()> {
     writeln!(out, "## Entries")?;
     for entry in &entries {
         writeln!(out)?;
-        write_entry(out, entry)?;
+        write_entry(out, entry, &record.meta)?;
     }
     Ok(())
 }
@@ -151,7 +151,11 @@ fn write_failure(out: &mut dyn Write, job: &JobRecord) -> std::io::Result<()> {
     )
 }
 
-fn write_entry(out: &mut dyn Write, entry: &EntryRecords<'_>) -> std::io::Result<()> {
+fn write_entry(
+    out: &mut dyn Write,
+    entry: &EntryRecords<'_>,
+    meta: &crate::report::run_record::RunMeta,
+) -> std::io::Result<()> {
     let counts = entry.counts();
     writeln!(
         out,
@@ -176,9 +180,17 @@ fn write_entry(out: &mut dyn Write, entry: &EntryRecords<'_>) -> std::io::Result
         writeln!(out, "Requested: {}.", wants.join(", "))?;
         writeln!(out)?;
     }
+    if let Some(reason) = first.requested().and(meta.entry_reason(entry.name)) {
+        writeln!(
+            out,
+            "Reason sent to AWS with its status calls (`StatusUpdateReason`): {}",
+            cell(reason)
+        )?;
+        writeln!(out)?;
+    }
     writeln!(
         out,
-        "| Job | Description | Before → after | Outcome | Tasks failed | Attempts | Request id | Reason |"
+        "| Job | Description | Before → after | Outcome | Tasks failed | Attempts | Request id | What happened |"
     )?;
     writeln!(out, "| --- | --- | --- | --- | ---: | ---: | --- | --- |")?;
     for job in task_conditions_first(entry.jobs.iter().collect()) {

@@ -23,6 +23,25 @@ pub struct RunMeta {
     pub plan: PlanMeta,
     /// Who ran it, when known (`$USER`, or the caller ARN from STS `GetCallerIdentity`).
     pub operator: Option<String>,
+    /// The `StatusUpdateReason` each entry sends with its status calls, by entry name (entries without a
+    /// reason are absent).
+    pub reasons_sent: std::collections::HashMap<String, String>,
+}
+
+impl RunMeta {
+    /// The `StatusUpdateReason` sent for `job`: its entry's reason when a status call was sent, else `None`.
+    pub fn reason_sent(&self, job: &JobRecord) -> Option<&str> {
+        job.requested()?;
+        if job.attempts == 0 {
+            return None;
+        }
+        self.entry_reason(&job.entry)
+    }
+
+    /// The `StatusUpdateReason` the entry named `entry` sends with its status calls.
+    pub fn entry_reason(&self, entry: &str) -> Option<&str> {
+        self.reasons_sent.get(entry).map(String::as_str)
+    }
 }
 
 /// Jobs per outcome.
@@ -338,6 +357,12 @@ pub(crate) mod fixtures {
 
     pub(crate) fn meta() -> RunMeta {
         RunMeta {
+            reasons_sent: [(
+                "cancel-nightly".to_owned(),
+                "INC-4242: stop the nightly reindex".to_owned(),
+            )]
+            .into_iter()
+            .collect(),
             plan: PlanMeta {
                 path: "plans/cancel|nightly.yaml".to_owned(),
                 sha256: "ab".repeat(32),

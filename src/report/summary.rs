@@ -61,12 +61,14 @@ pub struct SummaryReporter {
     out: Box<dyn Write + Send>,
     counts: [usize; Outcome::ALL.len()],
     unsuccessful: Vec<JobRecord>,
+    resume_command: Option<String>,
 }
 
 impl std::fmt::Debug for SummaryReporter {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("SummaryReporter")
             .field("counts", &self.counts)
+            .field("resume_command", &self.resume_command)
             .finish_non_exhaustive()
     }
 }
@@ -78,7 +80,15 @@ impl SummaryReporter {
             out,
             counts: [0; Outcome::ALL.len()],
             unsuccessful: Vec::new(),
+            resume_command: None,
         }
+    }
+
+    /// The command that continues this run from its journal, printed when the run is interrupted.
+    #[must_use]
+    pub fn resume_with(mut self, command: String) -> Self {
+        self.resume_command = Some(command);
+        self
     }
 
     fn write(&mut self, interrupted: bool) -> std::io::Result<()> {
@@ -93,7 +103,13 @@ impl SummaryReporter {
         let tail = if interrupted { " (interrupted)" } else { "" };
         let jobs = if total == 1 { "job" } else { "jobs" };
         writeln!(self.out, "{total} {jobs}: {}{tail}", parts.join(", "))?;
-        for record in &self.unsuccessful {
+        // Jobs the run never touched (no call sent, no error) say nothing one by one: after an interrupt
+        // there can be thousands, so they are counted per entry and reason instead.
+        let (untouched, touched): (Vec<&JobRecord>, Vec<&JobRecord>) = self
+            .unsuccessful
+            .iter()
+            .partition(|r| r.outcome == Outcome::NotRun && r.attempts == 0 && r.error.is_none());
+        for record in touched {
             write!(
                 self.out,
                 "  {} {} [{}]",
@@ -113,6 +129,29 @@ impl SummaryReporter {
                 writeln!(self.out, "    {}", error.message)?;
                 writeln!(self.out, "    hint: {}", hint(error.kind, error.call))?;
             }
+        }
+        let mut groups: Vec<(&str, Option<&str>, usize)> = Vec::new();
+        for record in untouched {
+            let key = (&*record.entry, record.reason.as_deref());
+            match groups.iter_mut().find(|(e, r, _)| (*e, *r) == key) {
+                Some(group) => group.2 += 1,
+                None => groups.push((key.0, key.1, 1)),
+            }
+        }
+        for (entry, reason, count) in groups {
+            write!(
+                self.out,
+                "  {} {} [{entry}]",
+                Outcome::NotRun,
+                crate::text::plural(count, "job")
+            )?;
+            match reason {
+                Some(reason) => writeln!(self.out, ": {reason}")?,
+                None => writeln!(self.out)?,
+            }
+        }
+        if interrupted && let Some(command) = &self.resume_command {
+            writeln!(self.out, "to continue where this run stopped:\n  {command}")?;
         }
         self.out.flush()
     }

@@ -218,6 +218,11 @@ impl Running {
             .await;
     }
 
+    /// The temp dir holding the plan, the report and the journal.
+    pub fn dir_path(&self) -> &std::path::Path {
+        self.dir.path()
+    }
+
     /// Sends SIGINT to the binary (Ctrl-C).
     pub fn interrupt(&self) {
         self.signal("INT");

@@ -31,6 +31,7 @@ mod journal;
 mod journal_failure;
 mod operator_ux;
 mod operator_ux_more;
+mod operator_ux_record;
 mod operator_ux_review;
 mod progress_more;
 mod sandbox_auth;
