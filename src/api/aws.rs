@@ -2,7 +2,7 @@
 //!
 //! Owns the mapping between SDK types and ours: statuses (an unknown value is a malformed answer, not a
 //! panic), timestamps, request ids (read from `x-amzn-requestid`/`x-amz-request-id` on every answer, success
-//! or failure), and error kinds (reference §3: the AWS code first, the HTTP status when the body had none,
+//! or failure), and error kinds (the AWS code first, since S3 Control names its errors; the HTTP status when the body had none,
 //! transport failures as `Connection`/`Timeout`). Makes exactly one attempt per call: the client is built
 //! with SDK retries off (`client.rs`). Does not build clients or decide about retries.
 
@@ -599,7 +599,8 @@ mod tests {
     }
 }
 
-/// The SDK wiring end to end against a loopback HTTP server speaking the wire format of reference §2.
+/// The SDK wiring end to end against a loopback HTTP server speaking S3 Control's restXml wire format (paths,
+/// headers, XML bodies and error envelopes as the service sends them).
 #[cfg(test)]
 mod wire_tests {
     use axum::Router;

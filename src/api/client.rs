@@ -4,7 +4,8 @@
 //! Owns client settings: SDK retries off (our retry layer sees every attempt, so does the limiter), per-attempt
 //! and connect timeouts (STS calls included), and the endpoint override. With a custom endpoint every
 //! request goes to exactly that endpoint through a fixed `ResolveEndpoint`, because the S3 Control rule set
-//! would prefix the account id to the host (reference §4.1, §4.2). Does not make job calls (`aws.rs`).
+//! would prefix the account id to the host (`{account}.s3-control…`), which a local sandbox or proxy does not
+//! answer to. Does not make job calls (`aws.rs`).
 
 use std::time::Duration;
 
