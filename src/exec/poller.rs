@@ -2,11 +2,10 @@
 //!
 //! Owns the set of watched jobs and the choice of how to read them each round: when more jobs are watched
 //! than ListJobs needs pages, one paginated ListJobs (1,000 per page, filtered to the non-terminal and
-//! wanted statuses) replaces a DescribeJob per job (N waiting jobs then cost N / 1,000 reads a round, not N); otherwise DescribeJob per
-//! watched job.
-//! Jobs the listing did not show are described individually. Waiters are told only when their gate holds,
-//! can never hold, or cannot be read for good (gone, access denied, bad credentials); timeouts stay with the
-//! waiter. Does not decide what a job does next (`executor.rs`).
+//! wanted statuses) replaces a DescribeJob per job (N waiting jobs then cost N / 1,000 reads a round, not
+//! N); otherwise DescribeJob per watched job. Jobs the listing did not show are described individually.
+//! Waiters are told only when their gate holds, can never hold, or cannot be read for good (gone, access
+//! denied, bad credentials); timeouts stay with the waiter. Does not decide what a job does next (`executor.rs`).
 
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicU32, Ordering};
