@@ -980,7 +980,7 @@ mod tests {
     }
 
     #[tokio::test(start_paused = true)]
-    async fn after_chains_wait_for_success_and_skip_on_failure() {
+    async fn an_after_entry_starts_only_once_its_predecessor_succeeded() {
         let fake = Arc::new(FakeJobControl::new());
         let first = entry(
             "first",
@@ -993,44 +993,9 @@ mod tests {
             Some(TargetStatus::Ready),
         );
         second.after = vec![0];
-        let ghost = ResolvedJob {
-            id: JobId::parse("chain-ghost").unwrap(),
-            description: None,
-            status_seen: JobStatus::Suspended,
-            priority_seen: 1,
-            progress_seen: crate::api::Progress::default(),
-        };
-        let broken = entry("broken", vec![ghost], Some(TargetStatus::Ready));
-        let mut blocked = entry(
-            "blocked",
-            vec![job(&fake, "chain-3", JobStatus::Suspended)],
-            Some(TargetStatus::Ready),
-        );
-        blocked.after = vec![2];
-        let mut transitively = entry(
-            "transitively",
-            vec![job(&fake, "chain-4", JobStatus::Suspended)],
-            Some(TargetStatus::Ready),
-        );
-        transitively.after = vec![3, 1];
-        let out = run_plan(
-            &fake,
-            RunMode::Apply,
-            vec![first, second, broken, blocked, transitively],
-        )
-        .await;
+        let out = run_plan(&fake, RunMode::Apply, vec![first, second]).await;
         assert_eq!(out.record("chain-1").outcome, Outcome::Applied);
         assert_eq!(out.record("chain-2").outcome, Outcome::Applied);
-        assert_eq!(out.record("chain-ghost").outcome, Outcome::Failed);
-        let blocked = out.record("chain-3");
-        assert_eq!(blocked.outcome, Outcome::NotRun);
-        assert!(blocked.reason.unwrap().contains("`broken`"));
-        assert_eq!(out.record("chain-4").outcome, Outcome::NotRun);
-        assert_eq!(
-            fake.job_calls(&JobId::parse("chain-3").unwrap(), ApiCall::UpdateJobStatus),
-            0
-        );
-        // `second` starts only after `first` finished.
         let position = |pred: &dyn Fn(&EventKind) -> bool| {
             out.events.iter().position(|e| pred(&e.kind)).unwrap()
         };
@@ -1047,7 +1012,58 @@ mod tests {
         assert!(first_done < second_start);
         assert_eq!(
             out.count(|k| matches!(k, EventKind::EntryFinished { .. })),
-            5
+            2
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_failed_entry_skips_every_entry_after_it_even_transitively() {
+        let fake = Arc::new(FakeJobControl::new());
+        // A succeeding predecessor beside the failed one: one good `after` does not unblock an entry.
+        let first = entry(
+            "first",
+            vec![job(&fake, "chain-1", JobStatus::Suspended)],
+            Some(TargetStatus::Ready),
+        );
+        let ghost = ResolvedJob {
+            id: JobId::parse("chain-ghost").unwrap(),
+            description: None,
+            status_seen: JobStatus::Suspended,
+            priority_seen: 1,
+            progress_seen: crate::api::Progress::default(),
+        };
+        let broken = entry("broken", vec![ghost], Some(TargetStatus::Ready));
+        let mut blocked = entry(
+            "blocked",
+            vec![job(&fake, "chain-3", JobStatus::Suspended)],
+            Some(TargetStatus::Ready),
+        );
+        blocked.after = vec![1];
+        let mut transitively = entry(
+            "transitively",
+            vec![job(&fake, "chain-4", JobStatus::Suspended)],
+            Some(TargetStatus::Ready),
+        );
+        transitively.after = vec![2, 0];
+        let out = run_plan(
+            &fake,
+            RunMode::Apply,
+            vec![first, broken, blocked, transitively],
+        )
+        .await;
+        assert_eq!(out.record("chain-1").outcome, Outcome::Applied);
+        assert_eq!(out.record("chain-ghost").outcome, Outcome::Failed);
+        let blocked = out.record("chain-3");
+        assert_eq!(blocked.outcome, Outcome::NotRun);
+        assert!(blocked.reason.unwrap().contains("`broken`"));
+        assert_eq!(out.record("chain-4").outcome, Outcome::NotRun);
+        assert_eq!(
+            fake.job_calls(&JobId::parse("chain-3").unwrap(), ApiCall::UpdateJobStatus),
+            0
+        );
+        assert_eq!(
+            out.count(|k| matches!(k, EventKind::EntryFinished { .. })),
+            4
         );
     }
 

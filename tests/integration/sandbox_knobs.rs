@@ -206,7 +206,7 @@ async fn admin(sandbox: &SandboxHandle, method: &str, path: &str, body: &str) ->
 }
 
 #[tokio::test]
-async fn admin_api_sets_knobs_scripts_faults_and_advances_the_clock() {
+async fn admin_api_sets_a_throttle_knob_and_reads_it_back() {
     let sandbox = frozen().await;
     let c = client(&sandbox.url());
     let r = admin(
@@ -225,8 +225,12 @@ async fn admin_api_sets_knobs_scripts_faults_and_advances_the_clock() {
         "{}",
         r.body
     );
-    admin(&sandbox, "PUT", "/_sandbox/knobs", "{}").await;
+}
 
+#[tokio::test]
+async fn admin_api_scripts_a_fault_that_answers_only_the_times_asked() {
+    let sandbox = frozen().await;
+    let c = client(&sandbox.url());
     let r = admin(
         &sandbox,
         "POST",
@@ -238,7 +242,11 @@ async fn admin_api_sets_knobs_scripts_faults_and_advances_the_clock() {
     let e = c.list_jobs().account_id(ACCOUNT).send().await.unwrap_err();
     assert_eq!(e.code(), Some("InternalServiceException"));
     c.list_jobs().account_id(ACCOUNT).send().await.unwrap();
+}
 
+#[tokio::test]
+async fn admin_api_advances_the_sandbox_clock() {
+    let sandbox = frozen().await;
     let before = sandbox.now();
     let r = admin(
         &sandbox,
@@ -249,7 +257,12 @@ async fn admin_api_sets_knobs_scripts_faults_and_advances_the_clock() {
     .await;
     assert_eq!(r.status, 200, "{}", r.body);
     assert_eq!(sandbox.now().duration_since(before).as_secs(), 3600);
+}
 
+#[tokio::test]
+async fn admin_api_seeds_jobs_the_sdk_can_then_describe() {
+    let sandbox = frozen().await;
+    let c = client(&sandbox.url());
     let r = admin(
         &sandbox,
         "POST",
@@ -266,7 +279,14 @@ async fn admin_api_sets_knobs_scripts_faults_and_advances_the_clock() {
         .await
         .unwrap();
     assert_eq!(job.job().unwrap().status(), Some(&JobStatus::Suspended));
+}
 
+#[tokio::test]
+async fn admin_api_reports_the_audit_call_counts_and_job_state_the_sdk_caused() {
+    let sandbox = frozen().await;
+    let c = client(&sandbox.url());
+    c.list_jobs().account_id(ACCOUNT).send().await.unwrap();
+    c.list_jobs().account_id(ACCOUNT).send().await.unwrap();
     c.update_job_status()
         .account_id(ACCOUNT)
         .job_id(SUSPENDED_EU)
@@ -295,6 +315,11 @@ async fn admin_api_sets_knobs_scripts_faults_and_advances_the_clock() {
     )
     .await;
     assert!(r.body.contains(r#""status":"Cancelled""#), "{}", r.body);
+}
+
+#[tokio::test]
+async fn admin_api_refuses_invalid_knobs_and_unknown_paths() {
+    let sandbox = frozen().await;
     let r = admin(&sandbox, "PUT", "/_sandbox/knobs", r#"{"fault_rate": 2}"#).await;
     assert_eq!(r.status, 400);
     let r = admin(&sandbox, "GET", "/_sandbox/nope", "").await;
