@@ -5,7 +5,7 @@ use std::path::Path;
 use std::process::Stdio;
 use std::time::Duration;
 
-use s3plan::sandbox::{AuditEntry, Operation, Sandbox, SandboxHandle, Seed};
+use s3plan::sandbox::{AuditEntry, Operation, SandboxHandle, Seed};
 use serde_json::Value;
 
 use crate::journal::{
@@ -13,13 +13,7 @@ use crate::journal::{
 };
 
 async fn frozen(seed: Seed, dir: &Path) -> SandboxHandle {
-    Sandbox::builder()
-        .seed(seed)
-        .speed(0.0)
-        .audit_log(dir.join("audit.jsonl"))
-        .start()
-        .await
-        .unwrap()
+    crate::support::frozen(seed, Some(&dir.join("audit.jsonl"))).await
 }
 
 /// `--detailed-exitcode`'s code for "nothing to do".

@@ -18,7 +18,7 @@ use serde_json::Value;
 
 use crate::apply_support::TestRun;
 
-const ACCOUNT: &str = "111122223333";
+use crate::support::ACCOUNT;
 
 /// A small account: Suspended jobs, and a Preparing job that becomes Suspended after an hour of sandbox
 /// time (a gate on it waits until the test advances the clock).

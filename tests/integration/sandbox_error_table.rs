@@ -7,7 +7,7 @@ use s3plan::sandbox::{FaultAction, JobStatus, Operation, ScriptedFault};
 
 use crate::apply_support::TestRun;
 
-const ACCOUNT: &str = "111122223333";
+use crate::support::ACCOUNT;
 
 const SEED: &str = r#"
 random_seed: 11

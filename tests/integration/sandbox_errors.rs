@@ -3,13 +3,10 @@
 
 use aws_sdk_s3control::error::ProvideErrorMetadata;
 use aws_sdk_s3control::types::{JobStatus, RequestedJobStatus, S3Tag};
-use s3plan::sandbox::{Sandbox, SandboxHandle};
 
 use crate::sandbox_support::*;
 
-async fn frozen() -> SandboxHandle {
-    Sandbox::builder().speed(0.0).start().await.unwrap()
-}
+use crate::sandbox_support::frozen_demo as frozen;
 
 /// (code, HTTP status) of an SDK error.
 fn code_and_status<E: ProvideErrorMetadata, R>(

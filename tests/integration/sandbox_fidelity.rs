@@ -9,13 +9,11 @@ use aws_sdk_s3control::types::{
     GeneratedManifestFormat, JobManifestGenerator, JobOperation, JobReport, JobStatus,
     S3DeleteObjectTaggingOperation, S3JobManifestGenerator, S3ObjectLockLegalHoldStatus, S3Tag,
 };
-use s3plan::sandbox::{Sandbox, SandboxHandle};
+use s3plan::sandbox::Sandbox;
 
 use crate::sandbox_support::*;
 
-async fn frozen() -> SandboxHandle {
-    Sandbox::builder().speed(0.0).start().await.unwrap()
-}
+use crate::sandbox_support::frozen_demo as frozen;
 
 #[tokio::test]
 async fn failure_reasons_is_an_empty_list_unless_the_job_failed() {

@@ -8,9 +8,7 @@ use s3plan::sandbox::{Knobs, Operation, Sandbox, SandboxHandle, ScriptedFault, T
 
 use crate::sandbox_support::*;
 
-async fn frozen() -> SandboxHandle {
-    Sandbox::builder().speed(0.0).start().await.unwrap()
-}
+use crate::sandbox_support::frozen_demo as frozen;
 
 async fn describe(c: &aws_sdk_s3control::Client) -> Result<(), (Option<String>, Option<u16>)> {
     c.describe_job()

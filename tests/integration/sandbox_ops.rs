@@ -6,13 +6,11 @@ use aws_sdk_s3control::types::{
     JobManifest, JobManifestFieldName, JobManifestFormat, JobManifestLocation, JobManifestSpec,
     JobOperation, JobReport, JobStatus, RequestedJobStatus, S3SetObjectTaggingOperation, S3Tag,
 };
-use s3plan::sandbox::{Operation, Sandbox, SandboxHandle};
+use s3plan::sandbox::{Operation, Sandbox};
 
 use crate::sandbox_support::*;
 
-async fn frozen() -> SandboxHandle {
-    Sandbox::builder().speed(0.0).start().await.unwrap()
-}
+use crate::sandbox_support::frozen_demo as frozen;
 
 #[tokio::test]
 async fn describe_job_returns_the_demo_suspended_job() {

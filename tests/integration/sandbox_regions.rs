@@ -4,7 +4,7 @@
 use aws_sdk_s3control::error::ProvideErrorMetadata;
 use aws_sdk_s3control::types::{JobStatus, RequestedJobStatus};
 use aws_sdk_sts::config::{BehaviorVersion, Credentials, Region};
-use s3plan::sandbox::{Operation, Sandbox, SandboxHandle, Seed};
+use s3plan::sandbox::{Operation, Sandbox, Seed};
 
 use crate::sandbox_support::*;
 
@@ -13,9 +13,7 @@ const EU_SUSPENDED: &str = "a2a39406-abae-4f4d-a12b-19e9c9f5af0e";
 const EU_OTHER_ACCOUNT: &str = "6346e15f-b21b-4e50-b7c8-13cbc20ddcb0";
 const OTHER_ACCOUNT: &str = "444455556666";
 
-async fn frozen() -> SandboxHandle {
-    Sandbox::builder().speed(0.0).start().await.unwrap()
-}
+use crate::sandbox_support::frozen_demo as frozen;
 
 #[tokio::test]
 async fn jobs_are_kept_per_account_and_region() {

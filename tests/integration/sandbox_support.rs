@@ -136,3 +136,12 @@ pub fn client_in_region(url: &str, region: &'static str) -> Client {
         .build();
     Client::from_conf(conf)
 }
+
+/// The demo sandbox with its clock frozen (only an admin `advance` moves it): every sandbox test's start.
+pub async fn frozen_demo() -> s3plan::sandbox::SandboxHandle {
+    s3plan::sandbox::Sandbox::builder()
+        .speed(0.0)
+        .start()
+        .await
+        .unwrap()
+}

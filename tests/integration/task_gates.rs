@@ -10,7 +10,7 @@ use s3plan::sandbox::Operation;
 
 use crate::apply_support::TestRun;
 
-const ACCOUNT: &str = "111122223333";
+use crate::support::ACCOUNT;
 
 /// Jobs start running 17 s after the start (2 s New, 10 s Preparing, 5 s Ready), 20,000 tasks in 1,000 s
 /// of active time (20 a second).

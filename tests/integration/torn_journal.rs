@@ -2,18 +2,13 @@
 
 use std::io::Write;
 
-use s3plan::sandbox::{Sandbox, SandboxHandle};
+use s3plan::sandbox::SandboxHandle;
 use serde_json::Value;
 
 use crate::journal::{apply, journal_path, plan, s3plan, seed};
 
 async fn frozen(jobs: usize) -> SandboxHandle {
-    Sandbox::builder()
-        .seed(seed(jobs))
-        .speed(0.0)
-        .start()
-        .await
-        .unwrap()
+    crate::support::frozen(seed(jobs), None).await
 }
 
 /// `s3plan report JOURNAL` as JSON; panics on a non-zero exit.
