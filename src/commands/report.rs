@@ -1,10 +1,11 @@
 //! `s3plan report JOURNAL`: rebuild a report from a write-ahead journal, complete or cut short.
 //!
 //! Owns folding journal records into outcomes per job of each entry (what was sent and what was answered)
-//! and rendering them as JSON or Markdown. A journal knows only mutating calls: jobs that got none are
-//! `no_call` (the run's own report says whether they were unchanged, skipped or not run), and a request
-//! without a recorded answer is `unknown`. Does not own the journal's format or reading it
-//! (`exec::journal_line`) or the run's report (`report::json`).
+//! and rendering them with the run's own report writers (`report::json`, `report::markdown`), so both have one
+//! shape. A journal knows only mutating calls: jobs that got none are `not_run` (the run's own report says
+//! whether they were unchanged, skipped or not run), and a request without a recorded answer is `failed`
+//! with the `no_recorded_answer` error. Does not own the journal's format or reading it
+//! (`exec::journal_line`) or the report formats (`report::json`, `report::markdown`).
 
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -15,7 +16,19 @@ use serde::Serialize;
 use crate::cli::{JournalReportArgs, JournalReportFormat};
 use crate::errors::{self, CommandError};
 use crate::exec::journal_line::{self, Line, RunLine};
-use crate::resolved::{Action, RunMode, priority_of, target_of};
+use std::sync::Arc;
+use std::time::Duration;
+
+use jiff::Timestamp;
+
+use crate::api::aws::classify_code;
+use crate::api::{ApiCall, ApiErrorKind, JobId};
+use crate::event::{ErrorView, JobIndex, JobRecord, RunInfo};
+use crate::exec::Outcome;
+use crate::report::json;
+use crate::report::markdown;
+use crate::report::run_record::{PlanMeta, RunMeta, RunRecord};
+use crate::resolved::{Action, RunMode, Target, priority_of, target_of};
 
 /// Runs `s3plan report`.
 pub fn run(args: &JournalReportArgs) -> i32 {
@@ -34,18 +47,14 @@ fn report(args: &JournalReportArgs) -> Result<(), CommandError> {
     })?;
     let rebuilt = rebuild(&args.journal, &records);
     let text = match args.format {
-        JournalReportFormat::Json => {
-            let mut text =
-                serde_json::to_string_pretty(&rebuilt).map_err(|e| CommandError::Io {
-                    action: "render the report of",
-                    path: args.journal.display().to_string(),
-                    source: e.into(),
-                })?;
-            text.push('\n');
-            text
-        }
-        JournalReportFormat::Md => markdown(&rebuilt),
-    };
+        JournalReportFormat::Json => shared_json(&rebuilt),
+        JournalReportFormat::Md => shared_markdown(&rebuilt),
+    }
+    .map_err(|source| CommandError::Io {
+        action: "render the report of",
+        path: args.journal.display().to_string(),
+        source,
+    })?;
     match &args.out {
         Some(path) => std::fs::write(path, text).map_err(|source| CommandError::Io {
             action: "write the report to",
@@ -77,6 +86,8 @@ struct Rebuilt {
     unanswered: usize,
     summary: BTreeMap<&'static str, usize>,
     jobs: Vec<JobOut>,
+    #[serde(skip)]
+    run: Option<RunLine>,
 }
 
 #[derive(Debug, Serialize)]
@@ -100,6 +111,18 @@ struct JobOut {
     reason: String,
     request_id: Option<String>,
     error_code: Option<String>,
+    /// What the entry asks of the job, for the shared report's `requested` columns.
+    #[serde(skip)]
+    actions: Vec<Action>,
+    /// The `StatusUpdateReason` last sent.
+    #[serde(skip)]
+    reason_sent: Option<String>,
+    /// The call whose answer failed.
+    #[serde(skip)]
+    failed_call: Option<crate::api::ApiCall>,
+    /// When the journal last recorded something about the job.
+    #[serde(skip)]
+    last_at: Option<jiff::Timestamp>,
 }
 
 /// The attempts of one action.
@@ -201,6 +224,7 @@ fn rebuild(path: &Path, records: &[Line]) -> Rebuilt {
                 f.job.description.clone_from(&j.description);
                 f.job.status_before = Some(j.status_before.as_str().to_owned());
                 (f.job.requested, f.job.priority_requested) = requested(&j.actions);
+                f.job.actions.clone_from(&j.actions);
             }
             Line::Carried(c) if c.uncertain => {
                 let f = fold(&mut jobs, &mut order, c.job.as_str(), &c.entry);
@@ -224,6 +248,13 @@ fn rebuild(path: &Path, records: &[Line]) -> Rebuilt {
                     Action::SetPriority(priority) => f.job.priority_requested = Some(priority),
                 }
                 f.job.attempts += 1;
+                if !f.job.actions.contains(&i.action) {
+                    f.job.actions.push(i.action);
+                }
+                if i.reason.is_some() {
+                    f.job.reason_sent.clone_from(&i.reason);
+                }
+                f.job.last_at = Some(i.at);
                 f.calls(i.action).sent += 1;
             }
             Line::Ack(a) => {
@@ -232,6 +263,10 @@ fn rebuild(path: &Path, records: &[Line]) -> Rebuilt {
                 calls.answered += 1;
                 calls.unanswered_before = 0;
                 calls.failed = !a.is_success();
+                if !a.is_success() {
+                    f.job.failed_call = Some(a.call);
+                }
+                f.job.last_at = Some(a.at);
                 if let Some(status) = a.status {
                     f.job.status_after = Some(status.as_str().to_owned());
                 }
@@ -323,59 +358,167 @@ fn rebuild(path: &Path, records: &[Line]) -> Rebuilt {
         unanswered,
         summary,
         jobs: out,
+        run: run.cloned(),
     }
 }
 
-fn markdown(report: &Rebuilt) -> String {
-    let dash = "-";
-    let mut text = format!("# s3plan report (rebuilt from {})\n\n", report.journal);
-    if let Some(plan) = &report.plan {
-        text.push_str(&format!(
-            "- plan: `{}` (sha256 `{}`)\n",
-            plan.path, plan.sha256
-        ));
-    }
-    for (name, value) in [
-        ("account", &report.account_id),
-        ("region", &report.region),
-        ("endpoint", &report.endpoint),
-        ("mode", &report.mode),
-        ("started", &report.started_at),
-    ] {
-        if let Some(value) = value {
-            text.push_str(&format!("- {name}: {value}\n"));
+/// The code of the `error` a request without a recorded answer gets.
+const NO_ANSWER: &str = "no_recorded_answer";
+
+/// The rebuilt rows as the [`RunRecord`] `apply`'s reports render, so both have one shape. A journal records
+/// only mutating calls, so two of its outcomes are mapped onto the run's: a request without a recorded
+/// answer is `failed` (with the `no_recorded_answer` error: the change may or may not have been made), and a
+/// job that got no request is `not_run` (from the journal alone, s3plan sent it nothing: unchanged, skipped,
+/// waiting or not run are told apart only by the run's own report).
+fn run_record(rebuilt: &Rebuilt) -> RunRecord {
+    let mut reasons_sent = std::collections::HashMap::new();
+    let mut entries: Vec<(Arc<str>, usize)> = Vec::new();
+    let mut jobs = Vec::with_capacity(rebuilt.jobs.len());
+    let started = rebuilt.run.as_ref().map(|r| r.started_at);
+    for job in &rebuilt.jobs {
+        let entry = match entries.iter().position(|(name, _)| **name == *job.entry) {
+            Some(at) => at,
+            None => {
+                entries.push((Arc::from(job.entry.as_str()), 0));
+                entries.len() - 1
+            }
+        };
+        let index = JobIndex {
+            entry,
+            job: entries[entry].1,
+        };
+        entries[entry].1 += 1;
+        let Ok(job_id) = JobId::parse(&job.job_id) else {
+            continue;
+        };
+        if let Some(reason) = &job.reason_sent {
+            reasons_sent.insert(job.entry.clone(), reason.clone());
         }
+        let (outcome, error) = match job.outcome {
+            "applied" => (Outcome::Applied, None),
+            "failed" => {
+                let code = job
+                    .error_code
+                    .clone()
+                    .unwrap_or_else(|| "unknown".to_owned());
+                let call = job.failed_call.unwrap_or(ApiCall::UpdateJobStatus);
+                let kind = ApiErrorKind::ALL
+                    .into_iter()
+                    .find(|k| k.as_str() == code)
+                    .unwrap_or_else(|| classify_code(Some(&code), None));
+                let message = format!("{} failed: {code}", call.as_str());
+                (
+                    Outcome::Failed,
+                    Some(ErrorView {
+                        code,
+                        message,
+                        call,
+                        kind,
+                    }),
+                )
+            }
+            "unknown" => (
+                Outcome::Failed,
+                Some(ErrorView {
+                    code: NO_ANSWER.to_owned(),
+                    message: "sent; no answer recorded before the run stopped".to_owned(),
+                    call: job
+                        .actions
+                        .first()
+                        .map_or(ApiCall::UpdateJobStatus, |a| a.call()),
+                    kind: ApiErrorKind::Connection,
+                }),
+            ),
+            _ => (Outcome::NotRun, None),
+        };
+        let at = job.last_at.or(started).unwrap_or_else(Timestamp::now);
+        jobs.push(JobRecord {
+            index,
+            entry: entries[entry].0.clone(),
+            job_id,
+            description: job.description.clone(),
+            status_before: job.status_before.as_deref().and_then(|s| s.parse().ok()),
+            actions: job.actions.clone(),
+            status_after: job.status_after.as_deref().and_then(|s| s.parse().ok()),
+            outcome,
+            attempts: job.attempts,
+            waited: Duration::ZERO,
+            reason: Some(job.reason.clone()),
+            request_id: job.request_id.clone(),
+            error,
+            tasks: None,
+            failure_reasons: Vec::new(),
+            started_at: at,
+            finished_at: at,
+        });
     }
-    text.push_str(&format!(
-        "- requests without a recorded answer: {}\n\n",
-        report.unanswered
-    ));
-    let counts: Vec<String> = report
-        .summary
-        .iter()
-        .filter(|(_, v)| **v > 0)
-        .map(|(k, v)| format!("{v} {k}"))
-        .collect();
-    text.push_str(&format!("{}\n\n", counts.join(", ")));
-    text.push_str(
-        "| entry | job | before | requested | after | outcome | attempts | request id | what happened |\n",
-    );
-    text.push_str("|---|---|---|---|---|---|---|---|---|\n");
-    for job in &report.jobs {
-        text.push_str(&format!(
-            "| {} | `{}` | {} | {} | {} | {} | {} | {} | {} |\n",
-            job.entry,
-            job.job_id,
-            job.status_before.as_deref().unwrap_or(dash),
-            job.requested.as_deref().unwrap_or(dash),
-            job.status_after.as_deref().unwrap_or(dash),
-            job.outcome,
-            job.attempts,
-            job.request_id.as_deref().unwrap_or(dash),
-            job.reason.replace('|', "\\|"),
-        ));
+    jobs.sort_by_key(|j| j.index);
+    let meta = RunMeta {
+        plan: PlanMeta {
+            path: rebuilt
+                .plan
+                .as_ref()
+                .map_or_else(String::new, |p| p.path.clone()),
+            sha256: rebuilt
+                .plan
+                .as_ref()
+                .map_or_else(String::new, |p| p.sha256.clone()),
+        },
+        // The journal does not record who ran it.
+        operator: None,
+        reasons_sent,
+    };
+    let finished = jobs.iter().map(|j| j.finished_at).max().or(started);
+    RunRecord {
+        meta,
+        info: rebuilt.run.as_ref().map(|r| {
+            Arc::new(RunInfo {
+                target: Target {
+                    account_id: r.account.clone(),
+                    region: r.region.clone(),
+                    endpoint: r.endpoint.clone(),
+                },
+                mode: r.mode,
+                total_jobs: jobs.len(),
+                entries: entries.clone(),
+            })
+        }),
+        started_at: started,
+        finished_at: finished,
+        elapsed: match (started, finished) {
+            (Some(s), Some(f)) => f.duration_since(s).unsigned_abs(),
+            _ => Duration::ZERO,
+        },
+        // Every request without an answer was cut short.
+        interrupted: rebuilt.unanswered > 0,
+        jobs,
     }
-    text
+}
+
+/// The JSON of the shared report, with what only a journal tells: the journal's path and the number of
+/// requests without a recorded answer.
+fn shared_json(rebuilt: &Rebuilt) -> std::io::Result<String> {
+    let mut bytes = Vec::new();
+    json::render(&run_record(rebuilt), &mut bytes)?;
+    let mut value: serde_json::Value = serde_json::from_slice(&bytes)?;
+    if let Some(object) = value.as_object_mut() {
+        object.insert("journal".to_owned(), rebuilt.journal.clone().into());
+        object.insert("unanswered".to_owned(), rebuilt.unanswered.into());
+    }
+    let mut text = serde_json::to_string_pretty(&value)?;
+    text.push('\n');
+    Ok(text)
+}
+
+/// The Markdown of the shared report, preceded by the journal it was rebuilt from.
+fn shared_markdown(rebuilt: &Rebuilt) -> std::io::Result<String> {
+    let mut bytes = Vec::new();
+    markdown::render(&run_record(rebuilt), &mut bytes)?;
+    let body = String::from_utf8_lossy(&bytes);
+    Ok(format!(
+        "{body}\nRebuilt from the journal `{}`; requests without a recorded answer: {}.\n",
+        rebuilt.journal, rebuilt.unanswered
+    ))
 }
 
 #[cfg(test)]
@@ -415,11 +558,38 @@ mod tests {
         assert_eq!(rebuilt.jobs[0].status_after.as_deref(), Some("Cancelled"));
         assert_eq!(rebuilt.jobs[2].error_code.as_deref(), Some("AccessDenied"));
         assert_eq!(rebuilt.account_id.as_deref(), Some("111122223333"));
-        let md = markdown(&rebuilt);
-        assert!(
-            md.contains("| e | `job-2` | Suspended | Cancelled | - | unknown | 1 |"),
-            "{md}"
+        // The shared report has no `unknown`: a request without an answer is `failed`, with an error
+        // saying so, and a job without a request is `not_run`.
+        let record = run_record(&rebuilt);
+        let outcomes: Vec<(&str, Outcome)> = record
+            .jobs
+            .iter()
+            .map(|j| (j.job_id.as_str(), j.outcome))
+            .collect();
+        assert_eq!(
+            outcomes,
+            [
+                ("job-1", Outcome::Applied),
+                ("job-2", Outcome::Failed),
+                ("job-3", Outcome::Failed),
+                ("job-4", Outcome::NotRun)
+            ]
         );
+        assert_eq!(
+            record.jobs[1].error.as_ref().map(|e| e.code.as_str()),
+            Some(NO_ANSWER)
+        );
+        assert_eq!(
+            record.jobs[2].error.as_ref().map(|e| e.kind),
+            Some(ApiErrorKind::AccessDenied)
+        );
+        assert!(
+            record.interrupted,
+            "a request without an answer was cut short"
+        );
+        let md = shared_markdown(&rebuilt).unwrap();
+        assert!(md.starts_with("# s3plan apply: p.yaml"), "{md}");
+        assert!(md.contains("no\\_recorded\\_answer"), "{md}");
     }
 
     #[test]
@@ -439,7 +609,14 @@ mod tests {
         // Outcomes no job reached are still counted, as zeros.
         assert_eq!(rebuilt.summary.get("failed"), Some(&0));
         assert_eq!(rebuilt.summary.get("unknown"), Some(&0));
-        assert!(!markdown(&rebuilt).contains("0 failed"));
+        assert!(!shared_markdown(&rebuilt).unwrap().contains("0 failed"));
+        let record = run_record(&rebuilt);
+        let rows: Vec<(&str, usize)> = record
+            .jobs
+            .iter()
+            .map(|j| (&*j.entry, j.index.entry))
+            .collect();
+        assert_eq!(rows, [("prio", 0), ("confirm", 1)]);
     }
 
     #[test]

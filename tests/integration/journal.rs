@@ -702,8 +702,10 @@ async fn report_rebuilds_a_cut_short_journal() {
         let received = sandbox.audit_for(Some(Operation::UpdateJobStatus), Some(id));
         match outcome {
             "applied" => assert!(status_in(&sandbox, id).starts_with("Cancel"), "{id}"),
-            "no_call" => assert!(received.is_empty(), "{id} was sent a change"),
-            "unknown" => {}
+            // The journal alone cannot tell unchanged, skipped or not run apart: no request is `not_run`.
+            "not_run" => assert!(received.is_empty(), "{id} was sent a change"),
+            // A request without a recorded answer is `failed`, with an error saying so.
+            "failed" => assert_eq!(job["error"]["code"], "no_recorded_answer", "{id}"),
             other => panic!("{id}: {other}"),
         }
     }
@@ -713,14 +715,16 @@ async fn report_rebuilds_a_cut_short_journal() {
         "{counts:?}"
     );
     assert_eq!(
-        counts.get("unknown").copied().unwrap_or(0),
+        counts.get("failed").copied().unwrap_or(0),
         4,
         "the four requests in flight at the kill: {counts:?}"
     );
     assert_eq!(
         rebuilt["unanswered"].as_u64().unwrap() as usize,
-        counts.get("unknown").copied().unwrap_or(0)
+        counts.get("failed").copied().unwrap_or(0)
     );
+    assert_eq!(rebuilt["summary"]["failed"], 4, "{rebuilt:#}");
+    assert_eq!(rebuilt["interrupted"], true, "{rebuilt:#}");
 
     let md = s3plan(dir.path())
         .arg("report")
@@ -730,7 +734,9 @@ async fn report_rebuilds_a_cut_short_journal() {
         .unwrap();
     assert!(md.status.success());
     let md = String::from_utf8(md.stdout).unwrap();
-    assert!(md.contains("| cancel-bulk | `job-00001` |"), "{md}");
+    // The run's own Markdown layout: its header, then a table per entry.
+    assert!(md.starts_with("# s3plan apply: "), "{md}");
+    assert!(md.contains("| `job-00001` | bulk-00001 |"), "{md}");
     drop(sandbox);
 }
 

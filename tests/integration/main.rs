@@ -5,6 +5,7 @@ mod apply_support;
 mod plan_cmd;
 mod refusals;
 mod report_agrees;
+mod report_shape;
 mod validate;
 
 use assert_cmd::Command;
