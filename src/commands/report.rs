@@ -2,8 +2,9 @@
 //!
 //! Owns folding journal records into outcomes per job of each entry (what was sent and what was answered)
 //! and rendering them with the run's own report writers (`report::json`, `report::markdown`), so both have one
-//! shape. A journal knows only mutating calls: jobs that got none are `not_run` (the run's own report says
-//! whether they were unchanged, skipped or not run), and a request without a recorded answer is `failed`
+//! shape. A journal knows only mutating calls: a job that got none is judged by the one decision from the
+//! status the run resolved it in (`unchanged`, `skipped`, else `not_run`), and a request without a recorded
+//! answer is `failed`
 //! with the `no_recorded_answer` error. Does not own the journal's format or reading it
 //! (`exec::journal_line`) or the report formats (`report::json`, `report::markdown`).
 
@@ -362,14 +363,39 @@ fn rebuild(path: &Path, records: &[Line]) -> Rebuilt {
     }
 }
 
+/// A job the journal shows no request for, judged by the one decision from the status the run resolved it
+/// in: `unchanged` when every action was already done, `skipped` when one was moot — judgments that rest on
+/// statuses a job never leaves, so they held when the run passed the job by. `None` (not run: waiting,
+/// interrupted, or after a failed entry) otherwise. The journal does not record the priority seen, so a
+/// priority action is never taken as already done here.
+fn no_request_outcome(job: &JobOut) -> Option<(Outcome, String)> {
+    let status = job.status_before.as_deref()?.parse().ok()?;
+    let view = crate::decision::JobView {
+        status,
+        priority: i32::MIN,
+    };
+    let decision = crate::decision::decide(&job.actions, None, view);
+    let outcome = match decision.verdict {
+        crate::decision::Verdict::Unchanged => Outcome::Unchanged,
+        crate::decision::Verdict::Skipped => Outcome::Skipped,
+        _ => return None,
+    };
+    let why = decision
+        .reason
+        .unwrap_or_else(|| "no change was needed".to_owned());
+    Some((
+        outcome,
+        format!("{why} (judged from the status the run resolved; no request was sent)"),
+    ))
+}
+
 /// The code of the `error` a request without a recorded answer gets.
 const NO_ANSWER: &str = "no_recorded_answer";
 
 /// The rebuilt rows as the [`RunRecord`] `apply`'s reports render, so both have one shape. A journal records
 /// only mutating calls, so two of its outcomes are mapped onto the run's: a request without a recorded
 /// answer is `failed` (with the `no_recorded_answer` error: the change may or may not have been made), and a
-/// job that got no request is `not_run` (from the journal alone, s3plan sent it nothing: unchanged, skipped,
-/// waiting or not run are told apart only by the run's own report).
+/// job that got no request is what [`no_request_outcome`] says.
 fn run_record(rebuilt: &Rebuilt) -> RunRecord {
     let mut reasons_sent = std::collections::HashMap::new();
     let mut entries: Vec<(Arc<str>, usize)> = Vec::new();
@@ -394,6 +420,7 @@ fn run_record(rebuilt: &Rebuilt) -> RunRecord {
         if let Some(reason) = &job.reason_sent {
             reasons_sent.insert(job.entry.clone(), reason.clone());
         }
+        let mut reason = job.reason.clone();
         let (outcome, error) = match job.outcome {
             "applied" => (Outcome::Applied, None),
             "failed" => {
@@ -429,7 +456,13 @@ fn run_record(rebuilt: &Rebuilt) -> RunRecord {
                     kind: ApiErrorKind::Connection,
                 }),
             ),
-            _ => (Outcome::NotRun, None),
+            _ => match no_request_outcome(job) {
+                Some((outcome, why)) => {
+                    reason = why;
+                    (outcome, None)
+                }
+                None => (Outcome::NotRun, None),
+            },
         };
         let at = job.last_at.or(started).unwrap_or_else(Timestamp::now);
         jobs.push(JobRecord {
@@ -443,7 +476,7 @@ fn run_record(rebuilt: &Rebuilt) -> RunRecord {
             outcome,
             attempts: job.attempts,
             waited: Duration::ZERO,
-            reason: Some(job.reason.clone()),
+            reason: Some(reason),
             request_id: job.request_id.clone(),
             error,
             tasks: None,
@@ -524,6 +557,33 @@ fn shared_markdown(rebuilt: &Rebuilt) -> std::io::Result<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_job_that_needed_no_request_is_unchanged_or_skipped_not_not_run() {
+        let text = r#"{"record":"run","format":2,"started_at":"2026-11-29T10:00:00Z","plan":"p.yaml","plan_sha256":"ab","account":"111122223333","region":"us-east-1","endpoint":null,"mode":"apply"}
+{"record":"job","entry":"e","job":"job-done","description":null,"status_before":"Cancelled","actions":[{"set_status":"Cancelled"}]}
+{"record":"job","entry":"e","job":"job-moot","description":null,"status_before":"Complete","actions":[{"set_status":"Cancelled"}]}
+{"record":"job","entry":"e","job":"job-unsent","description":null,"status_before":"Suspended","actions":[{"set_status":"Cancelled"}]}
+{"record":"job","entry":"p","job":"job-prio","description":null,"status_before":"Suspended","actions":[{"set_priority":900}]}
+"#;
+        let records = journal_line::parse(text).unwrap();
+        let record = run_record(&rebuild(Path::new("j.jsonl"), &records));
+        let outcomes: Vec<(&str, Outcome)> = record
+            .jobs
+            .iter()
+            .map(|j| (j.job_id.as_str(), j.outcome))
+            .collect();
+        assert_eq!(
+            outcomes,
+            [
+                ("job-done", Outcome::Unchanged),
+                ("job-moot", Outcome::Skipped),
+                ("job-unsent", Outcome::NotRun),
+                // The journal does not record the priority seen: never taken as already done.
+                ("job-prio", Outcome::NotRun),
+            ]
+        );
+    }
 
     #[test]
     fn a_cut_short_journal_rebuilds_every_job() {
