@@ -515,7 +515,8 @@ pub struct RunArgs {
     /// Apply without asking for confirmation (required when stdin is not a terminal).
     #[arg(long, short = 'y')]
     pub yes: bool,
-    /// Resolve and wait, but make no mutating call; jobs that would change end `would_apply`.
+    /// Resolve and wait, but make no mutating call; jobs that would change end `would_apply`. A gate that
+    /// only another entry's change can open is not waited for (listed before the run).
     #[arg(long)]
     pub dry_run: bool,
     /// Write a report to FILE; repeat for several. The format follows the extension (`.json`, `.md`,

@@ -142,7 +142,8 @@ pub struct JobForecast {
     pub priority_change: Option<PriorityChange>,
     /// The gate, if the entry has one.
     pub gate: Option<GateForecast>,
-    /// Why the job is skipped, already done or impossible.
+    /// Why the job is skipped, already done or impossible; for a waiting job, why a dry run would not
+    /// wait for its gate.
     pub reason: Option<String>,
     /// The decision key compared by `apply SAVED.json`.
     pub decision: DecisionKey,
@@ -253,6 +254,17 @@ pub fn forecast(resolved: &ResolvedPlan, watched: &Watched) -> Forecast {
         })
         .collect();
     fail_dependents(&mut entries, resolved);
+    // A waiting job whose gate only another entry's change can open: `apply --dry-run` does not wait for
+    // it and says why; the forecast says the same.
+    for unmade in crate::exec::unmade::unmade_gates(resolved) {
+        if let Some(job) = entries[unmade.entry]
+            .jobs
+            .iter_mut()
+            .find(|job| job.job_id == unmade.job && job.verdict == Verdict::Waiting)
+        {
+            job.reason = Some(unmade.reason(resolved));
+        }
+    }
     let mut totals = Totals::default();
     for entry in &mut entries {
         for job in &entry.jobs {

@@ -82,6 +82,33 @@ impl PlanSource<'_> {
     }
 }
 
+/// The gates a dry run will not wait for, said before it starts: each opens only through a change made by
+/// another entry, which a dry run does not make.
+fn unmade_notice(
+    resolved: &crate::resolved::ResolvedPlan,
+    unmade: &[crate::exec::unmade::UnmadeGate],
+) -> String {
+    const SHOWN: usize = 20;
+    let count = unmade.len();
+    let mut text = format!(
+        "dry run: not waiting for {count} gated {} (they end would_apply): each gate depends on a change \
+         this dry run does not make",
+        if count == 1 { "job" } else { "jobs" }
+    );
+    for gate in unmade.iter().take(SHOWN) {
+        text.push_str(&format!(
+            "\n  {} job {}: {}",
+            resolved.entries[gate.entry].name,
+            gate.job,
+            gate.reason(resolved)
+        ));
+    }
+    if count > SHOWN {
+        text.push_str(&format!("\n  … and {} more", count - SHOWN));
+    }
+    text
+}
+
 /// Runs a plan the way `apply` does: load, connect, resolve, overview, confirm, journal, run, report.
 pub(crate) async fn run_plan(
     source: &PlanSource<'_>,
@@ -166,6 +193,12 @@ pub(crate) async fn run_plan(
         ));
     }
 
+    if mode == RunMode::DryRun {
+        let unmade = crate::exec::unmade::unmade_gates(&resolved);
+        if !unmade.is_empty() {
+            crate::note!("{}", unmade_notice(&resolved, &unmade));
+        }
+    }
     if asks {
         confirm(&resolved, &signals.cancel).await?;
     }

@@ -407,10 +407,14 @@ fn detail(job: &JobForecast) -> String {
             } else {
                 changes
             };
-            format!(
+            let text = format!(
                 "until {} (now {now}; does not hold yet), then {then}",
                 gate.map_or("its gate", |g| g.gate.as_str())
-            )
+            );
+            match &job.reason {
+                Some(reason) => format!("{text}; a dry run does not wait: {reason}"),
+                None => text,
+            }
         }
         Verdict::Met => match &job.gate {
             Some(gate) => format!("checkpoint: {} holds", gate.gate),

@@ -24,6 +24,7 @@ use crate::exec::outcome::{GateCheck, Outcome};
 use crate::exec::poller::{GateNews, GatePoller, Seen};
 use crate::exec::resume::{Prior, Resume};
 use crate::exec::retry::Caller;
+use crate::exec::unmade::unmade_gates;
 use crate::resolved::{Action, GateSubject, ResolvedEntry, ResolvedPlan, RunMode};
 
 /// Where a job is in its life. The executor moves each job through these in order. Retrying is a sub-state
@@ -145,13 +146,26 @@ pub(crate) async fn run_job<C: JobControl>(ctx: Arc<Context<C>>, index: JobIndex
     loop {
         state = match state {
             JobState::Resolved => match &entry.gate {
+                Some(gate)
+                    if ctx.mode() == RunMode::DryRun
+                        && gate_needed(entry, &remaining, JobView { status, priority }) =>
+                {
+                    match unmade_gates(&ctx.plan)
+                        .into_iter()
+                        .find(|unmade| unmade.entry == index.entry && unmade.job == job.id)
+                    {
+                        // The gate opens only through a change this dry run will not make: not waited for.
+                        Some(unmade) => {
+                            let reason = unmade.reason(&ctx.plan);
+                            apply_step(&mut record, Step::quiet(Outcome::WouldApply, Some(reason)));
+                            record.status_after = Some(status);
+                            JobState::Done(record.outcome)
+                        }
+                        None => JobState::Waiting(gate_view(gate)),
+                    }
+                }
                 Some(gate) if gate_needed(entry, &remaining, JobView { status, priority }) => {
-                    JobState::Waiting(GateView {
-                        subject: gate.subject.clone(),
-                        statuses: gate.statuses.clone(),
-                        timeout: gate.timeout,
-                        tasks: gate.tasks,
-                    })
+                    JobState::Waiting(gate_view(gate))
                 }
                 Some(_) | None => JobState::Applying(status),
             },
@@ -289,6 +303,16 @@ fn resumed<C>(
         remaining,
         touched,
     )
+}
+
+/// The entry's gate, as a waiting job shows it.
+fn gate_view(gate: &crate::resolved::Gate) -> GateView {
+    GateView {
+        subject: gate.subject.clone(),
+        statuses: gate.statuses.clone(),
+        timeout: gate.timeout,
+        tasks: gate.tasks,
+    }
 }
 
 /// Whether the job must pass the entry's gate: the one decision says so (a job whose every action is

@@ -24,6 +24,7 @@ fn help_names_the_subcommands() {
 
 mod bad_answers;
 mod decision;
+mod dry_run_gates;
 mod faults;
 mod hardening;
 mod hostile;

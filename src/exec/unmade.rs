@@ -1,0 +1,256 @@
+//! Gates a dry run cannot see open: a gate whose watched job another entry of the same plan would change.
+//! A dry run makes no change, so such a gate would be waited on until its timeout; it is named up front
+//! and its jobs end `would_apply` without waiting.
+
+use crate::api::JobId;
+use crate::decision::{ActionJudgment, JobView, Verdict, decide};
+use crate::exec::{GateCheck, check_gate};
+use crate::resolved::{Action, Gate, GateSubject, ResolvedPlan};
+
+/// One gated job whose watched job is changed by another entry of the plan.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnmadeGate {
+    /// The gated entry (index into the plan).
+    pub entry: usize,
+    /// The gated job.
+    pub job: JobId,
+    /// The job its gate watches.
+    pub watched: JobId,
+    /// The entry that would change the watched job (index into the plan).
+    pub changed_by: usize,
+}
+
+impl UnmadeGate {
+    /// The reason a dry run gives for not waiting.
+    pub fn reason(&self, plan: &ResolvedPlan) -> String {
+        format!(
+            "gate on job {} depends on entry `{}`, which a dry run does not change",
+            self.watched, plan.entries[self.changed_by].name
+        )
+    }
+}
+
+/// Every gated job whose watched job (its own status, or the gate's `job:`) another entry would send a
+/// status request for:
+/// those gates cannot open without a change the dry run will not make. Pure: judged from the statuses
+/// the plan was resolved with, by the one decision every other part asks.
+pub fn unmade_gates(plan: &ResolvedPlan) -> Vec<UnmadeGate> {
+    let mut found = Vec::new();
+    for (index, entry) in plan.entries.iter().enumerate() {
+        let Some(gate) = &entry.gate else {
+            continue;
+        };
+        for job in &entry.jobs {
+            let watched = match &gate.subject {
+                GateSubject::OwnStatus => &job.id,
+                GateSubject::OtherJob(other) => other,
+            };
+            if let Some(changed_by) = changer(plan, index, watched, gate) {
+                found.push(UnmadeGate {
+                    entry: index,
+                    job: job.id.clone(),
+                    watched: watched.clone(),
+                    changed_by,
+                });
+            }
+        }
+    }
+    found
+}
+
+/// The first entry other than `except` that would change `watched`, when `gate` does not already hold for
+/// the status `watched` was resolved with (a gate that holds now is passed without waiting).
+fn changer(plan: &ResolvedPlan, except: usize, watched: &JobId, gate: &Gate) -> Option<usize> {
+    plan.entries.iter().enumerate().find_map(|(index, entry)| {
+        if index == except {
+            return None;
+        }
+        let job = entry.jobs.iter().find(|job| &job.id == watched)?;
+        let holds = check_gate(
+            &gate.statuses,
+            gate.tasks.as_ref(),
+            job.status_seen,
+            job.progress_seen,
+        ) == GateCheck::Holds;
+        if holds {
+            return None;
+        }
+        let view = JobView {
+            status: job.status_seen,
+            priority: job.priority_seen,
+        };
+        // Only a status request moves the watched job toward (or away from) a status gate; a priority
+        // change leaves the gate to the job's own progress, which a dry run can wait for.
+        let decided = decide(&entry.actions, None, view);
+        let moves_status = decided.actions.iter().any(|(action, judgment)| {
+            matches!(action, Action::SetStatus(_)) && matches!(judgment, ActionJudgment::Call)
+        });
+        (decided.verdict == Verdict::Change && moves_status).then_some(index)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+    use crate::api::{AccountId, JobStatus, Progress, TargetStatus};
+    use crate::resolved::{ResolvedEntry, ResolvedJob, RunMode, RunSettings, Target};
+
+    fn id(text: &str) -> JobId {
+        JobId::parse(text).unwrap()
+    }
+
+    fn job(name: &str, status: JobStatus) -> ResolvedJob {
+        ResolvedJob {
+            id: id(name),
+            description: None,
+            status_seen: status,
+            priority_seen: 10,
+            progress_seen: Progress::default(),
+        }
+    }
+
+    fn entry(
+        name: &str,
+        jobs: Vec<ResolvedJob>,
+        target: TargetStatus,
+        gate: Option<(GateSubject, JobStatus)>,
+    ) -> ResolvedEntry {
+        ResolvedEntry {
+            name: name.to_owned(),
+            after: Vec::new(),
+            jobs,
+            gate: gate.map(|(subject, status)| Gate {
+                subject,
+                statuses: vec![status],
+                timeout: Duration::from_secs(60),
+                tasks: None,
+            }),
+            actions: Action::from_parts(Some(target), None),
+            reason: None,
+        }
+    }
+
+    fn plan(entries: Vec<ResolvedEntry>) -> ResolvedPlan {
+        ResolvedPlan {
+            target: Target {
+                account_id: AccountId::parse("111122223333").unwrap(),
+                region: "us-east-1".to_owned(),
+                endpoint: None,
+            },
+            settings: RunSettings {
+                concurrency: 4,
+                rate_limit: 10.0,
+                poll_rate_limit: 10.0,
+                poll_interval: Duration::from_secs(5),
+                mode: RunMode::DryRun,
+            },
+            entries,
+        }
+    }
+
+    fn confirm_a(status: JobStatus) -> ResolvedEntry {
+        entry(
+            "confirm-a",
+            vec![job("job-a", status)],
+            TargetStatus::Ready,
+            None,
+        )
+    }
+
+    #[test]
+    fn a_gate_on_a_job_another_entry_changes_is_unmade() {
+        let plan = plan(vec![
+            confirm_a(JobStatus::Suspended),
+            entry(
+                "cancel-b",
+                vec![job("job-b", JobStatus::Suspended)],
+                TargetStatus::Cancelled,
+                Some((GateSubject::OtherJob(id("job-a")), JobStatus::Active)),
+            ),
+        ]);
+        let unmade = unmade_gates(&plan);
+        assert_eq!(
+            unmade,
+            [UnmadeGate {
+                entry: 1,
+                job: id("job-b"),
+                watched: id("job-a"),
+                changed_by: 0,
+            }]
+        );
+        assert_eq!(
+            unmade[0].reason(&plan),
+            "gate on job job-a depends on entry `confirm-a`, which a dry run does not change"
+        );
+    }
+
+    #[test]
+    fn an_own_status_gate_on_a_job_another_entry_changes_is_unmade() {
+        let plan = plan(vec![
+            confirm_a(JobStatus::Suspended),
+            entry(
+                "cancel-a-when-active",
+                vec![job("job-a", JobStatus::Suspended)],
+                TargetStatus::Cancelled,
+                Some((GateSubject::OwnStatus, JobStatus::Active)),
+            ),
+        ]);
+        let unmade = unmade_gates(&plan);
+        assert_eq!(unmade.len(), 1, "{unmade:?}");
+        assert_eq!(unmade[0].changed_by, 0);
+    }
+
+    #[test]
+    fn a_gate_is_waited_for_when_no_entry_changes_its_job_or_it_holds_already() {
+        // Nobody changes job-a: already Ready, so confirming it is no change.
+        let untouched = plan(vec![
+            confirm_a(JobStatus::Ready),
+            entry(
+                "cancel-b",
+                vec![job("job-b", JobStatus::Suspended)],
+                TargetStatus::Cancelled,
+                Some((GateSubject::OtherJob(id("job-a")), JobStatus::Active)),
+            ),
+        ]);
+        assert!(unmade_gates(&untouched).is_empty());
+        // The gate holds now, whatever another entry will do to the job later.
+        let holds = plan(vec![
+            entry(
+                "cancel-a",
+                vec![job("job-a", JobStatus::Active)],
+                TargetStatus::Cancelled,
+                None,
+            ),
+            entry(
+                "cancel-b",
+                vec![job("job-b", JobStatus::Suspended)],
+                TargetStatus::Cancelled,
+                Some((GateSubject::OtherJob(id("job-a")), JobStatus::Active)),
+            ),
+        ]);
+        assert!(unmade_gates(&holds).is_empty());
+        // A gate on a job outside the plan is the world's to change: waited for.
+        let outside = plan(vec![entry(
+            "cancel-b",
+            vec![job("job-b", JobStatus::Suspended)],
+            TargetStatus::Cancelled,
+            Some((GateSubject::OtherJob(id("job-z")), JobStatus::Active)),
+        )]);
+        assert!(unmade_gates(&outside).is_empty());
+        // Another entry only raises job-a's priority: its status is its own to move.
+        let mut bump = confirm_a(JobStatus::Active);
+        bump.actions = Action::from_parts(None, Some(50));
+        let priority_only = plan(vec![
+            bump,
+            entry(
+                "cancel-b",
+                vec![job("job-b", JobStatus::Suspended)],
+                TargetStatus::Cancelled,
+                Some((GateSubject::OtherJob(id("job-a")), JobStatus::Complete)),
+            ),
+        ]);
+        assert!(unmade_gates(&priority_only).is_empty());
+    }
+}
