@@ -256,13 +256,21 @@ pub fn forecast(resolved: &ResolvedPlan, watched: &Watched) -> Forecast {
     fail_dependents(&mut entries, resolved);
     // A waiting job whose gate only another entry's change can open: `apply --dry-run` does not wait for
     // it and says why; the forecast says the same.
-    for unmade in crate::exec::unmade::unmade_gates(resolved) {
-        if let Some(job) = entries[unmade.entry]
-            .jobs
-            .iter_mut()
-            .find(|job| job.job_id == unmade.job && job.verdict == Verdict::Waiting)
-        {
-            job.reason = Some(unmade.reason(resolved));
+    let unmade: HashMap<(usize, JobId), crate::exec::unmade::UnmadeGate> =
+        crate::exec::unmade::unmade_gates(resolved)
+            .into_iter()
+            .map(|gate| ((gate.entry, gate.job.clone()), gate))
+            .collect();
+    if !unmade.is_empty() {
+        for (index, entry) in entries.iter_mut().enumerate() {
+            for job in &mut entry.jobs {
+                if job.verdict != Verdict::Waiting {
+                    continue;
+                }
+                if let Some(gate) = unmade.get(&(index, job.job_id.clone())) {
+                    job.reason = Some(gate.reason(resolved));
+                }
+            }
         }
     }
     let mut totals = Totals::default();

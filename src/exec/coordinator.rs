@@ -234,6 +234,7 @@ pub async fn run<C: JobControl>(
         cancel: stop.clone(),
         resume: options.resume.clone(),
         journal_failed: journal_failed.clone(),
+        unmade: std::sync::OnceLock::new(),
     });
 
     let mut state = RunState {

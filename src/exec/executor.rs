@@ -24,7 +24,7 @@ use crate::exec::outcome::{GateCheck, Outcome};
 use crate::exec::poller::{GateNews, GatePoller, Seen};
 use crate::exec::resume::{Prior, Resume};
 use crate::exec::retry::Caller;
-use crate::exec::unmade::unmade_gates;
+use crate::exec::unmade::{UnmadeGate, unmade_gates};
 use crate::resolved::{Action, GateSubject, ResolvedEntry, ResolvedPlan, RunMode};
 
 /// Where a job is in its life. The executor moves each job through these in order. Retrying is a sub-state
@@ -63,6 +63,9 @@ pub struct Context<C> {
     /// The first journal failure: set once, and the run is stopped (nothing more is sent without a
     /// durable intent).
     pub journal_failed: Arc<std::sync::OnceLock<JournalError>>,
+    /// A dry run's gates that only another entry's change could open, by (entry, job): worked out once for
+    /// the whole plan on first use, so a large dry run does not redo it for every gated job.
+    pub unmade: std::sync::OnceLock<std::collections::HashMap<(usize, JobId), UnmadeGate>>,
 }
 
 impl<C> Context<C> {
@@ -150,10 +153,13 @@ pub(crate) async fn run_job<C: JobControl>(ctx: Arc<Context<C>>, index: JobIndex
                     if ctx.mode() == RunMode::DryRun
                         && gate_needed(entry, &remaining, JobView { status, priority }) =>
                 {
-                    match unmade_gates(&ctx.plan)
-                        .into_iter()
-                        .find(|unmade| unmade.entry == index.entry && unmade.job == job.id)
-                    {
+                    let unmade = ctx.unmade.get_or_init(|| {
+                        unmade_gates(&ctx.plan)
+                            .into_iter()
+                            .map(|gate| ((gate.entry, gate.job.clone()), gate))
+                            .collect()
+                    });
+                    match unmade.get(&(index.entry, job.id.clone())) {
                         // The gate opens only through a change this dry run will not make: not waited for.
                         Some(unmade) => {
                             let reason = unmade.reason(&ctx.plan);
