@@ -36,8 +36,8 @@ pub struct JobIndex {
 /// What a run is about, sent once in [`EventKind::RunStarted`].
 #[derive(Debug, Clone)]
 pub struct RunInfo {
-    /// Account, region and endpoint.
-    pub target: Target,
+    /// Where the plan acts (account, region, endpoint, name), in plan order; jobs name theirs by index.
+    pub targets: Vec<Target>,
     /// Apply or dry run.
     pub mode: RunMode,
     /// Entry names, in plan order, with their job counts.
@@ -102,6 +102,8 @@ impl From<&ApiError> for ErrorView {
 pub struct JobRecord {
     /// Where the job sits in the plan.
     pub index: JobIndex,
+    /// The job's target: an index into `RunInfo::targets`.
+    pub target: usize,
     /// The entry's name.
     pub entry: Arc<str>,
     /// The job.
@@ -231,4 +233,16 @@ pub enum EventKind {
         /// Whether the run was cancelled (Ctrl-C or a failing reporter).
         interrupted: bool,
     },
+}
+
+impl RunInfo {
+    /// The target of `record`, when the run knows it.
+    pub fn target_of(&self, record: &JobRecord) -> Option<&Target> {
+        self.targets.get(record.target)
+    }
+
+    /// Whether the run names several places (reports then say which per job).
+    pub fn is_multi_target(&self) -> bool {
+        self.targets.len() > 1 || self.targets.iter().any(|t| t.name.is_some())
+    }
 }

@@ -13,8 +13,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::api::{ApiCall, JobControl, JobId, JobStatus, Progress, TargetStatus};
 use crate::decision::{self, ActionJudgment, GateView, JobView, JudgmentKind};
-use crate::exec::retry::Caller;
 use crate::exec::{GateCheck, check_gate, grouped, percent, rate_bp};
+use crate::resolve::Place;
 use crate::resolved::{Action, Gate, GateSubject, ResolvedEntry, ResolvedJob, ResolvedPlan};
 
 pub use crate::decision::Verdict;
@@ -126,6 +126,9 @@ pub struct GateTaskLimit {
 /// What apply would do to one job.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct JobForecast {
+    /// The job's target, named, when the plan has `targets:`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub target: Option<String>,
     /// The job.
     pub job_id: JobId,
     /// Its description, when known.
@@ -198,35 +201,41 @@ pub struct Forecast {
 }
 
 /// The status and task counters of each job a gate watches, or why it could not be read.
-pub type Watched = HashMap<JobId, Result<(JobStatus, Progress), String>>;
+pub type Watched = HashMap<(usize, JobId), Result<(JobStatus, Progress), String>>;
 
 /// Reads the status of every job watched by an `OtherJob` gate, with DescribeJob under `caller`'s read
 /// limit and retries. A failed read is kept as its message: the gate is then judged closed.
 pub async fn read_watched<C: JobControl>(
     resolved: &ResolvedPlan,
-    control: &C,
-    caller: &Caller,
+    places: &[Place<'_, C>],
 ) -> Watched {
     let mut watched = Watched::new();
     for entry in &resolved.entries {
         let Some(Gate {
-            subject: GateSubject::OtherJob(job),
+            subject: GateSubject::OtherJob { target, job },
             ..
         }) = &entry.gate
         else {
             continue;
         };
-        if watched.contains_key(job) {
+        let key = (*target, job.clone());
+        if watched.contains_key(&key) {
             continue;
         }
-        let called = caller
+        let Some(Place {
+            control, reader, ..
+        }) = places.get(*target)
+        else {
+            continue;
+        };
+        let called = reader
             .call(ApiCall::DescribeJob, None, |_| control.describe_job(job))
             .await;
         let status = called
             .result
             .map(|answer| (answer.value.summary.status, answer.value.summary.progress))
             .map_err(|error| error.to_string());
-        watched.insert(job.clone(), status);
+        watched.insert(key, status);
     }
     watched
 }
@@ -249,7 +258,13 @@ pub fn forecast(resolved: &ResolvedPlan, watched: &Watched) -> Forecast {
             jobs: entry
                 .jobs
                 .iter()
-                .map(|job| judge_job(entry, job, watched))
+                .map(|job| {
+                    let mut judged = judge_job(entry, job, watched);
+                    if resolved.is_multi_target() {
+                        judged.target = resolved.targets.get(job.target).map(|t| t.label());
+                    }
+                    judged
+                })
                 .collect(),
         })
         .collect();
@@ -332,10 +347,10 @@ pub fn judge_job(entry: &ResolvedEntry, job: &ResolvedJob, watched: &Watched) ->
                 format!("own status {wanted}"),
                 Ok((status, job.progress_seen)),
             ),
-            GateSubject::OtherJob(other) => (
+            GateSubject::OtherJob { target, job: other } => (
                 format!("job {other} is {wanted}"),
                 watched
-                    .get(other)
+                    .get(&(*target, other.clone()))
                     .cloned()
                     .unwrap_or_else(|| Err("its status was not read".to_owned())),
             ),
@@ -409,6 +424,7 @@ pub fn judge_job(entry: &ResolvedEntry, job: &ResolvedJob, watched: &Watched) ->
         Some((_, _, _, GateCheck::Unreachable(_))) => GateDecision::Closed,
     };
     JobForecast {
+        target: None,
         job_id: job.id.clone(),
         description: job.description.clone(),
         status,
@@ -466,6 +482,7 @@ mod tests {
 
     fn job(status: JobStatus) -> ResolvedJob {
         ResolvedJob {
+            target: 0,
             id: JobId::parse("job-1").unwrap(),
             description: None,
             status_seen: status,
@@ -534,18 +551,21 @@ mod tests {
         let e = entry(
             Some(TargetStatus::Cancelled),
             Some(Gate {
-                subject: GateSubject::OtherJob(other.clone()),
+                subject: GateSubject::OtherJob {
+                    target: 0,
+                    job: other.clone(),
+                },
                 statuses: vec![S::Complete],
                 timeout: Duration::from_secs(1),
                 tasks: None,
             }),
         );
         let mut watched = Watched::new();
-        watched.insert(other.clone(), Err("NoSuchJob".to_owned()));
+        watched.insert((0, other.clone()), Err("NoSuchJob".to_owned()));
         let got = judge_job(&e, &job(S::Suspended), &watched);
         assert_eq!(got.verdict, Verdict::Impossible);
         assert_eq!(got.decision.gate, GateDecision::Closed);
-        watched.insert(other, Ok((S::Active, crate::api::Progress::default())));
+        watched.insert((0, other), Ok((S::Active, crate::api::Progress::default())));
         let got = judge_job(&e, &job(S::Suspended), &watched);
         assert_eq!(got.verdict, Verdict::Waiting);
         assert!(!got.gate.unwrap().holds);

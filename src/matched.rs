@@ -158,6 +158,7 @@ mod tests {
 
     fn job(id: &str, status: JobStatus, description: &str) -> ResolvedJob {
         ResolvedJob {
+            target: 0,
             id: JobId::parse(id).unwrap(),
             description: Some(description.to_owned()),
             status_seen: status,

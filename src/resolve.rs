@@ -174,12 +174,55 @@ impl Read for Caller {
     }
 }
 
-/// Resolves every entry of `plan` into concrete jobs, with `settings` and `target` already decided.
+/// Reads in flight while resolving one entry: how many of its targets are read at once (each target's reads
+/// still go through that target's own read limit).
+const RESOLVE_TARGET_CONCURRENCY: usize = 64;
+
+/// One target as the resolver reads it: its job API, its read limit, and where it is.
+pub struct Place<'a, C> {
+    /// The target's job API.
+    pub control: &'a C,
+    /// Reads under the target's read limit.
+    pub reader: &'a Caller,
+    /// Account, region, endpoint and name.
+    pub target: &'a Target,
+}
+
+impl<C> Clone for Place<'_, C> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<C> Copy for Place<'_, C> {}
+
+/// Where each entry of a plan runs: indexes into the plan's targets.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Scope {
+    /// Per entry (plan order), the targets it runs in.
+    pub entries: Vec<Vec<usize>>,
+    /// Per entry, the target of the job its gate watches, for a gate on another job.
+    pub gates: Vec<Option<usize>>,
+}
+
+impl Scope {
+    /// Every entry in the one target of a plan without `targets:`.
+    pub fn single(plan: &Plan) -> Self {
+        let entries = plan.entries().count();
+        Self {
+            entries: vec![vec![0]; entries],
+            gates: vec![Some(0); entries],
+        }
+    }
+}
+
+/// Resolves every entry of `plan` into concrete jobs in the targets `scope` gives it, reading each target
+/// through its `places` entry (same order as the resolved plan's targets); `settings` already decided.
+/// An entry's targets are read in parallel; `max_jobs` counts its matches across all of them.
 pub async fn resolve<C: JobControl>(
     plan: &Plan,
-    control: &C,
-    reader: &Caller,
-    target: Target,
+    places: &[Place<'_, C>],
+    scope: &Scope,
     settings: RunSettings,
 ) -> Result<ResolvedPlan, ResolveError> {
     let names: HashMap<&str, usize> = plan
@@ -191,7 +234,7 @@ pub async fn resolve<C: JobControl>(
     // Refusals (a missing job, a selector over max_jobs, a conflict) are gathered so the operator sees all of
     // them at once; a failed read or an interruption still stops resolution at once.
     let mut problems = Vec::new();
-    for entry in plan.entries() {
+    for (index, entry) in plan.entries().enumerate() {
         let after = entry
             .after()
             .map(|name| {
@@ -204,19 +247,49 @@ pub async fn resolve<C: JobControl>(
                     })
             })
             .collect::<Result<Vec<_>, _>>()?;
-        let jobs = resolve_jobs(entry, control, reader, &target, &mut problems).await?;
+        let in_targets = scope.entries.get(index).map_or(&[][..], Vec::as_slice);
+        let per_target: Vec<Result<(Vec<ResolvedJob>, Vec<ResolveError>), ResolveError>> =
+            stream::iter(
+                in_targets
+                    .iter()
+                    .filter_map(|&t| places.get(t).map(|p| (t, *p))),
+            )
+            .map(|(t, place)| resolve_jobs(entry, t, place))
+            .buffered(RESOLVE_TARGET_CONCURRENCY)
+            .collect()
+            .await;
+        let mut jobs = Vec::new();
+        for found in per_target {
+            let (found, missing) = found?;
+            jobs.extend(found);
+            problems.extend(missing);
+        }
+        if let Some(JobSet::Select(_)) = entry.job_set() {
+            let max_jobs = entry.max_jobs();
+            if jobs.len() > max_jobs as usize {
+                problems.push(ResolveError::TooManyJobs {
+                    entry: entry.name().to_owned(),
+                    matched: jobs.len(),
+                    max_jobs,
+                    matches: Box::new(MatchSample::of(&jobs)),
+                });
+            }
+        }
         let gate = match entry.gate(plan) {
             Some(spec) => {
                 let subject = match spec.job {
                     Some(other) => {
-                        match describe(entry, &other, control, reader, &target).await {
-                            Ok(_) => {}
-                            Err(missing @ ResolveError::JobNotFound { .. }) => {
-                                problems.push(missing)
+                        let target = scope.gates.get(index).copied().flatten().unwrap_or(0);
+                        if let Some(place) = places.get(target) {
+                            match describe(entry, &other, target, *place).await {
+                                Ok(_) => {}
+                                Err(missing @ ResolveError::JobNotFound { .. }) => {
+                                    problems.push(missing)
+                                }
+                                Err(error) => return Err(error),
                             }
-                            Err(error) => return Err(error),
                         }
-                        GateSubject::OtherJob(other)
+                        GateSubject::OtherJob { target, job: other }
                     }
                     None => GateSubject::OwnStatus,
                 };
@@ -247,19 +320,19 @@ pub async fn resolve<C: JobControl>(
         return Err(problem);
     }
     Ok(ResolvedPlan {
-        target,
+        targets: places.iter().map(|p| p.target.clone()).collect(),
         settings,
         entries,
     })
 }
 
+/// An entry's jobs in one target, with the jobs it names that are missing there.
 async fn resolve_jobs<C: JobControl>(
     entry: &Entry,
-    control: &C,
-    reader: &Caller,
-    target: &Target,
-    problems: &mut Vec<ResolveError>,
-) -> Result<Vec<ResolvedJob>, ResolveError> {
+    target: usize,
+    place: Place<'_, C>,
+) -> Result<(Vec<ResolvedJob>, Vec<ResolveError>), ResolveError> {
+    let mut problems = Vec::new();
     match entry.job_set() {
         Some(JobSet::Ids(ids)) => {
             let mut unique = Vec::with_capacity(ids.len());
@@ -269,7 +342,7 @@ async fn resolve_jobs<C: JobControl>(
                 }
             }
             let described: Vec<Result<ResolvedJob, ResolveError>> = stream::iter(unique)
-                .map(|id| describe(entry, id, control, reader, target))
+                .map(|id| describe(entry, id, target, place))
                 .buffered(RESOLVE_READ_CONCURRENCY)
                 .collect()
                 .await;
@@ -281,30 +354,33 @@ async fn resolve_jobs<C: JobControl>(
                     Err(error) => return Err(error),
                 }
             }
-            Ok(jobs)
+            Ok((jobs, problems))
         }
         Some(JobSet::Select(selector)) => {
-            let (jobs, too_many) = select(entry, selector, control, reader).await?;
-            problems.extend(too_many);
-            Ok(jobs)
+            let jobs = select(entry, selector, target, place).await?;
+            Ok((jobs, problems))
         }
         // Validation refuses an entry without jobs; resolving it to none keeps this total.
-        None => Ok(Vec::new()),
+        None => Ok((Vec::new(), problems)),
     }
 }
 
 async fn describe<C: JobControl>(
     entry: &Entry,
     id: &JobId,
-    control: &C,
-    reader: &Caller,
-    target: &Target,
+    index: usize,
+    place: Place<'_, C>,
 ) -> Result<ResolvedJob, ResolveError> {
+    let Place {
+        control,
+        reader,
+        target,
+    } = place;
     match reader
         .read(ApiCall::DescribeJob, || control.describe_job(id))
         .await
     {
-        Ok(answer) => Ok(resolved_job(&answer.value.summary)),
+        Ok(answer) => Ok(resolved_job(&answer.value.summary, index)),
         Err(error) if error.kind == ApiErrorKind::NotFound => Err(ResolveError::JobNotFound {
             entry: entry.name().to_owned(),
             job: id.clone(),
@@ -318,25 +394,19 @@ async fn describe<C: JobControl>(
 async fn select<C: JobControl>(
     entry: &Entry,
     selector: &Selector,
-    control: &C,
-    reader: &Caller,
-) -> Result<(Vec<ResolvedJob>, Option<ResolveError>), ResolveError> {
+    index: usize,
+    place: Place<'_, C>,
+) -> Result<Vec<ResolvedJob>, ResolveError> {
+    let Place {
+        control, reader, ..
+    } = place;
     let listed = list_filtered(selector, control, reader)
         .await
         .map_err(|error| api_error(entry, None, error, reader))?;
     let kept = keep_tagged(selector, listed, control, reader)
         .await
         .map_err(|(job, error)| api_error(entry, Some(&job), error, reader))?;
-    let order: Vec<ResolvedJob> = kept.iter().map(resolved_job).collect();
-
-    let max_jobs = entry.max_jobs();
-    let too_many = (order.len() > max_jobs as usize).then(|| ResolveError::TooManyJobs {
-        entry: entry.name().to_owned(),
-        matched: order.len(),
-        max_jobs,
-        matches: Box::new(MatchSample::of(&order)),
-    });
-    Ok((order, too_many))
+    Ok(kept.iter().map(|job| resolved_job(job, index)).collect())
 }
 
 /// The filters of a selector that ListJobs answers carry (all but tags), compiled once per sweep.
@@ -457,8 +527,9 @@ pub(crate) async fn keep_tagged<C: JobControl>(
     Ok(jobs)
 }
 
-fn resolved_job(job: &JobSummary) -> ResolvedJob {
+fn resolved_job(job: &JobSummary, target: usize) -> ResolvedJob {
     ResolvedJob {
+        target,
         id: job.id.clone(),
         description: job.description.clone(),
         status_seen: job.status,
@@ -521,15 +592,16 @@ fn conflicts<T: Copy + PartialEq>(
     entries: &[ResolvedEntry],
     wanted: impl Fn(&ResolvedEntry) -> Option<T>,
 ) -> Vec<Conflict<T>> {
-    let mut first_asked: HashMap<&JobId, (&str, T)> = HashMap::new();
+    // Keyed by target too: the same id in two accounts or regions is two jobs.
+    let mut first_asked: HashMap<(usize, &JobId), (&str, T)> = HashMap::new();
     let mut reported = std::collections::HashSet::new();
     let mut found = Vec::new();
     for entry in entries {
         let Some(value) = wanted(entry) else { continue };
         for job in &entry.jobs {
-            match first_asked.get(&job.id) {
+            match first_asked.get(&(job.target, &job.id)) {
                 Some((first, first_value)) if *first_value != value => {
-                    if reported.insert(&job.id) {
+                    if reported.insert((job.target, &job.id)) {
                         found.push((
                             job.id.clone(),
                             ((*first).to_owned(), *first_value),
@@ -539,7 +611,7 @@ fn conflicts<T: Copy + PartialEq>(
                 }
                 Some(_) => {}
                 None => {
-                    first_asked.insert(&job.id, (&entry.name, value));
+                    first_asked.insert((job.target, &job.id), (&entry.name, value));
                 }
             }
         }
@@ -599,6 +671,7 @@ mod tests {
         let text = format!("version: 1\njobs:\n{entries}");
         let loaded = plan::load_str("plan.yaml", &text).unwrap();
         let target = Target {
+            name: None,
             account_id: AccountId::parse("111122223333").unwrap(),
             region: "us-east-1".to_owned(),
             endpoint: None,
@@ -610,7 +683,19 @@ mod tests {
             poll_interval: Duration::from_secs(1),
             mode: RunMode::DryRun,
         };
-        resolve(&loaded.plan, fake, &reader(), target, settings).await
+        let reader = reader();
+        let places = [Place {
+            control: fake,
+            reader: &reader,
+            target: &target,
+        }];
+        resolve(
+            &loaded.plan,
+            &places,
+            &Scope::single(&loaded.plan),
+            settings,
+        )
+        .await
     }
 
     fn ids(entry: &ResolvedEntry) -> Vec<&str> {

@@ -104,9 +104,12 @@ pub struct RunSettings {
     pub mode: RunMode,
 }
 
-/// Where a run talks to: shown before confirmation and written in the report.
+/// One place a run talks to (an account in a region): shown before confirmation and written in the report.
+/// A plan without `targets:` has exactly one, without a name.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Target {
+    /// The plan's name for it (`prod-us`, `dr/us-west-2`); `None` for a plan without `targets:`.
+    pub name: Option<String>,
     /// The account every call names.
     pub account_id: AccountId,
     /// The region the client signs for.
@@ -160,12 +163,19 @@ pub enum GateSubject {
     /// Each job of the entry waits for its own status.
     OwnStatus,
     /// Every job of the entry waits for this other job's status.
-    OtherJob(JobId),
+    OtherJob {
+        /// The watched job's target: an index into `ResolvedPlan::targets`.
+        target: usize,
+        /// The watched job.
+        job: JobId,
+    },
 }
 
 /// One job an entry acts on, as seen while resolving.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ResolvedJob {
+    /// The job's target: an index into `ResolvedPlan::targets`.
+    pub target: usize,
     /// The job.
     pub id: JobId,
     /// Its description, when known.
@@ -210,10 +220,28 @@ impl ResolvedEntry {
 /// Everything a run needs, with no reference back to the plan file's syntax.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ResolvedPlan {
-    /// Account, region and endpoint.
-    pub target: Target,
+    /// Where the plan acts, in plan order (one for a plan without `targets:`). Jobs and gates name theirs
+    /// by index.
+    pub targets: Vec<Target>,
     /// Limits and timings.
     pub settings: RunSettings,
     /// Entries in plan order.
     pub entries: Vec<ResolvedEntry>,
+}
+
+impl Target {
+    /// How the operator names the target: its plan name, else `account in region`.
+    pub fn label(&self) -> String {
+        match &self.name {
+            Some(name) => name.clone(),
+            None => format!("{} in {}", self.account_id, self.region),
+        }
+    }
+}
+
+impl ResolvedPlan {
+    /// Whether the plan names several places (its overview, reports and gates then say which).
+    pub fn is_multi_target(&self) -> bool {
+        self.targets.len() > 1 || self.targets.iter().any(|t| t.name.is_some())
+    }
 }

@@ -265,7 +265,7 @@ impl SavedPlan {
                 gate: entry.gate.as_ref().map(|gate| SavedGate {
                     job_id: match &gate.subject {
                         GateSubject::OwnStatus => None,
-                        GateSubject::OtherJob(job) => Some(job.clone()),
+                        GateSubject::OtherJob { job, .. } => Some(job.clone()),
                     },
                     statuses: gate.statuses.clone(),
                     timeout_ms: millis(gate.timeout),
@@ -296,9 +296,9 @@ impl SavedPlan {
                 path: plan_path,
                 sha256,
             },
-            account_id: resolved.target.account_id.to_string(),
-            region: resolved.target.region.clone(),
-            endpoint: resolved.target.endpoint.clone(),
+            account_id: resolved.targets[0].account_id.to_string(),
+            region: resolved.targets[0].region.clone(),
+            endpoint: resolved.targets[0].endpoint.clone(),
             settings: SavedSettings {
                 concurrency: settings.concurrency,
                 rate_limit: settings.rate_limit,
@@ -399,6 +399,7 @@ impl SavedPlan {
             for job in &entry.jobs {
                 match now.get(&job.job_id) {
                     Some(Ok((status, priority, progress))) => jobs.push(ResolvedJob {
+                        target: 0,
                         id: job.job_id.clone(),
                         description: job.description.clone(),
                         status_seen: *status,
@@ -422,11 +423,16 @@ impl SavedPlan {
             entries.push(entry.resolved(jobs));
         }
         let resolved = ResolvedPlan {
-            target,
+            targets: vec![target.clone()],
             settings,
             entries,
         };
-        let watched: Watched = forecast::read_watched(&resolved, control, caller).await;
+        let place = crate::resolve::Place {
+            control,
+            reader: caller,
+            target: &target,
+        };
+        let watched: Watched = forecast::read_watched(&resolved, &[place]).await;
         let judged = forecast::forecast(&resolved, &watched);
         for (saved, judged) in self.entries.iter().zip(&judged.entries) {
             let by_id: HashMap<&JobId, &SavedJob> =
@@ -493,11 +499,12 @@ impl SavedPlan {
                 problem: error.to_string(),
             })?;
         let resolved = ResolvedPlan {
-            target: Target {
+            targets: vec![Target {
+                name: None,
                 account_id,
                 region: self.region.clone(),
                 endpoint: self.endpoint.clone(),
-            },
+            }],
             settings: self.run_settings(crate::resolved::RunMode::DryRun),
             entries: self
                 .entries
@@ -508,6 +515,7 @@ impl SavedPlan {
                             .jobs
                             .iter()
                             .map(|job| ResolvedJob {
+                                target: 0,
                                 id: job.job_id.clone(),
                                 description: job.description.clone(),
                                 status_seen: job.status,
@@ -530,17 +538,17 @@ impl SavedPlan {
             .iter()
             .filter_map(|entry| match &entry.gate {
                 Some(Gate {
-                    subject: GateSubject::OtherJob(job),
+                    subject: GateSubject::OtherJob { target, job },
                     ..
-                }) => Some(job),
+                }) => Some((*target, job)),
                 _ => None,
             })
-            .map(|job| {
+            .map(|(target, job)| {
                 let status = seen.get(job).map_or_else(
                     || Err("its status at review time is not in the saved plan".to_owned()),
                     |saved| Ok((saved.status, saved.progress.unwrap_or_default())),
                 );
-                (job.clone(), status)
+                ((target, job.clone()), status)
             })
             .collect();
         let mut judged = forecast::forecast(&resolved, &watched);
@@ -574,10 +582,9 @@ impl SavedEntry {
             after: self.after.clone(),
             jobs,
             gate: self.gate.as_ref().map(|gate| Gate {
-                subject: gate
-                    .job_id
-                    .clone()
-                    .map_or(GateSubject::OwnStatus, GateSubject::OtherJob),
+                subject: gate.job_id.clone().map_or(GateSubject::OwnStatus, |job| {
+                    GateSubject::OtherJob { target: 0, job }
+                }),
                 statuses: gate.statuses.clone(),
                 timeout: Duration::from_millis(gate.timeout_ms),
                 tasks: gate.tasks,

@@ -191,7 +191,7 @@ pub fn endpoint_override(flag: Option<&str>) -> Option<String> {
 }
 
 /// The endpoint override and where it came from (the flag or the variable's name).
-fn endpoint_source(flag: Option<&str>) -> Option<(&'static str, String)> {
+pub(crate) fn endpoint_source(flag: Option<&str>) -> Option<(&'static str, String)> {
     if let Some(url) = flag {
         return Some(("--endpoint-url", url.to_owned()));
     }
@@ -205,7 +205,7 @@ fn endpoint_source(flag: Option<&str>) -> Option<(&'static str, String)> {
 
 /// The `host:port` an endpoint URL connects to, after checking it is an http(s) URL with a host: the SDK
 /// would otherwise fail at the first call with its request dumped in `Debug` form.
-fn endpoint_authority(from: &'static str, url: &str) -> Result<String, ClientError> {
+pub(crate) fn endpoint_authority(from: &'static str, url: &str) -> Result<String, ClientError> {
     let lower = url.to_ascii_lowercase();
     let (rest, default_port) = if lower.starts_with("http://") {
         (&url["http://".len()..], 80)
@@ -249,7 +249,7 @@ fn endpoint_authority(from: &'static str, url: &str) -> Result<String, ClientErr
 /// Connects once to a custom endpoint before the first call: a closed port or an unknown host fails here in
 /// one line, instead of after every retry of the first read. Other failures (a slow link, a proxy) are left
 /// to the calls themselves, which time out and retry as usual.
-async fn check_endpoint_answers(
+pub(crate) async fn check_endpoint_answers(
     from: &'static str,
     url: &str,
     authority: &str,
@@ -390,7 +390,7 @@ async fn check_credentials(
     })
 }
 
-fn sdk_settings(
+pub(crate) fn sdk_settings(
     builder: aws_sdk_s3control::config::Builder,
     endpoint: Option<&str>,
     timeouts: Timeouts,
@@ -411,7 +411,7 @@ fn sdk_settings(
 
 /// STS gets the same limits as job calls: an endpoint that accepts and never answers must not hold the
 /// account lookup (and the run's set-up) forever.
-fn sts_timeouts(timeouts: Timeouts) -> aws_sdk_sts::config::timeout::TimeoutConfig {
+pub(crate) fn sts_timeouts(timeouts: Timeouts) -> aws_sdk_sts::config::timeout::TimeoutConfig {
     aws_sdk_sts::config::timeout::TimeoutConfig::builder()
         .operation_attempt_timeout(timeouts.attempt)
         .operation_timeout(timeouts.attempt)

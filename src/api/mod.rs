@@ -5,5 +5,6 @@ pub mod client;
 #[cfg(test)]
 pub mod fake;
 mod job_control;
+pub mod target_clients;
 
 pub use job_control::*;

@@ -31,7 +31,7 @@ use crate::report::json::ReportSink;
 use crate::report::progress::{LogWriter, ProgressReporter};
 use crate::report::run_record::RunMeta;
 use crate::report::summary::SummaryReporter;
-use crate::resolved::{ResolvedPlan, RunMode};
+use crate::resolved::{ResolvedPlan, RunMode, Target};
 
 /// Runs `s3plan apply`.
 pub fn run(args: &ApplyArgs, log: &LogWriter) -> i32 {
@@ -178,9 +178,10 @@ pub(crate) async fn run_plan(
     if asks || !crate::text::is_quiet() {
         // Judged as `plan` judges it (the gates' watched jobs read once), so the overview lists the same
         // lines `plan` prints: what is confirmed is what was reviewed.
-        let caller = session.reader(&signals.cancel);
+        let readers = session.readers(&signals.cancel);
+        let places = session.places(&session.controls, &readers);
         let watched = tokio::select! {
-            watched = forecast::read_watched(&resolved, session.control.as_ref(), &caller) => watched,
+            watched = forecast::read_watched(&resolved, &places) => watched,
             () = signals.cancel.cancelled() => return Err(CommandError::Interrupted),
         };
         let judged = forecast::forecast(&resolved, &watched);
@@ -280,7 +281,7 @@ pub(crate) async fn run_plan(
     };
     let summary = exec::run(
         resolved,
-        session.control.clone(),
+        session.controls.clone(),
         reporters,
         signals.cancel.clone(),
         options,
@@ -317,7 +318,7 @@ fn load_resume(path: &Path, session: &Session) -> Result<Resume, CommandError> {
     })?;
     let resume = Resume::from_records(&records);
     if let Some(run) = &resume.run {
-        let target = &session.target;
+        let target = &session.targets[0];
         let mut differs = Vec::new();
         if run.account != target.account_id {
             differs.push(format!(
@@ -571,22 +572,92 @@ fn overview(
         RunMode::Apply => "apply",
         RunMode::DryRun => "dry run (no changes)",
     };
-    let target = &resolved.target;
-    let mut text = format!(
-        "plan      {}\naccount   {}\nregion    {}\nendpoint  {}\nmode      {mode}\nlimits    {} in flight, {}/s changes, {}/s reads, poll every {}\nreport    {}\n",
-        plan.display(),
-        target.account_id,
-        target.region,
-        target.endpoint.as_deref().unwrap_or("AWS (default)"),
+    let mut text = format!("plan      {}\n", plan.display());
+    text.push_str(&where_it_runs(resolved));
+    text.push_str(&format!(
+        "mode      {mode}\nlimits    {} in flight{}, {}/s changes, {}/s reads{}, poll every {}\nreport    {}\n",
         resolved.settings.concurrency,
+        if resolved.targets.len() > 1 { " in all" } else { "" },
         resolved.settings.rate_limit,
         resolved.settings.poll_rate_limit,
+        if resolved.targets.len() > 1 { " per target" } else { "" },
         humantime::format_duration(resolved.settings.poll_interval),
         report.display(),
-    );
+    ));
     render_entries(&mut text, judged, all_jobs);
     text.push('\n');
     text
+}
+
+/// The account, region and endpoint of a one-target plan, or a line per target with its jobs (the run's
+/// `--target` selection included), so the operator sees every place the run touches.
+pub(crate) fn where_it_runs(resolved: &ResolvedPlan) -> String {
+    let endpoints: std::collections::BTreeSet<&str> = resolved
+        .targets
+        .iter()
+        .map(|t| t.endpoint.as_deref().unwrap_or("AWS (default)"))
+        .collect();
+    let endpoint = endpoints.into_iter().collect::<Vec<_>>().join(", ");
+    if !resolved.is_multi_target() {
+        let Some(target) = resolved.targets.first() else {
+            return String::new();
+        };
+        return format!(
+            "account   {}\nregion    {}\nendpoint  {endpoint}\n",
+            target.account_id, target.region
+        );
+    }
+    let mut jobs = vec![0usize; resolved.targets.len()];
+    for job in resolved.entries.iter().flat_map(|e| &e.jobs) {
+        if let Some(count) = jobs.get_mut(job.target) {
+            *count += 1;
+        }
+    }
+    let accounts: std::collections::BTreeSet<_> =
+        resolved.targets.iter().map(|t| &t.account_id).collect();
+    let regions: std::collections::BTreeSet<_> =
+        resolved.targets.iter().map(|t| &t.region).collect();
+    let mut text = format!(
+        "targets   {} ({}, {})\n",
+        resolved.targets.len(),
+        crate::text::plural(accounts.len(), "account"),
+        crate::text::plural(regions.len(), "region")
+    );
+    let width = resolved
+        .targets
+        .iter()
+        .map(|t| t.label().len())
+        .max()
+        .unwrap_or(0);
+    for (target, count) in resolved.targets.iter().zip(jobs) {
+        text.push_str(&format!(
+            "  {:<width$}  account {}  {:<14}  {}\n",
+            target.label(),
+            target.account_id,
+            target.region,
+            crate::text::plural(count, "job"),
+        ));
+    }
+    text.push_str(&format!("endpoint  {endpoint}\n"));
+    text
+}
+
+/// How the confirmation question names where the run acts.
+fn where_asked(resolved: &ResolvedPlan) -> String {
+    match resolved.targets.as_slice() {
+        [one] if !resolved.is_multi_target() => {
+            format!("in account {} ({})", one.account_id, one.region)
+        }
+        targets => format!(
+            "in {} ({})",
+            crate::text::plural(targets.len(), "target"),
+            targets
+                .iter()
+                .map(Target::label)
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    }
 }
 
 /// Asks the operator on the terminal; refuses without one.
@@ -598,8 +669,8 @@ async fn confirm(resolved: &ResolvedPlan, cancel: &CancellationToken) -> Result<
         ));
     }
     let question = format!(
-        "Apply these changes in account {} ({})? Type `yes` to go on: ",
-        resolved.target.account_id, resolved.target.region
+        "Apply these changes {}? Type `yes` to go on: ",
+        where_asked(resolved)
     );
     let answer = tokio::task::spawn_blocking(move || {
         console::note(question);

@@ -71,7 +71,7 @@ async fn jobs(args: &JobsArgs) -> Result<i32, CommandError> {
         }
     });
     let reader = session.reader(&cancel);
-    let control = Looking::new(session.control.clone());
+    let control = Looking::new(session.controls[0].clone());
     let outcome = if !args.ids.is_empty() {
         describe(args, &args.ids, &control, &reader).await
     } else {

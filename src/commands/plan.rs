@@ -94,16 +94,21 @@ async fn plan(args: &PlanArgs, all_jobs: bool) -> Result<bool, CommandError> {
     }
     let session = Session::open(&args.plan, &args.connect, RunMode::DryRun).await?;
     let cancel = CancellationToken::new();
-    let recorder = Recorder::new(session.control.clone());
+    let recorders: Vec<Arc<Recorder<_>>> = session
+        .controls
+        .iter()
+        .map(|control| Arc::new(Recorder::new(control.clone())))
+        .collect();
     let resolved = tokio::select! {
-        resolved = session.resolve_with(&recorder, &cancel) => resolved?,
+        resolved = session.resolve_with(&recorders, &cancel) => resolved?,
         _ = tokio::signal::ctrl_c() => {
             cancel.cancel();
             return Err(CommandError::Interrupted);
         }
     };
-    let caller = session.reader(&cancel);
-    let watched = forecast::read_watched(&resolved, &recorder, &caller).await;
+    let readers = session.readers(&cancel);
+    let places = session.places(&recorders, &readers);
+    let watched = forecast::read_watched(&resolved, &places).await;
     let judged = forecast::forecast(&resolved, &watched);
 
     let meta = session.plan_meta();
@@ -120,9 +125,10 @@ async fn plan(args: &PlanArgs, all_jobs: bool) -> Result<bool, CommandError> {
             let view = JsonView {
                 plan: &meta.path,
                 sha256: &meta.sha256,
-                account_id: resolved.target.account_id.as_str(),
-                region: &resolved.target.region,
-                endpoint: resolved.target.endpoint.as_deref(),
+                account_id: resolved.targets[0].account_id.as_str(),
+                region: &resolved.targets[0].region,
+                endpoint: resolved.targets[0].endpoint.as_deref(),
+                targets: targets_view(&resolved),
                 pending: judged.totals.pending(),
                 totals: &judged.totals,
                 entries: &judged.entries,
@@ -144,7 +150,7 @@ async fn plan(args: &PlanArgs, all_jobs: bool) -> Result<bool, CommandError> {
             args.max_age,
             &resolved,
             &judged,
-            &recorder.progress(),
+            &recorders.iter().flat_map(|r| r.progress()).collect(),
         );
         write_saved(out, &saved)?;
         crate::note!(
@@ -200,9 +206,10 @@ fn show_saved(args: &PlanArgs, saved: &SavedPlan, all_jobs: bool) -> Result<bool
             let view = JsonView {
                 plan: &plan,
                 sha256: &saved.plan.sha256,
-                account_id: resolved.target.account_id.as_str(),
-                region: &resolved.target.region,
-                endpoint: resolved.target.endpoint.as_deref(),
+                account_id: resolved.targets[0].account_id.as_str(),
+                region: &resolved.targets[0].region,
+                endpoint: resolved.targets[0].endpoint.as_deref(),
+                targets: targets_view(&resolved),
                 pending: judged.totals.pending(),
                 totals: &judged.totals,
                 entries: &judged.entries,
@@ -264,20 +271,49 @@ struct JsonView<'a> {
     account_id: &'a str,
     region: &'a str,
     endpoint: Option<&'a str>,
+    /// Every target, when the plan has `targets:` (`account_id` and `region` are then the first's).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    targets: Vec<TargetView>,
     pending: bool,
     totals: &'a Totals,
     entries: &'a [EntryForecast],
 }
 
+/// A target as `plan --format json` shows it.
+#[derive(Serialize)]
+struct TargetView {
+    name: String,
+    account_id: String,
+    region: String,
+    jobs: usize,
+}
+
+fn targets_view(resolved: &ResolvedPlan) -> Vec<TargetView> {
+    if !resolved.is_multi_target() {
+        return Vec::new();
+    }
+    resolved
+        .targets
+        .iter()
+        .enumerate()
+        .map(|(index, target)| TargetView {
+            name: target.label(),
+            account_id: target.account_id.to_string(),
+            region: target.region.clone(),
+            jobs: resolved
+                .entries
+                .iter()
+                .flat_map(|e| &e.jobs)
+                .filter(|j| j.target == index)
+                .count(),
+        })
+        .collect()
+}
+
 /// The human plan: header, one block per entry, totals.
 pub fn render(plan: &str, resolved: &ResolvedPlan, judged: &Forecast, all_jobs: bool) -> String {
-    let target = &resolved.target;
-    let mut text = format!(
-        "plan      {plan}\naccount   {}\nregion    {}\nendpoint  {}\n",
-        target.account_id,
-        target.region,
-        target.endpoint.as_deref().unwrap_or("AWS (default)"),
-    );
+    let mut text = format!("plan      {plan}\n");
+    text.push_str(&crate::commands::apply::where_it_runs(resolved));
     render_entries(&mut text, judged, all_jobs);
     text
 }
@@ -303,7 +339,8 @@ pub(crate) fn render_entries(text: &mut String, judged: &Forecast, all_jobs: boo
             );
         }
         let mut jobs: Vec<&JobForecast> = entry.jobs.iter().collect();
-        jobs.sort_by_key(|job| job.verdict);
+        // Grouped by target (plan order of first appearance is kept by the stable sort), then by verdict.
+        jobs.sort_by(|a, b| a.target.cmp(&b.target).then(a.verdict.cmp(&b.verdict)));
         let shown = if all_jobs {
             jobs.len()
         } else {
@@ -321,7 +358,14 @@ pub(crate) fn render_entries(text: &mut String, judged: &Forecast, all_jobs: boo
             .max()
             .unwrap_or(0)
             .min(DESCRIPTION_WIDTH);
+        let target_width = jobs
+            .iter()
+            .filter_map(|j| j.target.as_deref().map(str::len))
+            .max();
         for job in jobs {
+            if let Some(width) = target_width {
+                let _ = write!(text, "  {:<width$}", job.target.as_deref().unwrap_or("-"));
+            }
             let _ = writeln!(
                 text,
                 "  {:<12}  {:<id_width$}  {:<description_width$}  {}",

@@ -467,6 +467,7 @@ fn run_record(rebuilt: &Rebuilt) -> RunRecord {
         let at = job.last_at.or(started).unwrap_or_else(Timestamp::now);
         jobs.push(JobRecord {
             index,
+            target: 0,
             entry: entries[entry].0.clone(),
             job_id,
             description: job.description.clone(),
@@ -506,11 +507,12 @@ fn run_record(rebuilt: &Rebuilt) -> RunRecord {
         meta,
         info: rebuilt.run.as_ref().map(|r| {
             Arc::new(RunInfo {
-                target: Target {
+                targets: vec![Target {
+                    name: None,
                     account_id: r.account.clone(),
                     region: r.region.clone(),
                     endpoint: r.endpoint.clone(),
-                },
+                }],
                 mode: r.mode,
                 total_jobs: jobs.len(),
                 entries: entries.clone(),

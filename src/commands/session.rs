@@ -26,7 +26,7 @@ use crate::exec::retry::Caller;
 use crate::exec::retry::RetryPolicy;
 use crate::plan::{self, LoadedPlan};
 use crate::report::json::PlanMeta;
-use crate::resolve;
+use crate::resolve::{self, Place, Scope};
 use crate::resolved::{ResolvedPlan, RunMode, RunSettings, Target};
 use crate::sandbox::{Sandbox, SandboxHandle, Seed};
 use crate::saved::{self, SavedPlan, SavedPlanError};
@@ -46,12 +46,14 @@ pub(crate) enum Origin {
 pub(crate) struct Session {
     /// The plan or saved plan.
     pub origin: Origin,
-    /// Account, region and endpoint.
-    pub target: Target,
+    /// Where the plan acts (one target for a plan without `targets:`), in plan order.
+    pub targets: Vec<Target>,
+    /// Which targets each entry runs in.
+    pub scope: Scope,
     /// Merged limits and timings.
     pub settings: RunSettings,
-    /// The job API for the target account.
-    pub control: Arc<AwsJobControl>,
+    /// The job API of each target, in `targets` order.
+    pub controls: Vec<Arc<AwsJobControl>>,
     /// The in-process sandbox, kept alive for the session (`--sandbox`).
     pub sandbox: Option<SandboxHandle>,
 }
@@ -133,6 +135,7 @@ impl Session {
         let (clients, sandbox, account) =
             connect_to(connect, region, plan.account_id().map(AccountId::as_str)).await?;
         let target = Target {
+            name: None,
             account_id: account.clone(),
             region: clients.region.clone(),
             endpoint: clients.endpoint.clone(),
@@ -148,11 +151,13 @@ impl Session {
             },
         )?;
         let control = Arc::new(clients.job_control(account));
+        let scope = Scope::single(&loaded.plan);
         Ok(Self {
             origin: Origin::Plan(Box::new(loaded)),
-            target,
+            targets: vec![target],
+            scope,
             settings,
-            control,
+            controls: vec![control],
             sandbox,
         })
     }
@@ -225,6 +230,7 @@ impl Session {
         }
         let settings = merge_settings(connect, saved.run_settings(mode))?;
         let target = Target {
+            name: None,
             account_id: account.clone(),
             region: clients.region.clone(),
             endpoint: clients.endpoint.clone(),
@@ -232,9 +238,13 @@ impl Session {
         let control = Arc::new(clients.job_control(account));
         Ok(Self {
             origin: Origin::Saved(Box::new(saved)),
-            target,
+            targets: vec![target],
+            scope: Scope {
+                entries: Vec::new(),
+                gates: Vec::new(),
+            },
             settings,
-            control,
+            controls: vec![control],
             sandbox,
         })
     }
@@ -256,37 +266,39 @@ impl Session {
     /// Resolves every entry into jobs (reads only), stopping early when `cancel` fires. A saved plan is
     /// re-read job by job instead, and refused when a job moved.
     pub async fn resolve(&self, cancel: &CancellationToken) -> Result<ResolvedPlan, CommandError> {
-        self.resolve_with(self.control.as_ref(), cancel).await
+        self.resolve_with(&self.controls, cancel).await
     }
 
-    /// [`Session::resolve`] through `control` (e.g. a wrapper that records what it reads).
+    /// [`Session::resolve`] through `controls`, one per target (e.g. wrappers that record what they read).
     pub async fn resolve_with<C: JobControl>(
         &self,
-        control: &C,
+        controls: &[Arc<C>],
         cancel: &CancellationToken,
     ) -> Result<ResolvedPlan, CommandError> {
+        let readers = self.readers(cancel);
+        let places = self.places(controls, &readers);
         match &self.origin {
             Origin::Plan(loaded) => {
-                let reader = self.reader(cancel);
-                let resolving = resolve::resolve(
-                    &loaded.plan,
-                    control,
-                    &reader,
-                    self.target.clone(),
-                    self.settings.clone(),
-                );
-                Ok(with_patience_notes(
-                    resolving,
-                    self.settings.poll_rate_limit,
-                    self.control.health(),
+                let resolving =
+                    resolve::resolve(&loaded.plan, &places, &self.scope, self.settings.clone());
+                let health: Vec<_> = self.controls.iter().map(|c| c.health()).collect();
+                Ok(
+                    with_patience_notes(resolving, self.settings.poll_rate_limit, health)
+                        .await
+                        .map_err(Box::new)?,
                 )
-                .await
-                .map_err(Box::new)?)
             }
             Origin::Saved(saved) => {
-                let caller = self.reader(cancel);
+                let Some(place) = places.first() else {
+                    return Err(CommandError::Interrupted);
+                };
                 let resolved = saved
-                    .recheck(control, &caller, self.target.clone(), self.settings.clone())
+                    .recheck(
+                        place.control,
+                        place.reader,
+                        place.target.clone(),
+                        self.settings.clone(),
+                    )
                     .await;
                 if cancel.is_cancelled() {
                     return Err(CommandError::Interrupted);
@@ -296,8 +308,31 @@ impl Session {
         }
     }
 
-    /// A `Caller` for reads outside a run (gate subjects, saved-plan re-checks): the session's read limit
-    /// and the default retry policy.
+    /// The targets as the resolver and the forecast read them: each with its control and reader.
+    pub fn places<'a, C>(
+        &'a self,
+        controls: &'a [Arc<C>],
+        readers: &'a [Caller],
+    ) -> Vec<Place<'a, C>> {
+        self.targets
+            .iter()
+            .zip(controls)
+            .zip(readers)
+            .map(|((target, control), reader)| Place {
+                control: control.as_ref(),
+                reader,
+                target,
+            })
+            .collect()
+    }
+
+    /// One `Caller` per target for reads outside a run (resolution, gate subjects, saved-plan re-checks):
+    /// each target's own read limit (AWS limits each account in each region) and the default retry policy.
+    pub fn readers(&self, cancel: &CancellationToken) -> Vec<Caller> {
+        self.targets.iter().map(|_| self.reader(cancel)).collect()
+    }
+
+    /// A `Caller` for reads outside a run under one target's read limit, with the default retry policy.
     pub fn reader(&self, cancel: &CancellationToken) -> Caller {
         Caller {
             limiter: Arc::new(Limiter::new(
@@ -531,7 +566,7 @@ const PATIENCE_NOTE_EVERY: std::time::Duration = std::time::Duration::from_secs(
 async fn with_patience_notes<T>(
     work: impl Future<Output = T>,
     read_rate: f64,
-    health: &crate::api::aws::CallHealth,
+    health: Vec<&crate::api::aws::CallHealth>,
 ) -> T {
     let started = tokio::time::Instant::now();
     let mut notes = tokio::time::interval_at(started + PATIENCE_NOTE_EVERY, PATIENCE_NOTE_EVERY);
@@ -542,7 +577,7 @@ async fn with_patience_notes<T>(
             _ = notes.tick() => {
                 let after = started.elapsed().as_secs();
                 // Failing calls are retried with backoff: that, not the read rate, is the wait.
-                match health.failing() {
+                match health.iter().find_map(|h| h.failing()) {
                     Some((count, last)) => crate::note!(
                         "still resolving the plan after {after}s: the endpoint is not answering ({} failed, last: {last}); retrying",
                         crate::text::plural(usize::try_from(count).unwrap_or(usize::MAX), "call")

@@ -128,7 +128,10 @@ fn gate(kind: Kind, state: State, tasks: Tasks, status: JobStatus) -> Option<Opt
     };
     let other = |id: &str| {
         Some(Some(Gate {
-            subject: GateSubject::OtherJob(JobId::parse(&format!("{id}-{}", tasks.tag())).unwrap()),
+            subject: GateSubject::OtherJob {
+                target: 0,
+                job: JobId::parse(&format!("{id}-{}", tasks.tag())).unwrap(),
+            },
             statuses: vec![JobStatus::Complete],
             timeout: Duration::from_secs(60),
             tasks: tasks.limit(),
@@ -170,7 +173,7 @@ fn table(fake: &FakeJobControl) -> (Vec<ResolvedEntry>, Watched) {
         ] {
             let id = fake.add_job(&format!("{id}-{}", tasks.tag()), status);
             fake.set_progress(&id, tasks.progress());
-            watched.insert(id, Ok((status, tasks.progress())));
+            watched.insert((0, id), Ok((status, tasks.progress())));
         }
     }
     let actions = [
@@ -209,6 +212,7 @@ fn table(fake: &FakeJobControl) -> (Vec<ResolvedEntry>, Watched) {
                             name,
                             after: Vec::new(),
                             jobs: vec![ResolvedJob {
+                                target: 0,
                                 id,
                                 description: None,
                                 status_seen: status,
@@ -231,11 +235,12 @@ async fn forecast_equals_execution(mode: RunMode) {
     let fake = Arc::new(FakeJobControl::new());
     let (entries, watched) = table(&fake);
     let plan = ResolvedPlan {
-        target: Target {
+        targets: vec![Target {
+            name: None,
             account_id: AccountId::parse("111122223333").unwrap(),
             region: "us-east-1".to_owned(),
             endpoint: None,
-        },
+        }],
         settings: RunSettings {
             concurrency: 64,
             rate_limit: 1000.0,
@@ -251,7 +256,7 @@ async fn forecast_equals_execution(mode: RunMode) {
     reporters.add(outcomes.clone());
     let summary = run(
         plan,
-        fake,
+        vec![fake],
         reporters,
         CancellationToken::new(),
         RunOptions::default(),
@@ -316,6 +321,7 @@ fn regression_a_rerun_on_a_job_past_its_gate_is_already_done_in_the_plan() {
             reason: None,
         };
         let job = ResolvedJob {
+            target: 0,
             id: JobId::parse("8d116ece-1738-47d9-bd9c-172411e20b8f").unwrap(),
             description: None,
             status_seen: status,

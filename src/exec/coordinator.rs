@@ -26,6 +26,7 @@ use crate::exec::poller::GatePoller;
 use crate::exec::resume::Resume;
 use crate::exec::retry::{Caller, RetryPolicy};
 use crate::exec::scheduler;
+use crate::exec::site::Site;
 use crate::report::{ReportError, ReporterSet};
 use crate::resolved::ResolvedPlan;
 
@@ -187,17 +188,23 @@ impl RunState {
     }
 }
 
-/// Runs `plan` against `control`, reporting to `reporters`, until done or `cancel` fires.
+/// Runs `plan` against `controls` (one per target of the plan, in `plan.targets` order), reporting to
+/// `reporters`, until done or `cancel` fires.
 ///
 /// Never fails: per-job failures are outcomes, reporter failures are in the summary. The first
 /// cancellation stops new work; in-flight calls get `options.grace` to finish.
 pub async fn run<C: JobControl>(
     plan: ResolvedPlan,
-    control: Arc<C>,
+    controls: Vec<Arc<C>>,
     mut reporters: ReporterSet,
     cancel: CancellationToken,
     options: RunOptions,
 ) -> RunSummary {
+    assert_eq!(
+        controls.len(),
+        plan.targets.len(),
+        "one job API per target of the plan"
+    );
     let plan = Arc::new(plan);
     let start = Instant::now();
     let started_at = jiff::Timestamp::now();
@@ -206,29 +213,41 @@ pub async fn run<C: JobControl>(
     // Our own token: a failing reporter cancels the run without touching the caller's.
     let stop = cancel.child_token();
     let settings = &plan.settings;
-    let limiter = Arc::new(Limiter::new(
-        settings.rate_limit,
-        settings.poll_rate_limit,
-        settings.concurrency,
-    ));
-    let caller = Caller {
-        limiter,
-        emitter,
-        policy: options.retry.clone(),
-        cancel: stop.clone(),
-    };
+    // Rates and throttling adaptation per target (AWS limits each account in each region); the
+    // concurrency slots are the whole plan's.
+    let slots = Limiter::slots(settings.concurrency);
+    let sites: Vec<Site<C>> = controls
+        .into_iter()
+        .map(|control| {
+            let caller = Caller {
+                limiter: Arc::new(Limiter::sharing(
+                    settings.rate_limit,
+                    settings.poll_rate_limit,
+                    slots.clone(),
+                )),
+                emitter: emitter.clone(),
+                policy: options.retry.clone(),
+                cancel: stop.clone(),
+            };
+            let poller = GatePoller::new(control.clone(), caller.clone(), settings.poll_interval);
+            Site {
+                control,
+                caller,
+                poller,
+            }
+        })
+        .collect();
+    let pollers: Vec<GatePoller<C>> = sites.iter().map(|site| site.poller.clone()).collect();
     let names: Vec<Arc<str>> = plan
         .entries
         .iter()
         .map(|e| Arc::from(e.name.as_str()))
         .collect();
-    let poller = GatePoller::new(control.clone(), caller.clone(), settings.poll_interval);
     let journal_failed = Arc::new(std::sync::OnceLock::new());
     let ctx = Arc::new(Context {
         plan: plan.clone(),
-        control,
-        caller,
-        poller: poller.clone(),
+        sites,
+        emitter,
         journal: options.journal.clone(),
         names: names.clone(),
         cancel: stop.clone(),
@@ -248,7 +267,7 @@ pub async fn run<C: JobControl>(
         summary: RunSummary::default(),
     };
     let info = RunInfo {
-        target: plan.target.clone(),
+        targets: plan.targets.clone(),
         mode: settings.mode,
         entries: names
             .iter()
@@ -264,7 +283,11 @@ pub async fn run<C: JobControl>(
     };
     deliver(&mut reporters, &mut state, &stop, &first);
 
-    let poll_task = tokio::spawn(poller.run());
+    let poll_tasks: Vec<tokio::task::JoinHandle<()>> = pollers
+        .into_iter()
+        .map(|poller| tokio::spawn(poller.run()))
+        .collect();
+    let stop_polling = || poll_tasks.iter().for_each(|task| task.abort());
     let mut exec_task = tokio::spawn(scheduler::execute(ctx));
     let mut exec_done = false;
     let mut grace_until: Option<Instant> = None;
@@ -295,8 +318,8 @@ pub async fn run<C: JobControl>(
             }
             _ = &mut exec_task, if !exec_done => {
                 exec_done = true;
-                // The poller holds the last sender; the channel closes once it is gone.
-                poll_task.abort();
+                // The pollers hold the last senders; the channel closes once they are gone.
+                stop_polling();
             }
             () = stop.cancelled(), if grace_until.is_none() => {
                 state.summary.interrupted = true;
@@ -306,7 +329,7 @@ pub async fn run<C: JobControl>(
                 state.summary.interrupted = true;
                 stop.cancel();
                 exec_task.abort();
-                poll_task.abort();
+                stop_polling();
                 while let Ok(event) = rx.try_recv() {
                     deliver(&mut reporters, &mut state, &stop, &event);
                 }

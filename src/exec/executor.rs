@@ -18,12 +18,13 @@ use crate::decision::{
     ActionJudgment, Decision, GateView as DecisionGate, JobView, Verdict, decide,
 };
 use crate::event::{ErrorView, EventKind, GateView, JobIndex, JobRecord};
+use crate::exec::emitter::Emitter;
 use crate::exec::journal::{Journal, JournalError};
 use crate::exec::mutation::{Step, mutate};
 use crate::exec::outcome::{GateCheck, Outcome};
-use crate::exec::poller::{GateNews, GatePoller, Seen};
+use crate::exec::poller::{GateNews, Seen};
 use crate::exec::resume::{Prior, Resume};
-use crate::exec::retry::Caller;
+use crate::exec::site::Site;
 use crate::exec::unmade::{UnmadeGate, unmade_gates};
 use crate::resolved::{Action, GateSubject, ResolvedEntry, ResolvedPlan, RunMode};
 
@@ -46,12 +47,10 @@ pub enum JobState {
 pub struct Context<C> {
     /// The plan being run.
     pub plan: Arc<ResolvedPlan>,
-    /// The API.
-    pub control: Arc<C>,
-    /// Limits, retries and attempt events.
-    pub caller: Caller,
-    /// The shared gate poller.
-    pub poller: GatePoller<C>,
+    /// Each target's API, limits and gate poller, in `plan.targets` order.
+    pub sites: Vec<Site<C>>,
+    /// Where the run's events go.
+    pub emitter: Emitter,
     /// The pre-send hook of mutating attempts.
     pub journal: Arc<dyn Journal>,
     /// Entry names, shared by every record.
@@ -72,6 +71,25 @@ impl<C> Context<C> {
     fn mode(&self) -> RunMode {
         self.plan.settings.mode
     }
+
+    /// The site of target `target`.
+    pub(crate) fn site(&self, target: usize) -> &Site<C> {
+        &self.sites[target]
+    }
+
+    /// The site of the job at `index`.
+    pub(crate) fn site_of(&self, index: JobIndex) -> &Site<C> {
+        self.site(self.plan.entries[index.entry].jobs[index.job].target)
+    }
+
+    /// How a gate's subject is named in reasons: `job ID`, with its target when the plan has several.
+    pub(crate) fn watched_name(&self, target: usize, job: &JobId) -> String {
+        if self.plan.is_multi_target() {
+            format!("job {job} in {}", self.plan.targets[target].label())
+        } else {
+            format!("job {job}")
+        }
+    }
 }
 
 /// A record for a job that never started.
@@ -86,6 +104,7 @@ pub fn not_run_record(
     let now = Timestamp::now();
     JobRecord {
         index,
+        target: job.target,
         entry: names[index.entry].clone(),
         job_id: job.id.clone(),
         description: job.description.clone(),
@@ -109,7 +128,7 @@ pub fn not_run_record(
 pub(crate) async fn run_job<C: JobControl>(ctx: Arc<Context<C>>, index: JobIndex) -> JobRecord {
     let entry = &ctx.plan.entries[index.entry];
     let job = &entry.jobs[index.job];
-    let emitter = &ctx.caller.emitter;
+    let emitter = &ctx.emitter;
     let mut record = not_run_record(&ctx.plan, &ctx.names, index, String::new());
     record.started_at = Timestamp::now();
     record.reason = None;
@@ -184,7 +203,7 @@ pub(crate) async fn run_job<C: JobControl>(ctx: Arc<Context<C>>, index: JobIndex
                     })
                     .await;
                 let waited_from = Instant::now();
-                let (next, seen) = wait_gate(&ctx, &job.id, &gate).await;
+                let (next, seen) = wait_gate(&ctx, index, &job.id, &gate).await;
                 record.waited = waited_from.elapsed();
                 if let Some(seen) = seen
                     && gate.subject == GateSubject::OwnStatus
@@ -345,15 +364,16 @@ fn gate_needed(entry: &ResolvedEntry, actions: &[Action], view: JobView) -> bool
 /// last status and task counters seen.
 async fn wait_gate<C: JobControl>(
     ctx: &Context<C>,
+    index: JobIndex,
     own: &JobId,
     gate: &GateView,
 ) -> (Result<(), Step>, Option<Seen>) {
-    let watched = match &gate.subject {
-        GateSubject::OwnStatus => own,
-        GateSubject::OtherJob(other) => other,
+    let (site, watched) = match &gate.subject {
+        GateSubject::OwnStatus => (ctx.site_of(index), own),
+        GateSubject::OtherJob { target, job } => (ctx.site(*target), job),
     };
     let wanted: Arc<[JobStatus]> = gate.statuses.clone().into();
-    let rx = ctx.poller.watch(watched, wanted, gate.tasks);
+    let rx = site.poller.watch(watched, wanted, gate.tasks);
     let news = tokio::select! {
         news = tokio::time::timeout(gate.timeout, rx) => news,
         () = ctx.cancel.cancelled() => {
@@ -363,7 +383,7 @@ async fn wait_gate<C: JobControl>(
     let names: Vec<&str> = gate.statuses.iter().map(|s| s.as_str()).collect();
     let whose = match &gate.subject {
         GateSubject::OwnStatus => "the job".to_owned(),
-        GateSubject::OtherJob(other) => format!("job {other}"),
+        GateSubject::OtherJob { target, job } => ctx.watched_name(*target, job),
     };
     match news {
         Ok(Ok(GateNews::Holds(seen))) => (Ok(()), Some(seen)),
@@ -412,10 +432,11 @@ async fn read_before_resuming<C: JobControl>(
     index: JobIndex,
     job: &JobId,
 ) -> Result<JobView, Step> {
-    let described = ctx
+    let site = ctx.site_of(index);
+    let described = site
         .caller
         .call(ApiCall::DescribeJob, Some(index), |_| {
-            ctx.control.describe_job(job)
+            site.control.describe_job(job)
         })
         .await;
     match described.result {
@@ -450,10 +471,11 @@ async fn decide_refreshed<C: JobControl>(
     if decided.verdict != Verdict::Impossible {
         return (view, decided);
     }
-    let described = ctx
+    let site = ctx.site_of(index);
+    let described = site
         .caller
         .call(ApiCall::DescribeJob, Some(index), |_| {
-            ctx.control.describe_job(job)
+            site.control.describe_job(job)
         })
         .await;
     match described.result {
@@ -629,6 +651,7 @@ mod tests {
     fn job(fake: &FakeJobControl, id: &str, status: JobStatus) -> ResolvedJob {
         let id = fake.add_job(id, status);
         ResolvedJob {
+            target: 0,
             id,
             description: None,
             status_seen: status,
@@ -664,18 +687,26 @@ mod tests {
         cancel: CancellationToken,
     ) -> Outcomes {
         let plan = ResolvedPlan {
-            target: Target {
+            targets: vec![Target {
+                name: None,
                 account_id: AccountId::parse("111122223333").unwrap(),
                 region: "us-east-1".to_owned(),
                 endpoint: None,
-            },
+            }],
             settings,
             entries,
         };
         let collect = Collect::default();
         let mut reporters = ReporterSet::new();
         reporters.add(collect.clone());
-        let summary = run(plan, fake.clone(), reporters, cancel, RunOptions::default()).await;
+        let summary = run(
+            plan,
+            vec![fake.clone()],
+            reporters,
+            cancel,
+            RunOptions::default(),
+        )
+        .await;
         let events = collect.0.lock().unwrap().clone();
         Outcomes { summary, events }
     }
@@ -842,6 +873,7 @@ mod tests {
     async fn a_missing_job_fails_with_the_aws_code() {
         let fake = Arc::new(FakeJobControl::new());
         let ghost = ResolvedJob {
+            target: 0,
             id: JobId::parse("ghost-job").unwrap(),
             description: None,
             status_seen: JobStatus::Active,
@@ -979,13 +1011,27 @@ mod tests {
             ],
             Some(TargetStatus::Ready),
         );
-        go.gate = gate(GateSubject::OtherJob(watched), &[JobStatus::Complete], 600);
+        go.gate = gate(
+            GateSubject::OtherJob {
+                target: 0,
+                job: watched,
+            },
+            &[JobStatus::Complete],
+            600,
+        );
         let mut stop = entry(
             "stop",
             vec![job(&fake, "down-c", JobStatus::Suspended)],
             Some(TargetStatus::Ready),
         );
-        stop.gate = gate(GateSubject::OtherJob(doomed), &[JobStatus::Complete], 600);
+        stop.gate = gate(
+            GateSubject::OtherJob {
+                target: 0,
+                job: doomed,
+            },
+            &[JobStatus::Complete],
+            600,
+        );
         let out = run_plan(&fake, RunMode::Apply, vec![go, stop]).await;
         for id in ["down-a", "down-b"] {
             let record = out.record(id);
@@ -1056,6 +1102,7 @@ mod tests {
             Some(TargetStatus::Ready),
         );
         let ghost = ResolvedJob {
+            target: 0,
             id: JobId::parse("chain-ghost").unwrap(),
             description: None,
             status_seen: JobStatus::Suspended,
@@ -1485,11 +1532,12 @@ mod tests {
         let mut s = settings(RunMode::Apply);
         s.concurrency = 1;
         let plan = ResolvedPlan {
-            target: Target {
+            targets: vec![Target {
+                name: None,
                 account_id: AccountId::parse("111122223333").unwrap(),
                 region: "us-east-1".to_owned(),
                 endpoint: None,
-            },
+            }],
             settings: s,
             entries: vec![entry(
                 "e",
@@ -1507,7 +1555,14 @@ mod tests {
         let mut reporters = ReporterSet::new();
         reporters.add(collect.clone());
         let start = tokio::time::Instant::now();
-        let summary = run(plan, fake, reporters, CancellationToken::new(), options).await;
+        let summary = run(
+            plan,
+            vec![fake],
+            reporters,
+            CancellationToken::new(),
+            options,
+        )
+        .await;
         assert!(start.elapsed() < Duration::from_secs(3));
         assert!(summary.interrupted);
         assert_eq!(
@@ -1580,11 +1635,12 @@ mod tests {
             acks: Mutex::new(0),
         });
         let plan = ResolvedPlan {
-            target: Target {
+            targets: vec![Target {
+                name: None,
                 account_id: AccountId::parse("111122223333").unwrap(),
                 region: "us-east-1".to_owned(),
                 endpoint: None,
-            },
+            }],
             settings: settings(RunMode::Apply),
             entries: vec![entry("e", jobs, Some(TargetStatus::Cancelled))],
         };
@@ -1594,7 +1650,7 @@ mod tests {
         };
         let summary = run(
             plan,
-            fake.clone(),
+            vec![fake.clone()],
             ReporterSet::new(),
             CancellationToken::new(),
             options,
@@ -1631,11 +1687,12 @@ mod tests {
         let mut e = entry("e", vec![slow], Some(TargetStatus::Ready));
         e.gate = gate(GateSubject::OwnStatus, &[JobStatus::Suspended], 600);
         let plan = ResolvedPlan {
-            target: Target {
+            targets: vec![Target {
+                name: None,
                 account_id: AccountId::parse("111122223333").unwrap(),
                 region: "us-east-1".to_owned(),
                 endpoint: None,
-            },
+            }],
             settings: settings(RunMode::Apply),
             entries: vec![e],
         };
@@ -1644,7 +1701,7 @@ mod tests {
         reporters.add(ticks.clone());
         let summary = run(
             plan,
-            fake,
+            vec![fake],
             reporters,
             CancellationToken::new(),
             RunOptions::default(),
@@ -1687,11 +1744,12 @@ mod tests {
         );
         second.gate = gate(GateSubject::OwnStatus, &[JobStatus::Suspended], 3600);
         let plan = ResolvedPlan {
-            target: Target {
+            targets: vec![Target {
+                name: None,
                 account_id: AccountId::parse("111122223333").unwrap(),
                 region: "us-east-1".to_owned(),
                 endpoint: None,
-            },
+            }],
             settings: settings(RunMode::Apply),
             entries: vec![first, second],
         };
@@ -1700,7 +1758,7 @@ mod tests {
         reporters.add(Broken).add(collect.clone());
         let summary = run(
             plan,
-            fake.clone(),
+            vec![fake.clone()],
             reporters,
             CancellationToken::new(),
             RunOptions::default(),

@@ -161,7 +161,7 @@ impl FileJournal {
         resolved: &ResolvedPlan,
         resume: &Resume,
     ) -> Result<(), JournalError> {
-        let target = &resolved.target;
+        let target = &resolved.targets[0];
         let mut lines = vec![Line::Run(RunLine {
             format: FORMAT_VERSION,
             started_at: jiff::Timestamp::now(),

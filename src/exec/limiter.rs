@@ -221,10 +221,22 @@ pub struct Limiter {
 impl Limiter {
     /// Limits mutations to `rate_limit` per second and `concurrency` in flight, reads to `poll_rate_limit`.
     pub fn new(rate_limit: f64, poll_rate_limit: f64, concurrency: u32) -> Self {
+        Self::sharing(rate_limit, poll_rate_limit, Self::slots(concurrency))
+    }
+
+    /// The concurrency slots of a plan, to share between the limiters of its targets.
+    pub fn slots(concurrency: u32) -> Arc<Semaphore> {
+        Arc::new(Semaphore::new(concurrency.max(1) as usize))
+    }
+
+    /// Limits one target's mutations to `rate_limit` per second and its reads to `poll_rate_limit` (AWS
+    /// applies its limits per account and region), with mutations in flight capped by `slots`, which the
+    /// plan's other targets share (`concurrency` is the whole plan's).
+    pub fn sharing(rate_limit: f64, poll_rate_limit: f64, slots: Arc<Semaphore>) -> Self {
         Self {
             mutations: Lane::new(rate_limit),
             reads: Lane::new(poll_rate_limit),
-            in_flight: Arc::new(Semaphore::new(concurrency.max(1) as usize)),
+            in_flight: slots,
             first_attempts: tokio::sync::Mutex::new(()),
         }
     }
@@ -246,16 +258,24 @@ impl Limiter {
     /// attempts still queued (with thousands queued at a low rate, a retry behind them would outlive its
     /// job's retry budget). Hold the permit until the answer arrives.
     pub async fn acquire_as(&self, call: ApiCall, turn: Turn) -> Permit {
-        // The semaphore is never closed, so acquiring only waits.
+        // The lane's turn comes before the concurrency slot: the slots are shared by every target of the
+        // plan, and a slot held while waiting for a slow target's rate would starve the fast ones. The
+        // semaphore is never closed, so acquiring only waits.
         let slot = match (call.is_mutation(), turn) {
-            (false, _) => None,
-            (true, Turn::Retry) => self.in_flight.clone().acquire_owned().await.ok(),
+            (false, _) => {
+                self.lane(call).wait().await;
+                None
+            }
+            (true, Turn::Retry) => {
+                self.lane(call).wait().await;
+                self.in_flight.clone().acquire_owned().await.ok()
+            }
             (true, Turn::First) => {
                 let _turn = self.first_attempts.lock().await;
+                self.lane(call).wait().await;
                 self.in_flight.clone().acquire_owned().await.ok()
             }
         };
-        self.lane(call).wait().await;
         Permit {
             sent_at: Instant::now(),
             _slot: slot,

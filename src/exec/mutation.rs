@@ -59,7 +59,8 @@ pub(crate) async fn mutate<C: JobControl>(
     let reason = ctx.plan.entries[index.entry].reason.as_deref();
     // Whether the last attempt's intent failed to be recorded (its request was then never sent).
     let unrecorded = &AtomicBool::new(false);
-    let called = ctx
+    let site = ctx.site_of(index);
+    let called = site
         .caller
         .call(call, Some(index), |attempt| {
             let intent = Intent {
@@ -83,12 +84,12 @@ pub(crate) async fn mutate<C: JobControl>(
                 }
                 unrecorded.store(false, Ordering::Relaxed);
                 let result = match action {
-                    Action::SetPriority(priority) => ctx
+                    Action::SetPriority(priority) => site
                         .control
                         .update_job_priority(job, priority)
                         .await
                         .map(|a| (Answered::Priority(a.value), a.request_id)),
-                    Action::SetStatus(target) => ctx
+                    Action::SetStatus(target) => site
                         .control
                         .update_job_status(job, target, reason)
                         .await
@@ -248,10 +249,11 @@ async fn recheck<C: JobControl>(
 ) -> Step {
     let resolved = &ctx.plan.entries[index.entry].jobs[index.job];
     let job = &resolved.id;
-    let described = ctx
+    let site = ctx.site_of(index);
+    let described = site
         .caller
         .call(ApiCall::DescribeJob, Some(index), |_| {
-            ctx.control.describe_job(job)
+            site.control.describe_job(job)
         })
         .await;
     let Ok(answer) = described.result else {

@@ -161,6 +161,7 @@ impl Resume {
                 });
             let status_seen = answered.unwrap_or(JobStatus::Suspended);
             entry.jobs.push(ResolvedJob {
+                target: 0,
                 id: id.clone(),
                 description: None,
                 status_seen,

@@ -30,7 +30,7 @@ enum EntryState {
 /// Runs every entry of the plan; returns when every job has a `JobFinished` event.
 pub async fn execute<C: JobControl>(ctx: Arc<Context<C>>) {
     let plan = ctx.plan.clone();
-    let emitter = ctx.caller.emitter.clone();
+    let emitter = ctx.emitter.clone();
     let mut entries = vec![EntryState::Pending; plan.entries.len()];
     let mut queue: VecDeque<JobIndex> = VecDeque::new();
     let mut active = FuturesUnordered::new();
@@ -180,7 +180,33 @@ async fn start_entries(
                 remaining: entry.jobs.len(),
                 failed: false,
             };
-            queue.extend((0..entry.jobs.len()).map(|job| JobIndex { entry: index, job }));
+            queue.extend(interleaved_by_target(entry).map(|job| JobIndex { entry: index, job }));
         }
     }
+}
+
+/// An entry's job indexes taking each target in turn (its first job of every target, then its second, ...),
+/// so an entry over many targets starts work in all of them at once instead of one target after another
+/// (each target has its own rate: a queue ordered by target would leave most rates idle). One target keeps
+/// plan order.
+fn interleaved_by_target(
+    entry: &crate::resolved::ResolvedEntry,
+) -> impl Iterator<Item = usize> + '_ {
+    let mut by_target: std::collections::BTreeMap<usize, VecDeque<usize>> = Default::default();
+    for (job, resolved) in entry.jobs.iter().enumerate() {
+        by_target.entry(resolved.target).or_default().push_back(job);
+    }
+    let mut lanes: Vec<VecDeque<usize>> = by_target.into_values().collect();
+    let mut turn = 0;
+    std::iter::from_fn(move || {
+        while !lanes.is_empty() {
+            turn %= lanes.len();
+            if let Some(job) = lanes[turn].pop_front() {
+                turn += 1;
+                return Some(job);
+            }
+            lanes.remove(turn);
+        }
+        None
+    })
 }

@@ -39,10 +39,14 @@ impl UnmadeGate {
 pub fn unmade_gates(plan: &ResolvedPlan) -> Vec<UnmadeGate> {
     // Every job of the plan by id, with the entries naming it, so each gated job costs one look-up rather
     // than a scan of the whole plan (plans reach 100,000 jobs).
-    let mut by_id: HashMap<&JobId, Vec<(usize, &ResolvedJob)>> = HashMap::new();
+    // Keyed by target as well: the same id in another account or region is another job.
+    let mut by_id: HashMap<(usize, &JobId), Vec<(usize, &ResolvedJob)>> = HashMap::new();
     for (index, entry) in plan.entries.iter().enumerate() {
         for job in &entry.jobs {
-            by_id.entry(&job.id).or_default().push((index, job));
+            by_id
+                .entry((job.target, &job.id))
+                .or_default()
+                .push((index, job));
         }
     }
     let mut found = Vec::new();
@@ -51,11 +55,11 @@ pub fn unmade_gates(plan: &ResolvedPlan) -> Vec<UnmadeGate> {
             continue;
         };
         for job in &entry.jobs {
-            let watched = match &gate.subject {
-                GateSubject::OwnStatus => &job.id,
-                GateSubject::OtherJob(other) => other,
+            let (site, watched) = match &gate.subject {
+                GateSubject::OwnStatus => (job.target, &job.id),
+                GateSubject::OtherJob { target, job } => (*target, job),
             };
-            let named = by_id.get(watched).map_or(&[][..], Vec::as_slice);
+            let named = by_id.get(&(site, watched)).map_or(&[][..], Vec::as_slice);
             if let Some(changed_by) = changer(plan, index, named, gate) {
                 found.push(UnmadeGate {
                     entry: index,
@@ -120,6 +124,7 @@ mod tests {
 
     fn job(name: &str, status: JobStatus) -> ResolvedJob {
         ResolvedJob {
+            target: 0,
             id: id(name),
             description: None,
             status_seen: status,
@@ -151,11 +156,12 @@ mod tests {
 
     fn plan(entries: Vec<ResolvedEntry>) -> ResolvedPlan {
         ResolvedPlan {
-            target: Target {
+            targets: vec![Target {
+                name: None,
                 account_id: AccountId::parse("111122223333").unwrap(),
                 region: "us-east-1".to_owned(),
                 endpoint: None,
-            },
+            }],
             settings: RunSettings {
                 concurrency: 4,
                 rate_limit: 10.0,
@@ -184,7 +190,13 @@ mod tests {
                 "cancel-b",
                 vec![job("job-b", JobStatus::Suspended)],
                 TargetStatus::Cancelled,
-                Some((GateSubject::OtherJob(id("job-a")), JobStatus::Active)),
+                Some((
+                    GateSubject::OtherJob {
+                        target: 0,
+                        job: id("job-a"),
+                    },
+                    JobStatus::Active,
+                )),
             ),
         ]);
         let unmade = unmade_gates(&plan);
@@ -228,7 +240,13 @@ mod tests {
                 "cancel-b",
                 vec![job("job-b", JobStatus::Suspended)],
                 TargetStatus::Cancelled,
-                Some((GateSubject::OtherJob(id("job-a")), JobStatus::Active)),
+                Some((
+                    GateSubject::OtherJob {
+                        target: 0,
+                        job: id("job-a"),
+                    },
+                    JobStatus::Active,
+                )),
             ),
         ]);
         assert!(unmade_gates(&untouched).is_empty());
@@ -244,7 +262,13 @@ mod tests {
                 "cancel-b",
                 vec![job("job-b", JobStatus::Suspended)],
                 TargetStatus::Cancelled,
-                Some((GateSubject::OtherJob(id("job-a")), JobStatus::Active)),
+                Some((
+                    GateSubject::OtherJob {
+                        target: 0,
+                        job: id("job-a"),
+                    },
+                    JobStatus::Active,
+                )),
             ),
         ]);
         assert!(unmade_gates(&holds).is_empty());
@@ -253,7 +277,13 @@ mod tests {
             "cancel-b",
             vec![job("job-b", JobStatus::Suspended)],
             TargetStatus::Cancelled,
-            Some((GateSubject::OtherJob(id("job-z")), JobStatus::Active)),
+            Some((
+                GateSubject::OtherJob {
+                    target: 0,
+                    job: id("job-z"),
+                },
+                JobStatus::Active,
+            )),
         )]);
         assert!(unmade_gates(&outside).is_empty());
         // Another entry only raises job-a's priority: its status is its own to move.
@@ -265,7 +295,13 @@ mod tests {
                 "cancel-b",
                 vec![job("job-b", JobStatus::Suspended)],
                 TargetStatus::Cancelled,
-                Some((GateSubject::OtherJob(id("job-a")), JobStatus::Complete)),
+                Some((
+                    GateSubject::OtherJob {
+                        target: 0,
+                        job: id("job-a"),
+                    },
+                    JobStatus::Complete,
+                )),
             ),
         ]);
         assert!(unmade_gates(&priority_only).is_empty());

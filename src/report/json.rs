@@ -28,9 +28,9 @@ pub fn render(record: &RunRecord, out: &mut dyn Write) -> std::io::Result<()> {
             path: &record.meta.plan.path,
             sha256: &record.meta.plan.sha256,
         },
-        account_id: info.map(|i| i.target.account_id.as_str()),
-        region: info.map(|i| i.target.region.as_str()),
-        endpoint: info.and_then(|i| i.target.endpoint.as_deref()),
+        account_id: info.map(|i| i.targets[0].account_id.as_str()),
+        region: info.map(|i| i.targets[0].region.as_str()),
+        endpoint: info.and_then(|i| i.targets[0].endpoint.as_deref()),
         run_by: record.meta.operator.as_deref(),
         mode: info.map(|i| i.mode),
         started_at: record.started_at.map(|t| t.to_string()),
@@ -234,6 +234,7 @@ mod tests {
     fn record(entry: &Arc<str>, job: usize, id: &str, outcome: Outcome) -> JobRecord {
         JobRecord {
             index: JobIndex { entry: 0, job },
+            target: 0,
             entry: entry.clone(),
             job_id: JobId::parse(id).unwrap(),
             description: Some(format!("nightly {id}")),
@@ -275,11 +276,12 @@ mod tests {
         );
         let entry: Arc<str> = Arc::from("cancel-nightly");
         let info = RunInfo {
-            target: Target {
+            targets: vec![Target {
+                name: None,
                 account_id: AccountId::parse("111122223333").unwrap(),
                 region: "us-east-1".to_owned(),
                 endpoint: Some("http://127.0.0.1:9000".to_owned()),
-            },
+            }],
             mode: RunMode::Apply,
             entries: vec![(entry.clone(), 3)],
             total_jobs: 3,

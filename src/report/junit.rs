@@ -49,9 +49,12 @@ fn run_properties(record: &RunRecord) -> Vec<Property> {
         Property::new("plan_sha256", meta.plan.sha256.as_str()),
     ];
     if let Some(info) = &record.info {
-        properties.push(Property::new("account_id", info.target.account_id.as_str()));
-        properties.push(Property::new("region", info.target.region.as_str()));
-        if let Some(endpoint) = &info.target.endpoint {
+        properties.push(Property::new(
+            "account_id",
+            info.targets[0].account_id.as_str(),
+        ));
+        properties.push(Property::new("region", info.targets[0].region.as_str()));
+        if let Some(endpoint) = &info.targets[0].endpoint {
             properties.push(Property::new("endpoint", endpoint.as_str()));
         }
         let mode = match info.mode {

@@ -58,10 +58,10 @@ pub fn render(record: &RunRecord, out: &mut dyn Write) -> std::io::Result<()> {
         writeln!(
             out,
             "| Account | {} |",
-            cell(info.target.account_id.as_str())
+            cell(info.targets[0].account_id.as_str())
         )?;
-        writeln!(out, "| Region | {} |", cell(&info.target.region))?;
-        let endpoint = info.target.endpoint.as_deref().unwrap_or("AWS default");
+        writeln!(out, "| Region | {} |", cell(&info.targets[0].region))?;
+        let endpoint = info.targets[0].endpoint.as_deref().unwrap_or("AWS default");
         writeln!(out, "| Endpoint | {} |", cell(endpoint))?;
     }
     if let Some(operator) = &record.meta.operator {

@@ -268,7 +268,7 @@ fn gate_text(gate: &GateView) -> String {
     let statuses = statuses.join(" or ");
     match &gate.subject {
         GateSubject::OwnStatus => format!("own status {statuses}"),
-        GateSubject::OtherJob(id) => format!("job {id} to be {statuses}"),
+        GateSubject::OtherJob { job: id, .. } => format!("job {id} to be {statuses}"),
     }
 }
 
@@ -325,7 +325,7 @@ impl RunProgress {
             EventKind::JobWaiting { index, job, gate } => {
                 let watched = match &gate.subject {
                     GateSubject::OwnStatus => job.clone(),
-                    GateSubject::OtherJob(other) => other.clone(),
+                    GateSubject::OtherJob { job: other, .. } => other.clone(),
                 };
                 if self.waiting.insert(*index, watched).is_none()
                     && let Some(e) = self.entries.get_mut(index.entry)
@@ -390,7 +390,11 @@ impl RunProgress {
             // Every job of an entry watches the same other job: its numbers are shown once.
             if entry.waiting > 0
                 && let Some(GateView {
-                    subject: GateSubject::OtherJob(other),
+                    subject:
+                        GateSubject::OtherJob {
+                            target: 0,
+                            job: other,
+                        },
                     ..
                 }) = &entry.gate
                 && let Some(&(status, tasks)) = self.watched.get(other)
@@ -809,8 +813,8 @@ impl Lines {
                     clock(event.elapsed),
                     crate::text::plural(info.total_jobs, "job"),
                     crate::text::plural(info.entries.len(), "entry"),
-                    info.target.account_id.as_str(),
-                    info.target.region
+                    info.targets[0].account_id.as_str(),
+                    info.targets[0].region
                 )?;
             }
             EventKind::EntryFinished { entry, .. } => {
@@ -950,11 +954,12 @@ mod tests {
 
     fn info(entries: &[(&str, usize)]) -> EventKind {
         EventKind::RunStarted(Arc::new(RunInfo {
-            target: Target {
+            targets: vec![Target {
+                name: None,
                 account_id: AccountId::parse("111122223333").unwrap(),
                 region: "us-east-1".to_owned(),
                 endpoint: None,
-            },
+            }],
             mode: RunMode::Apply,
             entries: entries.iter().map(|(n, c)| (Arc::from(*n), *c)).collect(),
             total_jobs: entries.iter().map(|(_, c)| c).sum(),
@@ -973,6 +978,7 @@ mod tests {
         let now = jiff::Timestamp::from_second(1_780_000_000).unwrap();
         EventKind::JobFinished(Box::new(JobRecord {
             index: index(entry, job),
+            target: 0,
             entry: Arc::from(format!("entry-{entry}")),
             job_id: job_id(entry, job),
             description: None,
@@ -997,7 +1003,10 @@ mod tests {
             index: index(entry, job),
             job: job_id(entry, job),
             gate: GateView {
-                subject: GateSubject::OtherJob(JobId::parse("job-upstream").unwrap()),
+                subject: GateSubject::OtherJob {
+                    target: 0,
+                    job: JobId::parse("job-upstream").unwrap(),
+                },
                 statuses: vec![JobStatus::Complete],
                 timeout: Duration::from_secs(600),
                 tasks: None,

@@ -377,6 +377,7 @@ pub(crate) mod fixtures {
                 entry: entry.0,
                 job,
             },
+            target: 0,
             entry: Arc::from(entry.1),
             job_id: JobId::parse(id).unwrap(),
             description: Some(format!("nightly {id}")),
@@ -406,11 +407,12 @@ pub(crate) mod fixtures {
         let cancel = (0, "cancel-nightly");
         let confirm = (1, "confirm-batch");
         let info = RunInfo {
-            target: Target {
+            targets: vec![Target {
+                name: None,
                 account_id: AccountId::parse("111122223333").unwrap(),
                 region: "us-east-1".to_owned(),
                 endpoint: Some("http://127.0.0.1:9000".to_owned()),
-            },
+            }],
             mode,
             entries: vec![(Arc::from(cancel.1), 5), (Arc::from(confirm.1), 2)],
             total_jobs: 7,

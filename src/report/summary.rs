@@ -210,6 +210,7 @@ mod tests {
             elapsed: Duration::ZERO,
             kind: EventKind::JobFinished(Box::new(JobRecord {
                 index: JobIndex { entry: 0, job },
+                target: 0,
                 entry: Arc::from("cancel-nightly"),
                 job_id: JobId::parse(id).unwrap(),
                 description: None,

@@ -1,0 +1,185 @@
+//! The clients of a plan with `targets:`: one S3 Control (and STS) client per target, each with the
+//! target's region and credentials, built on one base configuration.
+//!
+//! Owns how a target's credentials are found (the standard chain, a named profile, or a role assumed
+//! through STS from the base credentials) and the check that the credentials belong to the target's
+//! account, made for every target before anything is resolved. Client settings (retries off, timeouts, the
+//! endpoint override) are `client.rs`'s, applied the same way.
+
+use std::time::Duration;
+
+use aws_config::SdkConfig;
+use aws_config::sts::AssumeRoleProvider;
+use aws_credential_types::provider::SharedCredentialsProvider;
+use aws_sdk_s3control::config::{BehaviorVersion, Credentials, Region};
+
+use crate::api::AccountId;
+use crate::api::client::{AwsClients, ClientError, Timeouts, sdk_settings, sts_timeouts};
+
+/// How one target finds its credentials.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum CredentialSource {
+    /// The base credentials (the standard chain, or `--profile`).
+    Chain,
+    /// A named profile of the AWS config files.
+    Profile(String),
+    /// A role assumed through STS with the base credentials, under this session name.
+    AssumeRole {
+        /// The role's ARN.
+        role_arn: String,
+        /// `RoleSessionName`: names s3plan and the run in the role's CloudTrail.
+        session_name: String,
+    },
+}
+
+/// The configuration every target builds on.
+#[derive(Debug, Clone)]
+pub struct Base {
+    sdk: SdkConfig,
+    endpoint: Option<String>,
+    timeouts: Timeouts,
+    sandbox: bool,
+}
+
+/// How long fetching one target's credentials may take (an assumed role calls STS).
+const CREDENTIALS_TIMEOUT: Duration = Duration::from_secs(30);
+
+impl Base {
+    /// The standard chain (with `profile` when given) and the endpoint override, for targets on AWS or a
+    /// custom endpoint. Credentials are not loaded here: a plan whose targets all use profiles needs none.
+    pub async fn load(
+        profile: Option<&str>,
+        region: &str,
+        endpoint: Option<String>,
+        timeouts: Timeouts,
+    ) -> Self {
+        let mut loader =
+            aws_config::defaults(BehaviorVersion::latest()).region(Region::new(region.to_owned()));
+        if let Some(profile) = profile {
+            loader = loader.profile_name(profile);
+        }
+        Self {
+            sdk: with_limits(loader.load().await, timeouts),
+            endpoint,
+            timeouts,
+            sandbox: false,
+        }
+    }
+
+    /// The in-process sandbox at `endpoint`: its static credentials, and its STS on the same port.
+    pub fn sandbox(endpoint: &str, region: &str, timeouts: Timeouts) -> Self {
+        let credentials = Credentials::new("sandbox", "sandbox", None, None, "s3plan-sandbox");
+        let sdk = SdkConfig::builder()
+            .behavior_version(BehaviorVersion::latest())
+            .region(Region::new(region.to_owned()))
+            .credentials_provider(SharedCredentialsProvider::new(credentials))
+            .endpoint_url(endpoint)
+            .build();
+        Self {
+            sdk: with_limits(sdk, timeouts),
+            endpoint: Some(endpoint.to_owned()),
+            timeouts,
+            sandbox: true,
+        }
+    }
+
+    /// The clients of one target: `region`, credentials from `source`. A profile is loaded from the
+    /// config files (a missing one is an error naming it); a role is assumed lazily by the SDK, so the
+    /// account check below is what first calls STS.
+    pub async fn clients(
+        &self,
+        region: &str,
+        source: &CredentialSource,
+    ) -> Result<AwsClients, String> {
+        let region = Region::new(region.to_owned());
+        let credentials: SharedCredentialsProvider = match source {
+            CredentialSource::Chain => self
+                .sdk
+                .credentials_provider()
+                .ok_or_else(|| "no credentials were found in the standard chain".to_owned())?,
+            CredentialSource::Profile(name) => {
+                if self.sandbox {
+                    return Err(format!(
+                        "profile `{name}` cannot be used with --sandbox (it has no AWS profiles); use role_arn"
+                    ));
+                }
+                let loaded = aws_config::defaults(BehaviorVersion::latest())
+                    .profile_name(name)
+                    .region(region.clone())
+                    .load()
+                    .await;
+                loaded
+                    .credentials_provider()
+                    .ok_or_else(|| format!("profile `{name}` has no credentials"))?
+            }
+            CredentialSource::AssumeRole {
+                role_arn,
+                session_name,
+            } => {
+                let provider = AssumeRoleProvider::builder(role_arn)
+                    .session_name(session_name)
+                    .region(region.clone())
+                    .configure(&self.sdk)
+                    .build()
+                    .await;
+                SharedCredentialsProvider::new(provider)
+            }
+        };
+        let conf = sdk_settings(
+            aws_sdk_s3control::config::Builder::from(&self.sdk)
+                .region(region.clone())
+                .credentials_provider(credentials.clone()),
+            self.endpoint.as_deref(),
+            self.timeouts,
+        )
+        .build();
+        let mut sts = aws_sdk_sts::config::Builder::from(&self.sdk)
+            .region(region.clone())
+            .credentials_provider(credentials)
+            .retry_config(aws_sdk_sts::config::retry::RetryConfig::disabled())
+            .timeout_config(sts_timeouts(self.timeouts));
+        if self.sandbox
+            && let Some(endpoint) = &self.endpoint
+        {
+            sts = sts.endpoint_url(endpoint);
+        }
+        Ok(AwsClients {
+            s3control: aws_sdk_s3control::Client::from_conf(conf),
+            sts: aws_sdk_sts::Client::from_conf(sts.build()),
+            region: region.as_ref().to_owned(),
+            endpoint: self.endpoint.clone(),
+        })
+    }
+}
+
+/// The SDK's retries off (a failed check names the failure at once; the operator reruns) and our timeouts
+/// on every client built from the base, the STS calls of an assumed role included.
+fn with_limits(sdk: SdkConfig, timeouts: Timeouts) -> SdkConfig {
+    sdk.into_builder()
+        .retry_config(aws_config::retry::RetryConfig::disabled())
+        .timeout_config(
+            aws_config::timeout::TimeoutConfig::builder()
+                .operation_attempt_timeout(timeouts.attempt)
+                .connect_timeout(timeouts.connect)
+                .build(),
+        )
+        .build()
+}
+
+/// Checks that `clients` reach `account`: their credentials load (an assumed role is assumed here) and
+/// STS GetCallerIdentity names that account. The error says what failed, in one line.
+pub async fn check_account(clients: &AwsClients, account: &AccountId) -> Result<(), String> {
+    let asked = tokio::time::timeout(CREDENTIALS_TIMEOUT, clients.caller_account()).await;
+    match asked {
+        Err(_) => Err(format!(
+            "its credentials did not load within {}s",
+            CREDENTIALS_TIMEOUT.as_secs()
+        )),
+        Ok(Err(ClientError::AccountId(detail))) => Err(detail),
+        Ok(Err(other)) => Err(other.to_string()),
+        Ok(Ok(actual)) if &actual != account => Err(format!(
+            "its credentials belong to account {actual}, not {account}"
+        )),
+        Ok(Ok(_)) => Ok(()),
+    }
+}
