@@ -805,9 +805,12 @@ impl DiagnosticKind {
                 Some(s) => format!("did you mean `{s}`? known targets: {}", known.join(", ")),
                 None => format!("known targets: {}", known.join(", ")),
             },
+            Self::JobIdTargets {
+                key: "wait_for.job",
+                ..
+            } => "add `target: NAME` to the gate: the one target the watched job is in".to_owned(),
             Self::JobIdTargets { .. } => {
-                "name the one target the job is in, e.g. `targets: [prod-us]` (or `target:` in the gate)"
-                    .to_owned()
+                "run the entry in the one target the job is in, e.g. `targets: [prod-us]`".to_owned()
             }
             Self::GateTargetWithoutJob => {
                 "remove `target`, or add the `job` to watch; an entry's own jobs run in its `targets`"
