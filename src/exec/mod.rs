@@ -14,6 +14,7 @@ pub mod poller;
 pub(crate) mod resume;
 pub mod retry;
 mod scheduler;
+pub(crate) mod sweep;
 pub mod unmade;
 
 pub use coordinator::{RunOptions, RunSummary, run};
