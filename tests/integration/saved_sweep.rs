@@ -1,13 +1,14 @@
 //! Applying a saved plan reads its jobs again by ListJobs sweep, through the binary against an in-process
 //! sandbox: 2,501 saved jobs cost at most ceil(2,501 / 1,000) = 3 ListJobs pages plus one DescribeJob per job
 //! the listing did not show, instead of a DescribeJob per job; a job that finished or vanished since the
-//! review is not listed, is described, and still refuses the run with the same words as before.
+//! review is not listed, is described, and still refuses the run with the same words as before; a role
+//! denied ListJobs still gets every job read, with DescribeJob.
 
 use std::path::{Path, PathBuf};
 use std::process::Output;
 use std::time::Duration;
 
-use s3plan::sandbox::{Operation, SandboxHandle, Seed};
+use s3plan::sandbox::{FaultAction, Operation, SandboxHandle, ScriptedFault, Seed};
 
 use crate::support::{ACCOUNT, frozen, s3plan};
 
@@ -154,5 +155,27 @@ async fn a_job_that_finished_or_vanished_since_the_review_is_described_and_still
     assert_eq!(calls.status, 0, "nothing may be changed");
     assert!(calls.list <= 3, "{} ListJobs", calls.list);
     assert_eq!(calls.describe, 1, "only the job the listing did not show");
+    sandbox.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_saved_plan_whose_listjobs_is_denied_reads_each_job_with_describejob() {
+    let dir = tempfile::tempdir().unwrap();
+    let sandbox = frozen(seed(), None).await;
+    let saved = save(dir.path(), &sandbox).await;
+    sandbox.script(ScriptedFault::new(
+        Some(Operation::ListJobs),
+        FaultAction::Error {
+            code: "AccessDenied".to_owned(),
+            status: 403,
+            message: None,
+        },
+    ));
+
+    let (applied, calls) = calls_of(&sandbox, apply(dir.path(), &saved, &sandbox)).await;
+    assert_eq!(applied.status.code(), Some(0), "{}", stderr(&applied));
+    assert_eq!(calls.list, 1, "a denial is not retried");
+    assert_eq!(calls.describe, 2501, "every job was read, one at a time");
+    assert_eq!(calls.status, 2501, "every saved job was cancelled");
     sandbox.shutdown().await;
 }
