@@ -2,10 +2,12 @@
 //!
 //! Owns the on-disk format (serde types, a `s3plan_saved_plan` marker holding the format version), its
 //! detection, and the re-check made before a saved plan is applied: the plan file (when still at its recorded
-//! path) must hash the same, and every job must be judged now as it was at review time (each job is read
-//! again with DescribeJob) or be at its target already (a second apply converges). Also rebuilds the plan
-//! as reviewed, from the file alone, for `s3plan plan SAVED.json`. A saved plan names its jobs, so no selector is re-run: a job created after the
-//! review is never touched. Does not connect or decide account and region (`commands/session.rs`), and does
+//! path) must hash the same, and every job must be judged now as it was at review time or be at its target
+//! already (a second apply converges). The jobs are read again in one sweep ([`reread`]): ListJobs pages
+//! filtered to the statuses seen at review time and the non-terminal ones, then DescribeJob only for the jobs
+//! the listing did not show, so N jobs cost about N / 1,000 reads instead of N. Also rebuilds the plan as
+//! reviewed, from the file alone, for `s3plan plan SAVED.json`. A saved plan names its jobs, so no selector
+//! is re-run: a job created after the review is never touched. Does not connect or decide account and region (`commands/session.rs`), and does
 //! not run anything (`exec`).
 
 use std::collections::HashMap;
@@ -13,12 +15,12 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use futures::stream::{self, StreamExt};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::api::{AccountId, ApiCall, JobControl, JobId, JobStatus, Progress};
+use crate::api::{AccountId, JobControl, JobId, JobStatus, Progress};
 use crate::exec::retry::Caller;
+use crate::exec::sweep::{Pages, Sweep, sweep};
 use crate::forecast::{self, DecisionKey, Forecast, Verdict, Watched};
 use crate::resolved::{
     Action, Gate, GateSubject, ResolvedEntry, ResolvedJob, ResolvedPlan, RunSettings, Target,
@@ -35,9 +37,6 @@ const OLDEST_READ: u32 = 2;
 /// How long a saved plan stays applicable when `plan --max-age` does not say: a review older than a day
 /// describes jobs that have likely moved on, and the operator who reviewed it may no longer be on call.
 pub const DEFAULT_MAX_AGE: Duration = Duration::from_secs(24 * 60 * 60);
-
-/// DescribeJob calls in flight at once while re-checking (each still takes a read permit).
-const RECHECK_CONCURRENCY: usize = 16;
 
 /// A reviewed plan: exactly the jobs `apply` may touch, and what was seen when it was reviewed.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -357,8 +356,8 @@ impl SavedPlan {
         }
     }
 
-    /// Reads every saved job again and builds the plan to run from the saved jobs with their statuses now;
-    /// refuses when any job would now be treated differently than at review time.
+    /// Reads every saved job again (one sweep, [`reread`]) and builds the plan to run from the saved jobs
+    /// with their statuses now; refuses when any job would now be treated differently than at review time.
     pub async fn recheck<C: JobControl>(
         &self,
         control: &C,
@@ -367,28 +366,22 @@ impl SavedPlan {
         settings: RunSettings,
     ) -> Result<ResolvedPlan, SavedPlanError> {
         self.check_plan_file()?;
-        let ids: Vec<&JobId> = self
+        let jobs: Vec<&SavedJob> = self.entries.iter().flat_map(|e| &e.jobs).collect();
+        // The jobs other-job gates watch are read in the same sweep: the forecast needs them too.
+        let subjects: Vec<JobId> = self
             .entries
             .iter()
-            .flat_map(|e| e.jobs.iter().map(|j| &j.job_id))
+            .filter_map(|e| e.gate.as_ref()?.job_id.clone())
             .collect();
-        let now: HashMap<JobId, Result<(JobStatus, i32, Progress), String>> = stream::iter(ids)
-            .map(|id| async move {
-                let called = caller
-                    .call(ApiCall::DescribeJob, None, |_| control.describe_job(id))
-                    .await;
-                let seen = called
-                    .result
-                    .map(|answer| {
-                        let job = answer.value.summary;
-                        (job.status, job.priority, job.progress)
-                    })
-                    .map_err(|error| error.to_string());
-                (id.clone(), seen)
-            })
-            .buffer_unordered(RECHECK_CONCURRENCY)
-            .collect()
-            .await;
+        let read = reread(control, caller, &jobs, &subjects).await;
+        tracing::info!(
+            jobs = jobs.len(),
+            reads = read.reads,
+            list_pages = read.pages,
+            "read the saved jobs again"
+        );
+        let now = read.seen;
+        let not_read = || "it was not read (interrupted)".to_owned();
 
         let mut moved = String::new();
         let mut count = 0;
@@ -398,18 +391,18 @@ impl SavedPlan {
             let mut jobs = Vec::with_capacity(entry.jobs.len());
             for job in &entry.jobs {
                 match now.get(&job.job_id) {
-                    Some(Ok((status, priority, progress))) => jobs.push(ResolvedJob {
+                    Some(Ok(seen)) => jobs.push(ResolvedJob {
                         target: 0,
                         id: job.job_id.clone(),
                         description: job.description.clone(),
-                        status_seen: *status,
-                        priority_seen: *priority,
-                        progress_seen: *progress,
+                        status_seen: seen.status,
+                        priority_seen: seen.priority,
+                        progress_seen: seen.progress,
                     }),
                     failed => {
                         let error = match failed {
-                            Some(Err(error)) => error.as_str(),
-                            _ => "it was not read (interrupted)",
+                            Some(Err(error)) => error.to_string(),
+                            _ => not_read(),
                         };
                         count += 1;
                         let _ = writeln!(
@@ -427,12 +420,17 @@ impl SavedPlan {
             settings,
             entries,
         };
-        let place = crate::resolve::Place {
-            control,
-            reader: caller,
-            target: &target,
-        };
-        let watched: Watched = forecast::read_watched(&resolved, &[place]).await;
+        let watched: Watched = subjects
+            .iter()
+            .map(|id| {
+                let seen = match now.get(id) {
+                    Some(Ok(seen)) => Ok((seen.status, seen.progress)),
+                    Some(Err(error)) => Err(error.to_string()),
+                    None => Err(not_read()),
+                };
+                ((0, id.clone()), seen)
+            })
+            .collect();
         let judged = forecast::forecast(&resolved, &watched);
         for (saved, judged) in self.entries.iter().zip(&judged.entries) {
             let by_id: HashMap<&JobId, &SavedJob> =
@@ -572,6 +570,30 @@ impl SavedPlan {
         judged.totals = totals;
         Ok((resolved, judged))
     }
+}
+
+/// Reads the saved `jobs` of one target again, with `also` (other jobs of that target to read now, such as
+/// the jobs its gates watch), in one sweep: ListJobs pages filtered to the statuses the jobs had at review
+/// time plus every non-terminal status, then one DescribeJob for each job the listing did not show (it moved
+/// to a status outside the filter, or is gone: the DescribeJob answer says which). N jobs cost ceil(N / 1,000)
+/// pages when the listing holds little else, plus one read per job not listed; a listing much longer than the
+/// jobs is cut short and a single job is described, so it costs at most about twice a DescribeJob per job.
+/// Every job of `jobs` and `also` is in the answer: as seen, or the error of its DescribeJob.
+pub(crate) async fn reread<C: JobControl>(
+    control: &C,
+    caller: &Caller,
+    jobs: &[&SavedJob],
+    also: &[JobId],
+) -> Sweep {
+    let mut expected: Vec<JobStatus> = jobs.iter().map(|j| j.status).collect();
+    expected.sort();
+    expected.dedup();
+    let wanted: Vec<JobId> = jobs
+        .iter()
+        .map(|j| j.job_id.clone())
+        .chain(also.iter().cloned())
+        .collect();
+    sweep(control, caller, &wanted, &expected, Pages::Unknown).await
 }
 
 impl SavedEntry {
@@ -715,6 +737,138 @@ mod tests {
         assert!(!at_target(&key(&[JudgmentKind::Moot])));
         assert!(!at_target(&key(&[JudgmentKind::Refused])));
         assert!(!at_target(&key(&[])));
+    }
+
+    /// A saved plan cancelling `jobs` of `fake` as they are now, with an other-job gate on `watched`.
+    fn saved_over(
+        fake: &crate::api::fake::FakeJobControl,
+        jobs: &[JobId],
+        watched: &JobId,
+    ) -> SavedPlan {
+        let target = Target {
+            name: None,
+            account_id: AccountId::parse("111122223333").unwrap(),
+            region: "us-east-1".to_owned(),
+            endpoint: None,
+        };
+        let resolved = ResolvedPlan {
+            targets: vec![target],
+            settings: settings(),
+            entries: vec![ResolvedEntry {
+                name: "cancel".to_owned(),
+                after: Vec::new(),
+                jobs: jobs
+                    .iter()
+                    .map(|id| ResolvedJob {
+                        target: 0,
+                        id: id.clone(),
+                        description: None,
+                        status_seen: fake.status(id).unwrap(),
+                        priority_seen: 0,
+                        progress_seen: Progress::default(),
+                    })
+                    .collect(),
+                gate: Some(Gate {
+                    subject: GateSubject::OtherJob {
+                        target: 0,
+                        job: watched.clone(),
+                    },
+                    statuses: vec![JobStatus::Active],
+                    timeout: Duration::from_secs(60),
+                    tasks: None,
+                }),
+                actions: vec![Action::SetStatus(crate::api::TargetStatus::Cancelled)],
+                reason: None,
+            }],
+        };
+        let watched: Watched = [(
+            (0, watched.clone()),
+            Ok((fake.status(watched).unwrap(), Progress::default())),
+        )]
+        .into();
+        let judged = forecast::forecast(&resolved, &watched);
+        SavedPlan::new(
+            PathBuf::from("/nowhere/plan.yaml"),
+            "00".to_owned(),
+            DEFAULT_MAX_AGE,
+            &resolved,
+            &judged,
+            &HashMap::new(),
+        )
+    }
+
+    fn settings() -> RunSettings {
+        RunSettings {
+            concurrency: 8,
+            rate_limit: 100.0,
+            poll_rate_limit: 100.0,
+            poll_interval: Duration::from_secs(1),
+            mode: crate::resolved::RunMode::Apply,
+        }
+    }
+
+    fn caller() -> Caller {
+        Caller {
+            limiter: std::sync::Arc::new(crate::exec::limiter::Limiter::new(100.0, 100.0, 8)),
+            emitter: crate::exec::emitter::Emitter::detached(),
+            policy: crate::exec::retry::RetryPolicy::default(),
+            cancel: tokio_util::sync::CancellationToken::new(),
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_recheck_reads_by_sweep_within_a_page_per_thousand_jobs_plus_the_unlisted() {
+        use crate::api::ApiCall;
+        let fake = crate::api::fake::FakeJobControl::new();
+        let mut jobs: Vec<JobId> = (0..2500)
+            .map(|i| fake.add_job(&format!("job-{i:05}"), JobStatus::Suspended))
+            .collect();
+        // A job already cancelled at review time (its terminal status joins the filter), and the gate's job.
+        jobs.push(fake.add_job("job-cancelled", JobStatus::Cancelled));
+        let watched = fake.add_job("job-watched", JobStatus::Active);
+        let saved = saved_over(&fake, &jobs, &watched);
+        let target = saved.reviewed().unwrap().0.targets[0].clone();
+
+        let resolved = saved
+            .recheck(&fake, &caller(), target.clone(), settings())
+            .await
+            .unwrap();
+        assert_eq!(resolved.entries[0].jobs.len(), 2501);
+        // ceil(2,502 / 1,000) = 3 pages and nothing left unlisted: no DescribeJob, not 2,502.
+        assert_eq!(fake.calls(ApiCall::ListJobs), 3);
+        assert_eq!(fake.calls(ApiCall::DescribeJob), 0);
+
+        // Jobs moved since the review: one finished on its own (Complete is outside the filter), one is gone
+        // from the account. Each costs one DescribeJob, and the re-check still refuses with today's words.
+        let finished = &jobs[7];
+        fake.schedule_status(finished, Duration::ZERO, JobStatus::Complete);
+        let gone = JobId::parse("job-deleted").unwrap();
+        let mut with_gone = saved.clone();
+        with_gone.entries[0].jobs[0].job_id = gone.clone();
+        let refused = with_gone
+            .recheck(&fake, &caller(), target, settings())
+            .await
+            .unwrap_err();
+        assert_eq!(fake.calls(ApiCall::ListJobs), 6);
+        assert_eq!(fake.calls(ApiCall::DescribeJob), 2);
+        assert_eq!(fake.job_calls(finished, ApiCall::DescribeJob), 1);
+        assert_eq!(fake.job_calls(&gone, ApiCall::DescribeJob), 1);
+        let SavedPlanError::Moved { count, list } = refused else {
+            panic!("expected a refusal, got {refused:?}");
+        };
+        assert_eq!(count, 2, "{list}");
+        assert!(
+            list.contains(&format!(
+                "job {finished} was Suspended (will change), now Complete ("
+            )),
+            "{list}"
+        );
+        assert!(
+            list.contains(
+                "job job-deleted was Suspended and can no longer be read: DescribeJob failed: NotFoundException"
+            ),
+            "{list}"
+        );
     }
 
     #[test]

@@ -47,6 +47,7 @@ mod sandbox_ops;
 mod sandbox_progress;
 mod sandbox_regions;
 mod sandbox_support;
+mod saved_sweep;
 mod support;
 mod targets;
 mod task_gates;
