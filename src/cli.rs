@@ -450,10 +450,10 @@ pub struct ConnectArgs {
     /// UpdateJobStatus/UpdateJobPriority calls in flight at once (overrides the plan).
     #[arg(long, value_name = "N")]
     pub concurrency: Option<u32>,
-    /// Mutating calls per second, whole plan (overrides the plan).
+    /// Mutating calls per second, per target (overrides the plan).
     #[arg(long, value_name = "PER_SECOND")]
     pub rate_limit: Option<f64>,
-    /// Read calls per second, whole plan (overrides the plan).
+    /// Read calls per second, per target (overrides the plan).
     #[arg(long, value_name = "PER_SECOND")]
     pub poll_rate_limit: Option<f64>,
     /// How often waiting entries poll their gate, e.g. `5s` (overrides the plan).

@@ -78,8 +78,14 @@ impl Base {
     /// The in-process sandbox at `endpoint`: its static credentials, and its STS on the same port.
     pub fn sandbox(endpoint: &str, region: &str, timeouts: Timeouts) -> Self {
         let credentials = Credentials::new("sandbox", "sandbox", None, None, "s3plan-sandbox");
+        // Built by hand rather than loaded, so the clock and sleep the SDK needs (an assumed role's
+        // credentials expire) are given explicitly.
         let sdk = SdkConfig::builder()
             .behavior_version(BehaviorVersion::latest())
+            .time_source(aws_smithy_async::time::SharedTimeSource::default())
+            .sleep_impl(aws_smithy_async::rt::sleep::SharedAsyncSleep::new(
+                aws_smithy_async::rt::sleep::TokioSleep::new(),
+            ))
             .region(Region::new(region.to_owned()))
             .credentials_provider(SharedCredentialsProvider::new(credentials))
             .endpoint_url(endpoint)

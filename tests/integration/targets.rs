@@ -247,3 +247,27 @@ async fn target_flag_restricts_the_run_to_the_named_targets() {
     assert_eq!(region.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&region.stderr).contains("--region cannot be used"));
 }
+
+/// `--sandbox` (the in-process sandbox) with a target reached through a role: the role is assumed from the
+/// sandbox's own STS. The README's multi-region example runs this way.
+#[test]
+fn regression_a_role_target_does_not_panic_against_the_in_process_sandbox() {
+    let dir = tempfile::tempdir().unwrap();
+    let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/multi-region-incident.yaml");
+    let out = s3plan(dir.path())
+        .args(["plan", "--sandbox"])
+        .arg(&example)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stdout}\n{stderr}");
+    for target in ["prod/us-east-1", "prod/eu-west-1", "dr"] {
+        assert!(stdout.contains(target), "{target} missing from:\n{stdout}");
+    }
+    // The demo's active reindex jobs of the three places: 3 + 1 in prod, 1 in dr.
+    assert!(
+        stdout.contains("cancel-reindex  set Cancelled  5 jobs"),
+        "{stdout}"
+    );
+}
