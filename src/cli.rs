@@ -459,6 +459,10 @@ pub struct ConnectArgs {
     /// How often waiting entries poll their gate, e.g. `5s` (overrides the plan).
     #[arg(long, value_name = "DURATION", value_parser = humantime::parse_duration)]
     pub poll_interval: Option<std::time::Duration>,
+    /// With a plan that has `targets:`: act only in this target (a target's name, or a group's name for
+    /// all its regions). Repeat it for several.
+    #[arg(long = "target", value_name = "NAME")]
+    pub targets: Vec<String>,
 }
 
 /// Format of the final output on stdout.

@@ -49,5 +49,6 @@ mod sandbox_progress;
 mod sandbox_regions;
 mod sandbox_support;
 mod support;
+mod targets;
 mod task_gates;
 mod torn_journal;
