@@ -49,5 +49,6 @@ mod sandbox_regions;
 mod sandbox_support;
 mod support;
 mod targets;
+mod targets_incident;
 mod task_gates;
 mod torn_journal;
