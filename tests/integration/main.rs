@@ -51,5 +51,6 @@ mod sandbox_support;
 mod saved_sweep;
 mod support;
 mod targets;
+mod targets_incident;
 mod task_gates;
 mod torn_journal;
