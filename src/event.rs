@@ -243,6 +243,6 @@ impl RunInfo {
 
     /// Whether the run names several places (reports then say which per job).
     pub fn is_multi_target(&self) -> bool {
-        self.targets.len() > 1 || self.targets.iter().any(|t| t.name.is_some())
+        crate::resolved::names_places(&self.targets)
     }
 }

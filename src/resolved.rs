@@ -242,6 +242,12 @@ impl Target {
 impl ResolvedPlan {
     /// Whether the plan names several places (its overview, reports and gates then say which).
     pub fn is_multi_target(&self) -> bool {
-        self.targets.len() > 1 || self.targets.iter().any(|t| t.name.is_some())
+        names_places(&self.targets)
     }
+}
+
+/// Whether a run over `targets` names its places (a plan with `targets:`): its overview, reports and gate
+/// texts then say which target each job is in.
+pub fn names_places(targets: &[Target]) -> bool {
+    targets.len() > 1 || targets.iter().any(|t| t.name.is_some())
 }
