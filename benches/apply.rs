@@ -112,6 +112,7 @@ fn main() {
     let rss_before = status_field("VmRSS:").unwrap_or(0);
     let jobs: Vec<ResolvedJob> = (0..count)
         .map(|i| ResolvedJob {
+            target: 0,
             id: JobId::parse(&format!("{:08x}-bench-{i:010}", i)).expect("valid id"),
             description: Some(format!("bench job {i}")),
             status_seen: JobStatus::Active,
@@ -123,11 +124,12 @@ fn main() {
         jobs: Mutex::new(jobs.iter().map(|j| (j.id.clone(), j.status_seen)).collect()),
     });
     let plan = ResolvedPlan {
-        target: Target {
+        targets: vec![Target {
+            name: None,
             account_id: AccountId::parse("111122223333").expect("valid account"),
             region: "us-east-1".to_owned(),
             endpoint: None,
-        },
+        }],
         settings: RunSettings {
             concurrency: 256,
             rate_limit: std::env::var("S3PLAN_BENCH_RATE")
@@ -165,7 +167,7 @@ fn main() {
     let start = Instant::now();
     let summary = runtime.block_on(run(
         plan,
-        control,
+        vec![control],
         reporters,
         CancellationToken::new(),
         RunOptions::default(),

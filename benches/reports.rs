@@ -30,11 +30,12 @@ fn script(jobs: usize) -> Vec<(Duration, Option<Event>)> {
         kind,
     };
     let info = RunInfo {
-        target: Target {
+        targets: vec![Target {
+            name: None,
             account_id: AccountId::parse("111122223333").expect("a valid constant id"),
             region: "us-east-1".to_owned(),
             endpoint: None,
-        },
+        }],
         mode: RunMode::Apply,
         entries: vec![(entry.clone(), jobs)],
         total_jobs: jobs,
@@ -77,6 +78,7 @@ fn script(jobs: usize) -> Vec<(Duration, Option<Event>)> {
             )),
         ));
         let record = JobRecord {
+            target: 0,
             index,
             entry: entry.clone(),
             job_id: id,
