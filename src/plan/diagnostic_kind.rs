@@ -238,6 +238,84 @@ pub enum DiagnosticKind {
         /// The statuses waited for.
         statuses: String,
     },
+    /// A target name outside `[a-z0-9_-]+`.
+    InvalidTargetName {
+        /// The name.
+        name: String,
+    },
+    /// Two targets share a name (as written, or once `regions` is expanded).
+    DuplicateTargetName {
+        /// The name.
+        name: String,
+    },
+    /// Two targets act in the same account and region, so the same jobs would be acted on twice.
+    DuplicateTargetPlace {
+        /// The account.
+        account_id: String,
+        /// The region.
+        region: String,
+        /// The other target.
+        other: String,
+    },
+    /// A target with neither `region` nor `regions`, or with both.
+    TargetRegions {
+        /// Whether both are given (else neither is).
+        both: bool,
+    },
+    /// A region listed twice in one target's `regions`.
+    DuplicateRegion {
+        /// The region.
+        region: String,
+    },
+    /// A region name without the shape of an AWS region.
+    InvalidRegion {
+        /// The region.
+        region: String,
+    },
+    /// A target with both `profile` and `role_arn`.
+    SeveralCredentials,
+    /// A `role_arn` that is not an IAM role ARN.
+    InvalidRoleArn {
+        /// The value.
+        value: String,
+        /// What is wrong with it.
+        reason: &'static str,
+    },
+    /// A `role_arn` in another account than the target's `account_id`.
+    RoleArnAccount {
+        /// The ARN's account.
+        arn_account: String,
+        /// The target's account.
+        account_id: String,
+    },
+    /// Top-level `account_id` or `region` beside `targets`.
+    PlaceBesideTargets {
+        /// The key.
+        key: &'static str,
+    },
+    /// An entry's `targets` or a gate's `target` in a plan without `targets`.
+    TargetsWithoutPlanTargets {
+        /// The key (`targets` or `target`).
+        key: &'static str,
+    },
+    /// An entry's `targets` or a gate's `target` names no target or group of the plan.
+    UnknownTarget {
+        /// The name.
+        name: String,
+        /// The closest known name.
+        suggestion: Option<String>,
+        /// Every target and group name of the plan.
+        known: Vec<String>,
+    },
+    /// Job ids (an entry's `job_id`/`job_ids`, a gate's `job`) meaning other than exactly one target.
+    JobIdTargets {
+        /// What names the ids (`job_id`, `job_ids`, `wait_for.job`).
+        key: &'static str,
+        /// The targets they would be looked up in.
+        targets: Vec<String>,
+    },
+    /// A gate's `target` without `job` (the entry's own jobs are in the entry's targets).
+    GateTargetWithoutJob,
     /// A gate that makes the entry's change impossible (a warning).
     PointlessGate {
         /// The status waited for.
@@ -319,6 +397,20 @@ impl DiagnosticKind {
             Self::InvalidPercent { .. } => "s3plan::plan::invalid_percent",
             Self::TaskConditionWithoutEnd { .. } => "s3plan::plan::task_condition_without_end",
             Self::Internal { .. } => "s3plan::plan::internal",
+            Self::InvalidTargetName { .. } => "s3plan::plan::invalid_target_name",
+            Self::DuplicateTargetName { .. } => "s3plan::plan::duplicate_target_name",
+            Self::DuplicateTargetPlace { .. } => "s3plan::plan::duplicate_target_place",
+            Self::TargetRegions { .. } => "s3plan::plan::target_regions",
+            Self::DuplicateRegion { .. } => "s3plan::plan::duplicate_region",
+            Self::InvalidRegion { .. } => "s3plan::plan::invalid_region",
+            Self::SeveralCredentials => "s3plan::plan::several_credentials",
+            Self::InvalidRoleArn { .. } => "s3plan::plan::invalid_role_arn",
+            Self::RoleArnAccount { .. } => "s3plan::plan::role_arn_account",
+            Self::PlaceBesideTargets { .. } => "s3plan::plan::place_beside_targets",
+            Self::TargetsWithoutPlanTargets { .. } => "s3plan::plan::targets_without_plan_targets",
+            Self::UnknownTarget { .. } => "s3plan::plan::unknown_target",
+            Self::JobIdTargets { .. } => "s3plan::plan::job_id_targets",
+            Self::GateTargetWithoutJob => "s3plan::plan::gate_target_without_job",
         }
     }
 
@@ -434,6 +526,59 @@ impl DiagnosticKind {
             Self::Internal { message } => {
                 format!("s3plan could not read a plan it found sound (a bug): {message}")
             }
+            Self::InvalidTargetName { name } => {
+                format!("target name `{name}` is not made of `a-z`, `0-9`, `-` and `_`")
+            }
+            Self::DuplicateTargetName { name } => format!("target name `{name}` is used twice"),
+            Self::DuplicateTargetPlace {
+                account_id,
+                region,
+                other,
+            } => format!(
+                "account {account_id} in {region} is already target `{other}`; its jobs would be acted on twice"
+            ),
+            Self::TargetRegions { both: true } => {
+                "the target has both `region` and `regions`".to_owned()
+            }
+            Self::TargetRegions { both: false } => "the target names no region".to_owned(),
+            Self::DuplicateRegion { region } => format!("region `{region}` is listed twice"),
+            Self::InvalidRegion { region } => {
+                format!("`{region}` is not an AWS region name")
+            }
+            Self::SeveralCredentials => "the target has both `profile` and `role_arn`".to_owned(),
+            Self::InvalidRoleArn { value, reason } => {
+                format!("role ARN `{value}` {reason}")
+            }
+            Self::RoleArnAccount {
+                arn_account,
+                account_id,
+            } => format!(
+                "the role is in account {arn_account}, but the target's `account_id` is {account_id}"
+            ),
+            Self::PlaceBesideTargets { key } => {
+                format!("top-level `{key}` cannot be combined with `targets`")
+            }
+            Self::TargetsWithoutPlanTargets { key } => {
+                format!("`{key}` names a target, but the plan has no `targets`")
+            }
+            Self::UnknownTarget { name, .. } => format!("unknown target `{name}`"),
+            Self::JobIdTargets { key, targets } => {
+                if targets.is_empty() {
+                    format!(
+                        "`{key}` names jobs in no target; a job id belongs to exactly one target"
+                    )
+                } else {
+                    let names: Vec<String> = targets.iter().map(|t| format!("`{t}`")).collect();
+                    format!(
+                        "`{key}` would be looked up in {} targets ({}); a job id belongs to exactly one target",
+                        targets.len(),
+                        names.join(", ")
+                    )
+                }
+            }
+            Self::GateTargetWithoutJob => {
+                "`target` without `job`: the gate watches the entry's own jobs".to_owned()
+            }
         }
     }
 
@@ -454,6 +599,13 @@ impl DiagnosticKind {
             Self::InvalidPercent { .. } => "not a percentage",
             Self::TaskConditionWithoutEnd { .. } => "no end status here",
             Self::NoJobSet | Self::NoAction => "this entry",
+            Self::DuplicateTargetName { .. } => "used again here",
+            Self::DuplicateTargetPlace { .. } => "same account and region",
+            Self::TargetRegions { .. } | Self::SeveralCredentials => "this target",
+            Self::DuplicateRegion { .. } => "listed again here",
+            Self::RoleArnAccount { .. } => "another account",
+            Self::UnknownTarget { .. } => "not a target of this plan",
+            Self::JobIdTargets { .. } => "these job ids",
             _ => "here",
         }
     }
@@ -466,6 +618,10 @@ impl DiagnosticKind {
             Self::ConflictingTargets { .. } => "other target",
             Self::EmptyTimeRange => "created_before",
             Self::EmptyPriorityRange { .. } => "max",
+            Self::DuplicateTargetName { .. } => "first used here",
+            Self::DuplicateTargetPlace { .. } => "first here",
+            Self::DuplicateRegion { .. } => "first here",
+            Self::RoleArnAccount { .. } => "account_id",
             _ => "related",
         }
     }
@@ -586,6 +742,80 @@ impl DiagnosticKind {
                     .to_owned()
             }
             Self::Internal { .. } => "please report this with the plan file attached".to_owned(),
+            Self::InvalidTargetName { name } => {
+                let fixed: String = name
+                    .to_lowercase()
+                    .chars()
+                    .map(|c| {
+                        if c.is_ascii_alphanumeric() || c == '_' || c == '-' {
+                            c
+                        } else {
+                            '-'
+                        }
+                    })
+                    .collect();
+                if name.contains('/') {
+                    "name the target once and list its regions under `regions:`; its targets are then `NAME/REGION`"
+                        .to_owned()
+                } else {
+                    format!("e.g. `{fixed}`")
+                }
+            }
+            Self::DuplicateTargetName { .. } => {
+                "give each target its own name; `regions:` names its targets `NAME/REGION`".to_owned()
+            }
+            Self::DuplicateTargetPlace { .. } => {
+                "keep one target per account and region; entries choose among them with `targets:`"
+                    .to_owned()
+            }
+            Self::TargetRegions { both: true } => {
+                "keep `region: R` for one region or `regions: [R1, R2]` for several".to_owned()
+            }
+            Self::TargetRegions { both: false } => {
+                "add `region: us-east-1`, or `regions: [us-east-1, us-west-2]`".to_owned()
+            }
+            Self::DuplicateRegion { .. } => "remove the repeat".to_owned(),
+            Self::InvalidRegion { .. } => {
+                "write the region's code, e.g. `us-east-1`, `eu-west-1`".to_owned()
+            }
+            Self::SeveralCredentials => {
+                "keep `profile` to use a named profile, or `role_arn` to assume a role from the base credentials"
+                    .to_owned()
+            }
+            Self::InvalidRoleArn { .. } => {
+                "write e.g. `arn:aws:iam::444455556666:role/s3plan-operator`".to_owned()
+            }
+            Self::RoleArnAccount { .. } => {
+                "assume a role in the target's own account, or fix `account_id`".to_owned()
+            }
+            Self::PlaceBesideTargets { .. } => {
+                "put the account and region in the targets (`targets: [{name, account_id, region}]`)"
+                    .to_owned()
+            }
+            Self::TargetsWithoutPlanTargets { key: "target" } => {
+                "remove `target`; the plan acts in one account and region".to_owned()
+            }
+            Self::TargetsWithoutPlanTargets { .. } => {
+                "remove `targets`, or list the plan's accounts and regions under a top-level `targets:`"
+                    .to_owned()
+            }
+            Self::UnknownTarget {
+                suggestion, known, ..
+            } => match suggestion {
+                Some(s) => format!("did you mean `{s}`? known targets: {}", known.join(", ")),
+                None => format!("known targets: {}", known.join(", ")),
+            },
+            Self::JobIdTargets {
+                key: "wait_for.job",
+                ..
+            } => "add `target: NAME` to the gate: the one target the watched job is in".to_owned(),
+            Self::JobIdTargets { .. } => {
+                "run the entry in the one target the job is in, e.g. `targets: [prod-us]`".to_owned()
+            }
+            Self::GateTargetWithoutJob => {
+                "remove `target`, or add the `job` to watch; an entry's own jobs run in its `targets`"
+                    .to_owned()
+            }
             Self::OutOfRange { .. }
             | Self::Syntax { .. }
             | Self::NotAMap { .. }

@@ -22,6 +22,7 @@ use serde::de::{self, MapAccess, SeqAccess, Visitor};
 use serde::{Deserialize, Deserializer};
 use serde_saphyr::Spanned;
 
+use super::targets::TargetSpec;
 use crate::api::{AccountId, JobId, JobStatus, TargetStatus};
 use crate::resolved::TaskLimit;
 
@@ -75,13 +76,18 @@ pub struct Plan {
     #[schemars(with = "u64")]
     pub version: Spanned<u64>,
     /// The account every call names; else `--account-id`, `AWS_ACCOUNT_ID` or STS GetCallerIdentity.
+    /// Not allowed beside `targets` (each target names its own).
     #[serde(default)]
     #[schemars(schema_with = "account_id_schema")]
     pub account_id: Option<Spanned<AccountId>>,
-    /// The region; else `--region` or the standard AWS chain.
+    /// The region; else `--region` or the standard AWS chain. Not allowed beside `targets`.
     #[serde(default)]
     #[schemars(with = "Option<String>")]
     pub region: Option<Spanned<String>>,
+    /// The accounts and regions the plan acts in; without it, one account and region as above.
+    #[serde(default)]
+    #[schemars(schema_with = "targets_schema")]
+    pub targets: Option<Spanned<Vec<Spanned<TargetSpec>>>>,
     /// Default `StatusUpdateReason` of every entry, 1 to 256 characters.
     #[serde(default)]
     #[schemars(with = "Option<String>")]
@@ -203,6 +209,10 @@ pub struct Entry {
     #[serde(default)]
     #[schemars(with = "Option<i64>")]
     pub max_jobs: Option<Spanned<i64>>,
+    /// The targets (or target groups) the entry runs in; default every target of the plan.
+    #[serde(default)]
+    #[schemars(schema_with = "name_list_schema")]
+    pub targets: Option<Spanned<Vec<Spanned<String>>>>,
     /// Entries that must finish successfully first.
     #[serde(default)]
     #[schemars(with = "Option<Vec<String>>")]
@@ -280,17 +290,19 @@ impl Entry {
     /// The gate with defaults applied (`timeout` from the gate, else the plan, else [`DEFAULT_TIMEOUT`]).
     pub fn gate(&self, plan: &Plan) -> Option<GateSpec> {
         let wait_for = &self.wait_for.as_ref()?.value;
-        let (job, statuses, timeout, tasks) = match wait_for {
-            WaitFor::Own(list) => (None, list.statuses(), None, None),
+        let (job, statuses, timeout, tasks, target) = match wait_for {
+            WaitFor::Own(list) => (None, list.statuses(), None, None, None),
             WaitFor::Long(long) => (
                 long.job.as_ref().map(|j| j.value.clone()),
                 long.status.value.statuses(),
                 long.timeout.as_ref().map(|t| t.value.0),
                 long.tasks(),
+                long.job.as_ref().and_then(|_| plan.gate_target(long)),
             ),
         };
         Some(GateSpec {
             job,
+            target,
             statuses,
             timeout: timeout.unwrap_or_else(|| plan.timeout()),
             tasks,
@@ -312,6 +324,9 @@ pub enum JobSet<'a> {
 pub struct GateSpec {
     /// The watched job; `None` means each of the entry's own jobs.
     pub job: Option<JobId>,
+    /// Index into [`Plan::targets`] of the watched job's target (the gate's `target:`, or the plan's
+    /// only target); `None` when the plan has no targets or the gate watches the entry's own jobs.
+    pub target: Option<usize>,
     /// The gate holds when the watched status is any of these.
     pub statuses: Vec<JobStatus>,
     /// How long to wait.
@@ -699,6 +714,10 @@ pub struct GateLong {
     #[serde(default)]
     #[schemars(schema_with = "job_id_schema")]
     pub job: Option<Spanned<JobId>>,
+    /// The target `job` lives in; required with `job` when the plan has several targets.
+    #[serde(default)]
+    #[schemars(with = "Option<String>")]
+    pub target: Option<Spanned<String>>,
     /// The gate holds when the watched status is any of these.
     #[schemars(with = "StatusList")]
     pub status: Spanned<StatusList>,
@@ -785,12 +804,31 @@ fn job_ids_schema(generator: &mut SchemaGenerator) -> Schema {
     json_schema!({ "type": "array", "items": item, "minItems": 1 })
 }
 
-fn account_id_schema(_: &mut SchemaGenerator) -> Schema {
+pub(super) fn account_id_schema(_: &mut SchemaGenerator) -> Schema {
     json_schema!({
         "description": "An AWS account id: 12 digits, quoted",
         "type": "string",
         "format": FORMAT_ACCOUNT_ID,
         "pattern": "^[0-9]{12}$"
+    })
+}
+
+fn targets_schema(generator: &mut SchemaGenerator) -> Schema {
+    let item = generator.subschema_for::<TargetSpec>();
+    json_schema!({
+        "description": "The accounts and regions the plan acts in",
+        "type": "array",
+        "items": item,
+        "minItems": 1
+    })
+}
+
+fn name_list_schema(_: &mut SchemaGenerator) -> Schema {
+    json_schema!({
+        "description": "Target names (`prod-us`, `dr/us-west-2`) or group names (`dr`: each of its regions)",
+        "type": "array",
+        "items": { "type": "string" },
+        "minItems": 1
     })
 }
 

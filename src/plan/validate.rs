@@ -18,6 +18,7 @@ use super::model::{
     TIMEOUT_RANGE, WaitFor, parse_percent,
 };
 use super::structure::suggest;
+use super::validate_targets::check_targets;
 use crate::api::{JobStatus, TargetStatus};
 
 /// Checks `plan` and returns every problem, errors and warnings.
@@ -73,6 +74,7 @@ pub(crate) fn validate(plan: &Plan) -> Vec<Diagnostic> {
     }
     check_names(plan, &mut out);
     check_conflicts(plan, &mut out);
+    check_targets(plan, &mut out);
     out
 }
 
@@ -313,6 +315,7 @@ fn check_gate(entry: &Entry, wait_for: &Spanned<WaitFor>, out: &mut Vec<Diagnost
         WaitFor::Long(long) => {
             let GateLong {
                 job,
+                target: _,
                 status,
                 timeout,
                 max_failed_tasks,

@@ -112,7 +112,15 @@ const BROKEN: &[(&str, &[&str])] = &[
     ("empty-priority-range.yaml", &["empty_priority_range@4"]),
     ("empty-status-list.yaml", &["empty_list@5"]),
     ("empty-time-range.yaml", &["empty_time_range@5"]),
+    ("entry-unknown-target.yaml", &["unknown_target@11"]),
+    ("gate-job-without-target.yaml", &["job_id_targets@13"]),
+    (
+        "gate-target-without-job.yaml",
+        &["gate_target_without_job@13"],
+    ),
+    ("gate-unknown-target.yaml", &["unknown_target@13"]),
     ("invalid-name.yaml", &["invalid_name@3"]),
+    ("job-id-in-several-targets.yaml", &["job_id_targets@11"]),
     (
         "limits-out-of-range.yaml",
         &["out_of_range@3", "out_of_range@4", "out_of_range@5"],
@@ -167,6 +175,24 @@ const BROKEN: &[(&str, &[&str])] = &[
         ],
     ),
     (
+        "many-target-mistakes.yaml",
+        &[
+            "place_beside_targets@2",
+            "duplicate_region@9",
+            "role_arn_account@11",
+            "several_credentials@11",
+            "duplicate_target_name@12",
+            "invalid_target_name@15",
+            "duplicate_target_place@17",
+            "target_regions@18",
+            "empty_list@20",
+            "unknown_target@23",
+            "job_id_targets@27",
+            "job_id_targets@28",
+            "gate_target_without_job@33",
+        ],
+    ),
+    (
         "max-jobs-without-select.yaml",
         &["max_jobs_without_select@5"],
     ),
@@ -204,6 +230,33 @@ const BROKEN: &[(&str, &[&str])] = &[
     ),
     ("several-job-sets.yaml", &["several_job_sets@5"]),
     ("tag-too-long.yaml", &["tag_key_length@7"]),
+    ("target-duplicate-name.yaml", &["duplicate_target_name@6"]),
+    ("target-duplicate-region.yaml", &["duplicate_region@11"]),
+    ("target-invalid-name.yaml", &["invalid_target_name@9"]),
+    ("target-invalid-region.yaml", &["invalid_region@11"]),
+    ("target-invalid-role-arn.yaml", &["invalid_role_arn@12"]),
+    ("target-profile-and-role.yaml", &["several_credentials@13"]),
+    ("target-region-and-regions.yaml", &["target_regions@12"]),
+    (
+        "target-role-in-another-account.yaml",
+        &["role_arn_account@12"],
+    ),
+    (
+        "target-same-account-and-region.yaml",
+        &["duplicate_target_place@11"],
+    ),
+    ("target-without-region.yaml", &["target_regions@9"]),
+    (
+        "targets-beside-account-and-region.yaml",
+        &["place_beside_targets@2", "place_beside_targets@3"],
+    ),
+    (
+        "targets-without-plan-targets.yaml",
+        &[
+            "targets_without_plan_targets@4",
+            "targets_without_plan_targets@9",
+        ],
+    ),
     ("unitless-duration.yaml", &["wrong_type@2"]),
     ("unknown-after.yaml", &["unknown_after@8"]),
     ("unknown-entry-key.yaml", &["unknown_key@5"]),
@@ -297,6 +350,40 @@ fn all_semantic_mistakes_of_a_file_are_reported_in_one_run() {
     ];
     expected.sort_unstable();
     assert_eq!(found, expected);
+}
+
+#[test]
+fn all_target_mistakes_of_a_file_are_reported_in_one_run() {
+    let dir = root().join("tests/plans/invalid");
+    let (code, records) = json(&dir, "many-target-mistakes.yaml");
+    assert_eq!(code, 2);
+    let mut found = codes(&records);
+    found.sort();
+    let mut expected = vec![
+        "place_beside_targets",
+        "duplicate_region",
+        "role_arn_account",
+        "several_credentials",
+        "duplicate_target_name",
+        "invalid_target_name",
+        "duplicate_target_place",
+        "target_regions",
+        "empty_list",
+        "unknown_target",
+        "job_id_targets",
+        "job_id_targets",
+        "gate_target_without_job",
+    ];
+    expected.sort_unstable();
+    assert_eq!(found, expected);
+    let unknown = records
+        .iter()
+        .find(|r| r["code"] == "s3plan::plan::unknown_target")
+        .unwrap();
+    assert_eq!(
+        unknown["help"],
+        "did you mean `prod-us`? known targets: prod-us, dr, dr/us-east-1, dr/us-west-2, Legacy"
+    );
 }
 
 #[test]
