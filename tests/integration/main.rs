@@ -48,5 +48,6 @@ mod sandbox_progress;
 mod sandbox_regions;
 mod sandbox_support;
 mod support;
+mod targets_records;
 mod task_gates;
 mod torn_journal;

@@ -1,0 +1,309 @@
+//! The records of a run over several targets, through the binary against the sandbox: a saved plan over two
+//! targets (the same job ids in two regions) applied in each, the journal naming every job's target, a
+//! killed run resumed per (target, job), and `s3plan report` of such a journal.
+//!
+//! The saved plan is made by the binary itself: `plan --out` once per region, then joined into one file over
+//! two named targets, as `plan --out` of a plan with `targets:` writes it.
+
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+
+use s3plan::sandbox::{Operation, SandboxHandle, Seed};
+use serde_json::{Value, json};
+
+use crate::journal::{journal_lines, wait, wait_for_intents};
+use crate::support::{ACCOUNT, frozen, s3plan};
+
+const US: &str = "us-east-1";
+const EU: &str = "eu-west-1";
+
+/// `n` Suspended jobs `job-00001`… in each of us-east-1 and eu-west-1: the same ids in both regions, so
+/// anything keyed by job id alone would mix them up.
+fn seed(n: usize) -> Seed {
+    let region = |region: &str| {
+        format!(
+            "  - id: \"{ACCOUNT}\"\n    region: {region}\n    generate:\n      - count: {n}\n        id_prefix: job-\n        description_prefix: bulk-\n        job:\n          status: Suspended\n          priority: 5\n          tasks: 100\n"
+        )
+    };
+    Seed::from_yaml(&format!("accounts:\n{}{}", region(US), region(EU)), None).unwrap()
+}
+
+/// A plan cancelling every Suspended `bulk-*` job, pinning neither account nor region.
+fn plan(dir: &Path, rate: u32, concurrency: u32) -> PathBuf {
+    let path = dir.join("plan.yaml");
+    std::fs::write(
+        &path,
+        format!(
+            "version: 1\nreason: \"targets test\"\nlimits:\n  concurrency: {concurrency}\n  rate_limit: {rate}\n  poll_rate_limit: 200\njobs:\n  - name: cancel-bulk\n    select:\n      status: [Suspended]\n      description: \"bulk-*\"\n    max_jobs: 100000\n    set: Cancelled\n"
+        ),
+    )
+    .unwrap();
+    path
+}
+
+/// `plan PLAN --out` in `region`, read back as JSON.
+fn saved_in(dir: &Path, plan: &Path, url: &str, region: &str) -> Value {
+    let out = dir.join(format!("saved-{region}.json"));
+    let output = s3plan(dir)
+        .arg("plan")
+        .arg(plan)
+        .args([
+            "--endpoint-url",
+            url,
+            "--account-id",
+            ACCOUNT,
+            "--region",
+            region,
+        ])
+        .arg("--out")
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap()
+}
+
+/// A saved plan over two named targets, `prod-us` and `prod-eu`, joined from one saved plan per region.
+fn two_target_saved_plan(
+    dir: &Path,
+    sandbox: &SandboxHandle,
+    rate: u32,
+    concurrency: u32,
+) -> PathBuf {
+    let plan = plan(dir, rate, concurrency);
+    let mut us = saved_in(dir, &plan, &sandbox.url(), US);
+    let eu = saved_in(dir, &plan, &sandbox.url(), EU);
+    assert_eq!(us["s3plan_saved_plan"], 4);
+    assert_eq!(us["targets"][0]["name"], Value::Null, "{}", us["targets"]);
+    let target = |name: &str, region: &str| json!({"name": name, "account_id": ACCOUNT, "region": region, "endpoint": sandbox.url(), "credentials": "chain"});
+    us["targets"] = json!([target("prod-us", US), target("prod-eu", EU)]);
+    let named = |jobs: &Value, name: &str| {
+        jobs.as_array()
+            .unwrap()
+            .iter()
+            .map(|job| {
+                let mut job = job.clone();
+                job["target"] = json!(name);
+                job
+            })
+            .collect::<Vec<_>>()
+    };
+    let mut jobs = named(&us["entries"][0]["jobs"], "prod-us");
+    jobs.extend(named(&eu["entries"][0]["jobs"], "prod-eu"));
+    us["entries"][0]["jobs"] = Value::Array(jobs);
+    let path = dir.join("saved.json");
+    std::fs::write(&path, serde_json::to_string_pretty(&us).unwrap()).unwrap();
+    path
+}
+
+/// Every job of both regions is Cancelled (or on its way) in the sandbox.
+fn assert_all_cancelled(sandbox: &SandboxHandle, n: usize) {
+    for region in [US, EU] {
+        for i in 1..=n {
+            let id = format!("job-{i:05}");
+            let status = sandbox
+                .job_status_in(ACCOUNT, region, &id)
+                .map(|s| s.to_string())
+                .unwrap_or_default();
+            assert!(status.starts_with("Cancel"), "{id} in {region}: {status}");
+        }
+    }
+}
+
+/// A diagnostic as one line: miette's wrapping and its frame taken out.
+fn unwrapped(stderr: &str) -> String {
+    stderr
+        .replace('│', " ")
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// A report of `rows` jobs, each applied; the failing rows are named, not the whole report.
+fn assert_every_row_applied(report: &Value, rows: usize) {
+    let jobs = report["jobs"].as_array().unwrap();
+    assert_eq!(jobs.len(), rows, "{}", report["summary"]);
+    let not_applied: Vec<String> = jobs
+        .iter()
+        .filter(|j| j["outcome"] != "applied")
+        .map(|j| format!("{} {}: {}", j["job_id"], j["outcome"], j["reason"]))
+        .collect();
+    assert!(not_applied.is_empty(), "{not_applied:#?}");
+}
+
+fn journal_of(report: &Path) -> PathBuf {
+    let mut name = report.as_os_str().to_owned();
+    name.push(".journal.jsonl");
+    PathBuf::from(name)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_saved_plan_over_two_targets_applies_in_each_and_its_journal_names_them() {
+    const N: usize = 5;
+    let dir = tempfile::tempdir().unwrap();
+    let sandbox = frozen(seed(N), None).await;
+    let saved = two_target_saved_plan(dir.path(), &sandbox, 50, 4);
+
+    // Looked at from the file alone: both targets, as reviewed.
+    let shown = s3plan(dir.path()).arg("plan").arg(&saved).output().unwrap();
+    let stdout = String::from_utf8_lossy(&shown.stdout);
+    assert!(
+        stdout.contains("prod-us") && stdout.contains("prod-eu"),
+        "{stdout}"
+    );
+
+    // A saved plan over targets takes no --region: each target names its own.
+    let refused = s3plan(dir.path())
+        .arg("apply")
+        .arg(&saved)
+        .args(["--endpoint-url", &sandbox.url(), "--region", US, "--yes"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert_ne!(refused.status.code(), Some(0), "{stderr}");
+    assert!(
+        stderr.contains("--region cannot be used with a saved plan over targets"),
+        "{stderr}"
+    );
+    assert_eq!(sandbox.calls(Operation::UpdateJobStatus), 0);
+
+    let report = dir.path().join("report.json");
+    let output = s3plan(dir.path())
+        .arg("apply")
+        .arg(&saved)
+        .args(["--endpoint-url", &sandbox.url(), "--yes", "--report"])
+        .arg(&report)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(0), "{stderr}");
+    assert_all_cancelled(&sandbox, N);
+    assert_eq!(sandbox.calls(Operation::UpdateJobStatus), 2 * N as u64);
+
+    let lines = journal_lines(&journal_of(&report));
+    assert_eq!(lines[0]["record"], "run");
+    assert_eq!(lines[0]["format"], 3);
+    let targets: Vec<(&str, &str)> = lines[0]["targets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| (t["name"].as_str().unwrap(), t["region"].as_str().unwrap()))
+        .collect();
+    assert_eq!(targets, [("prod-us", US), ("prod-eu", EU)]);
+    for name in ["prod-us", "prod-eu"] {
+        for record in ["job", "intent", "ack"] {
+            let count = lines
+                .iter()
+                .filter(|l| l["record"] == record && l["target"] == name)
+                .count();
+            assert_eq!(count, N, "{record} lines of {name}");
+        }
+    }
+
+    // `s3plan report` of that journal: one row per job of each target, each applied.
+    let rebuilt = s3plan(dir.path())
+        .arg("report")
+        .arg(journal_of(&report))
+        .output()
+        .unwrap();
+    assert_eq!(
+        rebuilt.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&rebuilt.stderr)
+    );
+    let rebuilt: Value = serde_json::from_slice(&rebuilt.stdout).unwrap();
+    assert_every_row_applied(&rebuilt, 2 * N);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_killed_run_over_two_targets_resumes_each_job_in_its_own_target() {
+    const N: usize = 60;
+    let dir = tempfile::tempdir().unwrap();
+    let sandbox = frozen(seed(N), None).await;
+    let saved = two_target_saved_plan(dir.path(), &sandbox, 20, 4);
+    let first = dir.path().join("first.json");
+    let child = s3plan(dir.path())
+        .arg("apply")
+        .arg(&saved)
+        .args(["--endpoint-url", &sandbox.url(), "--yes", "--report"])
+        .arg(&first)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    wait_for_intents(&journal_of(&first), 15).await;
+    let mut child = child;
+    let _ = child.kill();
+    let _ = child.wait();
+    let sent_before = sandbox.calls(Operation::UpdateJobStatus);
+
+    // The journal of a run over two targets does not resume a run in one place: nothing is sent.
+    let plan = dir.path().join("plan.yaml");
+    let refused = s3plan(dir.path())
+        .arg("apply")
+        .arg(&plan)
+        .args([
+            "--endpoint-url",
+            &sandbox.url(),
+            "--account-id",
+            ACCOUNT,
+            "--region",
+            US,
+        ])
+        .args(["--yes", "--resume"])
+        .arg(journal_of(&first))
+        .output()
+        .unwrap();
+    let stderr = unwrapped(&String::from_utf8_lossy(&refused.stderr));
+    assert_ne!(refused.status.code(), Some(0), "{stderr}");
+    assert!(
+        stderr.contains("target prod-us (not in this run)")
+            && stderr.contains("target prod-eu (not in this run)"),
+        "{stderr}"
+    );
+    assert_eq!(sandbox.calls(Operation::UpdateJobStatus), sent_before);
+
+    let second = dir.path().join("second.json");
+    let child = s3plan(dir.path())
+        .arg("apply")
+        .arg(&saved)
+        .args(["--endpoint-url", &sandbox.url(), "--yes", "--report"])
+        .arg(&second)
+        .arg("--resume")
+        .arg(journal_of(&first))
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let output = wait(child).await;
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(0), "{stderr}");
+    // Every job of each region changed, each exactly once: a job acknowledged in one region was neither
+    // sent again there nor taken as done in the other.
+    assert_all_cancelled(&sandbox, N);
+    assert_eq!(sandbox.calls(Operation::UpdateJobStatus), 2 * N as u64);
+
+    // The second journal carries what the first did, each under its target.
+    let lines = journal_lines(&journal_of(&second));
+    let carried: Vec<&Value> = lines.iter().filter(|l| l["record"] == "carried").collect();
+    assert!(!carried.is_empty(), "nothing carried");
+    assert!(
+        carried
+            .iter()
+            .all(|l| l["target"] == "prod-us" || l["target"] == "prod-eu"),
+        "{carried:?}"
+    );
+    let rebuilt = s3plan(dir.path())
+        .arg("report")
+        .arg(journal_of(&second))
+        .output()
+        .unwrap();
+    let rebuilt: Value = serde_json::from_slice(&rebuilt.stdout).unwrap();
+    assert_every_row_applied(&rebuilt, 2 * N);
+}
