@@ -78,8 +78,8 @@ fn script(jobs: usize) -> Vec<(Duration, Option<Event>)> {
             )),
         ));
         let record = JobRecord {
-            target: 0,
             index,
+            target: 0,
             entry: entry.clone(),
             job_id: id,
             description: Some(format!("nightly copy {job}")),

@@ -7,7 +7,8 @@ Owns only measurement: it starts sandboxes, seeds jobs with `generate:` batches,
 checking that every job ended where the plan said. Run it through `scripts/bench-e2e.sh`, which builds the
 release binary and the Python venv first. Standard library only (boto3 runs in its own subprocess).
 
-Sections: peers (§1), limits (§2: rate, throttle, wait, resolve), scale (§3), validate (§3), all.
+Sections: peers (§1), limits (§2: rate, throttle, wait, resolve), scale (§3), validate (§3), saved (saved
+plans re-check by sweep), all.
 """
 
 import argparse
@@ -397,24 +398,66 @@ def validate(a, workdir):
     print(f"target <= 20 ms (median): {verdict(statistics.median(runs) <= 0.020)}")
 
 
+# Saved plans re-check by sweep (issue 15) ----------------------------------------------------------------
+
+def saved_sweep(a, workdir):
+    """A saved plan over N Suspended jobs applied: reads of its re-check and time to its first change."""
+    n, poll = a.saved_jobs, a.saved_poll_rate
+    print(f"== saved: plan --out then apply SAVED.json, {n} jobs, poll_rate_limit {poll}/s ({load()})")
+    sb = Sandbox(a.bin, workdir, seed_doc([{"count": n, "prefix": "sv-"}]))
+    plan = os.path.join(workdir, "saved-plan.yaml")
+    with open(plan, "w") as f:
+        f.write(plan_doc("  - name: cancel-saved\n"
+                         "    select: {status: [Suspended], description: \"sv-*\"}\n"
+                         f"    max_jobs: {n}\n    set: Cancelled\n", poll_rate=poll))
+    saved = os.path.join(workdir, "saved.json")
+    code, _, _, _ = run_measured([a.bin, "plan", plan, "--endpoint-url", sb.url, "--out", saved])
+    if code != 0:
+        raise SystemExit(f"s3plan plan --out exited {code}")
+    before = sb.calls()
+    report = os.path.join(workdir, "saved-report.json")
+    started = time.time()
+    code, wall, cpu, rss = run_measured([a.bin, "apply", saved, "--endpoint-url", sb.url, "--yes",
+                                         "--report", report])
+    if code != 0:
+        raise SystemExit(f"s3plan apply SAVED.json exited {code}")
+    calls = sb.calls()
+    changes = sorted(parse_ts(e["time"]) for e in sb.audit() if e["outcome"] == "ok")
+    sb.stop()
+    lj = calls.get("ListJobs", 0) - before.get("ListJobs", 0)
+    dj = calls.get("DescribeJob", 0) - before.get("DescribeJob", 0)
+    bound = -(-n // 1000)
+    # A cancel that is answered needs no read, so every read of the apply is the re-check's, made before
+    # the first change.
+    print(f"cancelled {len(changes)}/{n}; reads of the apply: ListJobs {lj}, DescribeJob {dj}")
+    print(f"process start to first UpdateJobStatus {changes[0] - started:.2f} s; process wall {wall:.2f} s, "
+          f"cpu {cpu:.2f} s, peak RSS {rss / 1024:.1f} MiB")
+    # No job moves between the review and the apply, so every job is listed: the bound is ceil(N / 1,000).
+    print(f"target reads <= ceil(N / 1,000) + jobs not listed = {bound} + 0: {verdict(lj + dj <= bound)}")
+
+
 def main():
     p = argparse.ArgumentParser()
     p.add_argument("section", nargs="?", default="all",
-                   choices=["peers", "limits", "rate", "throttle", "wait", "resolve", "scale", "validate", "all"])
+                   choices=["peers", "limits", "rate", "throttle", "wait", "resolve", "scale", "validate", "saved",
+                            "all"])
     p.add_argument("--bin", required=True)
     p.add_argument("--jobs", type=int, default=10000, help="jobs for boto3 and s3plan in peers")
     p.add_argument("--cli-jobs", type=int, default=100, help="jobs for the AWS CLI loop in peers")
     p.add_argument("--scale-jobs", type=int, default=100000)
     p.add_argument("--concurrency", type=int, default=256)
     p.add_argument("--validate-runs", type=int, default=50)
+    p.add_argument("--saved-jobs", type=int, default=10000, help="jobs of the saved plan in saved")
+    p.add_argument("--saved-poll-rate", type=int, default=100, help="poll_rate_limit of the saved plan")
     a = p.parse_args()
     print(f"machine: {machine()}; {load()}")
     sections = {
         "peers": [peers], "rate": [rate_fidelity], "throttle": [throttled], "wait": [waiting],
         "resolve": [resolution], "limits": [rate_fidelity, throttled, waiting, resolution],
-        "scale": [scale], "validate": [validate],
+        "scale": [scale], "validate": [validate], "saved": [saved_sweep],
     }
-    sections["all"] = sections["peers"] + sections["limits"] + sections["scale"] + sections["validate"]
+    sections["all"] = (sections["peers"] + sections["limits"] + sections["scale"] + sections["validate"]
+                       + sections["saved"])
     with tempfile.TemporaryDirectory(prefix="s3plan-bench-") as workdir:
         for f in sections[a.section]:
             f(a, workdir)

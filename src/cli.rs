@@ -450,15 +450,19 @@ pub struct ConnectArgs {
     /// UpdateJobStatus/UpdateJobPriority calls in flight at once (overrides the plan).
     #[arg(long, value_name = "N")]
     pub concurrency: Option<u32>,
-    /// Mutating calls per second, whole plan (overrides the plan).
+    /// Mutating calls per second, per target (overrides the plan).
     #[arg(long, value_name = "PER_SECOND")]
     pub rate_limit: Option<f64>,
-    /// Read calls per second, whole plan (overrides the plan).
+    /// Read calls per second, per target (overrides the plan).
     #[arg(long, value_name = "PER_SECOND")]
     pub poll_rate_limit: Option<f64>,
     /// How often waiting entries poll their gate, e.g. `5s` (overrides the plan).
     #[arg(long, value_name = "DURATION", value_parser = humantime::parse_duration)]
     pub poll_interval: Option<std::time::Duration>,
+    /// With a plan that has `targets:`: act only in this target (a target's name, or a group's name for
+    /// all its regions). Repeat it for several.
+    #[arg(long = "target", value_name = "NAME")]
+    pub targets: Vec<String>,
 }
 
 /// Format of the final output on stdout.

@@ -248,16 +248,15 @@ pub async fn resolve<C: JobControl>(
             })
             .collect::<Result<Vec<_>, _>>()?;
         let in_targets = scope.entries.get(index).map_or(&[][..], Vec::as_slice);
-        let per_target: Vec<Result<(Vec<ResolvedJob>, Vec<ResolveError>), ResolveError>> =
-            stream::iter(
-                in_targets
-                    .iter()
-                    .filter_map(|&t| places.get(t).map(|p| (t, *p))),
-            )
-            .map(|(t, place)| resolve_jobs(entry, t, place))
-            .buffered(RESOLVE_TARGET_CONCURRENCY)
-            .collect()
-            .await;
+        let per_target: Vec<Result<InTarget, ResolveError>> = stream::iter(
+            in_targets
+                .iter()
+                .filter_map(|&t| places.get(t).map(|p| (t, *p))),
+        )
+        .map(|(t, place)| resolve_jobs(entry, t, place))
+        .buffered(RESOLVE_TARGET_CONCURRENCY)
+        .collect()
+        .await;
         let mut jobs = Vec::new();
         for found in per_target {
             let (found, missing) = found?;
@@ -326,12 +325,15 @@ pub async fn resolve<C: JobControl>(
     })
 }
 
+/// An entry's jobs found in one target, and the refusals of the jobs it names that are missing there.
+type InTarget = (Vec<ResolvedJob>, Vec<ResolveError>);
+
 /// An entry's jobs in one target, with the jobs it names that are missing there.
 async fn resolve_jobs<C: JobControl>(
     entry: &Entry,
     target: usize,
     place: Place<'_, C>,
-) -> Result<(Vec<ResolvedJob>, Vec<ResolveError>), ResolveError> {
+) -> Result<InTarget, ResolveError> {
     let mut problems = Vec::new();
     match entry.job_set() {
         Some(JobSet::Ids(ids)) => {

@@ -3,10 +3,13 @@
 //! Owns the on-disk format (serde types, a `s3plan_saved_plan` marker holding the format version; every
 //! target with its account, region, endpoint and credential source, and each job's target by name), its
 //! detection, and the re-check made before a saved plan is applied: the plan file (when still at its recorded
-//! path) must hash the same, and every job must be judged now as it was at review time (each target's jobs
-//! are read again in that target) or be at its target already (a second apply converges). Also rebuilds the plan
-//! as reviewed, from the file alone, for `s3plan plan SAVED.json`. A saved plan names its jobs, so no selector is re-run: a job created after the
-//! review is never touched. Does not connect or decide account and region (`commands/session.rs`), and does
+//! path) must hash the same, and every job must be judged now as it was at review time or be at its target
+//! already (a second apply converges). Each target's jobs are read again in that target, in one sweep
+//! ([`reread`]): ListJobs pages filtered to the statuses seen at review time and the non-terminal ones, then
+//! DescribeJob only for the jobs the listing did not show, so N jobs cost about N / 1,000 reads instead of N.
+//! Also rebuilds the plan as reviewed, from the file alone, for `s3plan plan SAVED.json`. A saved plan names
+//! its jobs, so no selector is re-run: a job created after the review is never touched. Does not connect or
+//! decide accounts and regions (`commands/session.rs`), and does
 //! not run anything (`exec`).
 
 use std::collections::HashMap;
@@ -14,12 +17,12 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use futures::stream::{self, StreamExt};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::api::{AccountId, ApiCall, JobControl, JobId, JobStatus, Progress};
+use crate::api::{AccountId, ApiError, JobControl, JobId, JobStatus, Progress};
 use crate::exec::retry::Caller;
+use crate::exec::sweep::{Pages, Seen, Sweep, sweep};
 use crate::forecast::{self, DecisionKey, Forecast, Verdict, Watched};
 use crate::resolve::Place;
 use crate::resolved::{
@@ -39,9 +42,6 @@ const OLDEST_READ: u32 = 2;
 /// How long a saved plan stays applicable when `plan --max-age` does not say: a review older than a day
 /// describes jobs that have likely moved on, and the operator who reviewed it may no longer be on call.
 pub const DEFAULT_MAX_AGE: Duration = Duration::from_secs(24 * 60 * 60);
-
-/// DescribeJob calls in flight at once while re-checking (each still takes a read permit).
-const RECHECK_CONCURRENCY: usize = 16;
 
 /// A reviewed plan: exactly the jobs `apply` may touch, and what was seen when it was reviewed.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -519,9 +519,9 @@ impl SavedPlan {
         }
     }
 
-    /// Reads every saved job again, in each of `places` (one per saved target, in order), and builds the
-    /// plan to run from the saved jobs with their statuses now; refuses when any job would now be treated
-    /// differently than at review time.
+    /// Reads every saved job again, in each of `places` (one per saved target, in order; one sweep per
+    /// target, [`reread`]), and builds the plan to run from the saved jobs with their statuses now; refuses
+    /// when any job would now be treated differently than at review time.
     pub async fn recheck<C: JobControl>(
         &self,
         places: &[Place<'_, C>],
@@ -532,14 +532,15 @@ impl SavedPlan {
             .iter()
             .enumerate()
             .map(|(index, place)| self.recheck_target(index, place.control, place.reader));
-        let mut now: HashMap<(usize, JobId), Seen> = HashMap::new();
+        let mut now: HashMap<(usize, JobId), Result<Seen, ApiError>> = HashMap::new();
         for (index, read) in futures::future::join_all(reads)
             .await
             .into_iter()
             .enumerate()
         {
-            now.extend(read.into_iter().map(|(id, seen)| ((index, id), seen)));
+            now.extend(read.seen.into_iter().map(|(id, seen)| ((index, id), seen)));
         }
+        let not_read = || "it was not read (interrupted)".to_owned();
         let targets: Vec<Target> = places.iter().map(|p| p.target.clone()).collect();
         let multi = targets.len() > 1 || targets.iter().any(|t| t.name.is_some());
         let shown = |index: usize| match targets.get(index) {
@@ -556,18 +557,18 @@ impl SavedPlan {
             for job in &entry.jobs {
                 let target = self.target_index(job.target.as_deref())?;
                 match now.get(&(target, job.job_id.clone())) {
-                    Some(Ok((status, priority, progress))) => jobs.push(ResolvedJob {
+                    Some(Ok(seen)) => jobs.push(ResolvedJob {
                         target,
                         id: job.job_id.clone(),
                         description: job.description.clone(),
-                        status_seen: *status,
-                        priority_seen: *priority,
-                        progress_seen: *progress,
+                        status_seen: seen.status,
+                        priority_seen: seen.priority,
+                        progress_seen: seen.progress,
                     }),
                     failed => {
                         let error = match failed {
-                            Some(Err(error)) => error.as_str(),
-                            _ => "it was not read (interrupted)",
+                            Some(Err(error)) => error.to_string(),
+                            _ => not_read(),
                         };
                         count += 1;
                         let _ = writeln!(
@@ -588,7 +589,22 @@ impl SavedPlan {
             settings,
             entries,
         };
-        let watched: Watched = forecast::read_watched(&resolved, places).await;
+        // The jobs other-job gates watch were read in the same sweeps: the forecast needs them too.
+        let mut watched = Watched::new();
+        for entry in &resolved.entries {
+            if let Some(Gate {
+                subject: GateSubject::OtherJob { target, job },
+                ..
+            }) = &entry.gate
+            {
+                let seen = match now.get(&(*target, job.clone())) {
+                    Some(Ok(seen)) => Ok((seen.status, seen.progress)),
+                    Some(Err(error)) => Err(error.to_string()),
+                    None => Err(not_read()),
+                };
+                watched.insert((*target, job.clone()), seen);
+            }
+        }
         let judged = forecast::forecast(&resolved, &watched);
         for ((saved, judged), resolved) in self
             .entries
@@ -654,46 +670,44 @@ impl SavedPlan {
     }
 }
 
-/// What a re-check read of one job: status, priority and task counters, or why it could not be read.
-type Seen = Result<(JobStatus, i32, Progress), String>;
-
 /// The name of the target at `index` among `targets`.
 fn resolved_name(targets: &[Target], index: usize) -> Option<&str> {
     targets.get(index).and_then(|t| t.name.as_deref())
 }
 
 impl SavedPlan {
-    /// Reads again every saved job of the target at `index` (one DescribeJob each, under `caller`).
+    /// Reads again, in one sweep ([`reread`]), every saved job of the target at `index` and the jobs its
+    /// gates watch in that target.
     async fn recheck_target<C: JobControl>(
         &self,
         index: usize,
         control: &C,
         caller: &Caller,
-    ) -> HashMap<JobId, Seen> {
-        let ids: Vec<&JobId> = self
+    ) -> Sweep {
+        let in_target =
+            |name: &Option<String>| self.target_index(name.as_deref()).ok() == Some(index);
+        let jobs: Vec<&SavedJob> = self
             .entries
             .iter()
-            .flat_map(|e| e.jobs.iter())
-            .filter(|j| self.target_index(j.target.as_deref()).ok() == Some(index))
-            .map(|j| &j.job_id)
+            .flat_map(|e| &e.jobs)
+            .filter(|j| in_target(&j.target))
             .collect();
-        stream::iter(ids)
-            .map(|id| async move {
-                let called = caller
-                    .call(ApiCall::DescribeJob, None, |_| control.describe_job(id))
-                    .await;
-                let seen = called
-                    .result
-                    .map(|answer| {
-                        let job = answer.value.summary;
-                        (job.status, job.priority, job.progress)
-                    })
-                    .map_err(|error| error.to_string());
-                (id.clone(), seen)
-            })
-            .buffer_unordered(RECHECK_CONCURRENCY)
-            .collect()
-            .await
+        let subjects: Vec<JobId> = self
+            .entries
+            .iter()
+            .filter_map(|e| e.gate.as_ref())
+            .filter(|g| in_target(&g.target))
+            .filter_map(|g| g.job_id.clone())
+            .collect();
+        let read = reread(control, caller, &jobs, &subjects).await;
+        tracing::info!(
+            target = index,
+            jobs = jobs.len(),
+            reads = read.reads,
+            list_pages = read.pages,
+            "read the saved jobs again"
+        );
+        read
     }
 
     /// The index of the target of the job `entry`'s gate watches (0 when it watches its own jobs).
@@ -780,6 +794,30 @@ impl SavedPlan {
         judged.totals = totals;
         Ok((resolved, judged))
     }
+}
+
+/// Reads the saved `jobs` of one target again, with `also` (other jobs of that target to read now, such as
+/// the jobs its gates watch), in one sweep: ListJobs pages filtered to the statuses the jobs had at review
+/// time plus every non-terminal status, then one DescribeJob for each job the listing did not show (it moved
+/// to a status outside the filter, or is gone: the DescribeJob answer says which). N jobs cost ceil(N / 1,000)
+/// pages when the listing holds little else, plus one read per job not listed; a listing much longer than the
+/// jobs is cut short and a single job is described, so it costs at most about twice a DescribeJob per job.
+/// Every job of `jobs` and `also` is in the answer: as seen, or the error of its DescribeJob.
+pub(crate) async fn reread<C: JobControl>(
+    control: &C,
+    caller: &Caller,
+    jobs: &[&SavedJob],
+    also: &[JobId],
+) -> Sweep {
+    let mut expected: Vec<JobStatus> = jobs.iter().map(|j| j.status).collect();
+    expected.sort();
+    expected.dedup();
+    let wanted: Vec<JobId> = jobs
+        .iter()
+        .map(|j| j.job_id.clone())
+        .chain(also.iter().cloned())
+        .collect();
+    sweep(control, caller, &wanted, &expected, Pages::Unknown).await
 }
 
 impl SavedEntry {
@@ -927,6 +965,142 @@ mod tests {
         assert!(!at_target(&key(&[JudgmentKind::Moot])));
         assert!(!at_target(&key(&[JudgmentKind::Refused])));
         assert!(!at_target(&key(&[])));
+    }
+
+    /// A saved plan cancelling `jobs` of `fake` as they are now, with an other-job gate on `watched`.
+    fn saved_over(
+        fake: &crate::api::fake::FakeJobControl,
+        jobs: &[JobId],
+        watched: &JobId,
+    ) -> SavedPlan {
+        let target = Target {
+            name: None,
+            account_id: AccountId::parse("111122223333").unwrap(),
+            region: "us-east-1".to_owned(),
+            endpoint: None,
+        };
+        let resolved = ResolvedPlan {
+            targets: vec![target],
+            settings: settings(),
+            entries: vec![ResolvedEntry {
+                name: "cancel".to_owned(),
+                after: Vec::new(),
+                jobs: jobs
+                    .iter()
+                    .map(|id| ResolvedJob {
+                        target: 0,
+                        id: id.clone(),
+                        description: None,
+                        status_seen: fake.status(id).unwrap(),
+                        priority_seen: 0,
+                        progress_seen: Progress::default(),
+                    })
+                    .collect(),
+                gate: Some(Gate {
+                    subject: GateSubject::OtherJob {
+                        target: 0,
+                        job: watched.clone(),
+                    },
+                    statuses: vec![JobStatus::Active],
+                    timeout: Duration::from_secs(60),
+                    tasks: None,
+                }),
+                actions: vec![Action::SetStatus(crate::api::TargetStatus::Cancelled)],
+                reason: None,
+            }],
+        };
+        let watched: Watched = [(
+            (0, watched.clone()),
+            Ok((fake.status(watched).unwrap(), Progress::default())),
+        )]
+        .into();
+        let judged = forecast::forecast(&resolved, &watched);
+        SavedPlan::new(
+            PathBuf::from("/nowhere/plan.yaml"),
+            "00".to_owned(),
+            DEFAULT_MAX_AGE,
+            &resolved,
+            &judged,
+            &HashMap::new(),
+            &[SavedCredentials::Chain],
+        )
+    }
+
+    fn settings() -> RunSettings {
+        RunSettings {
+            concurrency: 8,
+            rate_limit: 100.0,
+            poll_rate_limit: 100.0,
+            poll_interval: Duration::from_secs(1),
+            mode: crate::resolved::RunMode::Apply,
+        }
+    }
+
+    fn caller() -> Caller {
+        Caller {
+            limiter: std::sync::Arc::new(crate::exec::limiter::Limiter::new(100.0, 100.0, 8)),
+            emitter: crate::exec::emitter::Emitter::detached(),
+            policy: crate::exec::retry::RetryPolicy::default(),
+            cancel: tokio_util::sync::CancellationToken::new(),
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_recheck_reads_by_sweep_within_a_page_per_thousand_jobs_plus_the_unlisted() {
+        use crate::api::ApiCall;
+        let fake = crate::api::fake::FakeJobControl::new();
+        let mut jobs: Vec<JobId> = (0..2500)
+            .map(|i| fake.add_job(&format!("job-{i:05}"), JobStatus::Suspended))
+            .collect();
+        // A job already cancelled at review time (its terminal status joins the filter), and the gate's job.
+        jobs.push(fake.add_job("job-cancelled", JobStatus::Cancelled));
+        let watched = fake.add_job("job-watched", JobStatus::Active);
+        let saved = saved_over(&fake, &jobs, &watched);
+        let target = saved.reviewed().unwrap().0.targets[0].clone();
+
+        let reader = caller();
+        let place = |target| Place {
+            control: &fake,
+            reader: &reader,
+            target,
+        };
+        let resolved = saved.recheck(&[place(&target)], settings()).await.unwrap();
+        assert_eq!(resolved.entries[0].jobs.len(), 2501);
+        // ceil(2,502 / 1,000) = 3 pages and nothing left unlisted: no DescribeJob, not 2,502.
+        assert_eq!(fake.calls(ApiCall::ListJobs), 3);
+        assert_eq!(fake.calls(ApiCall::DescribeJob), 0);
+
+        // Jobs moved since the review: one finished on its own (Complete is outside the filter), one is gone
+        // from the account. Each costs one DescribeJob, and the re-check still refuses with today's words.
+        let finished = &jobs[7];
+        fake.schedule_status(finished, Duration::ZERO, JobStatus::Complete);
+        let gone = JobId::parse("job-deleted").unwrap();
+        let mut with_gone = saved.clone();
+        with_gone.entries[0].jobs[0].job_id = gone.clone();
+        let refused = with_gone
+            .recheck(&[place(&target)], settings())
+            .await
+            .unwrap_err();
+        assert_eq!(fake.calls(ApiCall::ListJobs), 6);
+        assert_eq!(fake.calls(ApiCall::DescribeJob), 2);
+        assert_eq!(fake.job_calls(finished, ApiCall::DescribeJob), 1);
+        assert_eq!(fake.job_calls(&gone, ApiCall::DescribeJob), 1);
+        let SavedPlanError::Moved { count, list } = refused else {
+            panic!("expected a refusal, got {refused:?}");
+        };
+        assert_eq!(count, 2, "{list}");
+        assert!(
+            list.contains(&format!(
+                "job {finished} was Suspended (will change), now Complete ("
+            )),
+            "{list}"
+        );
+        assert!(
+            list.contains(
+                "job job-deleted was Suspended and can no longer be read: DescribeJob failed: NotFoundException"
+            ),
+            "{list}"
+        );
     }
 
     #[test]

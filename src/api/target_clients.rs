@@ -32,6 +32,15 @@ pub enum CredentialSource {
     },
 }
 
+/// One target's clients and the credentials they sign with.
+#[derive(Debug, Clone)]
+pub struct TargetClients {
+    /// S3 Control and STS for the target's region.
+    pub clients: AwsClients,
+    /// Where their credentials come from (an assumed role's are fetched on first use).
+    pub credentials: SharedCredentialsProvider,
+}
+
 /// The configuration every target builds on.
 #[derive(Debug, Clone)]
 pub struct Base {
@@ -69,8 +78,14 @@ impl Base {
     /// The in-process sandbox at `endpoint`: its static credentials, and its STS on the same port.
     pub fn sandbox(endpoint: &str, region: &str, timeouts: Timeouts) -> Self {
         let credentials = Credentials::new("sandbox", "sandbox", None, None, "s3plan-sandbox");
+        // Built by hand rather than loaded, so the clock and sleep the SDK needs (an assumed role's
+        // credentials expire) are given explicitly.
         let sdk = SdkConfig::builder()
             .behavior_version(BehaviorVersion::latest())
+            .time_source(aws_smithy_async::time::SharedTimeSource::default())
+            .sleep_impl(aws_smithy_async::rt::sleep::SharedAsyncSleep::new(
+                aws_smithy_async::rt::sleep::TokioSleep::new(),
+            ))
             .region(Region::new(region.to_owned()))
             .credentials_provider(SharedCredentialsProvider::new(credentials))
             .endpoint_url(endpoint)
@@ -90,7 +105,7 @@ impl Base {
         &self,
         region: &str,
         source: &CredentialSource,
-    ) -> Result<AwsClients, String> {
+    ) -> Result<TargetClients, String> {
         let region = Region::new(region.to_owned());
         let credentials: SharedCredentialsProvider = match source {
             CredentialSource::Chain => self
@@ -135,7 +150,7 @@ impl Base {
         .build();
         let mut sts = aws_sdk_sts::config::Builder::from(&self.sdk)
             .region(region.clone())
-            .credentials_provider(credentials)
+            .credentials_provider(credentials.clone())
             .retry_config(aws_sdk_sts::config::retry::RetryConfig::disabled())
             .timeout_config(sts_timeouts(self.timeouts));
         if self.sandbox
@@ -143,11 +158,14 @@ impl Base {
         {
             sts = sts.endpoint_url(endpoint);
         }
-        Ok(AwsClients {
-            s3control: aws_sdk_s3control::Client::from_conf(conf),
-            sts: aws_sdk_sts::Client::from_conf(sts.build()),
-            region: region.as_ref().to_owned(),
-            endpoint: self.endpoint.clone(),
+        Ok(TargetClients {
+            clients: AwsClients {
+                s3control: aws_sdk_s3control::Client::from_conf(conf),
+                sts: aws_sdk_sts::Client::from_conf(sts.build()),
+                region: region.as_ref().to_owned(),
+                endpoint: self.endpoint.clone(),
+            },
+            credentials,
         })
     }
 }
@@ -166,9 +184,55 @@ fn with_limits(sdk: SdkConfig, timeouts: Timeouts) -> SdkConfig {
         .build()
 }
 
+/// The last cause of `error`: the service's own answer (`AccessDenied: User is not authorized …`) rather
+/// than the layers the SDK wraps around it.
+fn innermost(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut last: &dyn std::error::Error = error;
+    while let Some(next) = last.source() {
+        last = next;
+    }
+    let text = last.to_string();
+    // A service error's metadata prints as `Error { code: "X", message: "Y", … }`: say `X: Y`.
+    match (field(&text, "code"), field(&text, "message")) {
+        (Some(code), Some(message)) => format!("{code}: {message}"),
+        _ => text,
+    }
+}
+
+fn field<'a>(text: &'a str, name: &str) -> Option<&'a str> {
+    let start = text.find(&format!("{name}: \""))? + name.len() + 3;
+    let len = text[start..].find('"')?;
+    Some(&text[start..start + len])
+}
+
 /// Checks that `clients` reach `account`: their credentials load (an assumed role is assumed here) and
 /// STS GetCallerIdentity names that account. The error says what failed, in one line.
-pub async fn check_account(clients: &AwsClients, account: &AccountId) -> Result<(), String> {
+pub async fn check_account(target: &TargetClients, account: &AccountId) -> Result<(), String> {
+    use aws_credential_types::provider::ProvideCredentials as _;
+    let clients = &target.clients;
+    // Credentials first, so a role that cannot be assumed is named as such (not as a failed STS call).
+    {
+        match tokio::time::timeout(
+            CREDENTIALS_TIMEOUT,
+            target.credentials.provide_credentials(),
+        )
+        .await
+        {
+            Err(_) => {
+                return Err(format!(
+                    "its credentials did not load within {}s",
+                    CREDENTIALS_TIMEOUT.as_secs()
+                ));
+            }
+            Ok(Err(error)) => {
+                return Err(format!(
+                    "loading its credentials failed: {}",
+                    innermost(&error)
+                ));
+            }
+            Ok(Ok(_)) => {}
+        }
+    }
     let asked = tokio::time::timeout(CREDENTIALS_TIMEOUT, clients.caller_account()).await;
     match asked {
         Err(_) => Err(format!(

@@ -352,7 +352,7 @@ pub(crate) fn render_entries(text: &mut String, judged: &Forecast, all_jobs: boo
             );
         }
         let mut jobs: Vec<&JobForecast> = entry.jobs.iter().collect();
-        // Grouped by target (plan order of first appearance is kept by the stable sort), then by verdict.
+        // Grouped by target name, then by verdict.
         jobs.sort_by(|a, b| a.target.cmp(&b.target).then(a.verdict.cmp(&b.verdict)));
         let shown = if all_jobs {
             jobs.len()

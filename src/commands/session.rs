@@ -17,19 +17,25 @@ use tokio_util::sync::CancellationToken;
 use crate::api::AccountId;
 use crate::api::JobControl;
 use crate::api::aws::AwsJobControl;
-use crate::api::client::{AwsClients, ClientSettings, Timeouts};
+use crate::api::client::{
+    AwsClients, ClientSettings, Timeouts, check_endpoint_answers, endpoint_authority,
+    endpoint_source,
+};
+use crate::api::target_clients::{Base, CredentialSource, check_account};
 use crate::cli::ConnectArgs;
 use crate::errors::CommandError;
 use crate::exec::emitter::Emitter;
 use crate::exec::limiter::Limiter;
 use crate::exec::retry::Caller;
 use crate::exec::retry::RetryPolicy;
+use crate::plan::TargetCredentials;
 use crate::plan::{self, LoadedPlan};
 use crate::report::json::PlanMeta;
 use crate::resolve::{self, Place, Scope};
 use crate::resolved::{ResolvedPlan, RunMode, RunSettings, Target};
 use crate::sandbox::{Sandbox, SandboxHandle, Seed};
 use crate::saved::{self, SavedPlan, SavedPlanError};
+use futures::StreamExt as _;
 
 /// The region the in-process sandbox signs for when neither the flag nor the plan names one.
 const SANDBOX_REGION: &str = "us-east-1";
@@ -90,6 +96,15 @@ impl Session {
         mode: RunMode,
     ) -> Result<Self, CommandError> {
         print_warnings(&loaded);
+        if !loaded.plan.targets().is_empty() {
+            return Self::open_targets(loaded, connect, mode).await;
+        }
+        if !connect.targets.is_empty() {
+            return Err(CommandError::refused(
+                "--target names a target, but the plan has no `targets:`; nothing was changed",
+                "drop --target, or list the plan's places under `targets:` (docs/plan.md, Targets)",
+            ));
+        }
         let plan = &loaded.plan;
 
         if let (Some(flag), Some(pinned)) = (&connect.account_id, plan.account_id())
@@ -158,6 +173,198 @@ impl Session {
             scope,
             settings,
             controls: vec![control],
+            sandbox,
+        })
+    }
+
+    /// Opens a plan with `targets:`: the `--target` selection, then one client per target with its region
+    /// and credentials, each checked against its account before anything is resolved (every failing
+    /// target named at once, nothing changed). Targets whose jobs no entry of this run acts on but whose
+    /// job a gate watches are connected too (read only).
+    async fn open_targets(
+        loaded: LoadedPlan,
+        connect: &ConnectArgs,
+        mode: RunMode,
+    ) -> Result<Self, CommandError> {
+        let plan = &loaded.plan;
+        for (flag, given) in [
+            ("--account-id", connect.account_id.is_some()),
+            ("--region", connect.region.is_some()),
+        ] {
+            if given {
+                return Err(CommandError::refused(
+                    format!(
+                        "{flag} cannot be used with a plan that has `targets:` (each target names its account and region); nothing was changed"
+                    ),
+                    "drop the flag; to act in some targets only, pass --target NAME (repeatable)",
+                ));
+            }
+        }
+        let all = plan.targets();
+        let selected: Vec<usize> = if connect.targets.is_empty() {
+            (0..all.len()).collect()
+        } else {
+            plan.select_targets(&connect.targets).map_err(|unknown| {
+                CommandError::refused(
+                    format!(
+                        "--target {} names no target of the plan; nothing was changed",
+                        unknown.join(", ")
+                    ),
+                    format!(
+                        "the plan's targets are: {}",
+                        all.iter()
+                            .map(|t| t.name.as_str())
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
+                )
+            })?
+        };
+        // Entries in the selected targets only; gates keep the target they watch, connected for reads.
+        let entries: Vec<Vec<usize>> = plan
+            .entries()
+            .map(|entry| {
+                entry
+                    .target_indexes(plan)
+                    .into_iter()
+                    .filter(|t| selected.contains(t))
+                    .collect()
+            })
+            .collect();
+        let gates: Vec<Option<usize>> = plan
+            .entries()
+            .zip(&entries)
+            .map(|(entry, runs_in)| {
+                entry
+                    .gate(plan)
+                    .filter(|_| !runs_in.is_empty())
+                    .and_then(|spec| spec.job.and(spec.target))
+            })
+            .collect();
+        let mut used: Vec<usize> = selected.clone();
+        used.extend(gates.iter().flatten().copied());
+        used.sort_unstable();
+        used.dedup();
+        // Plan target index -> index among the connected ones.
+        let site = |plan_index: usize| used.iter().position(|&u| u == plan_index);
+        let scope = Scope {
+            entries: entries
+                .iter()
+                .map(|ts| ts.iter().filter_map(|&t| site(t)).collect())
+                .collect(),
+            gates: gates.iter().map(|g| g.and_then(site)).collect(),
+        };
+
+        let timeouts = attempt_timeout()?.unwrap_or_default();
+        let first_region = used
+            .first()
+            .and_then(|&t| all.get(t))
+            .map_or(SANDBOX_REGION, |t| t.region.as_str())
+            .to_owned();
+        let (base, sandbox) = match &connect.sandbox {
+            Some(seed_path) => {
+                let handle = start_sandbox(seed_path, connect).await?;
+                (
+                    Base::sandbox(&handle.url(), &first_region, timeouts),
+                    Some(handle),
+                )
+            }
+            None => {
+                let endpoint = match endpoint_source(connect.endpoint_url.as_deref()) {
+                    Some((from, url)) => {
+                        let authority = endpoint_authority(from, &url)?;
+                        check_endpoint_answers(from, &url, &authority, timeouts.connect).await?;
+                        Some(url)
+                    }
+                    None => None,
+                };
+                let base = Base::load(
+                    connect.profile.as_deref(),
+                    &first_region,
+                    endpoint,
+                    timeouts,
+                )
+                .await;
+                (base, None)
+            }
+        };
+        let session_name = role_session_name();
+        let checks = used.iter().filter_map(|&t| all.get(t)).map(|target| {
+            let base = &base;
+            let session_name = &session_name;
+            async move {
+                let source = match &target.credentials {
+                    TargetCredentials::Chain => CredentialSource::Chain,
+                    TargetCredentials::Profile(name) => CredentialSource::Profile(name.clone()),
+                    TargetCredentials::AssumeRole { role_arn } => CredentialSource::AssumeRole {
+                        role_arn: role_arn.clone(),
+                        session_name: session_name.clone(),
+                    },
+                };
+                let clients = base.clients(&target.region, &source).await?;
+                check_account(&clients, &target.account_id).await?;
+                Ok::<_, String>(clients.clients)
+            }
+        });
+        let checked: Vec<Result<AwsClients, String>> = futures::stream::iter(checks)
+            .buffered(TARGET_CHECK_CONCURRENCY)
+            .collect()
+            .await;
+        let mut failing = Vec::new();
+        let mut targets = Vec::new();
+        let mut controls = Vec::new();
+        for (&t, result) in used.iter().zip(checked) {
+            let Some(target) = all.get(t) else { continue };
+            match result {
+                Ok(clients) => {
+                    targets.push(Target {
+                        name: Some(target.name.clone()),
+                        account_id: target.account_id.clone(),
+                        region: target.region.clone(),
+                        endpoint: clients.endpoint.clone(),
+                    });
+                    controls.push(Arc::new(clients.job_control(target.account_id.clone())));
+                }
+                Err(why) => failing.push(format!(
+                    "  target {} (account {}, {}, {}): {why}",
+                    target.name,
+                    target.account_id,
+                    target.region,
+                    credentials_shown(&target.credentials)
+                )),
+            }
+        }
+        if !failing.is_empty() {
+            if let Some(handle) = sandbox {
+                handle.shutdown().await;
+            }
+            return Err(CommandError::refused(
+                format!(
+                    "{} of {} cannot be reached with {} credentials; nothing was resolved or changed:\n{}",
+                    failing.len(),
+                    crate::text::plural(used.len(), "target"),
+                    if failing.len() == 1 { "its" } else { "their" },
+                    failing.join("\n")
+                ),
+                "fix the credentials of each target named (a profile: `aws configure list --profile NAME`; a role: its trust policy must let the base credentials assume it), or leave it out of this run with --target",
+            ));
+        }
+        let settings = merge_settings(
+            connect,
+            RunSettings {
+                concurrency: plan.concurrency(),
+                rate_limit: plan.rate_limit(),
+                poll_rate_limit: plan.poll_rate_limit(),
+                poll_interval: plan.poll_interval(),
+                mode,
+            },
+        )?;
+        Ok(Self {
+            origin: Origin::Plan(Box::new(loaded)),
+            targets,
+            scope,
+            settings,
+            controls,
             sandbox,
         })
     }
@@ -388,34 +595,30 @@ async fn connect_saved_targets(
             problem: "the saved plan lists no target".to_owned(),
         }));
     };
-    let (base, sandbox) = if connect.sandbox.is_some() {
-        let (_, handle, _) = connect_to(
-            connect,
-            Some(first.region.clone()),
-            Some(first.account_id.as_str()),
-        )
-        .await?;
-        let Some(handle) = handle else {
-            return Err(CommandError::Sandbox(
-                "the in-process sandbox did not start".to_owned(),
-            ));
-        };
-        let base = Base::sandbox(&handle.url(), &first.region, Timeouts::default());
-        (base, Some(handle))
-    } else {
-        let base = Base::load(
-            connect.profile.as_deref(),
-            &first.region,
-            connect.endpoint_url.clone(),
-            attempt_timeout()?.unwrap_or_default(),
-        )
-        .await;
-        (base, None)
+    let timeouts = attempt_timeout()?.unwrap_or_default();
+    let (base, sandbox) = match &connect.sandbox {
+        Some(seed_path) => {
+            let handle = start_sandbox(seed_path, connect).await?;
+            (
+                Base::sandbox(&handle.url(), &first.region, timeouts),
+                Some(handle),
+            )
+        }
+        None => {
+            let base = Base::load(
+                connect.profile.as_deref(),
+                &first.region,
+                connect.endpoint_url.clone(),
+                timeouts,
+            )
+            .await;
+            (base, None)
+        }
     };
     // Against a custom endpoint other than the sandbox there is no STS to ask (as for a plan's pinned
     // account): the endpoint check below is what ties the run to the review.
     let checks_account = connect.sandbox.is_some() || connect.endpoint_url.is_none();
-    let session_name = format!("s3plan-apply-{}", jiff::Timestamp::now().as_second());
+    let session_name = role_session_name();
     let connecting = saved.targets.iter().zip(targets).map(|(recorded, target)| {
         let base = &base;
         let session_name = session_name.clone();
@@ -429,17 +632,20 @@ async fn connect_saved_targets(
                 },
             };
             let clients = base.clients(&target.region, &source).await?;
-            if !same_endpoint(target.endpoint.as_deref(), clients.endpoint.as_deref()) {
+            if !same_endpoint(
+                target.endpoint.as_deref(),
+                clients.clients.endpoint.as_deref(),
+            ) {
                 return Err(format!(
                     "it was reviewed against endpoint {}, this run would go to {}",
                     shown_endpoint(target.endpoint.as_deref()),
-                    shown_endpoint(clients.endpoint.as_deref())
+                    shown_endpoint(clients.clients.endpoint.as_deref())
                 ));
             }
             if checks_account {
                 check_account(&clients, &target.account_id).await?;
             }
-            Ok(clients)
+            Ok(clients.clients)
         }
     });
     let mut controls = Vec::with_capacity(targets.len());
@@ -508,6 +714,36 @@ async fn verify_pinned_account(
             );
             Ok(())
         }
+    }
+}
+
+/// Targets whose credentials are checked at once before a run.
+const TARGET_CHECK_CONCURRENCY: usize = 16;
+
+/// The `RoleSessionName` of every role a run assumes: s3plan and the run (operator and start time), so the
+/// role's CloudTrail says who changed the jobs. At most 64 characters of `[\w+=,.@-]`.
+fn role_session_name() -> String {
+    let who: String = std::env::var("USER")
+        .unwrap_or_default()
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric() || "+=,.@-_".contains(*c))
+        .take(24)
+        .collect();
+    let when = jiff::Timestamp::now().strftime("%Y%m%dT%H%M%SZ");
+    let name = if who.is_empty() {
+        format!("s3plan-{when}-{}", std::process::id())
+    } else {
+        format!("s3plan-{who}-{when}")
+    };
+    name.chars().take(64).collect()
+}
+
+/// How a target's credentials are found, in words.
+fn credentials_shown(credentials: &TargetCredentials) -> String {
+    match credentials {
+        TargetCredentials::Chain => "the standard credential chain".to_owned(),
+        TargetCredentials::Profile(name) => format!("profile {name}"),
+        TargetCredentials::AssumeRole { role_arn } => format!("role {role_arn}"),
     }
 }
 
@@ -602,6 +838,28 @@ fn merge_settings(connect: &ConnectArgs, base: RunSettings) -> Result<RunSetting
 
 /// Builds the clients (or starts the in-process sandbox) for `region` and decides the account: the flag,
 /// then `account_pin` (the plan's), then the environment or STS.
+/// Starts the in-process sandbox `--sandbox` asks for: the demo seed or the given file, at the asked speed.
+pub(crate) async fn start_sandbox(
+    seed_path: &Option<std::path::PathBuf>,
+    connect: &ConnectArgs,
+) -> Result<SandboxHandle, CommandError> {
+    let seed = match seed_path {
+        None => Seed::demo(),
+        Some(path) => Seed::from_file(path).map_err(|e| CommandError::Sandbox(e.to_string()))?,
+    };
+    // The same default as `s3plan sandbox --speed`: the flag, else the seed's own, else 60.
+    let speed = connect
+        .sandbox_speed
+        .or(seed.speed)
+        .unwrap_or(crate::cli::SANDBOX_SPEED);
+    Sandbox::builder()
+        .seed(seed)
+        .speed(speed)
+        .start()
+        .await
+        .map_err(|e| CommandError::Sandbox(e.to_string()))
+}
+
 async fn connect_to(
     connect: &ConnectArgs,
     region: Option<String>,
@@ -609,23 +867,7 @@ async fn connect_to(
 ) -> Result<(AwsClients, Option<SandboxHandle>, AccountId), CommandError> {
     let found = match &connect.sandbox {
         Some(seed_path) => {
-            let seed = match seed_path {
-                None => Seed::demo(),
-                Some(path) => {
-                    Seed::from_file(path).map_err(|e| CommandError::Sandbox(e.to_string()))?
-                }
-            };
-            // The same default as `s3plan sandbox --speed`: the flag, else the seed's own, else 60.
-            let speed = connect
-                .sandbox_speed
-                .or(seed.speed)
-                .unwrap_or(crate::cli::SANDBOX_SPEED);
-            let handle = Sandbox::builder()
-                .seed(seed)
-                .speed(speed)
-                .start()
-                .await
-                .map_err(|e| CommandError::Sandbox(e.to_string()))?;
+            let handle = start_sandbox(seed_path, connect).await?;
             let region = region.as_deref().unwrap_or(SANDBOX_REGION);
             let clients = AwsClients::sandbox(&handle.url(), region, Timeouts::default());
             // A user's AWS_ACCOUNT_ID names a real account, not a sandbox one: without the flag or the
@@ -740,6 +982,7 @@ accounts:
             rate_limit: None,
             poll_rate_limit: None,
             poll_interval: None,
+            targets: Vec::new(),
         }
     }
 

@@ -15,6 +15,7 @@ pub(crate) mod resume;
 pub mod retry;
 mod scheduler;
 pub(crate) mod site;
+pub(crate) mod sweep;
 pub mod unmade;
 
 pub use coordinator::{RunOptions, RunSummary, run};

@@ -1,30 +1,28 @@
 //! The shared gate poller: one polling loop for every waiting job of the run.
 //!
-//! Owns the set of watched jobs and the choice of how to read them each round: when more jobs are watched
-//! than ListJobs needs pages, one paginated ListJobs (1,000 per page, filtered to the non-terminal and
-//! wanted statuses) replaces a DescribeJob per job (N waiting jobs then cost N / 1,000 reads a round, not
-//! N); otherwise DescribeJob per watched job. Jobs the listing did not show are described individually.
-//! Waiters are told only when their gate holds, can never hold, or cannot be read for good (gone, access
-//! denied, bad credentials); timeouts stay with the waiter. Does not decide what a job does next (`executor.rs`).
+//! Owns the set of watched jobs and their reading each round, one [`sweep`](crate::exec::sweep) of them:
+//! when more jobs are watched than the last round's ListJobs needed pages, one paginated ListJobs (1,000 per
+//! page, filtered to the non-terminal and wanted statuses) replaces a DescribeJob per job (N waiting jobs then
+//! cost N / 1,000 reads a round, not N); otherwise DescribeJob per watched job. Jobs the listing did not show
+//! are described individually. Waiters are told only when their gate holds, can never hold, or cannot be read
+//! for good (gone, access denied, bad credentials); timeouts stay with the waiter. Does not decide what a job
+//! does next (`executor.rs`).
 
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use futures::StreamExt;
 use tokio::sync::{Notify, oneshot};
 
-use crate::api::{ApiCall, ApiError, ApiErrorKind, JobControl, JobId, JobStatus, Progress};
+use crate::api::{ApiError, ApiErrorKind, JobControl, JobId, JobStatus};
 use crate::event::{EventKind, WatchedView};
 use crate::exec::outcome::{GateCheck, check_gate};
 use crate::exec::retry::Caller;
+pub use crate::exec::sweep::Seen;
+use crate::exec::sweep::{Pages, sweep};
 use crate::resolved::TaskLimit;
 
-/// ListJobs page size (the API's maximum).
-const PAGE_SIZE: i32 = 1000;
-/// DescribeJob calls in flight at once within one round.
-const DESCRIBE_PARALLELISM: usize = 16;
 /// How long the first round waits for other jobs to register, so a burst of waiters shares one round.
 const GATHER: Duration = Duration::from_millis(20);
 
@@ -42,18 +40,6 @@ fn is_permanent(kind: ApiErrorKind) -> bool {
 
 /// A watched job as one round read it, or the error.
 type Read = Result<Seen, ApiError>;
-
-/// A watched job as last read.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Seen {
-    /// Its status.
-    pub status: JobStatus,
-    /// Its task counters.
-    pub progress: Progress,
-    /// Its `FailureReasons` as `code: reason`, when it was read with DescribeJob (ListJobs does not carry
-    /// them).
-    pub failure_reasons: Option<Vec<String>>,
-}
 
 /// What a waiter learns.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -161,7 +147,7 @@ impl<C: JobControl> GatePoller<C> {
     }
 
     async fn round(&self) {
-        let (watched, mut filter): (Vec<JobId>, HashSet<JobStatus>) = {
+        let (watched, filter): (Vec<JobId>, HashSet<JobStatus>) = {
             let waiters = self.waiters();
             let filter = waiters
                 .values()
@@ -173,48 +159,23 @@ impl<C: JobControl> GatePoller<C> {
         if watched.is_empty() {
             return;
         }
-        let pages = self.shared.pages.load(Ordering::Relaxed) as usize;
-        let listed = watched.len() > pages;
-        let mut reads = 0;
-        let mut seen: HashMap<JobId, Read> = HashMap::new();
-        if listed {
-            filter.extend(JobStatus::ALL.into_iter().filter(|s| !s.is_terminal()));
-            let mut statuses: Vec<JobStatus> = filter.into_iter().collect();
-            statuses.sort();
-            let wanted: HashSet<&JobId> = watched.iter().collect();
-            let (listing, calls) = self.list(&statuses, &wanted).await;
-            reads += calls;
-            seen.extend(listing.into_iter().map(|(id, s)| (id, Ok(s))));
+        let wanted: Vec<JobStatus> = filter.into_iter().collect();
+        let pages = Pages::Known(self.shared.pages.load(Ordering::Relaxed));
+        let read = sweep(
+            self.shared.control.as_ref(),
+            &self.shared.caller,
+            &watched,
+            &wanted,
+            pages,
+        )
+        .await;
+        if read.listed {
+            self.shared
+                .pages
+                .store(read.pages.max(1), Ordering::Relaxed);
         }
-        let missing: Vec<JobId> = watched
-            .iter()
-            .filter(|id| !seen.contains_key(*id))
-            .cloned()
-            .collect();
-        let described: Vec<(JobId, Read, u32)> = futures::stream::iter(missing)
-            .map(|id| async move {
-                let called = self
-                    .shared
-                    .caller
-                    .call(ApiCall::DescribeJob, None, |_| {
-                        self.shared.control.describe_job(&id)
-                    })
-                    .await;
-                let status = called.result.map(|a| Seen {
-                    status: a.value.summary.status,
-                    progress: a.value.summary.progress,
-                    failure_reasons: Some(a.value.failure_reasons),
-                });
-                (id, status, called.attempts)
-            })
-            .buffer_unordered(DESCRIBE_PARALLELISM)
-            .collect()
-            .await;
-        for (id, status, attempts) in described {
-            reads += attempts;
-            seen.insert(id, status);
-        }
-        let views: Arc<[WatchedView]> = seen
+        let views: Arc<[WatchedView]> = read
+            .seen
             .iter()
             .filter_map(|(id, read)| {
                 read.as_ref().ok().map(|seen| WatchedView {
@@ -224,66 +185,17 @@ impl<C: JobControl> GatePoller<C> {
                 })
             })
             .collect();
-        self.deliver(seen);
+        self.deliver(read.seen);
         self.shared
             .caller
             .emitter
             .emit(EventKind::GatePolled {
                 waiting: watched.len(),
-                reads,
-                listed,
+                reads: read.reads,
+                listed: read.listed,
                 seen: views,
             })
             .await;
-    }
-
-    /// Lists every page with `statuses`; keeps only the watched jobs with their status and task counters
-    /// (ListJobs carries `ProgressSummary`, so a task condition costs no extra read). Returns them and the
-    /// calls made.
-    async fn list(
-        &self,
-        statuses: &[JobStatus],
-        watched: &HashSet<&JobId>,
-    ) -> (HashMap<JobId, Seen>, u32) {
-        let mut found = HashMap::new();
-        let mut token: Option<String> = None;
-        let mut calls = 0;
-        let mut pages = 0;
-        loop {
-            let called = self
-                .shared
-                .caller
-                .call(ApiCall::ListJobs, None, |_| {
-                    self.shared
-                        .control
-                        .list_jobs(statuses, token.as_deref(), PAGE_SIZE)
-                })
-                .await;
-            calls += called.attempts;
-            // A failed listing leaves the rest to DescribeJob this round.
-            let Ok(answer) = called.result else { break };
-            pages += 1;
-            for job in answer.value.jobs {
-                if watched.contains(&job.id) {
-                    found.insert(
-                        job.id,
-                        Seen {
-                            status: job.status,
-                            progress: job.progress,
-                            failure_reasons: None,
-                        },
-                    );
-                }
-            }
-            match answer.value.next_token {
-                Some(next) if !next.is_empty() && Some(&next) != token.as_ref() => {
-                    token = Some(next)
-                }
-                _ => break,
-            }
-        }
-        self.shared.pages.store(pages.max(1), Ordering::Relaxed);
-        (found, calls)
     }
 
     fn deliver(&self, seen: HashMap<JobId, Read>) {

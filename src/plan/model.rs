@@ -34,7 +34,7 @@ pub const DEFAULT_POLL_INTERVAL: Duration = Duration::from_secs(10);
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30 * 60);
 /// UpdateJobStatus/UpdateJobPriority calls in flight at once when `limits.concurrency` is unset.
 pub const DEFAULT_CONCURRENCY: u32 = 8;
-/// Mutating calls per second, whole plan, when `limits.rate_limit` is unset.
+/// Mutating calls per second in each target, when `limits.rate_limit` is unset.
 pub const DEFAULT_RATE_LIMIT: f64 = 5.0;
 /// Read calls (DescribeJob, ListJobs, GetJobTagging) per second when `limits.poll_rate_limit` is unset.
 pub const DEFAULT_POLL_RATE_LIMIT: f64 = 10.0;
@@ -176,7 +176,7 @@ pub struct Limits {
     #[serde(default)]
     #[schemars(with = "Option<i64>")]
     pub concurrency: Option<Spanned<i64>>,
-    /// Mutating calls per second, whole plan; above 0, at most 10000 (default 5).
+    /// Mutating calls per second in each target (an account in a region); above 0, at most 10000 (default 5).
     #[serde(default)]
     #[schemars(with = "Option<f64>")]
     pub rate_limit: Option<Spanned<f64>>,

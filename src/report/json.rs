@@ -11,26 +11,40 @@ use serde::Serialize;
 
 use crate::event::JobRecord;
 use crate::exec::Outcome;
+use crate::report::run_record::{OutcomeCounts, RunMeta, RunRecord};
 pub use crate::report::run_record::{PlanMeta, ReportSink};
-use crate::report::run_record::{RunMeta, RunRecord};
-use crate::resolved::RunMode;
+use crate::resolved::{RunMode, Target};
 
 /// Writes the JSON report of a finished run, streaming the jobs.
 pub fn render(record: &RunRecord, out: &mut dyn Write) -> std::io::Result<()> {
-    let mut summary = Summary::default();
-    for job in &record.jobs {
-        summary.add(job.outcome);
-    }
+    let summary = Summary::of(&record.counts());
     let info = record.info.as_deref();
+    // The run-wide place is only said when there is one; a run over several has `targets` instead.
+    let only = match record.targets() {
+        [only] => Some(only),
+        _ => None,
+    };
+    let targets = record
+        .by_target()
+        .into_iter()
+        .map(|t| TargetOut {
+            name: t.target.name.as_deref(),
+            account_id: t.target.account_id.as_str(),
+            region: &t.target.region,
+            endpoint: t.target.endpoint.as_deref(),
+            summary: Summary::of(&t.counts),
+        })
+        .collect();
     let report = Report {
         s3plan_version: env!("CARGO_PKG_VERSION"),
         plan: PlanView {
             path: &record.meta.plan.path,
             sha256: &record.meta.plan.sha256,
         },
-        account_id: info.map(|i| i.targets[0].account_id.as_str()),
-        region: info.map(|i| i.targets[0].region.as_str()),
-        endpoint: info.and_then(|i| i.targets[0].endpoint.as_deref()),
+        account_id: only.map(|t| t.account_id.as_str()),
+        region: only.map(|t| t.region.as_str()),
+        endpoint: only.and_then(|t| t.endpoint.as_deref()),
+        targets,
         run_by: record.meta.operator.as_deref(),
         mode: info.map(|i| i.mode),
         started_at: record.started_at.map(|t| t.to_string()),
@@ -40,7 +54,7 @@ pub fn render(record: &RunRecord, out: &mut dyn Write) -> std::io::Result<()> {
             .to_string(),
         interrupted: record.interrupted,
         summary,
-        jobs: JobsView(&record.jobs, &record.meta),
+        jobs: JobsView(&record.jobs, &record.meta, record.targets()),
     };
     serde_json::to_writer_pretty(&mut *out, &report)?;
     out.write_all(b"\n")
@@ -53,6 +67,8 @@ struct Report<'a> {
     account_id: Option<&'a str>,
     region: Option<&'a str>,
     endpoint: Option<&'a str>,
+    /// Every target of the run, in plan order, with its jobs per outcome.
+    targets: Vec<TargetOut<'a>>,
     /// Who ran it (`$USER`), `null` when unknown.
     run_by: Option<&'a str>,
     mode: Option<RunMode>,
@@ -69,6 +85,17 @@ struct PlanView<'a> {
     sha256: &'a str,
 }
 
+/// One place the run acted in.
+#[derive(Serialize)]
+struct TargetOut<'a> {
+    /// The plan's name for it; `null` for a plan without `targets:`.
+    name: Option<&'a str>,
+    account_id: &'a str,
+    region: &'a str,
+    endpoint: Option<&'a str>,
+    summary: Summary,
+}
+
 #[derive(Serialize, Default)]
 struct Summary {
     total: usize,
@@ -83,32 +110,43 @@ struct Summary {
 }
 
 impl Summary {
-    fn add(&mut self, outcome: Outcome) {
-        self.total += 1;
-        let slot = match outcome {
-            Outcome::Applied => &mut self.applied,
-            Outcome::Unchanged => &mut self.unchanged,
-            Outcome::Skipped => &mut self.skipped,
-            Outcome::WouldApply => &mut self.would_apply,
-            Outcome::Met => &mut self.met,
-            Outcome::Failed => &mut self.failed,
-            Outcome::TimedOut => &mut self.timed_out,
-            Outcome::NotRun => &mut self.not_run,
+    fn of(counts: &OutcomeCounts) -> Self {
+        let mut summary = Summary {
+            total: counts.total(),
+            ..Summary::default()
         };
-        *slot += 1;
+        for outcome in Outcome::ALL {
+            let slot = match outcome {
+                Outcome::Applied => &mut summary.applied,
+                Outcome::Unchanged => &mut summary.unchanged,
+                Outcome::Skipped => &mut summary.skipped,
+                Outcome::WouldApply => &mut summary.would_apply,
+                Outcome::Met => &mut summary.met,
+                Outcome::Failed => &mut summary.failed,
+                Outcome::TimedOut => &mut summary.timed_out,
+                Outcome::NotRun => &mut summary.not_run,
+            };
+            *slot = counts.get(outcome);
+        }
+        summary
     }
 }
 
 /// Serializes the records one by one into the writer.
-struct JobsView<'a>(&'a [JobRecord], &'a RunMeta);
+struct JobsView<'a>(&'a [JobRecord], &'a RunMeta, &'a [Target]);
 
 impl Serialize for JobsView<'_> {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.collect_seq(self.0.iter().map(|job| JobView(job, self.1)))
+        serializer.collect_seq(
+            self.0
+                .iter()
+                .map(|job| JobView(job, self.1, self.2.get(job.target))),
+        )
     }
 }
 
-struct JobView<'a>(&'a JobRecord, &'a RunMeta);
+/// A job with the run's facts about it: its entry's reason and its target (`None` when unknown).
+struct JobView<'a>(&'a JobRecord, &'a RunMeta, Option<&'a Target>);
 
 /// One of a job's `FailureReasons`.
 #[derive(Serialize)]
@@ -134,6 +172,10 @@ struct ErrorOut<'a> {
 #[derive(Serialize)]
 struct JobOut<'a> {
     entry: &'a str,
+    /// The target's plan name; `null` for a plan without `targets:`.
+    target: Option<&'a str>,
+    account_id: Option<&'a str>,
+    region: Option<&'a str>,
     job_id: &'a str,
     description: Option<&'a str>,
     status_before: Option<&'a str>,
@@ -156,8 +198,12 @@ struct JobOut<'a> {
 impl Serialize for JobView<'_> {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         let r = self.0;
+        let target = self.2;
         JobOut {
             entry: &r.entry,
+            target: target.and_then(|t| t.name.as_deref()),
+            account_id: target.map(|t| t.account_id.as_str()),
+            region: target.map(|t| t.region.as_str()),
             job_id: r.job_id.as_str(),
             description: r.description.as_deref(),
             status_before: r.status_before.map(|s| s.as_str()),
@@ -327,5 +373,79 @@ mod tests {
             ".jobs[].finished_at" => "[time]",
             ".s3plan_version" => "[version]",
         });
+    }
+
+    fn rendered(events: Vec<Event>) -> serde_json::Value {
+        let buffer = crate::report::run_record::fixtures::SharedBuf::default();
+        let mut reporter = crate::report::format::ReportFormat::Json.reporter(
+            crate::report::run_record::fixtures::meta(),
+            ReportSink::Writer(Box::new(buffer.clone())),
+        );
+        for event in events {
+            reporter.report(&event).unwrap();
+        }
+        serde_json::from_str(&buffer.text()).unwrap()
+    }
+
+    #[test]
+    fn a_run_over_several_targets_names_each_jobs_target_and_sums_up_each_target() {
+        use crate::report::run_record::fixtures::multi_target_events;
+        let value = rendered(multi_target_events(RunMode::Apply, false));
+        // One account or region for the whole run would be wrong: the run-wide fields are null.
+        assert_eq!(value["account_id"], serde_json::Value::Null);
+        assert_eq!(value["region"], serde_json::Value::Null);
+        let failed = value["jobs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|j| j["job_id"] == "job-failed")
+            .unwrap();
+        assert_eq!(failed["target"], "dr/us-east-1");
+        assert_eq!(failed["account_id"], "444455556666");
+        assert_eq!(failed["region"], "us-east-1");
+        let totals: Vec<(String, u64)> = value["targets"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| {
+                (
+                    t["name"].as_str().unwrap().to_owned(),
+                    t["summary"]["total"].as_u64().unwrap(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            totals,
+            [
+                ("prod-us".to_owned(), 2),
+                ("dr/us-east-1".to_owned(), 2),
+                ("dr/us-west-2".to_owned(), 3)
+            ]
+        );
+        insta::assert_json_snapshot!(value, {
+            ".started_at" => "[time]",
+            ".finished_at" => "[time]",
+            ".jobs[].started_at" => "[time]",
+            ".jobs[].finished_at" => "[time]",
+            ".s3plan_version" => "[version]",
+        });
+    }
+
+    #[test]
+    fn a_run_without_targets_keeps_its_account_and_region_and_one_unnamed_target() {
+        use crate::report::run_record::fixtures::run_events;
+        let value = rendered(run_events(RunMode::Apply, false));
+        assert_eq!(value["account_id"], "111122223333");
+        assert_eq!(value["region"], "us-east-1");
+        assert_eq!(value["endpoint"], "http://127.0.0.1:9000");
+        let targets = value["targets"].as_array().unwrap();
+        assert_eq!(targets.len(), 1);
+        assert_eq!(targets[0]["name"], serde_json::Value::Null);
+        assert_eq!(targets[0]["summary"], value["summary"]);
+        for job in value["jobs"].as_array().unwrap() {
+            assert_eq!(job["target"], serde_json::Value::Null, "{job}");
+            assert_eq!(job["account_id"], "111122223333", "{job}");
+            assert_eq!(job["region"], "us-east-1", "{job}");
+        }
     }
 }

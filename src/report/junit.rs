@@ -12,6 +12,12 @@
 //!
 //! Case names are job ids, class names the entry; times are each job's start to finish. Run facts (plan,
 //! hash, account, region, endpoint, mode, who ran it, interrupted) are `<properties>` of every suite.
+//!
+//! A run over a plan's `targets:` has one suite per target and entry (targets in plan order, each with the
+//! entries that have jobs there), named and class-named `TARGET.ENTRY` — CI systems that split class names
+//! at the last dot (Jenkins) then show the target as the package and the entry as the class; target and
+//! entry names never contain a dot. Each such suite's properties say its target (`target`, `account_id`,
+//! `region`, `endpoint`). Entries without any job keep a suite of their own, named after the entry.
 //! Renders a [`RunRecord`], the same data as the JSON report. Does not accumulate events or open the file
 //! (`format.rs`), nor decide where the file goes.
 
@@ -22,7 +28,7 @@ use quick_junit::{NonSuccessKind, Property, Report, TestCase, TestCaseStatus, Te
 
 use crate::event::JobRecord;
 use crate::report::run_record::{EntryRecords, RunRecord, outcome_hint, status_change};
-use crate::resolved::RunMode;
+use crate::resolved::{RunMode, Target};
 
 /// Writes the JUnit XML report of a finished run.
 pub fn render(record: &RunRecord, out: &mut dyn Write) -> std::io::Result<()> {
@@ -35,28 +41,46 @@ pub fn render(record: &RunRecord, out: &mut dyn Write) -> std::io::Result<()> {
 pub fn to_junit(record: &RunRecord) -> Report {
     let mut report = Report::new("s3plan");
     report.set_time(record.elapsed);
-    let properties = run_properties(record);
-    for entry in record.entries() {
-        report.add_test_suite(suite(&entry, &properties));
+    if !record.is_multi_target() {
+        let properties = run_properties(record, record.targets().first(), false);
+        for entry in record.entries() {
+            report.add_test_suite(suite(entry.name, &entry, &properties));
+        }
+        return report;
+    }
+    for target in record.by_target() {
+        let properties = run_properties(record, Some(target.target), true);
+        let label = target.target.label();
+        for entry in record.entries_in(target.index) {
+            let name = format!("{label}.{}", entry.name);
+            report.add_test_suite(suite(&name, &entry, &properties));
+        }
+    }
+    let properties = run_properties(record, None, false);
+    for entry in record.entries_without_jobs() {
+        report.add_test_suite(suite(entry.name, &entry, &properties));
     }
     report
 }
 
-fn run_properties(record: &RunRecord) -> Vec<Property> {
+/// The run's facts, with `target`'s place when the suite is about one (and its name when `named`).
+fn run_properties(record: &RunRecord, target: Option<&Target>, named: bool) -> Vec<Property> {
     let meta = &record.meta;
     let mut properties = vec![
         Property::new("plan", meta.plan.path.as_str()),
         Property::new("plan_sha256", meta.plan.sha256.as_str()),
     ];
-    if let Some(info) = &record.info {
-        properties.push(Property::new(
-            "account_id",
-            info.targets[0].account_id.as_str(),
-        ));
-        properties.push(Property::new("region", info.targets[0].region.as_str()));
-        if let Some(endpoint) = &info.targets[0].endpoint {
+    if let Some(target) = target {
+        if named {
+            properties.push(Property::new("target", target.label()));
+        }
+        properties.push(Property::new("account_id", target.account_id.as_str()));
+        properties.push(Property::new("region", target.region.as_str()));
+        if let Some(endpoint) = &target.endpoint {
             properties.push(Property::new("endpoint", endpoint.as_str()));
         }
+    }
+    if let Some(info) = &record.info {
         let mode = match info.mode {
             RunMode::Apply => "apply",
             RunMode::DryRun => "dry_run",
@@ -79,21 +103,22 @@ fn run_properties(record: &RunRecord) -> Vec<Property> {
     properties
 }
 
-fn suite(entry: &EntryRecords<'_>, properties: &[Property]) -> TestSuite {
-    let mut suite = TestSuite::new(entry.name);
+/// The suite named `name` of `entry`'s jobs; its cases are class-named `name` too.
+fn suite(name: &str, entry: &EntryRecords<'_>, properties: &[Property]) -> TestSuite {
+    let mut suite = TestSuite::new(name);
     suite.add_properties(properties.iter().cloned());
     let first = entry.jobs.iter().map(|j| j.started_at).min();
     let last = entry.jobs.iter().map(|j| j.finished_at).max();
     if let (Some(first), Some(last)) = (first, last) {
         suite.set_time(span(first, last));
     }
-    for job in entry.jobs {
-        suite.add_test_case(case(job));
+    for job in &entry.jobs {
+        suite.add_test_case(case(name, job));
     }
     suite
 }
 
-fn case(job: &JobRecord) -> TestCase {
+fn case(classname: &str, job: &JobRecord) -> TestCase {
     let status = if job.outcome.is_success() {
         TestCaseStatus::success()
     } else {
@@ -114,7 +139,7 @@ fn case(job: &JobRecord) -> TestCase {
         status
     };
     let mut case = TestCase::new(job.job_id.as_str(), status);
-    case.set_classname(&*job.entry);
+    case.set_classname(classname);
     case.set_time(span(job.started_at, job.finished_at));
     case.set_system_out(note(job));
     case
@@ -321,6 +346,56 @@ mod tests {
     #[test]
     fn snapshot() {
         let xml = written();
+        let mut settings = insta::Settings::clone_current();
+        settings.add_filter(r#"time="[0-9.]+""#, r#"time="[time]""#);
+        settings.add_filter(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z", "[time]");
+        settings.bind(|| insta::assert_snapshot!(xml));
+    }
+
+    #[test]
+    fn a_run_over_several_targets_has_a_suite_per_target_and_entry() {
+        use crate::report::run_record::fixtures::multi_target_events;
+        let buffer = SharedBuf::default();
+        let mut reporter = crate::report::format::ReportFormat::Junit
+            .reporter(meta(), ReportSink::Writer(Box::new(buffer.clone())));
+        for event in multi_target_events(RunMode::Apply, true) {
+            reporter.report(&event).unwrap();
+        }
+        let xml = buffer.text();
+        let report = Report::deserialize_from_str(&xml).unwrap();
+        assert_eq!((report.tests, report.failures), (7, 3));
+        let suites: Vec<(&str, usize, usize)> = report
+            .test_suites
+            .iter()
+            .map(|s| (s.name.as_str(), s.tests, s.failures))
+            .collect();
+        assert_eq!(
+            suites,
+            [
+                ("prod-us.cancel-nightly", 2, 0),
+                ("dr/us-east-1.cancel-nightly", 2, 1),
+                ("dr/us-west-2.cancel-nightly", 1, 0),
+                ("dr/us-west-2.confirm-batch", 2, 2),
+                ("suspend-later", 0, 0),
+            ]
+        );
+        let suite = &report.test_suites[1];
+        let property = |name: &str| {
+            suite
+                .properties
+                .iter()
+                .find(|p| p.name.as_str() == name)
+                .map(|p| p.value.as_str().to_owned())
+        };
+        assert_eq!(property("target").as_deref(), Some("dr/us-east-1"));
+        assert_eq!(property("account_id").as_deref(), Some("444455556666"));
+        assert_eq!(property("region").as_deref(), Some("us-east-1"));
+        for case in &suite.test_cases {
+            assert_eq!(
+                case.classname.as_ref().unwrap().as_str(),
+                "dr/us-east-1.cancel-nightly"
+            );
+        }
         let mut settings = insta::Settings::clone_current();
         settings.add_filter(r#"time="[0-9.]+""#, r#"time="[time]""#);
         settings.add_filter(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z", "[time]");

@@ -2,10 +2,13 @@
 //!
 //! Owns the report's layout: a header (plan and its hash, account, region, endpoint, who ran it, start, end,
 //! duration, mode, result), the summary by outcome, every unsuccessful job first with its call, AWS error
-//! code, request id and a hint, then one table per entry. Renders a [`RunRecord`], the same data as the JSON
+//! code, request id and a hint, then one table per entry. A run over a plan's `targets:` lists them in the
+//! header, sums each one up after the summary, names each failed job's target and has a section per target
+//! (its summary and its entries' tables) instead of one list of entries. Renders a [`RunRecord`], the same data as the JSON
 //! report, row by row into the writer. Does not accumulate events or open the file (`format.rs`), nor decide
 //! where the file goes (the command does).
 
+use std::collections::BTreeSet;
 use std::io::Write;
 
 use crate::api::Progress;
@@ -14,7 +17,7 @@ use crate::exec::{Outcome, grouped, percent, rate_bp};
 use crate::report::run_record::{
     EntryRecords, RunRecord, format_duration, outcome_hint, outcome_words, status_change,
 };
-use crate::resolved::RunMode;
+use crate::resolved::{RunMode, Target};
 
 /// Writes the report of a finished run.
 pub fn render(record: &RunRecord, out: &mut dyn Write) -> std::io::Result<()> {
@@ -54,15 +57,15 @@ pub fn render(record: &RunRecord, out: &mut dyn Write) -> std::io::Result<()> {
         cell(&record.meta.plan.path),
         cell(&record.meta.plan.sha256)
     )?;
-    if let Some(info) = info {
-        writeln!(
-            out,
-            "| Account | {} |",
-            cell(info.targets[0].account_id.as_str())
-        )?;
-        writeln!(out, "| Region | {} |", cell(&info.targets[0].region))?;
-        let endpoint = info.targets[0].endpoint.as_deref().unwrap_or("AWS default");
-        writeln!(out, "| Endpoint | {} |", cell(endpoint))?;
+    let multi = record.is_multi_target();
+    match record.targets() {
+        [] => {}
+        [only] if !multi => {
+            writeln!(out, "| Account | {} |", cell(only.account_id.as_str()))?;
+            writeln!(out, "| Region | {} |", cell(&only.region))?;
+            writeln!(out, "| Endpoint | {} |", cell(endpoint_text(only)))?;
+        }
+        targets => write_targets_rows(out, targets)?,
     }
     if let Some(operator) = &record.meta.operator {
         writeln!(out, "| Run by | {} |", cell(operator))?;
@@ -95,36 +98,149 @@ pub fn render(record: &RunRecord, out: &mut dyn Write) -> std::io::Result<()> {
     }
     writeln!(out, "| **total** | **{}** |", counts.total())?;
     writeln!(out)?;
+    if multi {
+        write_target_summary(out, record)?;
+    }
 
-    let entries = record.entries();
     if counts.unsuccessful() > 0 {
         writeln!(out, "## Did not succeed ({})", counts.unsuccessful())?;
         writeln!(out)?;
-        writeln!(
-            out,
-            "| Job | Entry | Outcome | Call | Error code | Request id | What happened | Hint |"
-        )?;
-        writeln!(out, "| --- | --- | --- | --- | --- | --- | --- | --- |")?;
+        if multi {
+            writeln!(
+                out,
+                "| Job | Target | Entry | Outcome | Call | Error code | Request id | What happened | Hint |"
+            )?;
+            writeln!(
+                out,
+                "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"
+            )?;
+        } else {
+            writeln!(
+                out,
+                "| Job | Entry | Outcome | Call | Error code | Request id | What happened | Hint |"
+            )?;
+            writeln!(out, "| --- | --- | --- | --- | --- | --- | --- | --- |")?;
+        }
         let failed: Vec<&JobRecord> = record
             .jobs
             .iter()
             .filter(|j| !j.outcome.is_success())
             .collect();
         for job in task_conditions_first(failed) {
-            write_failure(out, job)?;
+            let target = multi.then(|| record.target_label(job).unwrap_or_else(|| "?".to_owned()));
+            write_failure(out, job, target.as_deref())?;
         }
         writeln!(out)?;
     }
 
-    writeln!(out, "## Entries")?;
-    for entry in &entries {
+    if !multi {
+        writeln!(out, "## Entries")?;
+        for entry in &record.entries() {
+            writeln!(out)?;
+            write_entry(out, entry, &record.meta)?;
+        }
+        return Ok(());
+    }
+    // A section per target, with its summary and its entries' tables.
+    for target in record.by_target() {
+        writeln!(
+            out,
+            "## Target {} (account {}, {})",
+            cell(&target.target.label()),
+            cell(target.target.account_id.as_str()),
+            cell(&target.target.region)
+        )?;
         writeln!(out)?;
-        write_entry(out, entry, &record.meta)?;
+        writeln!(
+            out,
+            "{}: {}.",
+            crate::text::plural(target.counts.total(), "job"),
+            target.counts.describe()
+        )?;
+        for entry in &record.entries_in(target.index) {
+            writeln!(out)?;
+            write_entry(out, entry, &record.meta)?;
+        }
+        writeln!(out)?;
+    }
+    let without = record.entries_without_jobs();
+    if !without.is_empty() {
+        writeln!(out, "## Entries without jobs")?;
+        writeln!(out)?;
+        for entry in without {
+            writeln!(out, "- {}", cell(entry.name))?;
+        }
     }
     Ok(())
 }
 
-fn write_failure(out: &mut dyn Write, job: &JobRecord) -> std::io::Result<()> {
+/// `AWS default` for a target without a custom endpoint.
+fn endpoint_text(target: &Target) -> &str {
+    target.endpoint.as_deref().unwrap_or("AWS default")
+}
+
+/// The header rows of a run over several targets: each target with its account and region, and the
+/// endpoints (one row when they are all the same).
+fn write_targets_rows(out: &mut dyn Write, targets: &[Target]) -> std::io::Result<()> {
+    let accounts: BTreeSet<&str> = targets.iter().map(|t| t.account_id.as_str()).collect();
+    let regions: BTreeSet<&str> = targets.iter().map(|t| t.region.as_str()).collect();
+    let listed: Vec<String> = targets
+        .iter()
+        .map(|t| {
+            format!(
+                "{} (account {}, {})",
+                cell(&t.label()),
+                cell(t.account_id.as_str()),
+                cell(&t.region)
+            )
+        })
+        .collect();
+    writeln!(
+        out,
+        "| Targets | {} in {}, {}:<br>{} |",
+        targets.len(),
+        crate::text::plural(accounts.len(), "account"),
+        crate::text::plural(regions.len(), "region"),
+        listed.join("<br>")
+    )?;
+    let mut endpoints: Vec<String> = Vec::new();
+    for endpoint in targets.iter().map(|t| cell(endpoint_text(t))) {
+        if !endpoints.contains(&endpoint) {
+            endpoints.push(endpoint);
+        }
+    }
+    writeln!(out, "| Endpoint | {} |", endpoints.join(", "))
+}
+
+/// Jobs per outcome in each target, in plan order.
+fn write_target_summary(out: &mut dyn Write, record: &RunRecord) -> std::io::Result<()> {
+    writeln!(out, "## Targets")?;
+    writeln!(out)?;
+    writeln!(
+        out,
+        "| Target | Account | Region | Jobs | Did not succeed | Outcomes |"
+    )?;
+    writeln!(out, "| --- | --- | --- | ---: | ---: | --- |")?;
+    for target in record.by_target() {
+        writeln!(
+            out,
+            "| {} | {} | {} | {} | {} | {} |",
+            cell(&target.target.label()),
+            cell(target.target.account_id.as_str()),
+            cell(&target.target.region),
+            target.counts.total(),
+            target.counts.unsuccessful(),
+            target.counts.describe()
+        )?;
+    }
+    writeln!(out)
+}
+
+fn write_failure(
+    out: &mut dyn Write,
+    job: &JobRecord,
+    target: Option<&str>,
+) -> std::io::Result<()> {
     let error = job.error.as_ref();
     let mut what = Vec::new();
     if let Some(reason) = &job.reason {
@@ -133,9 +249,10 @@ fn write_failure(out: &mut dyn Write, job: &JobRecord) -> std::io::Result<()> {
     if let Some(error) = error {
         what.push(cell(&error.message));
     }
+    let target = target.map_or(String::new(), |t| format!(" {} |", cell(t)));
     writeln!(
         out,
-        "| `{}` | {} | {} | {} | {} | {} | {} | {} |",
+        "| `{}` |{target} {} | {} | {} | {} | {} | {} | {} |",
         job.job_id,
         cell(&job.entry),
         outcome_words(job.outcome),
@@ -193,7 +310,7 @@ fn write_entry(
         "| Job | Description | Before → after | Outcome | Tasks failed | Attempts | Request id | What happened |"
     )?;
     writeln!(out, "| --- | --- | --- | --- | ---: | ---: | --- | --- |")?;
-    for job in task_conditions_first(entry.jobs.iter().collect()) {
+    for job in task_conditions_first(entry.jobs.clone()) {
         writeln!(
             out,
             "| `{}` | {} | {} | {} | {} | {} | {} | {} |",
@@ -367,5 +484,46 @@ mod tests {
         let text = rendered(RunMode::Apply, false, None);
         assert!(!text.contains("| Run by |"), "{text}");
         assert!(text.contains("**3 of 7 jobs did not succeed**"), "{text}");
+    }
+
+    #[test]
+    fn a_run_over_several_targets_has_a_section_per_target() {
+        use crate::report::run_record::fixtures::multi_target_events;
+        let buffer = SharedBuf::default();
+        let mut reporter = crate::report::format::ReportFormat::Markdown
+            .reporter(meta(), ReportSink::Writer(Box::new(buffer.clone())));
+        for event in multi_target_events(RunMode::Apply, false) {
+            reporter.report(&event).unwrap();
+        }
+        let text = buffer.text();
+        assert!(!text.contains("\n| Account |"), "{text}");
+        assert!(
+            text.contains("| Targets | 3 in 2 accounts, 2 regions:<br>prod-us (account 111122223333, us-east-1)<br>"),
+            "{text}"
+        );
+        let sections: Vec<&str> = text.lines().filter(|l| l.starts_with("## ")).collect();
+        assert_eq!(
+            sections,
+            [
+                "## Summary",
+                "## Targets",
+                "## Did not succeed (3)",
+                "## Target prod-us (account 111122223333, us-east-1)",
+                "## Target dr/us-east-1 (account 444455556666, us-east-1)",
+                "## Target dr/us-west-2 (account 444455556666, us-west-2)",
+                "## Entries without jobs",
+            ]
+        );
+        let failed = text
+            .lines()
+            .find(|l| l.starts_with("| `job-failed` |"))
+            .unwrap();
+        assert!(
+            failed.starts_with("| `job-failed` | dr/us-east-1 | cancel-nightly | failed |"),
+            "{failed}"
+        );
+        // `confirm-batch` acts only in dr/us-west-2: the other sections leave it out.
+        assert_eq!(text.matches("### confirm-batch").count(), 1, "{text}");
+        redacted().bind(|| insta::assert_snapshot!(text));
     }
 }

@@ -25,7 +25,7 @@ use crate::api::{ApiCall, JobId, JobStatus, Progress};
 use crate::event::{Event, EventKind, GateView, JobIndex};
 use crate::report::Reporter;
 use crate::report::run_record::OutcomeCounts;
-use crate::resolved::{GateSubject, RunMode};
+use crate::resolved::{GateSubject, RunMode, Target};
 
 /// Most entry bars drawn at once; more running entries are summed up on the header line.
 pub const MAX_BARS: usize = 8;
@@ -189,6 +189,8 @@ struct EntryProgress {
     counts: OutcomeCounts,
     waiting: usize,
     gate: Option<GateView>,
+    /// The gate in words (`job X in dr/us-west-2 to be Complete`), made once when the first job waits.
+    gate_text: Option<String>,
     /// Run time at which the first of the jobs waiting now gives up on its gate.
     gives_up_at: Option<Duration>,
     /// What the last poll round read of the jobs its waiting jobs watch.
@@ -231,8 +233,8 @@ impl EntryProgress {
         };
         if self.waiting > 0 {
             text.push_str(&format!("; {} waiting", self.waiting));
-            if let Some(gate) = &self.gate {
-                text.push_str(&format!(" for {}", gate_text(gate)));
+            if let Some(gate) = &self.gate_text {
+                text.push_str(&format!(" for {gate}"));
             }
             let mut details = Vec::new();
             if let Some(seen) = &self.watched {
@@ -262,13 +264,17 @@ impl EntryProgress {
     }
 }
 
-/// `job X to be Complete`, `own status Suspended or Ready`.
-fn gate_text(gate: &GateView) -> String {
+/// `job X to be Complete`, `own status Suspended or Ready`; the watched job's target is named when the run
+/// names its targets (`job X in dr/us-west-2 to be Complete`).
+fn gate_text(gate: &GateView, targets: &[String]) -> String {
     let statuses: Vec<&str> = gate.statuses.iter().map(|s| s.as_str()).collect();
     let statuses = statuses.join(" or ");
     match &gate.subject {
         GateSubject::OwnStatus => format!("own status {statuses}"),
-        GateSubject::OtherJob { job: id, .. } => format!("job {id} to be {statuses}"),
+        GateSubject::OtherJob { target, job } => match targets.get(*target) {
+            Some(label) => format!("job {job} in {label} to be {statuses}"),
+            None => format!("job {job} to be {statuses}"),
+        },
     }
 }
 
@@ -276,6 +282,8 @@ fn gate_text(gate: &GateView) -> String {
 #[derive(Debug, Default)]
 struct RunProgress {
     mode: Option<RunMode>,
+    /// How each target is named, when the run names its targets (a plan with `targets:`); else empty.
+    targets: Vec<String>,
     entries: Vec<EntryProgress>,
     total_jobs: usize,
     done: usize,
@@ -299,6 +307,11 @@ impl RunProgress {
         match &event.kind {
             EventKind::RunStarted(info) => {
                 self.mode = Some(info.mode);
+                self.targets = if info.is_multi_target() {
+                    info.targets.iter().map(Target::label).collect()
+                } else {
+                    Vec::new()
+                };
                 self.total_jobs = info.total_jobs;
                 self.entries = info
                     .entries
@@ -310,6 +323,7 @@ impl RunProgress {
                         counts: OutcomeCounts::default(),
                         waiting: 0,
                         gate: None,
+                        gate_text: None,
                         gives_up_at: None,
                         watched: None,
                         started: None,
@@ -332,6 +346,7 @@ impl RunProgress {
                 {
                     e.waiting += 1;
                     if e.gate.is_none() {
+                        e.gate_text = Some(gate_text(gate, &self.targets));
                         e.gate = Some(gate.clone());
                     }
                     // The first job to wait is the first to give up; later ones start later with the same
@@ -387,14 +402,11 @@ impl RunProgress {
         }
         for entry in &mut self.entries {
             entry.watched = None;
-            // Every job of an entry watches the same other job: its numbers are shown once.
+            // Every job of an entry watches the same other job: its numbers are shown once. Poll rounds
+            // report job ids without their target; ids are unique across accounts and regions.
             if entry.waiting > 0
                 && let Some(GateView {
-                    subject:
-                        GateSubject::OtherJob {
-                            target: 0,
-                            job: other,
-                        },
+                    subject: GateSubject::OtherJob { job: other, .. },
                     ..
                 }) = &entry.gate
                 && let Some(&(status, tasks)) = self.watched.get(other)
@@ -807,14 +819,30 @@ impl Lines {
                     RunMode::Apply => "apply",
                     RunMode::DryRun => "dry run",
                 };
+                let place = match info.targets.as_slice() {
+                    [only] if !info.is_multi_target() => {
+                        format!("account {}, region {}", only.account_id, only.region)
+                    }
+                    targets => {
+                        let listed: Vec<String> = targets
+                            .iter()
+                            .map(|t| {
+                                format!("{} (account {}, {})", t.label(), t.account_id, t.region)
+                            })
+                            .collect();
+                        format!(
+                            "{}: {}",
+                            crate::text::plural(targets.len(), "target"),
+                            listed.join(", ")
+                        )
+                    }
+                };
                 writeln!(
                     self.out,
-                    "[{}] {verb}: {} in {}, account {}, region {}",
+                    "[{}] {verb}: {} in {}, {place}",
                     clock(event.elapsed),
                     crate::text::plural(info.total_jobs, "job"),
                     crate::text::plural(info.entries.len(), "entry"),
-                    info.targets[0].account_id.as_str(),
-                    info.targets[0].region
                 )?;
             }
             EventKind::EntryFinished { entry, .. } => {
@@ -1473,5 +1501,78 @@ mod tests {
         }
         assert!((run.rate() - 10.0).abs() < 0.5, "{}", run.rate());
         assert!(run.samples.len() <= 52, "{}", run.samples.len());
+    }
+
+    #[test]
+    fn a_run_over_several_targets_lists_them_and_names_the_watched_jobs_target() {
+        let buffer = SharedBuf::default();
+        let mut reporter = ProgressReporter::lines(Box::new(buffer.clone()), LINE_INTERVAL);
+        let EventKind::RunStarted(one) = info(&[("cancel-nightly", 1), ("confirm-dr", 2)]) else {
+            unreachable!("info gives RunStarted")
+        };
+        let mut multi = (*one).clone();
+        multi.targets = crate::report::run_record::fixtures::three_targets();
+        let in_dr = |job: usize| {
+            let EventKind::JobWaiting {
+                index,
+                job,
+                mut gate,
+            } = waiting(1, job)
+            else {
+                unreachable!("waiting gives JobWaiting")
+            };
+            gate.subject = GateSubject::OtherJob {
+                target: 2,
+                job: JobId::parse("job-upstream").unwrap(),
+            };
+            EventKind::JobWaiting { index, job, gate }
+        };
+        play(
+            &mut reporter,
+            vec![
+                (secs(0.0), Some(EventKind::RunStarted(Arc::new(multi)))),
+                (secs(0.0), Some(EventKind::EntryStarted { entry: 0 })),
+                (secs(0.0), Some(EventKind::EntryStarted { entry: 1 })),
+                (secs(0.1), Some(in_dr(0))),
+                (secs(0.1), Some(in_dr(1))),
+                (
+                    secs(1.0),
+                    Some(polled(&[("job-upstream", JobStatus::Active, 100, 40, 2)])),
+                ),
+                (secs(5.0), None),
+            ],
+        );
+        let text = buffer.text();
+        assert!(
+            text.contains("waiting for job job-upstream in dr/us-west-2 to be Complete (now Active; tasks 42/100, 2 failed;"),
+            "{text}"
+        );
+        insta::assert_snapshot!(text);
+    }
+
+    #[test]
+    fn a_run_without_targets_names_no_target() {
+        let buffer = SharedBuf::default();
+        let mut reporter = ProgressReporter::lines(Box::new(buffer.clone()), LINE_INTERVAL);
+        play(
+            &mut reporter,
+            vec![
+                (secs(0.0), Some(info(&[("confirm-after", 1)]))),
+                (secs(0.0), Some(EventKind::EntryStarted { entry: 0 })),
+                (secs(0.1), Some(waiting(0, 0))),
+                (secs(5.0), None),
+            ],
+        );
+        let text = buffer.text();
+        assert!(
+            text.starts_with(
+                "[0:00] apply: 1 job in 1 entry, account 111122223333, region us-east-1\n"
+            ),
+            "{text}"
+        );
+        assert!(
+            text.contains("1 waiting for job job-upstream to be Complete"),
+            "{text}"
+        );
     }
 }

@@ -15,6 +15,7 @@ use jiff::Timestamp;
 use crate::event::{Event, EventKind, JobRecord, RunInfo};
 use crate::exec::Outcome;
 use crate::report::summary;
+use crate::resolved::Target;
 
 /// What a report file says about the run that only the command knows.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -170,26 +171,41 @@ pub fn format_duration(duration: Duration) -> String {
     humantime::format_duration(Duration::from_secs(duration.as_secs())).to_string()
 }
 
-/// One entry's part of a finished run.
-#[derive(Debug, Clone, Copy)]
+/// One entry's part of a finished run (or of one target's part of it).
+#[derive(Debug, Clone)]
 pub struct EntryRecords<'a> {
     /// The entry's index in the plan.
     pub index: usize,
     /// The entry's name.
     pub name: &'a str,
     /// Its jobs, in plan order.
-    pub jobs: &'a [JobRecord],
+    pub jobs: Vec<&'a JobRecord>,
 }
 
 impl EntryRecords<'_> {
     /// Its jobs per outcome.
     pub fn counts(&self) -> OutcomeCounts {
-        let mut counts = OutcomeCounts::default();
-        for job in self.jobs {
-            counts.add(job.outcome);
-        }
-        counts
+        counts_of(self.jobs.iter().copied())
     }
+}
+
+/// One target's part of a finished run: where it is and its jobs per outcome.
+#[derive(Debug, Clone)]
+pub struct TargetRecords<'a> {
+    /// The target's index in `RunInfo::targets`.
+    pub index: usize,
+    /// The target.
+    pub target: &'a Target,
+    /// Its jobs per outcome.
+    pub counts: OutcomeCounts,
+}
+
+fn counts_of<'a>(jobs: impl Iterator<Item = &'a JobRecord>) -> OutcomeCounts {
+    let mut counts = OutcomeCounts::default();
+    for job in jobs {
+        counts.add(job.outcome);
+    }
+    counts
 }
 
 /// What the report says about the plan file, known only to the command.
@@ -274,15 +290,74 @@ impl RunRecord {
 
     /// Jobs per outcome over the whole run.
     pub fn counts(&self) -> OutcomeCounts {
-        let mut counts = OutcomeCounts::default();
+        counts_of(self.jobs.iter())
+    }
+
+    /// Where the run acted, in plan order (empty before `RunStarted`).
+    pub fn targets(&self) -> &[Target] {
+        self.info.as_deref().map_or(&[], |info| &info.targets)
+    }
+
+    /// Whether the run names several places (a plan with `targets:`): reports then say which per job.
+    pub fn is_multi_target(&self) -> bool {
+        self.info.as_deref().is_some_and(RunInfo::is_multi_target)
+    }
+
+    /// How `job`'s target is named (its plan name, else `account in region`); `None` when unknown.
+    pub fn target_label(&self, job: &JobRecord) -> Option<String> {
+        self.targets().get(job.target).map(Target::label)
+    }
+
+    /// Every target in plan order with its jobs per outcome; call once finished.
+    pub fn by_target(&self) -> Vec<TargetRecords<'_>> {
+        let mut counts = vec![OutcomeCounts::default(); self.targets().len()];
         for job in &self.jobs {
-            counts.add(job.outcome);
+            if let Some(counts) = counts.get_mut(job.target) {
+                counts.add(job.outcome);
+            }
         }
-        counts
+        self.targets()
+            .iter()
+            .zip(counts)
+            .enumerate()
+            .map(|(index, (target, counts))| TargetRecords {
+                index,
+                target,
+                counts,
+            })
+            .collect()
     }
 
     /// The entries in plan order with their jobs (entries without jobs included); call once finished.
     pub fn entries(&self) -> Vec<EntryRecords<'_>> {
+        self.entries_where(|_| true)
+            .into_iter()
+            .map(|(index, name, jobs)| EntryRecords { index, name, jobs })
+            .collect()
+    }
+
+    /// The entries in plan order with their jobs in target `target`, leaving out entries without a job
+    /// there; call once finished.
+    pub fn entries_in(&self, target: usize) -> Vec<EntryRecords<'_>> {
+        self.entries_where(|job| job.target == target)
+            .into_iter()
+            .filter(|(_, _, jobs)| !jobs.is_empty())
+            .map(|(index, name, jobs)| EntryRecords { index, name, jobs })
+            .collect()
+    }
+
+    /// The entries without any job, in plan order.
+    pub fn entries_without_jobs(&self) -> Vec<EntryRecords<'_>> {
+        self.entries()
+            .into_iter()
+            .filter(|entry| entry.jobs.is_empty())
+            .collect()
+    }
+
+    fn entries_where(
+        &self,
+        keep: impl Fn(&JobRecord) -> bool,
+    ) -> Vec<(usize, &str, Vec<&JobRecord>)> {
         let names: Vec<&str> = match &self.info {
             Some(info) => info.entries.iter().map(|(name, _)| &**name).collect(),
             None => Vec::new(),
@@ -296,13 +371,13 @@ impl RunRecord {
             .map(|index| {
                 let start = self.jobs.partition_point(|r| r.index.entry < index);
                 let end = self.jobs.partition_point(|r| r.index.entry <= index);
-                let jobs = &self.jobs[start..end];
+                let all = &self.jobs[start..end];
                 let name = names
                     .get(index)
                     .copied()
-                    .or_else(|| jobs.first().map(|r| &*r.entry))
+                    .or_else(|| all.first().map(|r| &*r.entry))
                     .unwrap_or("");
-                EntryRecords { index, name, jobs }
+                (index, name, all.iter().filter(|job| keep(job)).collect())
             })
             .collect()
     }
@@ -473,5 +548,46 @@ pub(crate) mod fixtures {
         }
         events.push(event(4_321, EventKind::RunFinished { interrupted }));
         events
+    }
+    /// The targets of [`multi_target_events`]: two accounts, two regions, named as a plan names them.
+    pub(crate) fn three_targets() -> Vec<Target> {
+        let target = |name: &str, account: &str, region: &str| Target {
+            name: Some(name.to_owned()),
+            account_id: AccountId::parse(account).unwrap(),
+            region: region.to_owned(),
+            endpoint: Some("http://127.0.0.1:9000".to_owned()),
+        };
+        vec![
+            target("prod-us", "111122223333", "us-east-1"),
+            target("dr/us-east-1", "444455556666", "us-east-1"),
+            target("dr/us-west-2", "444455556666", "us-west-2"),
+        ]
+    }
+
+    /// The run of [`run_events`] over [`three_targets`]: `cancel-nightly` acts in all three, `confirm-batch`
+    /// (gated) only in `dr/us-west-2`, and a third entry, `suspend-later`, matched no job.
+    pub(crate) fn multi_target_events(mode: RunMode, interrupted: bool) -> Vec<Event> {
+        run_events(mode, interrupted)
+            .into_iter()
+            .map(|mut event| {
+                match &mut event.kind {
+                    EventKind::RunStarted(info) => {
+                        let mut multi = (**info).clone();
+                        multi.targets = three_targets();
+                        multi.entries.push((Arc::from("suspend-later"), 0));
+                        *info = Arc::new(multi);
+                    }
+                    EventKind::JobFinished(record) => {
+                        record.target = match record.job_id.as_str() {
+                            "job-applied" | "job-would-apply" => 0,
+                            "job-unchanged" | "job-failed" => 1,
+                            _ => 2,
+                        };
+                    }
+                    _ => {}
+                }
+                event
+            })
+            .collect()
     }
 }

@@ -1,7 +1,8 @@
 //! The final summary for people: outcome counts, then every job that did not succeed with its call, AWS
 //! error code, request id and a hint about what to do.
 //!
-//! Owns the wording of failures and their hints. Keeps only the unsuccessful records (not all 100,000) and
+//! A run over several targets also gets a line per target with its counts, and each failed job names its
+//! target. Owns the wording of failures and their hints. Keeps only the unsuccessful records (not all 100,000) and
 //! writes once, at `RunFinished`. Does not own the JSON report (`json.rs`) or live progress.
 
 use std::io::Write;
@@ -10,6 +11,7 @@ use crate::api::{ApiCall, ApiErrorKind};
 use crate::event::{Event, EventKind, JobRecord};
 use crate::exec::Outcome;
 use crate::report::Reporter;
+use crate::report::run_record::OutcomeCounts;
 
 /// What the operator can do about a failure of `kind` in `call`.
 pub fn hint(kind: ApiErrorKind, call: ApiCall) -> &'static str {
@@ -60,6 +62,8 @@ pub fn hint(kind: ApiErrorKind, call: ApiCall) -> &'static str {
 pub struct SummaryReporter {
     out: Box<dyn Write + Send>,
     counts: [usize; Outcome::ALL.len()],
+    /// The run's targets, from `RunStarted`, with their jobs per outcome.
+    targets: Vec<(String, OutcomeCounts)>,
     unsuccessful: Vec<JobRecord>,
     resume_command: Option<String>,
 }
@@ -79,6 +83,7 @@ impl SummaryReporter {
         Self {
             out,
             counts: [0; Outcome::ALL.len()],
+            targets: Vec::new(),
             unsuccessful: Vec::new(),
             resume_command: None,
         }
@@ -103,6 +108,30 @@ impl SummaryReporter {
         let tail = if interrupted { " (interrupted)" } else { "" };
         let jobs = if total == 1 { "job" } else { "jobs" };
         writeln!(self.out, "{total} {jobs}: {}{tail}", parts.join(", "))?;
+        // With one target the line above says it all; with several, each gets its own.
+        let several = self.targets.len() > 1;
+        if several {
+            let width = self
+                .targets
+                .iter()
+                .map(|(label, _)| label.chars().count())
+                .max()
+                .unwrap_or(0);
+            for (label, counts) in &self.targets {
+                writeln!(
+                    self.out,
+                    "  {:<width$}  {}: {}",
+                    format!("{label}:"),
+                    crate::text::plural(counts.total(), "job"),
+                    counts.describe(),
+                    width = width + 1
+                )?;
+            }
+        }
+        let label = |record: &JobRecord| match self.targets.get(record.target) {
+            Some((label, _)) if several => format!("{} in {label}", record.entry),
+            _ => record.entry.to_string(),
+        };
         // Jobs the run never touched (no call sent, no error) say nothing one by one: after an interrupt
         // there can be thousands, so they are counted per entry and reason instead.
         let (untouched, touched): (Vec<&JobRecord>, Vec<&JobRecord>) = self
@@ -113,7 +142,9 @@ impl SummaryReporter {
             write!(
                 self.out,
                 "  {} {} [{}]",
-                record.outcome, record.job_id, record.entry
+                record.outcome,
+                record.job_id,
+                label(record)
             )?;
             if let Some(error) = &record.error {
                 write!(self.out, " {} {}", error.call, error.code)?;
@@ -130,10 +161,13 @@ impl SummaryReporter {
                 writeln!(self.out, "    hint: {}", hint(error.kind, error.call))?;
             }
         }
-        let mut groups: Vec<(&str, Option<&str>, usize)> = Vec::new();
+        let mut groups: Vec<(String, Option<&str>, usize)> = Vec::new();
         for record in untouched {
-            let key = (&*record.entry, record.reason.as_deref());
-            match groups.iter_mut().find(|(e, r, _)| (*e, *r) == key) {
+            let key = (label(record), record.reason.as_deref());
+            match groups
+                .iter_mut()
+                .find(|(e, r, _)| (e, *r) == (&key.0, key.1))
+            {
                 Some(group) => group.2 += 1,
                 None => groups.push((key.0, key.1, 1)),
             }
@@ -164,9 +198,19 @@ impl Reporter for SummaryReporter {
 
     fn report(&mut self, event: &Event) -> std::io::Result<()> {
         match &event.kind {
+            EventKind::RunStarted(info) => {
+                self.targets = info
+                    .targets
+                    .iter()
+                    .map(|t| (t.label(), OutcomeCounts::default()))
+                    .collect();
+            }
             EventKind::JobFinished(record) => {
                 if let Some(i) = Outcome::ALL.iter().position(|o| *o == record.outcome) {
                     self.counts[i] += 1;
+                }
+                if let Some((_, counts)) = self.targets.get_mut(record.target) {
+                    counts.add(record.outcome);
                 }
                 if !record.outcome.is_success() {
                     self.unsuccessful.push((**record).clone());
@@ -258,5 +302,43 @@ mod tests {
         }
         let text = String::from_utf8(buffer.0.lock().unwrap().clone()).unwrap();
         insta::assert_snapshot!(text);
+    }
+
+    fn summed(events: Vec<Event>) -> String {
+        let buffer = SharedBuf::default();
+        let mut reporter = SummaryReporter::new(Box::new(buffer.clone()));
+        for event in events {
+            reporter.report(&event).unwrap();
+        }
+        String::from_utf8(buffer.0.lock().unwrap().clone()).unwrap()
+    }
+
+    #[test]
+    fn a_run_over_several_targets_counts_each_and_names_each_failed_jobs_target() {
+        use crate::report::run_record::fixtures::multi_target_events;
+        let text = summed(multi_target_events(crate::resolved::RunMode::Apply, true));
+        assert!(
+            text.contains("  dr/us-west-2:  3 jobs: 1 skipped, 1 timed out, 1 not run\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("  failed job-failed [cancel-nightly in dr/us-east-1]"),
+            "{text}"
+        );
+        insta::assert_snapshot!(text);
+    }
+
+    #[test]
+    fn a_run_with_one_target_says_nothing_of_it() {
+        use crate::report::run_record::fixtures::run_events;
+        let events = run_events(crate::resolved::RunMode::Apply, true);
+        let without_start: Vec<Event> = events
+            .iter()
+            .filter(|e| !matches!(e.kind, EventKind::RunStarted(_)))
+            .cloned()
+            .collect();
+        let text = summed(events);
+        assert_eq!(text, summed(without_start));
+        assert!(!text.contains(" in "), "{text}");
     }
 }

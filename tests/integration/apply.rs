@@ -131,6 +131,9 @@ fn redact(report: &Value) -> Value {
         report[key] = "[time]".into();
     }
     report["endpoint"] = "[endpoint]".into();
+    for target in report["targets"].as_array_mut().unwrap() {
+        target["endpoint"] = "[endpoint]".into();
+    }
     report["plan"]["path"] = "[plan path]".into();
     for job in report["jobs"].as_array_mut().unwrap() {
         for key in ["started_at", "finished_at"] {

@@ -6,6 +6,7 @@ mod plan_cmd;
 mod refusals;
 mod report_agrees;
 mod report_shape;
+mod reports_by_target;
 mod validate;
 
 use assert_cmd::Command;
@@ -47,7 +48,9 @@ mod sandbox_ops;
 mod sandbox_progress;
 mod sandbox_regions;
 mod sandbox_support;
+mod saved_sweep;
 mod support;
+mod targets;
 mod targets_records;
 mod task_gates;
 mod torn_journal;
