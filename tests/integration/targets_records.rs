@@ -1,9 +1,10 @@
 //! The records of a run over several targets, through the binary against the sandbox: a saved plan over two
 //! targets (the same job ids in two regions) applied in each, the journal naming every job's target, a
-//! killed run resumed per (target, job), and `s3plan report` of such a journal.
+//! killed run resumed per (target, job), `s3plan report` of such a journal, and a plan with `targets:` (a
+//! role assumed for a second account) saved, applied, reported and refused a resume under another `--target`.
 //!
-//! The saved plan is made by the binary itself: `plan --out` once per region, then joined into one file over
-//! two named targets, as `plan --out` of a plan with `targets:` writes it.
+//! The two-region saved plan is made by the binary itself: `plan --out` once per region, joined into one file
+//! over two named targets, so that one target's jobs can be listed in the reverse order of the other's.
 
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
@@ -336,4 +337,257 @@ async fn a_killed_run_over_two_targets_resumes_each_job_in_its_own_target() {
     let applied = jobs.iter().filter(|j| j["outcome"] == "applied").count();
     assert_eq!(applied + unanswered, 2 * N, "{}", rebuilt["summary"]);
     assert!(unanswered <= uncertain, "{}", rebuilt["summary"]);
+}
+
+const OTHER: &str = "444455556666";
+
+/// `prod` in us-east-1 and eu-west-1 (the base credentials' account) and `dr` in another account, reached by
+/// assuming a role: a reindex job to cancel in each place, a backfill to confirm in `dr` after them.
+fn three_target_seed() -> Seed {
+    Seed::from_yaml(
+        &format!(
+            r#"
+accounts:
+  - id: "{ACCOUNT}"
+    region: us-east-1
+    jobs:
+      - {{id: reindex-1, status: Active, description: reindex-us}}
+  - id: "{ACCOUNT}"
+    region: eu-west-1
+    jobs:
+      - {{id: reindex-1, status: Active, description: reindex-eu}}
+  - id: "{OTHER}"
+    region: us-west-2
+    jobs:
+      - {{id: reindex-1, status: Active, description: reindex-dr}}
+      - {{id: backfill-1, status: Suspended, description: backfill-dr}}
+"#
+        ),
+        None,
+    )
+    .unwrap()
+}
+
+fn three_target_plan(dir: &Path) -> PathBuf {
+    let path = dir.join("targets.yaml");
+    std::fs::write(
+        &path,
+        format!(
+            r#"version: 1
+targets:
+  - name: prod
+    account_id: "{ACCOUNT}"
+    regions: [us-east-1, eu-west-1]
+  - name: dr
+    account_id: "{OTHER}"
+    region: us-west-2
+    role_arn: arn:aws:iam::{OTHER}:role/s3plan-operator
+jobs:
+  - name: cancel-reindex
+    select: {{status: [Active], description: "reindex-*"}}
+    max_jobs: 10
+    set: Cancelled
+  - name: confirm-dr-backfill
+    targets: [dr]
+    job_id: backfill-1
+    after: [cancel-reindex]
+    set: Ready
+"#
+        ),
+    )
+    .unwrap();
+    path
+}
+
+/// The binary with the sandbox as its STS too (for the role).
+fn s3plan_sts(dir: &Path, sandbox: &SandboxHandle) -> std::process::Command {
+    let mut cmd = s3plan(dir);
+    cmd.env("AWS_ENDPOINT_URL_STS", sandbox.url());
+    cmd
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_targets_plan_saved_applied_reported_and_resumed_keeps_every_target() {
+    let dir = tempfile::tempdir().unwrap();
+    let sandbox = frozen(three_target_seed(), None).await;
+    let plan = three_target_plan(dir.path());
+    let saved = dir.path().join("saved.json");
+    let out = s3plan_sts(dir.path(), &sandbox)
+        .args(["plan", "--endpoint-url", &sandbox.url(), "--out"])
+        .arg(&saved)
+        .arg(&plan)
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // The saved plan records every target with its credential source, and each job's target.
+    let doc: Value = serde_json::from_str(&std::fs::read_to_string(&saved).unwrap()).unwrap();
+    assert_eq!(doc["s3plan_saved_plan"], 4);
+    let targets: Vec<(&str, &str, &str)> = doc["targets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| {
+            (
+                t["name"].as_str().unwrap(),
+                t["account_id"].as_str().unwrap(),
+                t["region"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        targets,
+        [
+            ("prod/us-east-1", ACCOUNT, US),
+            ("prod/eu-west-1", ACCOUNT, EU),
+            ("dr", OTHER, "us-west-2")
+        ]
+    );
+    assert_eq!(
+        doc["targets"][2]["credentials"]["role_arn"],
+        format!("arn:aws:iam::{OTHER}:role/s3plan-operator")
+    );
+    let mut placed: Vec<(String, String)> = doc["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|e| e["jobs"].as_array().unwrap())
+        .map(|j| {
+            (
+                j["target"].as_str().unwrap().to_owned(),
+                j["job_id"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    placed.sort();
+    assert_eq!(
+        placed,
+        [
+            ("dr".to_owned(), "backfill-1".to_owned()),
+            ("dr".to_owned(), "reindex-1".to_owned()),
+            ("prod/eu-west-1".to_owned(), "reindex-1".to_owned()),
+            ("prod/us-east-1".to_owned(), "reindex-1".to_owned()),
+        ]
+    );
+
+    // Applied: the same id changed in each of the three places, the role assumed for dr.
+    let assumed = sandbox.calls(Operation::AssumeRole);
+    let report = dir.path().join("report.json");
+    let out = s3plan_sts(dir.path(), &sandbox)
+        .args([
+            "apply",
+            "--yes",
+            "--endpoint-url",
+            &sandbox.url(),
+            "--report",
+        ])
+        .arg(&report)
+        .arg(&saved)
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        sandbox.calls(Operation::AssumeRole) > assumed,
+        "dr's role assumed"
+    );
+    for (account, region) in [(ACCOUNT, US), (ACCOUNT, EU), (OTHER, "us-west-2")] {
+        let status = sandbox.job_status_in(account, region, "reindex-1").unwrap();
+        assert!(
+            status.to_string().starts_with("Cancel"),
+            "{region}: {status}"
+        );
+    }
+    assert_eq!(
+        sandbox
+            .job_status_in(OTHER, "us-west-2", "backfill-1")
+            .unwrap()
+            .to_string(),
+        "Ready"
+    );
+
+    // The journal names each job's target; `s3plan report` puts each row back in its target.
+    let journal = journal_of(&report);
+    let lines = journal_lines(&journal);
+    let names: Vec<&str> = lines[0]["targets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["prod/us-east-1", "prod/eu-west-1", "dr"]);
+    let mut intents: Vec<(&str, &str)> = lines
+        .iter()
+        .filter(|l| l["record"] == "intent")
+        .map(|l| (l["target"].as_str().unwrap(), l["job"].as_str().unwrap()))
+        .collect();
+    intents.sort();
+    assert_eq!(
+        intents,
+        [
+            ("dr", "backfill-1"),
+            ("dr", "reindex-1"),
+            ("prod/eu-west-1", "reindex-1"),
+            ("prod/us-east-1", "reindex-1"),
+        ]
+    );
+    let rebuilt = s3plan(dir.path())
+        .arg("report")
+        .arg(&journal)
+        .output()
+        .unwrap();
+    assert_eq!(rebuilt.status.code(), Some(0));
+    let rebuilt: Value = serde_json::from_slice(&rebuilt.stdout).unwrap();
+    let mut rows: Vec<(String, String, String)> = rebuilt["jobs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|j| {
+            (
+                j["target"].as_str().unwrap_or_default().to_owned(),
+                j["region"].as_str().unwrap_or_default().to_owned(),
+                j["outcome"].as_str().unwrap_or_default().to_owned(),
+            )
+        })
+        .collect();
+    rows.sort();
+    assert_eq!(
+        rows,
+        [
+            ("dr".into(), "us-west-2".into(), "applied".into()),
+            ("dr".into(), "us-west-2".into(), "applied".into()),
+            ("prod/eu-west-1".into(), EU.into(), "applied".into()),
+            ("prod/us-east-1".into(), US.into(), "applied".into()),
+        ],
+        "{rebuilt}"
+    );
+
+    // Resuming that journal with the plan restricted to `prod` is refused, naming the missing target.
+    let sent = sandbox.calls(Operation::UpdateJobStatus);
+    let out = s3plan_sts(dir.path(), &sandbox)
+        .args([
+            "apply",
+            "--yes",
+            "--endpoint-url",
+            &sandbox.url(),
+            "--target",
+            "prod",
+        ])
+        .arg("--resume")
+        .arg(&journal)
+        .arg(&plan)
+        .output()
+        .unwrap();
+    let stderr = unwrapped(&String::from_utf8_lossy(&out.stderr));
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("target dr (not in this run)"), "{stderr}");
+    assert_eq!(sandbox.calls(Operation::UpdateJobStatus), sent);
 }
