@@ -436,17 +436,80 @@ def saved_sweep(a, workdir):
     print(f"target reads <= ceil(N / 1,000) + jobs not listed = {bound} + 0: {verdict(lj + dj <= bound)}")
 
 
+# --- fanout: one plan over many targets (accounts x regions) in one process --------------------------------
+FANOUT_REGIONS = ["us-east-1", "us-west-2", "eu-west-1", "ap-southeast-2"]
+
+
+def fanout(a, workdir):
+    accounts = [f"{100000000000 + i:012d}" for i in range(a.fanout_accounts)]
+    n, rate = a.fanout_jobs, a.fanout_rate
+    targets = len(accounts) * len(FANOUT_REGIONS)
+    print(f"== fanout: {len(accounts)} accounts x {len(FANOUT_REGIONS)} regions = {targets} targets, "
+          f"{n} jobs each, rate_limit {rate}/s per target ({load()})")
+    seed = ["random_seed: 7", "accounts:"]
+    for acct in accounts:
+        for r, region in enumerate(FANOUT_REGIONS):
+            seed += [f'  - id: "{acct}"', f"    region: {region}", "    generate:",
+                     f"      - count: {n}", f"        id_prefix: f{acct[-4:]}r{r}-",
+                     "        description_prefix: fan-", '        job: {"status": "Suspended"}']
+    sb = Sandbox(a.bin, workdir, "\n".join(seed) + "\n")
+    plan = ["version: 1", 'reason: "benchmark"',
+            f"limits: {{concurrency: {a.concurrency}, rate_limit: {rate}, poll_rate_limit: {max(rate, 20)}}}",
+            "targets:"]
+    for i, acct in enumerate(accounts):
+        plan += [f"  - name: a{i:03d}", f'    account_id: "{acct}"', f"    regions: [{', '.join(FANOUT_REGIONS)}]"]
+        if i > 0:  # the base credentials belong to the first seeded account; the others are reached by role
+            plan.append(f"    role_arn: arn:aws:iam::{acct}:role/s3plan-operator")
+    plan += ["jobs:", "  - name: cancel-all", '    select: {status: [Suspended], description: "fan-*"}',
+             f"    max_jobs: {targets * n}", "    set: Cancelled"]
+    path = os.path.join(workdir, "fanout.yaml")
+    with open(path, "w") as f:
+        f.write("\n".join(plan) + "\n")
+    report = os.path.join(workdir, "fanout-report.json")
+    started = time.time()
+    with open(os.path.join(workdir, "fanout.stderr"), "w") as err:
+        code, wall, cpu, rss = run_measured(
+            [a.bin, "apply", path, "--endpoint-url", sb.url, "--yes", "--report", report], stderr=err,
+            extra_env={"AWS_ENDPOINT_URL_STS": sb.url})
+    if code != 0:
+        with open(os.path.join(workdir, "fanout.stderr")) as err:
+            sys.stderr.write(err.read()[-3000:])
+        raise SystemExit(f"s3plan fanout exited {code}")
+    audit = [e for e in sb.audit() if e["outcome"] == "ok"]
+    calls = sb.calls()
+    sb.stop()
+    first = min(parse_ts(e["time"]) for e in audit)
+    last = max(parse_ts(e["time"]) for e in audit)
+    per_target = {}
+    for e in audit:
+        per_target.setdefault(e["job_id"].split("-")[0], []).append(parse_ts(e["time"]))
+    worst = max(max_window(sorted(t)) for t in per_target.values())
+    one_target = n / rate
+    print(f"cancelled {len(audit)}/{targets * n} in {len(per_target)} targets; AssumeRole "
+          f"{calls.get('AssumeRole', 0)}, GetCallerIdentity {calls.get('GetCallerIdentity', 0)}, "
+          f"ListJobs {calls.get('ListJobs', 0)}")
+    print(f"process wall {wall:.1f} s; first change {first - started:.1f} s after start (credential checks "
+          f"and resolution of every target); changes from first to last {last - first:.1f} s; one target alone at its rate: {one_target:.1f} s; "
+          f"all targets one after another: {one_target * targets:.0f} s")
+    print(f"busiest target: {worst} calls in one second (limit {rate}); cpu {cpu:.1f} s; peak RSS {rss / 1024:.1f} MiB")
+    print(f"target peak RSS <= 150 MiB: {verdict(rss <= 150 * 1024)}; per-target limit respected: "
+          f"{verdict(worst <= rate * 1.1 + 1)}; {load()}")
+
+
 def main():
     p = argparse.ArgumentParser()
     p.add_argument("section", nargs="?", default="all",
                    choices=["peers", "limits", "rate", "throttle", "wait", "resolve", "scale", "validate", "saved",
-                            "all"])
+                            "fanout", "all"])
     p.add_argument("--bin", required=True)
     p.add_argument("--jobs", type=int, default=10000, help="jobs for boto3 and s3plan in peers")
     p.add_argument("--cli-jobs", type=int, default=100, help="jobs for the AWS CLI loop in peers")
     p.add_argument("--scale-jobs", type=int, default=100000)
     p.add_argument("--concurrency", type=int, default=256)
     p.add_argument("--validate-runs", type=int, default=50)
+    p.add_argument("--fanout-accounts", type=int, default=100, help="accounts in fanout (4 regions each)")
+    p.add_argument("--fanout-jobs", type=int, default=100, help="jobs per target in fanout")
+    p.add_argument("--fanout-rate", type=float, default=20, help="rate_limit per target in fanout")
     p.add_argument("--saved-jobs", type=int, default=10000, help="jobs of the saved plan in saved")
     p.add_argument("--saved-poll-rate", type=int, default=100, help="poll_rate_limit of the saved plan")
     a = p.parse_args()
@@ -454,10 +517,10 @@ def main():
     sections = {
         "peers": [peers], "rate": [rate_fidelity], "throttle": [throttled], "wait": [waiting],
         "resolve": [resolution], "limits": [rate_fidelity, throttled, waiting, resolution],
-        "scale": [scale], "validate": [validate], "saved": [saved_sweep],
+        "scale": [scale], "validate": [validate], "saved": [saved_sweep], "fanout": [fanout],
     }
     sections["all"] = (sections["peers"] + sections["limits"] + sections["scale"] + sections["validate"]
-                       + sections["saved"])
+                       + sections["saved"] + sections["fanout"])
     with tempfile.TemporaryDirectory(prefix="s3plan-bench-") as workdir:
         for f in sections[a.section]:
             f(a, workdir)

@@ -126,18 +126,22 @@ pub enum Command {
     /// List Batch Operations jobs (newest first) or describe some in full; reads only.
     #[command(
         before_help = "Example: s3plan jobs --sandbox --status Active,Suspended",
-        after_help = "Examples:\n  s3plan jobs --sandbox --status Active,Suspended\n  s3plan jobs --description 'reindex-*' --created-after 2h --tags\n  s3plan jobs --status Active --watch 10s      # redraw every 10 s until Ctrl-C, marking changes\n  s3plan jobs --status Suspended --format ids   # one id a line, for pipes\n  s3plan jobs 6513270e-269e-4d37-b2a7-4de452e6b438   # everything about one job\n\n\
+        after_help = "Examples:\n  s3plan jobs --sandbox --status Active,Suspended\n  s3plan jobs --description 'reindex-*' --created-after 2h --tags\n  s3plan jobs --status Active --watch 10s      # redraw every 10 s until Ctrl-C, marking changes\n  s3plan jobs --status Suspended --format ids   # one id a line, for pipes\n  s3plan jobs 6513270e-269e-4d37-b2a7-4de452e6b438   # everything about one job\n  s3plan jobs --targets-from incident.yaml --description 'reindex-*'   # in every target of the plan\n\n\
                       The selector flags mean exactly what a plan's `select:` means (docs/plan.md). Only reads\n\
                       (ListJobs, DescribeJob, GetJobTagging), at most --poll-rate-limit per second (default 10).\n\
+                      --targets-from PLAN lists (or describes) in every target of PLAN's `targets:` at once, each\n\
+                      row with its target, each target under its own read limit; --target NAME picks some.\n\
                       Exit codes: 0 listed, 2 a job id was not found or the listing failed, 130 interrupted."
     )]
     Jobs(JobsArgs),
     /// Cancel jobs by id or by selector, with every guarantee of `apply` (overview, confirmation, journal).
     #[command(
         before_help = "Example: s3plan cancel --sandbox --description 'reindex-*' --tag team=search --reason INC-2041",
-        after_help = "Examples:\n  s3plan cancel --sandbox --description 'reindex-*' --tag team=search --reason INC-2041\n  s3plan cancel 8d116ece-1738-47d9-bd9c-172411e20b8f --yes --report incident.md\n  s3plan cancel --status Active --operation LambdaInvoke --dry-run\n  s3plan cancel --description 'reindex-*' --save-plan inc-2041.yaml --dry-run   # a plan for review\n\n\
+        after_help = "Examples:\n  s3plan cancel --sandbox --description 'reindex-*' --tag team=search --reason INC-2041\n  s3plan cancel 8d116ece-1738-47d9-bd9c-172411e20b8f --yes --report incident.md\n  s3plan cancel --status Active --operation LambdaInvoke --dry-run\n  s3plan cancel --description 'reindex-*' --save-plan inc-2041.yaml --dry-run   # a plan for review\n  s3plan cancel --targets-from incident.yaml --target dr --description 'reindex-*'   # in a plan's targets\n\n\
                       Runs a one-entry plan (`set: Cancelled`) through exactly the path of `apply`: give job ids or\n\
                       selector flags (as `s3plan jobs`), not both. More than --max-jobs (100) matches is refused.\n\
+                      --targets-from PLAN runs it in every target of PLAN's `targets:` (only those are taken from\n\
+                      it); --target NAME picks some; job ids need --target naming their one target.\n\
                       Exit codes: as `apply`: 0 every job succeeded, 1 some job failed, 2 refused before any change,\n\
                       130 interrupted."
     )]
@@ -147,7 +151,8 @@ pub enum Command {
         before_help = "Example: s3plan confirm --sandbox --status Suspended --description 'reindex-products-*'",
         after_help = "Examples:\n  s3plan confirm --sandbox --status Suspended --description 'reindex-products-*'\n  s3plan confirm 6513270e-269e-4d37-b2a7-4de452e6b438 --wait --yes   # waits for Suspended first\n\n\
                       Runs a one-entry plan (`set: Ready`, with --wait `wait_for: Suspended`) through exactly the path\n\
-                      of `apply`: give job ids or selector flags, not both. Exit codes: as `apply`."
+                      of `apply`: give job ids or selector flags, not both. --targets-from PLAN acts in every target\n\
+                      of PLAN's `targets:` (--target picks some), as for cancel. Exit codes: as `apply`."
     )]
     Confirm(ConfirmArgs),
 }
@@ -226,6 +231,10 @@ pub struct JobsArgs {
     /// Show at most N jobs, the newest.
     #[arg(long, value_name = "N")]
     pub limit: Option<usize>,
+    /// Look in every target of this plan's `targets:` (its jobs are not run); `--target NAME` then picks
+    /// some of them.
+    #[arg(long, value_name = "PLAN")]
+    pub targets_from: Option<PathBuf>,
     /// Where to connect; `--poll-rate-limit` bounds the reads.
     #[command(flatten)]
     pub connect: ConnectArgs,
@@ -249,6 +258,10 @@ pub struct ActArgs {
     /// Also write the equivalent YAML plan to FILE (with this command line as a comment), for review.
     #[arg(long, value_name = "FILE")]
     pub save_plan: Option<PathBuf>,
+    /// Act in every target of this plan's `targets:` (its jobs are not run); `--target NAME` then picks
+    /// some of them. The targets are written into the plan the command runs (and into --save-plan's).
+    #[arg(long, value_name = "PLAN")]
+    pub targets_from: Option<PathBuf>,
     /// How the run goes, as for `apply`.
     #[command(flatten)]
     pub run: RunArgs,
@@ -459,8 +472,9 @@ pub struct ConnectArgs {
     /// How often waiting entries poll their gate, e.g. `5s` (overrides the plan).
     #[arg(long, value_name = "DURATION", value_parser = humantime::parse_duration)]
     pub poll_interval: Option<std::time::Duration>,
-    /// With a plan that has `targets:`: act only in this target (a target's name, or a group's name for
-    /// all its regions). Repeat it for several.
+    /// With a plan that has `targets:` (for `jobs`, `cancel` and `confirm`: the plan of `--targets-from`):
+    /// act only in this target (a target's name, or a group's name for all its regions). Repeat it for
+    /// several.
     #[arg(long = "target", value_name = "NAME")]
     pub targets: Vec<String>,
 }

@@ -8,6 +8,8 @@
 
 use std::time::Duration;
 
+use std::collections::HashMap;
+
 use aws_config::SdkConfig;
 use aws_config::sts::AssumeRoleProvider;
 use aws_credential_types::provider::SharedCredentialsProvider;
@@ -48,6 +50,10 @@ pub struct Base {
     endpoint: Option<String>,
     timeouts: Timeouts,
     sandbox: bool,
+    /// One provider per credential source, shared by every target using it: a role is assumed once per
+    /// run (not once per region and client), and a profile read once.
+    providers:
+        std::sync::Arc<std::sync::Mutex<HashMap<CredentialSource, SharedCredentialsProvider>>>,
 }
 
 /// How long fetching one target's credentials may take (an assumed role calls STS).
@@ -72,6 +78,7 @@ impl Base {
             endpoint,
             timeouts,
             sandbox: false,
+            providers: Default::default(),
         }
     }
 
@@ -95,6 +102,7 @@ impl Base {
             endpoint: Some(endpoint.to_owned()),
             timeouts,
             sandbox: true,
+            providers: Default::default(),
         }
     }
 
@@ -107,37 +115,22 @@ impl Base {
         source: &CredentialSource,
     ) -> Result<TargetClients, String> {
         let region = Region::new(region.to_owned());
-        let credentials: SharedCredentialsProvider = match source {
-            CredentialSource::Chain => self
-                .sdk
-                .credentials_provider()
-                .ok_or_else(|| "no credentials were found in the standard chain".to_owned())?,
-            CredentialSource::Profile(name) => {
-                if self.sandbox {
-                    return Err(format!(
-                        "profile `{name}` cannot be used with --sandbox (it has no AWS profiles); use role_arn"
-                    ));
-                }
-                let loaded = aws_config::defaults(BehaviorVersion::latest())
-                    .profile_name(name)
-                    .region(region.clone())
-                    .load()
-                    .await;
-                loaded
-                    .credentials_provider()
-                    .ok_or_else(|| format!("profile `{name}` has no credentials"))?
-            }
-            CredentialSource::AssumeRole {
-                role_arn,
-                session_name,
-            } => {
-                let provider = AssumeRoleProvider::builder(role_arn)
-                    .session_name(session_name)
-                    .region(region.clone())
-                    .configure(&self.sdk)
-                    .build()
-                    .await;
-                SharedCredentialsProvider::new(provider)
+        let known = self
+            .providers
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .get(source)
+            .cloned();
+        let credentials = match known {
+            Some(provider) => provider,
+            None => {
+                let provider = self.provider(source, &region).await?;
+                self.providers
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner)
+                    .entry(source.clone())
+                    .or_insert(provider)
+                    .clone()
             }
         };
         let conf = sdk_settings(
@@ -167,6 +160,96 @@ impl Base {
             },
             credentials,
         })
+    }
+
+    /// The credentials provider of `source`, caching what it hands out until shortly before it expires.
+    async fn provider(
+        &self,
+        source: &CredentialSource,
+        region: &Region,
+    ) -> Result<SharedCredentialsProvider, String> {
+        let provider: SharedCredentialsProvider = match source {
+            CredentialSource::Chain => self
+                .sdk
+                .credentials_provider()
+                .ok_or_else(|| "no credentials were found in the standard chain".to_owned())?,
+            CredentialSource::Profile(name) => {
+                if self.sandbox {
+                    return Err(format!(
+                        "profile `{name}` cannot be used with --sandbox (it has no AWS profiles); use role_arn"
+                    ));
+                }
+                let loaded = aws_config::defaults(BehaviorVersion::latest())
+                    .profile_name(name)
+                    .region(region.clone())
+                    .load()
+                    .await;
+                loaded
+                    .credentials_provider()
+                    .ok_or_else(|| format!("profile `{name}` has no credentials"))?
+            }
+            CredentialSource::AssumeRole {
+                role_arn,
+                session_name,
+            } => {
+                let assumed = AssumeRoleProvider::builder(role_arn)
+                    .session_name(session_name)
+                    .region(region.clone())
+                    .configure(&self.sdk)
+                    .build()
+                    .await;
+                SharedCredentialsProvider::new(assumed)
+            }
+        };
+        Ok(SharedCredentialsProvider::new(Cached::new(provider)))
+    }
+}
+
+/// A credentials provider that hands out the same credentials until a minute before they expire: every
+/// target and client sharing a source shares one fetch (one AssumeRole per role per run, renewed when a
+/// long run outlives the session).
+#[derive(Debug)]
+struct Cached {
+    inner: SharedCredentialsProvider,
+    current: tokio::sync::Mutex<Option<Credentials>>,
+}
+
+/// How long before their expiry cached credentials are fetched again.
+const RENEW_BEFORE: Duration = Duration::from_secs(60);
+
+impl Cached {
+    fn new(inner: SharedCredentialsProvider) -> Self {
+        Self {
+            inner,
+            current: tokio::sync::Mutex::new(None),
+        }
+    }
+
+    async fn credentials(&self) -> aws_credential_types::provider::Result {
+        use aws_credential_types::provider::ProvideCredentials as _;
+        // Held across the fetch: callers that arrive meanwhile wait for it instead of fetching again.
+        let mut current = self.current.lock().await;
+        if let Some(credentials) = current.as_ref()
+            && credentials
+                .expiry()
+                .is_none_or(|expiry| expiry > std::time::SystemTime::now() + RENEW_BEFORE)
+        {
+            return Ok(credentials.clone());
+        }
+        let fresh = self.inner.provide_credentials().await?;
+        *current = Some(fresh.clone());
+        Ok(fresh)
+    }
+}
+
+impl aws_credential_types::provider::ProvideCredentials for Cached {
+    fn provide_credentials<'a>(
+        &'a self,
+    ) -> aws_credential_types::provider::future::ProvideCredentials<'a>
+    where
+        Self: 'a,
+    {
+        aws_credential_types::provider::future::ProvideCredentials::new(self.credentials())
     }
 }
 

@@ -59,6 +59,15 @@ fn act(
     if args.ids.len() > args.max_jobs as usize {
         return errors::report(too_many(args.ids.len(), args.max_jobs, "names", None));
     }
+    let targets = match flag_plan::flag_targets(
+        name,
+        args.targets_from.as_deref(),
+        &args.run.connect,
+        !args.ids.is_empty(),
+    ) {
+        Ok(targets) => targets,
+        Err(error) => return errors::report(error),
+    };
     let flags = FlagPlan {
         name,
         set: Some(set),
@@ -68,6 +77,7 @@ fn act(
         max_jobs: Some(args.max_jobs),
         wait,
         connect: &args.run.connect,
+        targets: targets.as_ref(),
     };
     let command_line = flag_plan::command_line();
     if let Some(path) = &args.save_plan {

@@ -6,12 +6,16 @@
 //! the authority) and the YAML writer. Does not run anything (`apply.rs` does) or talk to the API.
 
 use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use jiff::Timestamp;
 
 use crate::api::{JobId, JobStatus, TargetStatus};
 use crate::cli::{ConnectArgs, SelectArgs};
+use crate::errors::CommandError;
+use crate::plan;
+use crate::plan::TargetSpec;
 use crate::plan::model::{DescriptionPattern, OperationName};
 
 /// `--priority MIN..MAX`: either bound may be missing.
@@ -41,6 +45,149 @@ pub(crate) struct FlagPlan<'a> {
     pub wait: Option<Option<Duration>>,
     /// Account and region pins, and the limits for a saved plan.
     pub connect: &'a ConnectArgs,
+    /// The targets of `--targets-from`, and the `--target` names the entry runs in.
+    pub targets: Option<&'a FlagTargets>,
+}
+
+/// `--targets-from PLAN` read: the plan's `targets:` as written, and the `--target` names given.
+#[derive(Debug)]
+pub(crate) struct FlagTargets {
+    /// The plan they come from (named in the saved plan's comment).
+    pub path: PathBuf,
+    /// Its `targets:`, in plan order.
+    pub specs: Vec<TargetSpec>,
+    /// `--target` names (known to be target or group names of `specs`); empty means every target.
+    pub names: Vec<String>,
+}
+
+/// The targets `--targets-from` and `--target` name for `command` (`jobs`, `cancel`, `confirm`), or none.
+/// The plan is loaded and validated like any plan: one with mistakes is refused with its diagnostics, one
+/// without `targets:` (which would mean "the account and region of the flags or the chain") is refused, and
+/// so is a `--target` naming no target of it. `ids`: the command acts on job ids, which live in one target
+/// each, so exactly one target must be named. `--target` without `--targets-from` is refused: these commands
+/// have no plan of their own to take targets from.
+pub(crate) fn flag_targets(
+    command: &str,
+    targets_from: Option<&Path>,
+    connect: &ConnectArgs,
+    ids: bool,
+) -> Result<Option<FlagTargets>, CommandError> {
+    let Some(path) = targets_from else {
+        if connect.targets.is_empty() {
+            return Ok(None);
+        }
+        return Err(CommandError::refused(
+            format!(
+                "--target {} needs --targets-from PLAN: `s3plan {command}` has no plan of its own to take targets from; nothing was changed",
+                connect.targets.join(", ")
+            ),
+            format!(
+                "name the plan whose `targets:` to use: s3plan {command} --targets-from PLAN --target {} ...",
+                connect.targets.join(" --target ")
+            ),
+        ));
+    };
+    for (flag, given) in [
+        ("--account-id", connect.account_id.is_some()),
+        ("--region", connect.region.is_some()),
+    ] {
+        if given {
+            return Err(CommandError::refused(
+                format!(
+                    "{flag} cannot be used with --targets-from (each target names its account and region); nothing was changed"
+                ),
+                "drop the flag; to look or act in some targets only, pass --target NAME (repeatable)",
+            ));
+        }
+    }
+    let loaded = plan::load(path).map_err(Box::new)?;
+    let Some(specs) = &loaded.plan.targets else {
+        return Err(CommandError::refused(
+            format!(
+                "{} has no `targets:` to take; nothing was changed",
+                path.display()
+            ),
+            "give a plan that lists its places under `targets:` (docs/plan.md, Targets), or drop --targets-from and use --account-id/--region",
+        ));
+    };
+    let all = loaded.plan.targets();
+    let names_of = |indexes: &[usize]| -> String {
+        indexes
+            .iter()
+            .filter_map(|&i| all.get(i))
+            .map(|t| t.name.as_str())
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let selected = loaded
+        .plan
+        .select_targets(&connect.targets)
+        .map_err(|unknown| {
+            CommandError::refused(
+                format!(
+                    "--target {} names no target of {}; nothing was changed",
+                    unknown.join(", "),
+                    path.display()
+                ),
+                format!(
+                    "its targets are: {}",
+                    names_of(&(0..all.len()).collect::<Vec<_>>())
+                ),
+            )
+        })?;
+    let chosen = if connect.targets.is_empty() {
+        (0..all.len()).collect()
+    } else {
+        selected
+    };
+    if ids && chosen.len() != 1 {
+        return Err(CommandError::refused(
+            format!(
+                "job ids name jobs in one target, but the command runs in {} ({}); nothing was changed",
+                crate::text::plural(chosen.len(), "target"),
+                names_of(&chosen)
+            ),
+            format!(
+                "name the job's target with --target NAME (find it with `s3plan jobs JOB_ID --targets-from {}`), or select the jobs with flags instead of ids",
+                path.display()
+            ),
+        ));
+    }
+    Ok(Some(FlagTargets {
+        path: path.to_owned(),
+        specs: specs.value.iter().map(|spec| spec.value.clone()).collect(),
+        names: connect.targets.clone(),
+    }))
+}
+
+/// The plan's `targets:` list, written back as YAML (every key a spec can have, values quoted).
+fn targets_text(specs: &[TargetSpec]) -> String {
+    let mut out = String::from("targets:\n");
+    for spec in specs {
+        let _ = writeln!(out, "  - name: {}", quoted(&spec.name.value));
+        let _ = writeln!(
+            out,
+            "    account_id: {}",
+            quoted(spec.account_id.value.as_str())
+        );
+        match (&spec.region, &spec.regions) {
+            (Some(region), _) => {
+                let _ = writeln!(out, "    region: {}", quoted(&region.value));
+            }
+            (None, Some(regions)) => {
+                let list: Vec<String> = regions.value.iter().map(|r| quoted(&r.value)).collect();
+                let _ = writeln!(out, "    regions: [{}]", list.join(", "));
+            }
+            (None, None) => {}
+        }
+        if let Some(profile) = &spec.profile {
+            let _ = writeln!(out, "    profile: {}", quoted(&profile.value));
+        }
+        if let Some(role_arn) = &spec.role_arn {
+            let _ = writeln!(out, "    role_arn: {}", quoted(&role_arn.value));
+        }
+    }
+    out
 }
 
 impl FlagPlan<'_> {
@@ -55,6 +202,13 @@ impl FlagPlan<'_> {
     pub fn saved(&self, command_line: &str) -> String {
         let mut text = String::new();
         let _ = writeln!(text, "# Written by: {}", command_line.replace('\n', " "));
+        if let Some(targets) = self.targets {
+            let _ = writeln!(
+                text,
+                "# Targets from: {}",
+                targets.path.display().to_string().replace('\n', " ")
+            );
+        }
         let _ = writeln!(
             text,
             "# Review it, then run it with `s3plan apply` (add --dry-run to rehearse)."
@@ -70,6 +224,9 @@ impl FlagPlan<'_> {
         }
         if let Some(region) = &self.connect.region {
             let _ = writeln!(out, "region: {}", quoted(region));
+        }
+        if let Some(targets) = self.targets {
+            out.push_str(&targets_text(&targets.specs));
         }
         if let Some(reason) = self.reason {
             let _ = writeln!(out, "reason: {}", quoted(reason));
@@ -102,6 +259,11 @@ impl FlagPlan<'_> {
         }
         out.push_str("jobs:\n");
         let _ = writeln!(out, "  - name: {}", self.name);
+        // `--target` is written into the entry too, so the saved plan acts where the command did.
+        if let Some(targets) = self.targets.filter(|t| !t.names.is_empty()) {
+            let names: Vec<String> = targets.names.iter().map(|n| quoted(n)).collect();
+            let _ = writeln!(out, "    targets: [{}]", names.join(", "));
+        }
         if self.ids.is_empty() {
             out.push_str("    select:\n");
             out.push_str(&selector(self.select));
@@ -335,7 +497,6 @@ mod tests {
 
     use super::*;
     use crate::cli::{Cli, Command};
-    use crate::plan;
 
     fn act(args: &[&str]) -> crate::cli::ActArgs {
         let mut argv = vec!["s3plan", "cancel"];
@@ -356,6 +517,7 @@ mod tests {
             max_jobs: Some(act.max_jobs),
             wait: None,
             connect: &act.run.connect,
+            targets: None,
         }
     }
 
@@ -476,6 +638,55 @@ mod tests {
             panic!()
         };
         assert!(!selector.has_filter());
+    }
+
+    #[test]
+    fn targets_are_written_back_as_the_plan_has_them_and_target_runs_the_entry_there() {
+        let source = r#"version: 1
+targets:
+  - name: prod
+    account_id: "111122223333"
+    regions: [us-east-1, eu-west-1]
+  - name: dr
+    account_id: "444455556666"
+    region: us-west-2
+    role_arn: arn:aws:iam::444455556666:role/s3plan-operator
+  - name: eu
+    account_id: "111122223333"
+    region: eu-central-1
+    profile: eu-admin
+jobs:
+  - name: a
+    select: { status: Active }
+    set: Cancelled
+"#;
+        let original = plan::load_str("targets.yaml", source).unwrap().plan;
+        let specs = original
+            .targets
+            .as_ref()
+            .unwrap()
+            .value
+            .iter()
+            .map(|s| s.value.clone())
+            .collect();
+        let act = act(&["--description", "reindex-*"]);
+        let targets = FlagTargets {
+            path: PathBuf::from("targets.yaml"),
+            specs,
+            names: vec!["prod".to_owned(), "dr".to_owned()],
+        };
+        let flags = FlagPlan {
+            targets: Some(&targets),
+            ..plan_of(&act)
+        };
+        for text in [flags.body(), flags.saved("s3plan cancel")] {
+            let loaded =
+                plan::load_str("<flags>", &text).unwrap_or_else(|e| panic!("{e:?}\n{text}"));
+            assert_eq!(loaded.plan.targets(), original.targets(), "{text}");
+            let entry = loaded.plan.entries().next().unwrap();
+            assert_eq!(entry.target_indexes(&loaded.plan), [0, 1, 2], "{text}");
+        }
+        assert!(flags.saved("x").contains("# Targets from: targets.yaml\n"));
     }
 
     #[test]

@@ -10,6 +10,7 @@ use jiff::Timestamp;
 use serde_json::{Value, json};
 
 use crate::api::{JobDescription, JobId, JobStatus, JobSummary, Tag};
+use crate::resolved::Target;
 
 /// The shortest `--watch` interval: below it a round is mostly drawing.
 pub(crate) const MIN_WATCH_INTERVAL: std::time::Duration = std::time::Duration::from_millis(100);
@@ -23,6 +24,27 @@ pub(crate) struct Row {
     pub job: JobSummary,
     /// Its tags, when read.
     pub tags: Option<Vec<Tag>>,
+    /// The target it was listed in, with `--targets-from`.
+    pub target: Option<Target>,
+}
+
+/// What a watch round showed, by target name (none without `--targets-from`) and job id: a job id is only
+/// unique within its account and region.
+pub(crate) type Seen = HashMap<(Option<String>, JobId), JobSummary>;
+
+/// A row's key in [`Seen`].
+pub(crate) fn row_key(row: &Row) -> (Option<String>, JobId) {
+    (row.target.as_ref().map(Target::label), row.job.id.clone())
+}
+
+/// One job described in full (`jobs JOB_ID`), with its tags and the target it was found in.
+pub(crate) struct Described {
+    /// What DescribeJob said.
+    pub description: JobDescription,
+    /// Its tags.
+    pub tags: Vec<Tag>,
+    /// The target it was found in, with `--targets-from`.
+    pub target: Option<Target>,
 }
 
 /// One listing to draw.
@@ -32,9 +54,12 @@ pub(crate) struct Round<'a> {
     /// How many jobs matched (more than `rows` under `--limit`).
     pub total: usize,
     /// What the previous watch round showed, to mark changes; `None` outside a watch (or its first round).
-    pub previous: Option<&'a HashMap<JobId, JobSummary>>,
+    pub previous: Option<&'a Seen>,
     /// The time relative ages are counted from.
     pub now: Timestamp,
+    /// The targets listed, in plan order (a TARGET column and a count per target); empty without
+    /// `--targets-from`.
+    pub targets: Vec<String>,
 }
 
 /// The width to cut the table to: the terminal's, else `COLUMNS`, else none (a pipe gets whole lines).
@@ -48,15 +73,19 @@ pub(crate) fn terminal_width() -> Option<usize> {
         .filter(|c: &usize| *c > 0)
 }
 
-/// The table: a mark column in a watch, id, status, priority, operation, created (relative and
+/// The table: a mark column in a watch, the target with `--targets-from`, id, status, priority, operation, created (relative and
 /// absolute), tasks, tags when read, and the description last, cut to `width`; then a footer counting
 /// jobs per status.
 pub(crate) fn table(round: &Round<'_>, width: Option<usize>) -> String {
     let watching = round.previous.is_some();
     let with_tags = round.rows.iter().any(|row| row.tags.is_some());
+    let with_targets = !round.targets.is_empty();
     let mut header = Vec::new();
     if watching {
         header.push(String::new());
+    }
+    if with_targets {
+        header.push("TARGET".to_owned());
     }
     header.extend(
         [
@@ -78,9 +107,14 @@ pub(crate) fn table(round: &Round<'_>, width: Option<usize>) -> String {
     for row in round.rows {
         let job = &row.job;
         let mut cells = Vec::new();
-        let before = round.previous.and_then(|previous| previous.get(&job.id));
+        let before = round
+            .previous
+            .and_then(|previous| previous.get(&row_key(row)));
         if watching {
             cells.push(mark(job, before).to_owned());
+        }
+        if with_targets {
+            cells.push(row.target.as_ref().map(Target::label).unwrap_or_default());
         }
         let status = match before {
             Some(old) if old.status != job.status => format!("{} (was {})", job.status, old.status),
@@ -183,15 +217,41 @@ fn footer(round: &Round<'_>) -> String {
         );
     }
     text.push('\n');
-    if let Some(previous) = round.previous {
-        let shown_ids: Vec<&JobId> = round.rows.iter().map(|r| &r.job.id).collect();
-        let mut gone: Vec<&JobSummary> = previous
-            .values()
-            .filter(|job| !shown_ids.contains(&&job.id))
+    if !round.targets.is_empty() {
+        let per_target: Vec<String> = round
+            .targets
+            .iter()
+            .map(|name| {
+                let count = round
+                    .rows
+                    .iter()
+                    .filter(|row| row.target.as_ref().is_some_and(|t| &t.label() == name))
+                    .count();
+                format!("{name} {count}")
+            })
             .collect();
-        gone.sort_by(|a, b| a.id.as_str().cmp(b.id.as_str()));
-        for job in gone {
-            let _ = writeln!(text, "- {} no longer listed (was {})", job.id, job.status);
+        let _ = writeln!(text, "per target: {}", per_target.join(", "));
+    }
+    if let Some(previous) = round.previous {
+        let shown: Vec<(Option<String>, JobId)> = round.rows.iter().map(row_key).collect();
+        let mut gone: Vec<(&(Option<String>, JobId), &JobSummary)> = previous
+            .iter()
+            .filter(|(key, _)| !shown.contains(key))
+            .collect();
+        gone.sort_by(|(a, _), (b, _)| (&a.1.as_str(), &a.0).cmp(&(&b.1.as_str(), &b.0)));
+        for ((target, id), job) in gone {
+            match target {
+                Some(target) => {
+                    let _ = writeln!(
+                        text,
+                        "- {id} in {target} no longer listed (was {})",
+                        job.status
+                    );
+                }
+                None => {
+                    let _ = writeln!(text, "- {id} no longer listed (was {})", job.status);
+                }
+            }
         }
         text.push_str(
             "marks: + new since the last round, * status changed, ~ tasks or priority moved\n",
@@ -276,6 +336,9 @@ pub(crate) fn list_json(rows: &[Row]) -> String {
             if let Some(tags) = &row.tags {
                 job["Tags"] = tags_json(tags);
             }
+            if let Some(target) = &row.target {
+                place_json(&mut job, target);
+            }
             job
         })
         .collect();
@@ -300,6 +363,14 @@ fn summary_json(job: &JobSummary) -> Value {
     })
 }
 
+/// Where a job lives, with `--targets-from`: named as the reports name it (`target`, `account_id`,
+/// `region`), beside the API's fields.
+fn place_json(job: &mut Value, target: &Target) {
+    job["target"] = json!(target.label());
+    job["account_id"] = json!(target.account_id.as_str());
+    job["region"] = json!(target.region);
+}
+
 fn tags_json(tags: &[Tag]) -> Value {
     tags.iter()
         .map(|tag| json!({ "Key": tag.key, "Value": tag.value }))
@@ -313,11 +384,12 @@ fn pretty(value: &Value) -> String {
 }
 
 /// `--output json` of `jobs JOB_ID...`: an array with one object per job, named as DescribeJob names its
-/// fields, with `Tags`.
-pub(crate) fn describe_json(described: &[(JobDescription, Vec<Tag>)]) -> String {
+/// fields, with `Tags` (and, with `--targets-from`, where it was found).
+pub(crate) fn describe_json(described: &[Described]) -> String {
     let jobs: Vec<Value> = described
         .iter()
-        .map(|(description, tags)| {
+        .map(|one| {
+            let (description, tags) = (&one.description, &one.tags);
             let details = &description.details;
             let mut job = summary_json(&description.summary);
             job["StatusUpdateReason"] = json!(description.status_update_reason);
@@ -343,14 +415,19 @@ pub(crate) fn describe_json(described: &[(JobDescription, Vec<Tag>)]) -> String 
                 "ReportScope": details.report_scope,
             });
             job["Tags"] = tags_json(tags);
+            if let Some(target) = &one.target {
+                place_json(&mut job, target);
+            }
             job
         })
         .collect();
     pretty(&Value::Array(jobs))
 }
 
-/// Everything an operator needs about one job, one fact a line.
-pub(crate) fn describe_text(description: &JobDescription, tags: &[Tag], now: Timestamp) -> String {
+/// Everything an operator needs about one job, one fact a line (first, with `--targets-from`, the target it
+/// was found in).
+pub(crate) fn describe_text(one: &Described, now: Timestamp) -> String {
+    let (description, tags) = (&one.description, &one.tags);
     let job = &description.summary;
     let details = &description.details;
     let when = |time: Option<Timestamp>| {
@@ -363,6 +440,17 @@ pub(crate) fn describe_text(description: &JobDescription, tags: &[Tag], now: Tim
     let mut line = |key: &str, value: &str| {
         let _ = writeln!(text, "{key:<13} {value}");
     };
+    if let Some(target) = &one.target {
+        line(
+            "target",
+            &format!(
+                "{} (account {}, {})",
+                target.label(),
+                target.account_id,
+                target.region
+            ),
+        );
+    }
     line("job", job.id.as_str());
     line("status", job.status.as_str());
     if let Some(reason) = &description.status_update_reason {
@@ -461,31 +549,35 @@ mod tests {
     #[test]
     fn a_watch_round_marks_new_changed_moved_and_gone_jobs() {
         let now: Timestamp = "2026-06-01T12:00:00Z".parse().unwrap();
-        let previous: HashMap<JobId, JobSummary> = [
+        let previous: Seen = [
             job("job-a", JobStatus::Active, "2026-06-01T11:00:00Z", 10),
             job("job-b", JobStatus::Active, "2026-06-01T10:00:00Z", 10),
             job("job-c", JobStatus::Suspended, "2026-05-30T10:00:00Z", 0),
             job("job-d", JobStatus::Ready, "2026-05-29T10:00:00Z", 0),
         ]
         .into_iter()
-        .map(|j| (j.id.clone(), j))
+        .map(|j| ((None, j.id.clone()), j))
         .collect();
         let rows = vec![
             Row {
                 job: job("job-new", JobStatus::New, "2026-06-01T11:59:30Z", 0),
                 tags: None,
+                target: None,
             },
             Row {
                 job: job("job-a", JobStatus::Cancelling, "2026-06-01T11:00:00Z", 10),
                 tags: None,
+                target: None,
             },
             Row {
                 job: job("job-b", JobStatus::Active, "2026-06-01T10:00:00Z", 50),
                 tags: None,
+                target: None,
             },
             Row {
                 job: job("job-c", JobStatus::Suspended, "2026-05-30T10:00:00Z", 0),
                 tags: None,
+                target: None,
             },
         ];
         let round = Round {
@@ -493,6 +585,7 @@ mod tests {
             total: 4,
             previous: Some(&previous),
             now,
+            targets: Vec::new(),
         };
         insta::assert_snapshot!(table(&round, Some(150)));
     }
@@ -507,10 +600,12 @@ mod tests {
                     key: "team".into(),
                     value: "search".into(),
                 }]),
+                target: None,
             },
             Row {
                 job: job("job-b", JobStatus::Suspended, "2026-05-01T10:00:00Z", 0),
                 tags: Some(Vec::new()),
+                target: None,
             },
         ];
         let round = Round {
@@ -518,6 +613,7 @@ mod tests {
             total: 7,
             previous: None,
             now,
+            targets: Vec::new(),
         };
         let text = table(&round, Some(140));
         assert!(text.lines().all(|l| l.chars().count() <= 140), "{text}");
@@ -526,6 +622,87 @@ mod tests {
         assert!(narrow.contains("team=search"), "{narrow}");
         assert!(narrow.contains("reindex-job-a-w…"), "{narrow}");
         insta::assert_snapshot!(text);
+    }
+
+    fn target(name: &str, account: &str, region: &str) -> Target {
+        Target {
+            name: Some(name.to_owned()),
+            account_id: crate::api::AccountId::parse(account).unwrap(),
+            region: region.to_owned(),
+            endpoint: None,
+        }
+    }
+
+    #[test]
+    fn rows_across_targets_name_their_target_in_the_table_json_and_watch_marks() {
+        let now: Timestamp = "2026-06-01T12:00:00Z".parse().unwrap();
+        let us = target("prod/us-east-1", "111122223333", "us-east-1");
+        let dr = target("dr", "444455556666", "us-west-2");
+        // The same id in two targets: two jobs, marked apart.
+        let rows = vec![
+            Row {
+                job: job("job-a", JobStatus::Cancelling, "2026-06-01T11:00:00Z", 10),
+                tags: None,
+                target: Some(us.clone()),
+            },
+            Row {
+                job: job("job-a", JobStatus::Active, "2026-06-01T11:00:00Z", 10),
+                tags: None,
+                target: Some(dr.clone()),
+            },
+        ];
+        let previous: Seen = [
+            (
+                (Some("prod/us-east-1".to_owned()), "job-a"),
+                JobStatus::Active,
+            ),
+            ((Some("dr".to_owned()), "job-a"), JobStatus::Active),
+            ((Some("dr".to_owned()), "job-gone"), JobStatus::Suspended),
+        ]
+        .into_iter()
+        .map(|((name, id), status)| {
+            (
+                (name, JobId::parse(id).unwrap()),
+                job(id, status, "2026-06-01T11:00:00Z", 10),
+            )
+        })
+        .collect();
+        let round = Round {
+            rows: &rows,
+            total: 2,
+            previous: Some(&previous),
+            now,
+            targets: vec![
+                "prod/us-east-1".to_owned(),
+                "prod/eu-west-1".to_owned(),
+                "dr".to_owned(),
+            ],
+        };
+        let text = table(&round, Some(160));
+        insta::assert_snapshot!(text);
+        let json: Value = serde_json::from_str(&list_json(&rows)).unwrap();
+        assert_eq!(json[1]["target"], "dr");
+        assert_eq!(json[1]["account_id"], "444455556666");
+        assert_eq!(json[1]["region"], "us-west-2");
+        let described = describe_text(
+            &Described {
+                description: JobDescription {
+                    summary: rows[1].job.clone(),
+                    status_update_reason: None,
+                    suspended_cause: None,
+                    failure_reasons: Vec::new(),
+                    confirmation_required: None,
+                    details: crate::api::JobDetails::default(),
+                },
+                tags: Vec::new(),
+                target: Some(dr),
+            },
+            now,
+        );
+        assert!(
+            described.starts_with("target        dr (account 444455556666, us-west-2)\njob "),
+            "{described}"
+        );
     }
 
     #[test]
@@ -553,9 +730,13 @@ mod tests {
             key: "team".into(),
             value: "search".into(),
         }];
-        insta::assert_snapshot!(describe_text(&description, &tags, now));
-        let json: Value =
-            serde_json::from_str(&describe_json(&[(description, tags.to_vec())])).unwrap();
+        let one = Described {
+            description,
+            tags: tags.to_vec(),
+            target: None,
+        };
+        insta::assert_snapshot!(describe_text(&one, now));
+        let json: Value = serde_json::from_str(&describe_json(&[one])).unwrap();
         assert_eq!(
             json[0]["FailureReasons"][0]["FailureCode"],
             "ManifestNotFound"

@@ -2,9 +2,10 @@
 //! some jobs in full. Reads only.
 //!
 //! Owns the reads of the command: the selector flags become a plan's `select:` (`flag_plan.rs`) and are
-//! applied by `resolve.rs`'s own filters, every read goes through the session's read limit
+//! applied by `resolve.rs`'s own filters, every read goes through its target's read limit
 //! (`poll_rate_limit`), tags are read only for the rows shown (and once per job), a watch round is one
-//! ListJobs sweep, and the job API it holds refuses writes.
+//! ListJobs sweep per target (the targets of `--targets-from` in parallel), and the job API it holds
+//! refuses writes.
 //! Rendering lives in `job_view.rs`.
 
 use std::collections::HashMap;
@@ -19,15 +20,15 @@ use crate::api::{
 };
 use crate::cli::{JobsArgs, JobsOutput};
 use crate::commands::apply::next_signal;
-use crate::commands::flag_plan::FlagPlan;
-use crate::commands::job_view::{self, Round, Row};
+use crate::commands::flag_plan::{self, FlagPlan};
+use crate::commands::job_view::{self, Described, Round, Row, Seen};
 use crate::commands::session::{Origin, Session};
 use crate::errors::{self, CommandError};
 use crate::exec::retry::Caller;
 use crate::plan::model::{JobSet, Selector};
 use crate::report::summary::hint;
 use crate::resolve::{self, Read as _};
-use crate::resolved::RunMode;
+use crate::resolved::{RunMode, Target};
 
 /// Runs `s3plan jobs`.
 pub fn run(args: &JobsArgs) -> i32 {
@@ -51,6 +52,8 @@ pub fn run(args: &JobsArgs) -> i32 {
 }
 
 async fn jobs(args: &JobsArgs) -> Result<i32, CommandError> {
+    let targets =
+        flag_plan::flag_targets("jobs", args.targets_from.as_deref(), &args.connect, false)?;
     let flags = FlagPlan {
         name: "jobs",
         set: None,
@@ -60,6 +63,7 @@ async fn jobs(args: &JobsArgs) -> Result<i32, CommandError> {
         max_jobs: None,
         wait: None,
         connect: &args.connect,
+        targets: targets.as_ref(),
     };
     let session =
         Session::open_text("s3plan jobs", &flags.body(), &args.connect, RunMode::DryRun).await?;
@@ -70,10 +74,20 @@ async fn jobs(args: &JobsArgs) -> Result<i32, CommandError> {
             interrupted.cancel();
         }
     });
-    let reader = session.reader(&cancel);
-    let control = Looking::new(session.controls[0].clone());
+    // One site per target, each under its own read limit: AWS limits each account in each region.
+    let sites: Vec<Site<_>> = session
+        .targets
+        .iter()
+        .zip(&session.controls)
+        .zip(session.readers(&cancel))
+        .map(|((target, control), reader)| Site {
+            target: target.name.is_some().then(|| target.clone()),
+            control: Looking::new(control.clone()),
+            reader,
+        })
+        .collect();
     let outcome = if !args.ids.is_empty() {
-        describe(args, &args.ids, &control, &reader).await
+        describe(args, &args.ids, &sites).await
     } else {
         let Origin::Plan(loaded) = &session.origin else {
             return Err(internal("the jobs plan was read as a saved plan"));
@@ -83,8 +97,8 @@ async fn jobs(args: &JobsArgs) -> Result<i32, CommandError> {
             return Err(internal("the jobs plan has no selector"));
         };
         match args.watch {
-            Some(every) => watch(args, selector, &control, &reader, every).await,
-            None => list_once(args, selector, &control, &reader).await,
+            Some(every) => watch(args, selector, &sites, &cancel, every).await,
+            None => list_once(args, selector, &sites).await,
         }
     };
     if let Some(sandbox) = session.sandbox {
@@ -93,26 +107,49 @@ async fn jobs(args: &JobsArgs) -> Result<i32, CommandError> {
     match outcome {
         Err(_) if cancel.is_cancelled() && args.watch.is_some() => Ok(errors::EXIT_OK),
         Err(_) if cancel.is_cancelled() => Err(CommandError::Interrupted),
-        Err(Failure::Api(error)) => Err(CommandError::Api {
-            hint: hint(error.kind, error.call).to_owned(),
-            error,
-        }),
+        Err(Failure::Api(error, target)) => {
+            if let Some(target) = target {
+                eprintln!("the reads in target {target} failed:");
+            }
+            Err(CommandError::Api {
+                hint: hint(error.kind, error.call).to_owned(),
+                error,
+            })
+        }
         Err(Failure::Closed) => Ok(errors::EXIT_OK),
         Ok(code) => Ok(code),
     }
 }
 
+/// One place the command reads: a target of `--targets-from` (or the one account and region), its job
+/// API and its read limit.
+struct Site<C> {
+    /// The target, when the command runs across a plan's `targets:`; rows and messages name it.
+    target: Option<Target>,
+    /// Its job API, read only.
+    control: Looking<C>,
+    /// Its read limit.
+    reader: Caller,
+}
+
+impl<C> Site<C> {
+    /// A read of this site that failed for good, naming the target.
+    fn failure(&self, error: ApiError) -> Failure {
+        Failure::Api(Box::new(error), self.target.as_ref().map(Target::label))
+    }
+}
+
 /// Why a listing stopped early.
 enum Failure {
-    /// A read failed for good (or was interrupted).
-    Api(Box<ApiError>),
+    /// A read failed for good (or was interrupted), in this target when there are several.
+    Api(Box<ApiError>, Option<String>),
     /// stdout was closed (`s3plan jobs | head`): nothing more to say, not an error.
     Closed,
 }
 
 impl From<ApiError> for Failure {
     fn from(error: ApiError) -> Self {
-        Failure::Api(Box::new(error))
+        Failure::Api(Box::new(error), None)
     }
 }
 
@@ -129,32 +166,50 @@ fn internal(what: &str) -> CommandError {
     )
 }
 
-/// One sweep: the jobs the selector matches, newest first, cut to `--limit`, with tags when asked.
+/// One sweep: the jobs the selector matches in every site (one ListJobs sweep each, in parallel), newest
+/// first across them, cut to `--limit`, with tags when asked.
 async fn sweep<C: JobControl>(
     args: &JobsArgs,
     selector: &Selector,
-    control: &Looking<C>,
-    reader: &Caller,
+    sites: &[Site<C>],
 ) -> Result<(Vec<Row>, usize), Failure> {
-    let listed = resolve::list_filtered(selector, control, reader).await?;
-    let mut matched = resolve::keep_tagged(selector, listed, control, reader)
-        .await
-        .map_err(|(_, error)| error)?;
+    let listings = sites.iter().enumerate().map(|(index, site)| async move {
+        let listed = resolve::list_filtered(selector, &site.control, &site.reader)
+            .await
+            .map_err(|error| site.failure(error))?;
+        let matched = resolve::keep_tagged(selector, listed, &site.control, &site.reader)
+            .await
+            .map_err(|(_, error)| site.failure(error))?;
+        Ok::<_, Failure>(matched.into_iter().map(move |job| (index, job)))
+    });
+    let mut matched: Vec<(usize, JobSummary)> = futures::future::try_join_all(listings)
+        .await?
+        .into_iter()
+        .flatten()
+        .collect();
     newest_first(&mut matched);
     let total = matched.len();
     if let Some(limit) = args.limit {
         matched.truncate(limit);
     }
     let mut rows = Vec::with_capacity(matched.len());
-    for job in matched {
+    for (index, job) in matched {
+        let Some(site) = sites.get(index) else {
+            continue;
+        };
         let job_tags = if args.tags {
-            Some(tags_of(&job.id, control, reader).await?)
+            Some(
+                tags_of(&job.id, &site.control, &site.reader)
+                    .await
+                    .map_err(|error| site.failure(error))?,
+            )
         } else {
             None
         };
         rows.push(Row {
             job,
             tags: job_tags,
+            target: site.target.clone(),
         });
     }
     Ok((rows, total))
@@ -254,22 +309,23 @@ impl<C: JobControl> JobControl for Looking<C> {
     }
 }
 
-/// Newest first; jobs without a creation time last; ties by id, so the order is stable between rounds.
-fn newest_first(jobs: &mut [JobSummary]) {
-    jobs.sort_by(|a, b| {
+/// Newest first; jobs without a creation time last; ties by id, then by target (plan order), so the order
+/// is stable between rounds.
+fn newest_first(jobs: &mut [(usize, JobSummary)]) {
+    jobs.sort_by(|(a_site, a), (b_site, b)| {
         b.creation_time
             .cmp(&a.creation_time)
             .then_with(|| a.id.as_str().cmp(b.id.as_str()))
+            .then_with(|| a_site.cmp(b_site))
     });
 }
 
 async fn list_once<C: JobControl>(
     args: &JobsArgs,
     selector: &Selector,
-    control: &Looking<C>,
-    reader: &Caller,
+    sites: &[Site<C>],
 ) -> Result<i32, Failure> {
-    let (rows, total) = sweep(args, selector, control, reader).await?;
+    let (rows, total) = sweep(args, selector, sites).await?;
     let text = match args.output {
         JobsOutput::Table => job_view::table(
             &Round {
@@ -277,6 +333,7 @@ async fn list_once<C: JobControl>(
                 total,
                 previous: None,
                 now: jiff::Timestamp::now(),
+                targets: targets_of(sites),
             },
             job_view::terminal_width(),
         ),
@@ -287,35 +344,50 @@ async fn list_once<C: JobControl>(
     Ok(errors::EXIT_OK)
 }
 
+/// The names of the sites' targets, in plan order; empty without `--targets-from`.
+fn targets_of<C>(sites: &[Site<C>]) -> Vec<String> {
+    sites
+        .iter()
+        .filter_map(|site| site.target.as_ref().map(Target::label))
+        .collect()
+}
+
 /// Lists every `every` until Ctrl-C (which ends it with exit 0), marking what changed since the round
-/// before; a round that fails on a transient error is reported and skipped. Each round is one ListJobs sweep (plus GetJobTagging for tag filters and jobs not seen
-/// before); never a DescribeJob per job.
+/// before; a round that fails on a transient error is reported and skipped. Each round is one ListJobs
+/// sweep per target (plus GetJobTagging for tag filters and jobs not seen before); never a DescribeJob per
+/// job.
 async fn watch<C: JobControl>(
     args: &JobsArgs,
     selector: &Selector,
-    control: &Looking<C>,
-    reader: &Caller,
+    sites: &[Site<C>],
+    cancel: &CancellationToken,
     every: std::time::Duration,
 ) -> Result<i32, Failure> {
     let every = every.max(job_view::MIN_WATCH_INTERVAL);
-    let mut previous: Option<HashMap<JobId, JobSummary>> = None;
+    let mut previous: Option<Seen> = None;
     let mut ticks = tokio::time::interval(every);
     ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let clear = std::io::IsTerminal::is_terminal(&std::io::stdout());
+    let targets = targets_of(sites);
     for round in 1u64.. {
         tokio::select! {
             _ = ticks.tick() => {}
-            () = reader.cancel.cancelled() => return Ok(errors::EXIT_OK),
+            () = cancel.cancelled() => return Ok(errors::EXIT_OK),
         }
-        let (rows, total) = match sweep(args, selector, control, reader).await {
+        let (rows, total) = match sweep(args, selector, sites).await {
             Ok(found) => found,
             // A watch outlives a bad minute of the API: a round whose reads failed for good on a
             // transient error is reported and the next round tries again. Other errors (access,
             // credentials) would fail every round, so they end the watch.
-            Err(Failure::Api(error))
-                if error.kind.is_retryable() && !reader.cancel.is_cancelled() =>
+            Err(Failure::Api(error, target))
+                if error.kind.is_retryable() && !cancel.is_cancelled() =>
             {
-                eprintln!("round {round}: {error}; trying again next round");
+                match target {
+                    Some(target) => {
+                        eprintln!("round {round}: {target}: {error}; trying again next round");
+                    }
+                    None => eprintln!("round {round}: {error}; trying again next round"),
+                }
                 continue;
             }
             Err(failure) => return Err(failure),
@@ -328,8 +400,13 @@ async fn watch<C: JobControl>(
                 } else {
                     String::new()
                 };
+                let over = if targets.is_empty() {
+                    String::new()
+                } else {
+                    format!(" over {}", crate::text::plural(targets.len(), "target"))
+                };
                 text.push_str(&format!(
-                    "s3plan jobs: round {round} at {}, every {} (Ctrl-C to stop)\n\n",
+                    "s3plan jobs: round {round} at {}{over}, every {} (Ctrl-C to stop)\n\n",
                     job_view::absolute(now),
                     humantime::format_duration(every)
                 ));
@@ -339,6 +416,7 @@ async fn watch<C: JobControl>(
                         total,
                         previous: previous.as_ref(),
                         now,
+                        targets: targets.clone(),
                     },
                     job_view::terminal_width(),
                 ));
@@ -353,52 +431,78 @@ async fn watch<C: JobControl>(
         print(&text)?;
         previous = Some(
             rows.into_iter()
-                .map(|row| (row.job.id.clone(), row.job))
+                .map(|row| (job_view::row_key(&row), row.job))
                 .collect(),
         );
     }
     Ok(errors::EXIT_OK)
 }
 
-/// `s3plan jobs JOB_ID...`: DescribeJob and GetJobTagging for each; a job not found is reported and the
-/// others still shown (exit 2 at the end).
+/// `s3plan jobs JOB_ID...`: DescribeJob and GetJobTagging for each, in every target at once (a job id
+/// lives in one account and region; each description says which). A job found nowhere is reported with the
+/// targets searched and the others still shown (exit 2 at the end).
 async fn describe<C: JobControl>(
     args: &JobsArgs,
     ids: &[JobId],
-    control: &Looking<C>,
-    reader: &Caller,
+    sites: &[Site<C>],
 ) -> Result<i32, Failure> {
     let mut missing = 0;
     let mut described = Vec::new();
+    let targets = targets_of(sites);
     for id in ids {
-        let answer = reader
-            .read(ApiCall::DescribeJob, || control.describe_job(id))
-            .await;
-        let description = match answer {
-            Ok(answer) => answer.value,
-            Err(error) if error.kind == ApiErrorKind::NotFound => {
-                eprintln!("job {id} was not found in this account and region");
-                missing += 1;
-                continue;
+        let lookups = sites.iter().map(|site| async move {
+            match site
+                .reader
+                .read(ApiCall::DescribeJob, || site.control.describe_job(id))
+                .await
+            {
+                Ok(answer) => Ok(Some(answer.value)),
+                Err(error) if error.kind == ApiErrorKind::NotFound => Ok(None),
+                Err(error) => Err(site.failure(error)),
             }
-            Err(error) => return Err(error.into()),
-        };
-        let tags = tags_of(id, control, reader).await?;
-        described.push((description, tags));
+        });
+        let found = futures::future::try_join_all(lookups).await?;
+        let mut seen = false;
+        for (site, description) in sites.iter().zip(found) {
+            let Some(description) = description else {
+                continue;
+            };
+            seen = true;
+            let tags = tags_of(id, &site.control, &site.reader)
+                .await
+                .map_err(|error| site.failure(error))?;
+            described.push(Described {
+                description,
+                tags,
+                target: site.target.clone(),
+            });
+        }
+        if !seen {
+            missing += 1;
+            if targets.is_empty() {
+                eprintln!("job {id} was not found in this account and region");
+            } else {
+                eprintln!(
+                    "job {id} was not found in any of the {} searched: {}",
+                    crate::text::plural(targets.len(), "target"),
+                    targets.join(", ")
+                );
+            }
+        }
     }
     let text = match args.output {
         JobsOutput::Table => {
             let now = jiff::Timestamp::now();
             described
                 .iter()
-                .map(|(description, tags)| job_view::describe_text(description, tags, now))
+                .map(|one| job_view::describe_text(one, now))
                 .collect::<Vec<_>>()
                 .join("\n")
         }
         JobsOutput::Json => job_view::describe_json(&described),
         JobsOutput::Ids => described
             .iter()
-            .map(|(description, _)| format!("{}\n", description.summary.id))
+            .map(|one| format!("{}\n", one.description.summary.id))
             .collect(),
     };
     print(&text)?;

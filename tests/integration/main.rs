@@ -51,6 +51,7 @@ mod sandbox_support;
 mod saved_sweep;
 mod support;
 mod targets;
+mod targets_incident;
 mod targets_records;
 mod task_gates;
 mod torn_journal;
