@@ -240,6 +240,12 @@ impl Target {
 }
 
 impl ResolvedPlan {
+    /// The plan's name of the target at `index` (`None` for the unnamed one of a plan without `targets:`):
+    /// how the journal names a job's target.
+    pub fn target_name(&self, index: usize) -> Option<&str> {
+        self.targets.get(index).and_then(|t| t.name.as_deref())
+    }
+
     /// Whether the plan names several places (its overview, reports and gates then say which).
     pub fn is_multi_target(&self) -> bool {
         names_places(&self.targets)

@@ -1,13 +1,15 @@
 //! Saved plans: the file `s3plan plan --out SAVED.json` writes and `s3plan apply SAVED.json` reads.
 //!
-//! Owns the on-disk format (serde types, a `s3plan_saved_plan` marker holding the format version), its
+//! Owns the on-disk format (serde types, a `s3plan_saved_plan` marker holding the format version; every
+//! target with its account, region, endpoint and credential source, and each job's target by name), its
 //! detection, and the re-check made before a saved plan is applied: the plan file (when still at its recorded
 //! path) must hash the same, and every job must be judged now as it was at review time or be at its target
-//! already (a second apply converges). The jobs are read again in one sweep ([`reread`]): ListJobs pages
-//! filtered to the statuses seen at review time and the non-terminal ones, then DescribeJob only for the jobs
-//! the listing did not show, so N jobs cost about N / 1,000 reads instead of N. Also rebuilds the plan as
-//! reviewed, from the file alone, for `s3plan plan SAVED.json`. A saved plan names its jobs, so no selector
-//! is re-run: a job created after the review is never touched. Does not connect or decide account and region (`commands/session.rs`), and does
+//! already (a second apply converges). Each target's jobs are read again in that target, in one sweep
+//! ([`reread`]): ListJobs pages filtered to the statuses seen at review time and the non-terminal ones, then
+//! DescribeJob only for the jobs the listing did not show, so N jobs cost about N / 1,000 reads instead of N.
+//! Also rebuilds the plan as reviewed, from the file alone, for `s3plan plan SAVED.json`. A saved plan names
+//! its jobs, so no selector is re-run: a job created after the review is never touched. Does not connect or
+//! decide accounts and regions (`commands/session.rs`), and does
 //! not run anything (`exec`).
 
 use std::collections::HashMap;
@@ -18,18 +20,21 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::api::{AccountId, JobControl, JobId, JobStatus, Progress};
+use crate::api::{AccountId, ApiError, JobControl, JobId, JobStatus, Progress};
 use crate::exec::retry::Caller;
-use crate::exec::sweep::{Pages, Sweep, sweep};
+use crate::exec::sweep::{Pages, Seen, Sweep, sweep};
 use crate::forecast::{self, DecisionKey, Forecast, Verdict, Watched};
+use crate::resolve::Place;
 use crate::resolved::{
     Action, Gate, GateSubject, ResolvedEntry, ResolvedJob, ResolvedPlan, RunSettings, Target,
     TaskLimit,
 };
 
 /// The format version written in the `s3plan_saved_plan` marker. Format 3 added `max_age`; a format 2 file
-/// (without it) is still read, with [`DEFAULT_MAX_AGE`].
-pub const FORMAT_VERSION: u32 = 3;
+/// (without it) is still read, with [`DEFAULT_MAX_AGE`]. Format 4 lists `targets` and names each job's (and
+/// each watched job's) target; a format 2 or 3 file, with one `account_id`, `region` and `endpoint`, reads as
+/// one unnamed target.
+pub const FORMAT_VERSION: u32 = 4;
 
 /// The oldest format still read.
 const OLDEST_READ: u32 = 2;
@@ -53,16 +58,64 @@ pub struct SavedPlan {
     pub max_age: Duration,
     /// The plan file it was made from.
     pub plan: PlanFile,
-    /// The account every call names.
-    pub account_id: String,
-    /// The region.
-    pub region: String,
-    /// The custom endpoint, if any.
+    /// Where it acts, in plan order (format 4; [`detect`] fills it from the fields below for older files).
+    #[serde(default)]
+    pub targets: Vec<SavedTarget>,
+    /// The one account of a format 2 or 3 file; never written.
+    #[serde(default, skip_serializing)]
+    pub account_id: Option<String>,
+    /// The one region of a format 2 or 3 file; never written.
+    #[serde(default, skip_serializing)]
+    pub region: Option<String>,
+    /// The one custom endpoint of a format 2 or 3 file; never written.
+    #[serde(default, skip_serializing)]
     pub endpoint: Option<String>,
     /// The limits and timings resolved at review time (flags of `apply` may still override them).
     pub settings: SavedSettings,
     /// Entries in plan order, with their jobs.
     pub entries: Vec<SavedEntry>,
+}
+
+/// One target of a saved plan: where its jobs live and how `apply` gets credentials for it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SavedTarget {
+    /// The plan's name for it; `null` for the one target of a plan without `targets:`.
+    pub name: Option<String>,
+    /// The account every call to it names.
+    pub account_id: String,
+    /// Its region.
+    pub region: String,
+    /// The custom endpoint it was reviewed against, if any.
+    pub endpoint: Option<String>,
+    /// Where its credentials come from, as the plan said (`apply`'s own `--profile` or chain for `chain`).
+    #[serde(default)]
+    pub credentials: SavedCredentials,
+}
+
+/// Where a saved target's credentials come from (a name or an ARN, never a secret).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
+pub enum SavedCredentials {
+    /// The standard chain (or `apply --profile`).
+    #[default]
+    Chain,
+    /// A named profile.
+    Profile(String),
+    /// A role assumed through STS from the base credentials.
+    RoleArn(String),
+}
+
+impl From<&crate::plan::TargetCredentials> for SavedCredentials {
+    fn from(credentials: &crate::plan::TargetCredentials) -> Self {
+        match credentials {
+            crate::plan::TargetCredentials::Chain => Self::Chain,
+            crate::plan::TargetCredentials::Profile(name) => Self::Profile(name.clone()),
+            crate::plan::TargetCredentials::AssumeRole { role_arn } => {
+                Self::RoleArn(role_arn.clone())
+            }
+        }
+    }
 }
 
 /// The plan file a saved plan was made from.
@@ -95,6 +148,9 @@ pub struct SavedSettings {
 pub struct SavedGate {
     /// The job watched; `None` for each job's own status.
     pub job_id: Option<JobId>,
+    /// The watched job's target, by name (format 4; `None` for the unnamed one).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target: Option<String>,
     /// The gate holds when the watched status is one of these.
     pub statuses: Vec<JobStatus>,
     /// How long to wait, in milliseconds.
@@ -126,6 +182,9 @@ pub struct SavedEntry {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SavedJob {
+    /// The job's target, by name (format 4; `None` for the unnamed one).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target: Option<String>,
     /// The job.
     pub job_id: JobId,
     /// Its description.
@@ -235,14 +294,15 @@ pub fn detect(path: &Path) -> Result<Option<SavedPlan>, SavedPlanError> {
     if !(OLDEST_READ..=FORMAT_VERSION).contains(&found) {
         return Err(SavedPlanError::Version { path: name, found });
     }
-    serde_json::from_value(value)
-        .map(Some)
-        .map_err(|source| SavedPlanError::Format { path: name, source })
+    let mut saved: SavedPlan = serde_json::from_value(value)
+        .map_err(|source| SavedPlanError::Format { path: name, source })?;
+    saved.upgrade()?;
+    Ok(Some(saved))
 }
 
 impl SavedPlan {
     /// Records `resolved` as judged in `forecast`, made from the plan file at `plan_path`, applicable for
-    /// `max_age`.
+    /// `max_age`; `credentials` says where each target (in `resolved.targets` order) gets its credentials.
     pub fn new(
         plan_path: PathBuf,
         sha256: String,
@@ -250,7 +310,9 @@ impl SavedPlan {
         resolved: &ResolvedPlan,
         forecast: &Forecast,
         progress: &HashMap<JobId, Progress>,
+        credentials: &[SavedCredentials],
     ) -> Self {
+        let name = |index: usize| resolved.target_name(index).map(str::to_owned);
         let settings = &resolved.settings;
         let entries = resolved
             .entries
@@ -266,6 +328,10 @@ impl SavedPlan {
                         GateSubject::OwnStatus => None,
                         GateSubject::OtherJob { job, .. } => Some(job.clone()),
                     },
+                    target: match &gate.subject {
+                        GateSubject::OwnStatus => None,
+                        GateSubject::OtherJob { target, .. } => name(*target),
+                    },
                     statuses: gate.statuses.clone(),
                     timeout_ms: millis(gate.timeout),
                     tasks: gate.tasks,
@@ -275,6 +341,7 @@ impl SavedPlan {
                     .iter()
                     .zip(&judged.jobs)
                     .map(|(job, judged)| SavedJob {
+                        target: name(job.target),
                         job_id: job.id.clone(),
                         description: job.description.clone(),
                         status: job.status_seen,
@@ -295,9 +362,21 @@ impl SavedPlan {
                 path: plan_path,
                 sha256,
             },
-            account_id: resolved.targets[0].account_id.to_string(),
-            region: resolved.targets[0].region.clone(),
-            endpoint: resolved.targets[0].endpoint.clone(),
+            targets: resolved
+                .targets
+                .iter()
+                .enumerate()
+                .map(|(index, target)| SavedTarget {
+                    name: target.name.clone(),
+                    account_id: target.account_id.to_string(),
+                    region: target.region.clone(),
+                    endpoint: target.endpoint.clone(),
+                    credentials: credentials.get(index).cloned().unwrap_or_default(),
+                })
+                .collect(),
+            account_id: None,
+            region: None,
+            endpoint: None,
             settings: SavedSettings {
                 concurrency: settings.concurrency,
                 rate_limit: settings.rate_limit,
@@ -306,6 +385,90 @@ impl SavedPlan {
             },
             entries,
         }
+    }
+
+    /// Brings a format 2 or 3 file (one `account_id`, `region` and `endpoint`) to format 4's one unnamed
+    /// target, and checks that every target a job or gate names is listed.
+    fn upgrade(&mut self) -> Result<(), SavedPlanError> {
+        let legacy = (
+            self.account_id.take(),
+            self.region.take(),
+            self.endpoint.take(),
+        );
+        match (self.s3plan_saved_plan, legacy) {
+            (..4, (Some(account_id), Some(region), endpoint)) if self.targets.is_empty() => {
+                self.targets = vec![SavedTarget {
+                    name: None,
+                    account_id,
+                    region,
+                    endpoint,
+                    credentials: SavedCredentials::Chain,
+                }];
+            }
+            (..4, _) => {
+                return Err(SavedPlanError::Field {
+                    field: "account_id",
+                    problem: format!(
+                        "a format {} saved plan names one account_id and region",
+                        self.s3plan_saved_plan
+                    ),
+                });
+            }
+            (_, (None, None, None)) if !self.targets.is_empty() => {}
+            _ => {
+                return Err(SavedPlanError::Field {
+                    field: "targets",
+                    problem: "a format 4 saved plan lists its targets (and no account_id, region or endpoint of its own)".to_owned(),
+                });
+            }
+        }
+        for entry in &self.entries {
+            let named = entry.jobs.iter().map(|j| &j.target).chain(
+                entry
+                    .gate
+                    .iter()
+                    .filter(|g| g.job_id.is_some())
+                    .map(|g| &g.target),
+            );
+            for name in named {
+                self.target_index(name.as_deref())?;
+            }
+        }
+        Ok(())
+    }
+
+    /// The index in [`SavedPlan::targets`] of the target named `name`.
+    fn target_index(&self, name: Option<&str>) -> Result<usize, SavedPlanError> {
+        self.targets
+            .iter()
+            .position(|t| t.name.as_deref() == name)
+            .ok_or_else(|| SavedPlanError::Field {
+                field: "target",
+                problem: format!(
+                    "target {} is not among the saved plan's targets",
+                    name.unwrap_or("null")
+                ),
+            })
+    }
+
+    /// The saved targets as a run names them.
+    pub fn run_targets(&self) -> Result<Vec<Target>, SavedPlanError> {
+        self.targets
+            .iter()
+            .map(|t| {
+                Ok(Target {
+                    name: t.name.clone(),
+                    account_id: AccountId::parse(&t.account_id).map_err(|error| {
+                        SavedPlanError::Field {
+                            field: "account_id",
+                            problem: error.to_string(),
+                        }
+                    })?,
+                    region: t.region.clone(),
+                    endpoint: t.endpoint.clone(),
+                })
+            })
+            .collect()
     }
 
     /// Refuses when the saved plan is older than its `max_age` at `now`. A `created_at` in the future (a
@@ -356,32 +519,34 @@ impl SavedPlan {
         }
     }
 
-    /// Reads every saved job again (one sweep, [`reread`]) and builds the plan to run from the saved jobs
-    /// with their statuses now; refuses when any job would now be treated differently than at review time.
+    /// Reads every saved job again, in each of `places` (one per saved target, in order; one sweep per
+    /// target, [`reread`]), and builds the plan to run from the saved jobs with their statuses now; refuses
+    /// when any job would now be treated differently than at review time.
     pub async fn recheck<C: JobControl>(
         &self,
-        control: &C,
-        caller: &Caller,
-        target: Target,
+        places: &[Place<'_, C>],
         settings: RunSettings,
     ) -> Result<ResolvedPlan, SavedPlanError> {
         self.check_plan_file()?;
-        let jobs: Vec<&SavedJob> = self.entries.iter().flat_map(|e| &e.jobs).collect();
-        // The jobs other-job gates watch are read in the same sweep: the forecast needs them too.
-        let subjects: Vec<JobId> = self
-            .entries
+        let reads = places
             .iter()
-            .filter_map(|e| e.gate.as_ref()?.job_id.clone())
-            .collect();
-        let read = reread(control, caller, &jobs, &subjects).await;
-        tracing::info!(
-            jobs = jobs.len(),
-            reads = read.reads,
-            list_pages = read.pages,
-            "read the saved jobs again"
-        );
-        let now = read.seen;
+            .enumerate()
+            .map(|(index, place)| self.recheck_target(index, place.control, place.reader));
+        let mut now: HashMap<(usize, JobId), Result<Seen, ApiError>> = HashMap::new();
+        for (index, read) in futures::future::join_all(reads)
+            .await
+            .into_iter()
+            .enumerate()
+        {
+            now.extend(read.seen.into_iter().map(|(id, seen)| ((index, id), seen)));
+        }
         let not_read = || "it was not read (interrupted)".to_owned();
+        let targets: Vec<Target> = places.iter().map(|p| p.target.clone()).collect();
+        let multi = targets.len() > 1 || targets.iter().any(|t| t.name.is_some());
+        let shown = |index: usize| match targets.get(index) {
+            Some(target) if multi => format!(" in {}", target.label()),
+            _ => String::new(),
+        };
 
         let mut moved = String::new();
         let mut count = 0;
@@ -390,9 +555,10 @@ impl SavedPlan {
         for entry in &self.entries {
             let mut jobs = Vec::with_capacity(entry.jobs.len());
             for job in &entry.jobs {
-                match now.get(&job.job_id) {
+                let target = self.target_index(job.target.as_deref())?;
+                match now.get(&(target, job.job_id.clone())) {
                     Some(Ok(seen)) => jobs.push(ResolvedJob {
-                        target: 0,
+                        target,
                         id: job.job_id.clone(),
                         description: job.description.clone(),
                         status_seen: seen.status,
@@ -407,36 +573,54 @@ impl SavedPlan {
                         count += 1;
                         let _ = writeln!(
                             moved,
-                            "  entry `{}`: job {} was {} and can no longer be read: {error}",
-                            entry.name, job.job_id, job.status
+                            "  entry `{}`: job {}{} was {} and can no longer be read: {error}",
+                            entry.name,
+                            job.job_id,
+                            shown(target),
+                            job.status
                         );
                     }
                 }
             }
-            entries.push(entry.resolved(jobs));
+            entries.push(entry.resolved(jobs, self.gate_target(entry)?));
         }
         let resolved = ResolvedPlan {
-            targets: vec![target.clone()],
+            targets: targets.clone(),
             settings,
             entries,
         };
-        let watched: Watched = subjects
-            .iter()
-            .map(|id| {
-                let seen = match now.get(id) {
+        // The jobs other-job gates watch were read in the same sweeps: the forecast needs them too.
+        let mut watched = Watched::new();
+        for entry in &resolved.entries {
+            if let Some(Gate {
+                subject: GateSubject::OtherJob { target, job },
+                ..
+            }) = &entry.gate
+            {
+                let seen = match now.get(&(*target, job.clone())) {
                     Some(Ok(seen)) => Ok((seen.status, seen.progress)),
                     Some(Err(error)) => Err(error.to_string()),
                     None => Err(not_read()),
                 };
-                ((0, id.clone()), seen)
-            })
-            .collect();
+                watched.insert((*target, job.clone()), seen);
+            }
+        }
         let judged = forecast::forecast(&resolved, &watched);
-        for (saved, judged) in self.entries.iter().zip(&judged.entries) {
-            let by_id: HashMap<&JobId, &SavedJob> =
-                saved.jobs.iter().map(|j| (&j.job_id, j)).collect();
-            for job in &judged.jobs {
-                let Some(then) = by_id.get(&job.job_id) else {
+        for ((saved, judged), resolved) in self
+            .entries
+            .iter()
+            .zip(&judged.entries)
+            .zip(&resolved.entries)
+        {
+            let by_id: HashMap<(Option<&str>, &JobId), &SavedJob> = saved
+                .jobs
+                .iter()
+                .map(|j| ((j.target.as_deref(), &j.job_id), j))
+                .collect();
+            // The forecast lists an entry's jobs in the resolved entry's order, which carries each target.
+            for (job, placed) in judged.jobs.iter().zip(&resolved.jobs) {
+                let Some(then) = by_id.get(&(resolved_name(&targets, placed.target), &job.job_id))
+                else {
                     continue;
                 };
                 // A job whose every action is now already done needs no call: it reached its target
@@ -448,9 +632,10 @@ impl SavedPlan {
                     count += 1;
                     let _ = writeln!(
                         moved,
-                        "  entry `{}`: job {} was {} ({}), now {} ({}{})",
+                        "  entry `{}`: job {}{} was {} ({}), now {} ({}{})",
                         saved.name,
                         job.job_id,
+                        shown(placed.target),
                         then.status,
                         then.verdict.label(),
                         job.status,
@@ -485,52 +670,91 @@ impl SavedPlan {
     }
 }
 
+/// The name of the target at `index` among `targets`.
+fn resolved_name(targets: &[Target], index: usize) -> Option<&str> {
+    targets.get(index).and_then(|t| t.name.as_deref())
+}
+
+impl SavedPlan {
+    /// Reads again, in one sweep ([`reread`]), every saved job of the target at `index` and the jobs its
+    /// gates watch in that target.
+    async fn recheck_target<C: JobControl>(
+        &self,
+        index: usize,
+        control: &C,
+        caller: &Caller,
+    ) -> Sweep {
+        let in_target =
+            |name: &Option<String>| self.target_index(name.as_deref()).ok() == Some(index);
+        let jobs: Vec<&SavedJob> = self
+            .entries
+            .iter()
+            .flat_map(|e| &e.jobs)
+            .filter(|j| in_target(&j.target))
+            .collect();
+        let subjects: Vec<JobId> = self
+            .entries
+            .iter()
+            .filter_map(|e| e.gate.as_ref())
+            .filter(|g| in_target(&g.target))
+            .filter_map(|g| g.job_id.clone())
+            .collect();
+        let read = reread(control, caller, &jobs, &subjects).await;
+        tracing::info!(
+            target = index,
+            jobs = jobs.len(),
+            reads = read.reads,
+            list_pages = read.pages,
+            "read the saved jobs again"
+        );
+        read
+    }
+
+    /// The index of the target of the job `entry`'s gate watches (0 when it watches its own jobs).
+    fn gate_target(&self, entry: &SavedEntry) -> Result<usize, SavedPlanError> {
+        match &entry.gate {
+            Some(gate) if gate.job_id.is_some() => self.target_index(gate.target.as_deref()),
+            _ => Ok(0),
+        }
+    }
+}
+
 impl SavedPlan {
     /// The plan and its judgment as they were at review time, read from the file alone (no call): what
     /// `s3plan plan SAVED.json` renders. Each job is judged again from its saved status by the same
     /// decision; a gate's watched job outside the saved plan was not recorded, so the saved verdict is kept
     /// for the jobs that depend on it.
     pub fn reviewed(&self) -> Result<(ResolvedPlan, Forecast), SavedPlanError> {
-        let account_id =
-            AccountId::parse(&self.account_id).map_err(|error| SavedPlanError::Field {
-                field: "account_id",
-                problem: error.to_string(),
-            })?;
-        let resolved = ResolvedPlan {
-            targets: vec![Target {
-                name: None,
-                account_id,
-                region: self.region.clone(),
-                endpoint: self.endpoint.clone(),
-            }],
-            settings: self.run_settings(crate::resolved::RunMode::DryRun),
-            entries: self
-                .entries
+        let mut entries = Vec::with_capacity(self.entries.len());
+        for entry in &self.entries {
+            let jobs = entry
+                .jobs
                 .iter()
-                .map(|entry| {
-                    entry.resolved(
-                        entry
-                            .jobs
-                            .iter()
-                            .map(|job| ResolvedJob {
-                                target: 0,
-                                id: job.job_id.clone(),
-                                description: job.description.clone(),
-                                status_seen: job.status,
-                                priority_seen: job.priority,
-                                progress_seen: job.progress.unwrap_or_default(),
-                            })
-                            .collect(),
-                    )
+                .map(|job| {
+                    Ok(ResolvedJob {
+                        target: self.target_index(job.target.as_deref())?,
+                        id: job.job_id.clone(),
+                        description: job.description.clone(),
+                        status_seen: job.status,
+                        priority_seen: job.priority,
+                        progress_seen: job.progress.unwrap_or_default(),
+                    })
                 })
-                .collect(),
+                .collect::<Result<Vec<_>, SavedPlanError>>()?;
+            entries.push(entry.resolved(jobs, self.gate_target(entry)?));
+        }
+        let resolved = ResolvedPlan {
+            targets: self.run_targets()?,
+            settings: self.run_settings(crate::resolved::RunMode::DryRun),
+            entries,
         };
-        let seen: HashMap<&JobId, &SavedJob> = self
-            .entries
-            .iter()
-            .flat_map(|e| &e.jobs)
-            .map(|j| (&j.job_id, j))
-            .collect();
+        let mut seen: HashMap<(usize, &JobId), &SavedJob> = HashMap::new();
+        for job in self.entries.iter().flat_map(|e| &e.jobs) {
+            seen.insert(
+                (self.target_index(job.target.as_deref())?, &job.job_id),
+                job,
+            );
+        }
         let watched: Watched = resolved
             .entries
             .iter()
@@ -542,7 +766,7 @@ impl SavedPlan {
                 _ => None,
             })
             .map(|(target, job)| {
-                let status = seen.get(job).map_or_else(
+                let status = seen.get(&(target, job)).map_or_else(
                     || Err("its status at review time is not in the saved plan".to_owned()),
                     |saved| Ok((saved.status, saved.progress.unwrap_or_default())),
                 );
@@ -597,15 +821,19 @@ pub(crate) async fn reread<C: JobControl>(
 }
 
 impl SavedEntry {
-    /// The entry to run or render, with `jobs` as they are seen.
-    fn resolved(&self, jobs: Vec<ResolvedJob>) -> ResolvedEntry {
+    /// The entry to run or render, with `jobs` as they are seen; a gate on another job watches it in the
+    /// target at `gate_target`.
+    fn resolved(&self, jobs: Vec<ResolvedJob>, gate_target: usize) -> ResolvedEntry {
         ResolvedEntry {
             name: self.name.clone(),
             after: self.after.clone(),
             jobs,
             gate: self.gate.as_ref().map(|gate| Gate {
                 subject: gate.job_id.clone().map_or(GateSubject::OwnStatus, |job| {
-                    GateSubject::OtherJob { target: 0, job }
+                    GateSubject::OtherJob {
+                        target: gate_target,
+                        job,
+                    }
                 }),
                 statuses: gate.statuses.clone(),
                 timeout: Duration::from_millis(gate.timeout_ms),
@@ -794,6 +1022,7 @@ mod tests {
             &resolved,
             &judged,
             &HashMap::new(),
+            &[SavedCredentials::Chain],
         )
     }
 
@@ -829,10 +1058,13 @@ mod tests {
         let saved = saved_over(&fake, &jobs, &watched);
         let target = saved.reviewed().unwrap().0.targets[0].clone();
 
-        let resolved = saved
-            .recheck(&fake, &caller(), target.clone(), settings())
-            .await
-            .unwrap();
+        let reader = caller();
+        let place = |target| Place {
+            control: &fake,
+            reader: &reader,
+            target,
+        };
+        let resolved = saved.recheck(&[place(&target)], settings()).await.unwrap();
         assert_eq!(resolved.entries[0].jobs.len(), 2501);
         // ceil(2,502 / 1,000) = 3 pages and nothing left unlisted: no DescribeJob, not 2,502.
         assert_eq!(fake.calls(ApiCall::ListJobs), 3);
@@ -846,7 +1078,7 @@ mod tests {
         let mut with_gone = saved.clone();
         with_gone.entries[0].jobs[0].job_id = gone.clone();
         let refused = with_gone
-            .recheck(&fake, &caller(), target, settings())
+            .recheck(&[place(&target)], settings())
             .await
             .unwrap_err();
         assert_eq!(fake.calls(ApiCall::ListJobs), 6);
@@ -880,5 +1112,97 @@ mod tests {
             detect(&json),
             Err(SavedPlanError::Version { found: 9, .. })
         ));
+    }
+
+    #[test]
+    fn a_format_2_or_3_saved_plan_reads_as_one_unnamed_target() {
+        let saved = format_2();
+        assert_eq!(
+            saved.targets,
+            [SavedTarget {
+                name: None,
+                account_id: "111122223333".to_owned(),
+                region: "us-east-1".to_owned(),
+                endpoint: None,
+                credentials: SavedCredentials::Chain,
+            }]
+        );
+        assert_eq!(
+            saved.account_id, None,
+            "the old fields are folded into targets"
+        );
+        let targets = saved.run_targets().unwrap();
+        assert_eq!(targets.len(), 1);
+        assert_eq!(targets[0].name, None);
+    }
+
+    /// A format 4 document over two targets, with one job in each (the same id) and a gate on one of them.
+    fn format_4(gate_target: &str) -> String {
+        let job = |target: &str| {
+            format!(
+                r#"{{"target": "{target}", "job_id": "job-1", "description": null, "status": "Suspended",
+                "priority": 1, "progress": null, "verdict": "change",
+                "decision": {{"gate": "none", "actions": []}}}}"#
+            )
+        };
+        format!(
+            r#"{{"s3plan_saved_plan": 4, "s3plan_version": "0.1.0", "created_at": "2026-01-01T00:00:00Z",
+            "max_age": "1day", "plan": {{"path": "/nowhere/plan.yaml", "sha256": "00"}},
+            "targets": [
+              {{"name": "prod-us", "account_id": "111122223333", "region": "us-east-1", "endpoint": null, "credentials": "chain"}},
+              {{"name": "dr", "account_id": "444455556666", "region": "us-west-2", "endpoint": null,
+                "credentials": {{"role_arn": "arn:aws:iam::444455556666:role/s3plan"}}}}],
+            "settings": {{"concurrency": 1, "rate_limit": 1.0, "poll_rate_limit": 1.0, "poll_interval_ms": 1000}},
+            "entries": [{{"name": "e", "after": [], "actions": [{{"set_status": "Cancelled"}}], "reason": null,
+              "gate": {{"job_id": "job-1", "target": "{gate_target}", "statuses": ["Suspended"], "timeout_ms": 1000}},
+              "jobs": [{}, {}]}}]}}"#,
+            job("prod-us"),
+            job("dr")
+        )
+    }
+
+    fn detect_text(text: &str) -> Result<Option<SavedPlan>, SavedPlanError> {
+        let dir = tempfile::tempdir().unwrap();
+        let json = dir.path().join("p.json");
+        std::fs::write(&json, text).unwrap();
+        detect(&json)
+    }
+
+    #[test]
+    fn a_format_4_saved_plan_places_each_job_and_gate_in_its_target() {
+        let saved = detect_text(&format_4("dr")).unwrap().unwrap();
+        assert_eq!(
+            saved.targets[1].credentials,
+            SavedCredentials::RoleArn("arn:aws:iam::444455556666:role/s3plan".to_owned())
+        );
+        let (resolved, _) = saved.reviewed().unwrap();
+        let names: Vec<String> = resolved.targets.iter().map(Target::label).collect();
+        assert_eq!(names, ["prod-us", "dr"]);
+        let jobs: Vec<(usize, &str)> = resolved.entries[0]
+            .jobs
+            .iter()
+            .map(|j| (j.target, j.id.as_str()))
+            .collect();
+        assert_eq!(jobs, [(0, "job-1"), (1, "job-1")]);
+        assert!(matches!(
+            &resolved.entries[0].gate,
+            Some(Gate {
+                subject: GateSubject::OtherJob { target: 1, .. },
+                ..
+            })
+        ));
+        // Written back, it reads the same.
+        let text = serde_json::to_string(&saved).unwrap();
+        assert_eq!(detect_text(&text).unwrap().unwrap(), saved);
+    }
+
+    #[test]
+    fn a_job_or_gate_of_an_unlisted_target_is_refused() {
+        let Err(SavedPlanError::Field { field, problem }) = detect_text(&format_4("prod-eu"))
+        else {
+            panic!("expected a refusal");
+        };
+        assert_eq!(field, "target");
+        assert!(problem.contains("prod-eu"), "{problem}");
     }
 }

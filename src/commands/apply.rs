@@ -21,6 +21,7 @@ use crate::commands::session::{Session, same_endpoint, shown_endpoint};
 use crate::console;
 use crate::errors::{self, CommandError};
 use crate::exec::journal::{self, FileJournal, Journal, NoJournal};
+use crate::exec::journal_line::TargetLine;
 use crate::exec::resume::{self, Resume};
 use crate::exec::retry::RetryPolicy;
 use crate::exec::{self, RunOptions};
@@ -318,37 +319,22 @@ fn load_resume(path: &Path, session: &Session) -> Result<Resume, CommandError> {
     })?;
     let resume = Resume::from_records(&records);
     if let Some(run) = &resume.run {
-        let target = &session.targets[0];
-        let mut differs = Vec::new();
-        if run.account != target.account_id {
-            differs.push(format!(
-                "account {} (this run: {})",
-                run.account, target.account_id
-            ));
-        }
-        if run.region != target.region {
-            differs.push(format!(
-                "region {} (this run: {})",
-                run.region, target.region
-            ));
-        }
-        if !same_endpoint(run.endpoint.as_deref(), target.endpoint.as_deref()) {
-            differs.push(format!(
-                "endpoint {} (this run: {})",
-                shown_endpoint(run.endpoint.as_deref()),
-                shown_endpoint(target.endpoint.as_deref())
-            ));
-        }
+        let differs = target_differences(&run.targets, &session.targets);
         if !differs.is_empty() {
             // Its acknowledged jobs live elsewhere: crediting them here would report jobs applied that this
-            // run's target never saw.
+            // run's targets never saw.
+            let help = if run.targets.iter().all(|t| t.name.is_none()) {
+                "resume with the account, region and endpoint of the interrupted run (--account-id, --region, --endpoint-url), or rerun here without --resume"
+            } else {
+                "resume with the targets of the interrupted run (the same --target flags and endpoint), or rerun here without --resume"
+            };
             return Err(CommandError::refused(
                 format!(
                     "{} is the journal of a run in another place: {}; nothing was changed",
                     path.display(),
                     differs.join(", ")
                 ),
-                "resume with the account, region and endpoint of the interrupted run (--account-id, --region, --endpoint-url), or rerun here without --resume",
+                help,
             ));
         }
         if run.plan_sha256 != session.plan_meta().sha256 {
@@ -369,6 +355,51 @@ fn load_resume(path: &Path, session: &Session) -> Result<Resume, CommandError> {
         path.display()
     ));
     Ok(resume)
+}
+
+/// How the targets of a journal's run differ from this run's, one phrase each (empty when they are the
+/// same). Targets are paired by name; the one unnamed target of a plan without `targets:` is compared field
+/// by field with the same wording as before targets existed (`account A (this run: B)`).
+fn target_differences(journal: &[TargetLine], run: &[Target]) -> Vec<String> {
+    let mut differs = Vec::new();
+    for then in journal {
+        let prefix = then
+            .name
+            .as_ref()
+            .map_or_else(String::new, |name| format!("target {name}: "));
+        let Some(now) = run.iter().find(|t| t.name == then.name) else {
+            differs.push(format!(
+                "target {} (not in this run)",
+                Target::from(then).label()
+            ));
+            continue;
+        };
+        if then.account != now.account_id {
+            differs.push(format!(
+                "{prefix}account {} (this run: {})",
+                then.account, now.account_id
+            ));
+        }
+        if then.region != now.region {
+            differs.push(format!(
+                "{prefix}region {} (this run: {})",
+                then.region, now.region
+            ));
+        }
+        if !same_endpoint(then.endpoint.as_deref(), now.endpoint.as_deref()) {
+            differs.push(format!(
+                "{prefix}endpoint {} (this run: {})",
+                shown_endpoint(then.endpoint.as_deref()),
+                shown_endpoint(now.endpoint.as_deref())
+            ));
+        }
+    }
+    for now in run {
+        if !journal.iter().any(|t| t.name == now.name) {
+            differs.push(format!("target {} (not in the journal)", now.label()));
+        }
+    }
+    differs
 }
 
 /// `S3PLAN_RETRY_BUDGET` (e.g. `5s`) replaces the time a call may keep retrying after its first attempt:
@@ -694,6 +725,53 @@ async fn confirm(resolved: &ResolvedPlan, cancel: &CancellationToken) -> Result<
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::api::AccountId;
+
+    fn target(name: Option<&str>, account: &str, region: &str) -> Target {
+        Target {
+            name: name.map(str::to_owned),
+            account_id: AccountId::parse(account).unwrap(),
+            region: region.to_owned(),
+            endpoint: None,
+        }
+    }
+
+    #[test]
+    fn a_resume_names_every_way_the_targets_differ() {
+        let us = target(Some("prod-us"), "111122223333", "us-east-1");
+        let eu = target(Some("prod-eu"), "111122223333", "eu-west-1");
+        let dr = target(Some("dr"), "444455556666", "us-west-2");
+        let journal: Vec<TargetLine> = [&us, &eu].into_iter().map(TargetLine::from).collect();
+        assert!(target_differences(&journal, &[eu.clone(), us.clone()]).is_empty());
+
+        let moved = target(Some("prod-eu"), "444455556666", "eu-central-1");
+        assert_eq!(
+            target_differences(&journal, &[us.clone(), moved, dr]),
+            [
+                "target prod-eu: account 111122223333 (this run: 444455556666)",
+                "target prod-eu: region eu-west-1 (this run: eu-central-1)",
+                "target dr (not in the journal)",
+            ]
+        );
+        assert_eq!(
+            target_differences(&journal, std::slice::from_ref(&us)),
+            ["target prod-eu (not in this run)"]
+        );
+    }
+
+    #[test]
+    fn a_resume_of_an_unnamed_target_keeps_the_one_place_wording() {
+        let then = target(None, "111122223333", "us-east-1");
+        let mut now = target(None, "111122223333", "us-west-2");
+        now.endpoint = Some("http://127.0.0.1:9000".to_owned());
+        assert_eq!(
+            target_differences(&[TargetLine::from(&then)], &[now]),
+            [
+                "region us-east-1 (this run: us-west-2)",
+                "endpoint AWS (default) (this run: http://127.0.0.1:9000)",
+            ]
+        );
+    }
 
     #[test]
     fn the_journal_sits_beside_the_report() {

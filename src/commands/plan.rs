@@ -24,7 +24,7 @@ use crate::console;
 use crate::errors::{self, CommandError};
 use crate::forecast::{self, EntryForecast, Forecast, JobForecast, Totals, Verdict};
 use crate::resolved::{ResolvedPlan, RunMode};
-use crate::saved::{self, SavedPlan};
+use crate::saved::{self, SavedCredentials, SavedPlan};
 
 /// Jobs shown per entry in human output without `-v`.
 pub const JOBS_SHOWN: usize = 10;
@@ -144,6 +144,18 @@ async fn plan(args: &PlanArgs, all_jobs: bool) -> Result<bool, CommandError> {
 
     if let (Some(out), Origin::Plan(loaded)) = (&args.out, &session.origin) {
         let path = std::fs::canonicalize(&loaded.path).unwrap_or_else(|_| loaded.path.clone());
+        // Each target's credentials as the plan gives them, so `apply SAVED.json` connects the same way.
+        let plan_targets = loaded.plan.targets();
+        let credentials: Vec<SavedCredentials> = resolved
+            .targets
+            .iter()
+            .map(|target| {
+                plan_targets
+                    .iter()
+                    .find(|t| target.name.as_deref() == Some(t.name.as_str()))
+                    .map_or(SavedCredentials::Chain, |t| (&t.credentials).into())
+            })
+            .collect();
         let saved = SavedPlan::new(
             path,
             loaded.sha256.clone(),
@@ -151,6 +163,7 @@ async fn plan(args: &PlanArgs, all_jobs: bool) -> Result<bool, CommandError> {
             &resolved,
             &judged,
             &recorders.iter().flat_map(|r| r.progress()).collect(),
+            &credentials,
         );
         write_saved(out, &saved)?;
         crate::note!(

@@ -16,7 +16,7 @@ use serde::Serialize;
 
 use crate::cli::{JournalReportArgs, JournalReportFormat};
 use crate::errors::{self, CommandError};
-use crate::exec::journal_line::{self, Line, RunLine};
+use crate::exec::journal_line::{self, Line, RunLine, TargetLine};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -46,6 +46,15 @@ fn report(args: &JournalReportArgs) -> Result<(), CommandError> {
             "pass the `.journal.jsonl` file printed as `journal:` by `s3plan apply`",
         )
     })?;
+    if let Some(name) = unlisted_target(&records) {
+        return Err(CommandError::refused(
+            format!(
+                "{}: a record names target {name}, which no run line of the journal lists; its jobs cannot be placed",
+                args.journal.display()
+            ),
+            "pass the `.journal.jsonl` file exactly as `s3plan apply` wrote it",
+        ));
+    }
     let rebuilt = rebuild(&args.journal, &records);
     let text = match args.format {
         JournalReportFormat::Json => shared_json(&rebuilt),
@@ -78,9 +87,9 @@ struct Rebuilt {
     s3plan_version: &'static str,
     journal: String,
     plan: Option<PlanOut>,
-    account_id: Option<String>,
-    region: Option<String>,
-    endpoint: Option<String>,
+    /// Every target a run line of the journal lists (a later run's entry for a name replaces an earlier
+    /// one's), in the order first listed: what `JobRecord::target` indexes.
+    targets: Vec<TargetLine>,
     mode: Option<String>,
     started_at: Option<String>,
     /// Requests sent whose answer is not in the journal (the run was cut short while they were in flight).
@@ -100,6 +109,8 @@ struct PlanOut {
 #[derive(Debug, Default, Serialize)]
 struct JobOut {
     entry: String,
+    /// The job's target, by name (`None` for the unnamed one).
+    target: Option<String>,
     job_id: String,
     description: Option<String>,
     status_before: Option<String>,
@@ -177,16 +188,18 @@ struct Fold {
     carried_uncertain: bool,
 }
 
-/// A job of an entry: a job named by two entries (a priority entry, then a status entry) is two rows.
-type JobKey = (String, String);
+/// A job of an entry in its target: a job named by two entries (a priority entry, then a status entry) is
+/// two rows, and so are two jobs of one id in two targets (ids are unique only within an account and region).
+type JobKey = (String, Option<String>, String);
 
 fn fold<'a>(
     jobs: &'a mut BTreeMap<JobKey, Fold>,
     order: &mut Vec<JobKey>,
     id: &str,
     entry: &str,
+    target: Option<&String>,
 ) -> &'a mut Fold {
-    let key = (entry.to_owned(), id.to_owned());
+    let key = (entry.to_owned(), target.cloned(), id.to_owned());
     if !jobs.contains_key(&key) {
         order.push(key.clone());
     }
@@ -194,8 +207,50 @@ fn fold<'a>(
     if fold.job.job_id.is_empty() {
         fold.job.job_id = id.to_owned();
         fold.job.entry = entry.to_owned();
+        fold.job.target = target.cloned();
     }
     fold
+}
+
+/// The first target name a record gives that no run line of the journal lists, if any.
+fn unlisted_target(records: &[Line]) -> Option<String> {
+    let mut listed: Vec<Option<&str>> = Vec::new();
+    let mut runs = 0;
+    for record in records {
+        let named = match record {
+            Line::Run(run) => {
+                runs += 1;
+                listed.extend(run.targets.iter().map(|t| t.name.as_deref()));
+                continue;
+            }
+            Line::Job(j) => &j.target,
+            Line::Intent(i) => &i.target,
+            Line::Ack(a) => &a.target,
+            Line::Carried(c) => &c.target,
+        };
+        // A journal without its run line (cut before it) places nothing: there is no target to check.
+        if runs > 0 && !listed.contains(&named.as_deref()) {
+            return Some(named.as_deref().unwrap_or("(unnamed)").to_owned());
+        }
+    }
+    None
+}
+
+/// The targets of every run line, in the order first listed; a later run's entry for a name replaces an
+/// earlier one's.
+fn all_targets(records: &[Line]) -> Vec<TargetLine> {
+    let mut targets: Vec<TargetLine> = Vec::new();
+    for record in records {
+        if let Line::Run(run) = record {
+            for target in &run.targets {
+                match targets.iter_mut().find(|t| t.name == target.name) {
+                    Some(known) => *known = target.clone(),
+                    None => targets.push(target.clone()),
+                }
+            }
+        }
+    }
+    targets
 }
 
 fn rebuild(path: &Path, records: &[Line]) -> Rebuilt {
@@ -221,18 +276,36 @@ fn rebuild(path: &Path, records: &[Line]) -> Rebuilt {
                 }
             }
             Line::Job(j) => {
-                let f = fold(&mut jobs, &mut order, j.job.as_str(), &j.entry);
+                let f = fold(
+                    &mut jobs,
+                    &mut order,
+                    j.job.as_str(),
+                    &j.entry,
+                    j.target.as_ref(),
+                );
                 f.job.description.clone_from(&j.description);
                 f.job.status_before = Some(j.status_before.as_str().to_owned());
                 (f.job.requested, f.job.priority_requested) = requested(&j.actions);
                 f.job.actions.clone_from(&j.actions);
             }
             Line::Carried(c) if c.uncertain => {
-                let f = fold(&mut jobs, &mut order, c.job.as_str(), &c.entry);
+                let f = fold(
+                    &mut jobs,
+                    &mut order,
+                    c.job.as_str(),
+                    &c.entry,
+                    c.target.as_ref(),
+                );
                 f.carried_uncertain = true;
             }
             Line::Carried(c) => {
-                let f = fold(&mut jobs, &mut order, c.job.as_str(), &c.entry);
+                let f = fold(
+                    &mut jobs,
+                    &mut order,
+                    c.job.as_str(),
+                    &c.entry,
+                    c.target.as_ref(),
+                );
                 f.carried = true;
                 f.job.attempts += c.attempts;
                 if let Some(status) = c.status {
@@ -243,7 +316,13 @@ fn rebuild(path: &Path, records: &[Line]) -> Rebuilt {
                 }
             }
             Line::Intent(i) => {
-                let f = fold(&mut jobs, &mut order, i.job.as_str(), &i.entry);
+                let f = fold(
+                    &mut jobs,
+                    &mut order,
+                    i.job.as_str(),
+                    &i.entry,
+                    i.target.as_ref(),
+                );
                 match i.action {
                     Action::SetStatus(target) => f.job.requested = Some(target.as_str().to_owned()),
                     Action::SetPriority(priority) => f.job.priority_requested = Some(priority),
@@ -259,7 +338,13 @@ fn rebuild(path: &Path, records: &[Line]) -> Rebuilt {
                 f.calls(i.action).sent += 1;
             }
             Line::Ack(a) => {
-                let f = fold(&mut jobs, &mut order, a.job.as_str(), &a.entry);
+                let f = fold(
+                    &mut jobs,
+                    &mut order,
+                    a.job.as_str(),
+                    &a.entry,
+                    a.target.as_ref(),
+                );
                 let calls = f.calls(a.action);
                 calls.answered += 1;
                 calls.unanswered_before = 0;
@@ -348,9 +433,7 @@ fn rebuild(path: &Path, records: &[Line]) -> Rebuilt {
             path: r.plan.clone(),
             sha256: r.plan_sha256.clone(),
         }),
-        account_id: run.map(|r| r.account.to_string()),
-        region: run.map(|r| r.region.clone()),
-        endpoint: run.and_then(|r| r.endpoint.clone()),
+        targets: all_targets(records),
         mode: run.map(|r| match r.mode {
             RunMode::Apply => "apply".to_owned(),
             RunMode::DryRun => "dry_run".to_owned(),
@@ -465,9 +548,15 @@ fn run_record(rebuilt: &Rebuilt) -> RunRecord {
             },
         };
         let at = job.last_at.or(started).unwrap_or_else(Timestamp::now);
+        // `report` refused a journal whose records name a target no run line lists.
+        let target = rebuilt
+            .targets
+            .iter()
+            .position(|t| t.name == job.target)
+            .unwrap_or(0);
         jobs.push(JobRecord {
             index,
-            target: 0,
+            target,
             entry: entries[entry].0.clone(),
             job_id,
             description: job.description.clone(),
@@ -507,12 +596,7 @@ fn run_record(rebuilt: &Rebuilt) -> RunRecord {
         meta,
         info: rebuilt.run.as_ref().map(|r| {
             Arc::new(RunInfo {
-                targets: vec![Target {
-                    name: None,
-                    account_id: r.account.clone(),
-                    region: r.region.clone(),
-                    endpoint: r.endpoint.clone(),
-                }],
+                targets: rebuilt.targets.iter().map(Target::from).collect(),
                 mode: r.mode,
                 total_jobs: jobs.len(),
                 entries: entries.clone(),
@@ -619,7 +703,8 @@ mod tests {
         assert_eq!(rebuilt.unanswered, 1);
         assert_eq!(rebuilt.jobs[0].status_after.as_deref(), Some("Cancelled"));
         assert_eq!(rebuilt.jobs[2].error_code.as_deref(), Some("AccessDenied"));
-        assert_eq!(rebuilt.account_id.as_deref(), Some("111122223333"));
+        assert_eq!(rebuilt.targets.len(), 1);
+        assert_eq!(rebuilt.targets[0].account.as_str(), "111122223333");
         // The shared report has no `unknown`: a request without an answer is `failed`, with an error
         // saying so, and a job without a request is `not_run`.
         let record = run_record(&rebuilt);
@@ -725,5 +810,31 @@ mod tests {
         assert_eq!(outcomes, [("job-1", "applied"), ("job-2", "unknown")]);
         // job-2: one unanswered request in each run.
         assert_eq!(rebuilt.unanswered, 2);
+    }
+
+    #[test]
+    fn a_multi_target_journal_rebuilds_each_jobs_target() {
+        let text = r#"{"record":"run","format":3,"started_at":"2026-11-29T10:00:00Z","plan":"p.yaml","plan_sha256":"ab","targets":[{"name":"prod-us","account":"111122223333","region":"us-east-1","endpoint":null},{"name":"dr","account":"444455556666","region":"us-west-2","endpoint":null}],"mode":"apply"}
+{"record":"job","entry":"e","target":"dr","job":"job-1","description":null,"status_before":"Suspended","actions":[{"set_status":"Cancelled"}]}
+{"record":"job","entry":"e","target":"prod-us","job":"job-1","description":null,"status_before":"Suspended","actions":[{"set_status":"Cancelled"}]}
+{"record":"intent","at":"2026-11-29T10:00:00Z","entry":"e","target":"prod-us","job":"job-1","action":{"set_status":"Cancelled"},"call":"UpdateJobStatus","reason":null,"attempt":1}
+{"record":"ack","at":"2026-11-29T10:00:00Z","entry":"e","target":"prod-us","job":"job-1","action":{"set_status":"Cancelled"},"call":"UpdateJobStatus","attempt":1,"status":"Cancelled","error_code":null,"request_id":"R1"}
+"#;
+        let records = journal_line::parse(text).unwrap();
+        assert_eq!(unlisted_target(&records), None);
+        let record = run_record(&rebuild(Path::new("j.jsonl"), &records));
+        let info = record.info.as_ref().unwrap();
+        let names: Vec<String> = info.targets.iter().map(Target::label).collect();
+        assert_eq!(names, ["prod-us", "dr"]);
+        let rows: Vec<(usize, Outcome)> =
+            record.jobs.iter().map(|j| (j.target, j.outcome)).collect();
+        assert_eq!(rows, [(1, Outcome::NotRun), (0, Outcome::Applied)]);
+
+        let stray = format!(
+            "{text}{}\n",
+            r#"{"record":"intent","at":"2026-11-29T10:00:00Z","entry":"e","target":"prod-eu","job":"job-2","action":{"set_status":"Cancelled"},"call":"UpdateJobStatus","reason":null,"attempt":1}"#
+        );
+        let records = journal_line::parse(&stray).unwrap();
+        assert_eq!(unlisted_target(&records).as_deref(), Some("prod-eu"));
     }
 }

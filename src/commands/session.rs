@@ -369,9 +369,10 @@ impl Session {
         })
     }
 
-    /// Opens a saved plan, which expires after its `max_age` and pins its account, region and endpoint:
-    /// `--account-id`, `AWS_ACCOUNT_ID` and `--region`, when given, must name the recorded ones, and the
-    /// run must go to the endpoint it was reviewed against (AWS's own, or the same custom URL).
+    /// Opens a saved plan, which expires after its `max_age` and pins its targets (account, region and
+    /// endpoint each): for a saved plan of one unnamed target, `--account-id`, `AWS_ACCOUNT_ID` and
+    /// `--region`, when given, must name the recorded ones; a saved plan over named targets takes neither
+    /// flag. The run must go to the endpoint it was reviewed against (AWS's own, or the same custom URL).
     async fn open_saved(
         path: &Path,
         saved: SavedPlan,
@@ -381,7 +382,30 @@ impl Session {
         saved
             .check_age(path, jiff::Timestamp::now())
             .map_err(refusal)?;
-        let recorded = &saved.account_id;
+        let targets = saved.run_targets().map_err(refusal)?;
+        let settings = merge_settings(connect, saved.run_settings(mode))?;
+        let scope = Scope {
+            entries: Vec::new(),
+            gates: Vec::new(),
+        };
+        // A saved plan without `targets:` keeps the flags and checks of one place; one over named targets
+        // connects to each.
+        let single = match targets.as_slice() {
+            [only] if only.name.is_none() => Some(only.clone()),
+            _ => None,
+        };
+        let Some(only) = single else {
+            let (controls, sandbox) = connect_saved_targets(&saved, &targets, connect).await?;
+            return Ok(Self {
+                origin: Origin::Saved(Box::new(saved)),
+                targets,
+                scope,
+                settings,
+                controls,
+                sandbox,
+            });
+        };
+        let recorded = only.account_id.as_str();
         let env = std::env::var("AWS_ACCOUNT_ID")
             .ok()
             .filter(|v| !v.trim().is_empty());
@@ -402,40 +426,39 @@ impl Session {
             }
         }
         if let Some(flag) = &connect.region
-            && flag != &saved.region
+            && flag != &only.region
         {
             return Err(CommandError::refused(
                 format!(
                     "--region {flag} differs from the saved plan's region {}; nothing was changed",
-                    saved.region
+                    only.region
                 ),
                 "a saved plan applies only to the region it was reviewed in: make a new plan with `s3plan plan --out` for this region",
             ));
         }
         let (clients, sandbox, account) =
-            connect_to(connect, Some(saved.region.clone()), Some(recorded)).await?;
-        if account.as_str() != recorded || clients.region != saved.region {
+            connect_to(connect, Some(only.region.clone()), Some(recorded)).await?;
+        if account.as_str() != recorded || clients.region != only.region {
             return Err(CommandError::refused(
                 format!(
                     "this run targets account {account} in {}, the saved plan account {recorded} in {}; nothing was changed",
-                    clients.region, saved.region
+                    clients.region, only.region
                 ),
                 "make a new plan with `s3plan plan --out` for this account and region",
             ));
         }
-        if !same_endpoint(saved.endpoint.as_deref(), clients.endpoint.as_deref()) {
+        if !same_endpoint(only.endpoint.as_deref(), clients.endpoint.as_deref()) {
             // Another endpoint is another set of jobs (another sandbox, or a proxy in front of another
             // partition): the review says nothing about them, even when the job ids happen to match.
             return Err(CommandError::refused(
                 format!(
                     "the saved plan was reviewed against endpoint {}, this run would go to {}; nothing was changed",
-                    shown_endpoint(saved.endpoint.as_deref()),
+                    shown_endpoint(only.endpoint.as_deref()),
                     shown_endpoint(clients.endpoint.as_deref())
                 ),
                 "apply it against the endpoint it was reviewed against (--endpoint-url, or none for AWS), or make a new plan with `s3plan plan --out` for this endpoint",
             ));
         }
-        let settings = merge_settings(connect, saved.run_settings(mode))?;
         let target = Target {
             name: None,
             account_id: account.clone(),
@@ -446,10 +469,7 @@ impl Session {
         Ok(Self {
             origin: Origin::Saved(Box::new(saved)),
             targets: vec![target],
-            scope: Scope {
-                entries: Vec::new(),
-                gates: Vec::new(),
-            },
+            scope,
             settings,
             controls: vec![control],
             sandbox,
@@ -496,17 +516,7 @@ impl Session {
                 )
             }
             Origin::Saved(saved) => {
-                let Some(place) = places.first() else {
-                    return Err(CommandError::Interrupted);
-                };
-                let resolved = saved
-                    .recheck(
-                        place.control,
-                        place.reader,
-                        place.target.clone(),
-                        self.settings.clone(),
-                    )
-                    .await;
+                let resolved = saved.recheck(&places, self.settings.clone()).await;
                 if cancel.is_cancelled() {
                     return Err(CommandError::Interrupted);
                 }
@@ -552,6 +562,117 @@ impl Session {
             cancel: cancel.clone(),
         }
     }
+}
+
+/// Connects to every target of a saved plan over named targets: one client per target with the credentials
+/// the plan gave it, each checked to reach its account (the sandbox's STS answers for `--sandbox`) and to go
+/// to the endpoint it was reviewed against. Every failing target is named at once; nothing is read before.
+async fn connect_saved_targets(
+    saved: &SavedPlan,
+    targets: &[Target],
+    connect: &ConnectArgs,
+) -> Result<(Vec<Arc<AwsJobControl>>, Option<SandboxHandle>), CommandError> {
+    use crate::api::target_clients::{Base, CredentialSource, check_account};
+    use crate::saved::SavedCredentials;
+
+    if let Some((flag, _)) = [
+        ("--account-id", &connect.account_id),
+        ("--region", &connect.region),
+    ]
+    .into_iter()
+    .find(|(_, value)| value.is_some())
+    {
+        return Err(CommandError::refused(
+            format!(
+                "{flag} cannot be used with a saved plan over targets: each target names its own account and region; nothing was changed"
+            ),
+            "drop the flag: the saved plan applies to the targets it was reviewed in",
+        ));
+    }
+    let Some(first) = targets.first() else {
+        return Err(refusal(saved::SavedPlanError::Field {
+            field: "targets",
+            problem: "the saved plan lists no target".to_owned(),
+        }));
+    };
+    let timeouts = attempt_timeout()?.unwrap_or_default();
+    let (base, sandbox) = match &connect.sandbox {
+        Some(seed_path) => {
+            let handle = start_sandbox(seed_path, connect).await?;
+            (
+                Base::sandbox(&handle.url(), &first.region, timeouts),
+                Some(handle),
+            )
+        }
+        None => {
+            let base = Base::load(
+                connect.profile.as_deref(),
+                &first.region,
+                connect.endpoint_url.clone(),
+                timeouts,
+            )
+            .await;
+            (base, None)
+        }
+    };
+    // Against a custom endpoint other than the sandbox there is no STS to ask (as for a plan's pinned
+    // account): the endpoint check below is what ties the run to the review.
+    let checks_account = connect.sandbox.is_some() || connect.endpoint_url.is_none();
+    let session_name = role_session_name();
+    let connecting = saved.targets.iter().zip(targets).map(|(recorded, target)| {
+        let base = &base;
+        let session_name = session_name.clone();
+        async move {
+            let source = match &recorded.credentials {
+                SavedCredentials::Chain => CredentialSource::Chain,
+                SavedCredentials::Profile(name) => CredentialSource::Profile(name.clone()),
+                SavedCredentials::RoleArn(role_arn) => CredentialSource::AssumeRole {
+                    role_arn: role_arn.clone(),
+                    session_name,
+                },
+            };
+            let clients = base.clients(&target.region, &source).await?;
+            if !same_endpoint(
+                target.endpoint.as_deref(),
+                clients.clients.endpoint.as_deref(),
+            ) {
+                return Err(format!(
+                    "it was reviewed against endpoint {}, this run would go to {}",
+                    shown_endpoint(target.endpoint.as_deref()),
+                    shown_endpoint(clients.clients.endpoint.as_deref())
+                ));
+            }
+            if checks_account {
+                check_account(&clients, &target.account_id).await?;
+            }
+            Ok(clients.clients)
+        }
+    });
+    let mut controls = Vec::with_capacity(targets.len());
+    let mut failed = Vec::new();
+    for (target, connected) in targets
+        .iter()
+        .zip(futures::future::join_all(connecting).await)
+    {
+        match connected {
+            Ok(clients) => controls.push(Arc::new(clients.job_control(target.account_id.clone()))),
+            Err(why) => failed.push(format!("target {}: {why}", target.label())),
+        }
+    }
+    if !failed.is_empty() {
+        if let Some(sandbox) = sandbox {
+            sandbox.shutdown().await;
+        }
+        return Err(CommandError::refused(
+            format!(
+                "the saved plan cannot reach {}: {}; nothing was changed",
+                crate::text::plural(failed.len(), "target"),
+                failed.join("; ")
+            ),
+            "fix the credentials (or --endpoint-url) of each target named, or make a new plan with `s3plan plan --out`",
+        ));
+    }
+    Ok((controls, sandbox))
 }
 
 /// Against AWS's own endpoint, a plan that pins its account is checked against the account of the

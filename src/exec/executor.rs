@@ -26,7 +26,7 @@ use crate::exec::poller::{GateNews, Seen};
 use crate::exec::resume::{Prior, Resume};
 use crate::exec::site::Site;
 use crate::exec::unmade::{UnmadeGate, unmade_gates};
-use crate::resolved::{Action, GateSubject, ResolvedEntry, ResolvedPlan, RunMode};
+use crate::resolved::{Action, GateSubject, ResolvedEntry, ResolvedJob, ResolvedPlan, RunMode};
 
 /// Where a job is in its life. The executor moves each job through these in order. Retrying is a sub-state
 /// of `Applying` owned by `retry.rs` (`Caller::call` sleeps between attempts) and shows as `Retrying`
@@ -75,6 +75,12 @@ impl<C> Context<C> {
     /// The site of target `target`.
     pub(crate) fn site(&self, target: usize) -> &Site<C> {
         &self.sites[target]
+    }
+
+    /// The plan's name of the target of the job at `index`, as the journal names it.
+    pub(crate) fn target_name_of(&self, index: JobIndex) -> Option<&str> {
+        self.plan
+            .target_name(self.plan.entries[index.entry].jobs[index.job].target)
     }
 
     /// The site of the job at `index`.
@@ -141,7 +147,7 @@ pub(crate) async fn run_job<C: JobControl>(ctx: Arc<Context<C>>, index: JobIndex
     let (carried, remaining, touched) = if ctx.resume.is_empty() {
         (None, Cow::Borrowed(entry.actions.as_slice()), false)
     } else {
-        let (carried, remaining, touched) = resumed(&ctx, entry, &job.id);
+        let (carried, remaining, touched) = resumed(&ctx, entry, job);
         (carried, Cow::Owned(remaining), touched)
     };
     if let Some(carried) = &carried
@@ -292,13 +298,18 @@ fn apply_step(record: &mut JobRecord, step: Step) {
 fn resumed<C>(
     ctx: &Context<C>,
     entry: &ResolvedEntry,
-    job: &JobId,
+    job: &ResolvedJob,
 ) -> (Option<Step>, Vec<Action>, bool) {
     let mut done = Vec::new();
     let mut remaining = Vec::new();
     let mut touched = false;
     for &action in &entry.actions {
-        match ctx.resume.get(&entry.name, job, action) {
+        match ctx.resume.get(
+            &entry.name,
+            ctx.plan.target_name(job.target),
+            &job.id,
+            action,
+        ) {
             Some(Prior::Done {
                 status: answered,
                 request_id,

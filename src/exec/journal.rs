@@ -14,7 +14,7 @@ use tokio::io::AsyncWriteExt;
 use tokio::sync::{mpsc, oneshot};
 
 use crate::exec::journal_line::{
-    AckLine, CarriedLine, FORMAT_VERSION, IntentLine, JobLine, Line, RunLine, render,
+    AckLine, CarriedLine, FORMAT_VERSION, IntentLine, JobLine, Line, RunLine, TargetLine, render,
 };
 use crate::exec::resume::{Prior, Resume};
 use crate::resolved::ResolvedPlan;
@@ -161,21 +161,20 @@ impl FileJournal {
         resolved: &ResolvedPlan,
         resume: &Resume,
     ) -> Result<(), JournalError> {
-        let target = &resolved.targets[0];
         let mut lines = vec![Line::Run(RunLine {
             format: FORMAT_VERSION,
             started_at: jiff::Timestamp::now(),
             plan: plan_path.to_owned(),
             plan_sha256: plan_sha256.to_owned(),
-            account: target.account_id.clone(),
-            region: target.region.clone(),
-            endpoint: target.endpoint.clone(),
+            targets: resolved.targets.iter().map(TargetLine::from).collect(),
             mode: resolved.settings.mode,
         })];
         for entry in &resolved.entries {
             for job in &entry.jobs {
+                let target = resolved.target_name(job.target);
                 lines.push(Line::Job(JobLine {
                     entry: entry.name.clone(),
+                    target: target.map(str::to_owned),
                     job: job.id.clone(),
                     description: job.description.clone(),
                     status_before: job.status_seen,
@@ -188,6 +187,7 @@ impl FileJournal {
                     let carried = |status, request_id, attempts, uncertain| {
                         Line::Carried(CarriedLine {
                             entry: entry.name.clone(),
+                            target: target.map(str::to_owned),
                             job: job.id.clone(),
                             action,
                             status,
@@ -196,7 +196,7 @@ impl FileJournal {
                             uncertain,
                         })
                     };
-                    match resume.get(&entry.name, &job.id, action) {
+                    match resume.get(&entry.name, target, &job.id, action) {
                         Some(Prior::Done {
                             status,
                             request_id,
@@ -350,6 +350,7 @@ mod tests {
             at: jiff::Timestamp::now(),
             call: ApiCall::UpdateJobStatus,
             entry: "cancel".to_owned(),
+            target: None,
             job: JobId::parse(&format!("job-{i:04}")).unwrap(),
             action: Action::SetStatus(TargetStatus::Cancelled),
             reason: Some("incident 42".to_owned()),
@@ -390,6 +391,7 @@ mod tests {
             at: jiff::Timestamp::now(),
             call: ApiCall::UpdateJobStatus,
             entry: "cancel".to_owned(),
+            target: None,
             job: JobId::parse("job-0000").unwrap(),
             action: Action::SetStatus(TargetStatus::Cancelled),
             attempt: 1,

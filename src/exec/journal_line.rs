@@ -3,8 +3,9 @@
 //!
 //! Owns the JSON-lines schema (typed ids, calls, statuses, actions and timestamps; stable snake_case names)
 //! and its format version, carried by the `run` line. Reading a journal is strict: a line that does not
-//! parse is an error (unless it is the last one, which a kill can cut short), and so is a journal of another
-//! format. Does not own writing (`journal.rs`) or what a resumed run makes of the lines (`resume.rs`).
+//! parse is an error (unless it is the last one, which a kill can cut short), and so is a journal of a format
+//! this s3plan does not know. Format 2 (one place per run: `account`, `region` and `endpoint` on the `run`
+//! line, no `target` on the others) still reads, as a run in one unnamed target. Does not own writing (`journal.rs`) or what a resumed run makes of the lines (`resume.rs`).
 
 use std::path::Path;
 
@@ -12,10 +13,14 @@ use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
 use crate::api::{AccountId, ApiCall, JobId, JobStatus};
-use crate::resolved::{Action, RunMode};
+use crate::resolved::{Action, RunMode, Target};
 
-/// The format version written in the `run` line. Format 1 (before actions) had no `format` field.
-pub const FORMAT_VERSION: u32 = 2;
+/// The format version written in the `run` line. Format 1 (before actions) had no `format` field; format 2
+/// (before targets) named one account, region and endpoint on the `run` line.
+pub const FORMAT_VERSION: u32 = 3;
+
+/// The formats this s3plan reads.
+const READ_FORMATS: [u32; 2] = [2, FORMAT_VERSION];
 
 /// One line of the journal.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -36,9 +41,9 @@ pub enum Line {
 
 /// The `run` line.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(try_from = "StoredRunLine")]
 pub struct RunLine {
-    /// The journal format ([`FORMAT_VERSION`]).
+    /// The journal format ([`FORMAT_VERSION`], or 2 for a journal written before targets).
     pub format: u32,
     /// When the run started.
     pub started_at: Timestamp,
@@ -46,14 +51,101 @@ pub struct RunLine {
     pub plan: String,
     /// SHA-256 of the plan file's bytes.
     pub plan_sha256: String,
+    /// Where the run acted, in plan order; the other lines name theirs by [`TargetLine::name`].
+    pub targets: Vec<TargetLine>,
+    /// Apply or dry run.
+    pub mode: RunMode,
+}
+
+/// One target of a run, as the `run` line lists it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TargetLine {
+    /// The plan's name for it; `null` for the one target of a plan without `targets:`.
+    pub name: Option<String>,
     /// The account.
     pub account: AccountId,
     /// The region.
     pub region: String,
     /// The custom endpoint, if any.
     pub endpoint: Option<String>,
-    /// Apply or dry run.
-    pub mode: RunMode,
+}
+
+impl From<&Target> for TargetLine {
+    fn from(target: &Target) -> Self {
+        Self {
+            name: target.name.clone(),
+            account: target.account_id.clone(),
+            region: target.region.clone(),
+            endpoint: target.endpoint.clone(),
+        }
+    }
+}
+
+impl From<&TargetLine> for Target {
+    fn from(line: &TargetLine) -> Self {
+        Self {
+            name: line.name.clone(),
+            account_id: line.account.clone(),
+            region: line.region.clone(),
+            endpoint: line.endpoint.clone(),
+        }
+    }
+}
+
+/// A `run` line as stored: format 3's `targets`, or format 2's one `account`, `region` and `endpoint`. Only
+/// reading goes through it; [`RunLine`] is what is written, so a written line always reads back the same.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct StoredRunLine {
+    format: u32,
+    started_at: Timestamp,
+    plan: String,
+    plan_sha256: String,
+    #[serde(default)]
+    targets: Option<Vec<TargetLine>>,
+    #[serde(default)]
+    account: Option<AccountId>,
+    #[serde(default)]
+    region: Option<String>,
+    #[serde(default)]
+    endpoint: Option<String>,
+    mode: RunMode,
+}
+
+impl TryFrom<StoredRunLine> for RunLine {
+    type Error = String;
+
+    fn try_from(stored: StoredRunLine) -> Result<Self, Self::Error> {
+        let targets = match (stored.format, stored.targets, stored.account, stored.region) {
+            (2, None, Some(account), Some(region)) => vec![TargetLine {
+                name: None,
+                account,
+                region,
+                endpoint: stored.endpoint,
+            }],
+            (2, ..) => {
+                return Err("a format 2 run line names its account and region, not targets".into());
+            }
+            (_, Some(targets), None, None) if stored.endpoint.is_none() && !targets.is_empty() => {
+                targets
+            }
+            _ => {
+                return Err(format!(
+                    "a format {} run line lists its targets (and no account, region or endpoint of its own)",
+                    stored.format
+                ));
+            }
+        };
+        Ok(Self {
+            format: stored.format,
+            started_at: stored.started_at,
+            plan: stored.plan,
+            plan_sha256: stored.plan_sha256,
+            targets,
+            mode: stored.mode,
+        })
+    }
 }
 
 /// A `job` line: one job of one entry, as resolved.
@@ -62,6 +154,10 @@ pub struct RunLine {
 pub struct JobLine {
     /// The entry's name.
     pub entry: String,
+    /// The job's target, by its name in the `run` line's `targets` (`null` for the unnamed one). Absent in
+    /// format 2, whose runs had one unnamed target.
+    #[serde(default)]
+    pub target: Option<String>,
     /// The job.
     pub job: JobId,
     /// Its description.
@@ -80,6 +176,10 @@ pub struct IntentLine {
     pub at: Timestamp,
     /// The entry's name.
     pub entry: String,
+    /// The job's target, by its name in the `run` line's `targets` (`null` for the unnamed one). Absent in
+    /// format 2, whose runs had one unnamed target.
+    #[serde(default)]
+    pub target: Option<String>,
     /// The job.
     pub job: JobId,
     /// The action sent.
@@ -100,6 +200,10 @@ pub struct AckLine {
     pub at: Timestamp,
     /// The entry's name.
     pub entry: String,
+    /// The job's target, by its name in the `run` line's `targets` (`null` for the unnamed one). Absent in
+    /// format 2, whose runs had one unnamed target.
+    #[serde(default)]
+    pub target: Option<String>,
     /// The job.
     pub job: JobId,
     /// The action answered.
@@ -130,6 +234,10 @@ impl AckLine {
 pub struct CarriedLine {
     /// The entry's name.
     pub entry: String,
+    /// The job's target, by its name in the `run` line's `targets` (`null` for the unnamed one). Absent in
+    /// format 2, whose runs had one unnamed target.
+    #[serde(default)]
+    pub target: Option<String>,
     /// The job.
     pub job: JobId,
     /// The action.
@@ -195,7 +303,7 @@ pub fn parse(text: &str) -> Result<Vec<Line>, (usize, String)> {
             return Err((
                 i + 1,
                 format!(
-                    "a journal of format {found}; this s3plan reads format {FORMAT_VERSION} (finish or report it with the s3plan that wrote it)"
+                    "a journal of format {found}; this s3plan reads formats 2 and {FORMAT_VERSION} (finish or report it with the s3plan that wrote it)"
                 ),
             ));
         }
@@ -208,7 +316,7 @@ pub fn parse(text: &str) -> Result<Vec<Line>, (usize, String)> {
     Ok(records)
 }
 
-/// The format of a `run` line that is not [`FORMAT_VERSION`] (1 when it has no `format` field).
+/// The format of a `run` line this s3plan does not read (1 when it has no `format` field).
 fn other_format(line: &str) -> Option<u64> {
     #[derive(Deserialize)]
     struct Probe {
@@ -217,7 +325,7 @@ fn other_format(line: &str) -> Option<u64> {
     }
     let probe: Probe = serde_json::from_str(line).ok()?;
     let found = probe.format.unwrap_or(1);
-    (probe.record == "run" && found != u64::from(FORMAT_VERSION)).then_some(found)
+    (probe.record == "run" && !READ_FORMATS.iter().any(|&f| u64::from(f) == found)).then_some(found)
 }
 
 /// Renders `line` as one line of the journal, newline included.
@@ -258,57 +366,77 @@ mod tests {
         ".{0,40}"
     }
 
+    fn target_name() -> impl Strategy<Value = Option<String>> {
+        proptest::option::of(text())
+    }
+
+    fn target_line() -> impl Strategy<Value = TargetLine> {
+        (
+            target_name(),
+            "[0-9]{12}",
+            text(),
+            proptest::option::of(text()),
+        )
+            .prop_map(|(name, account, region, endpoint)| TargetLine {
+                name,
+                account: AccountId::parse(&account).unwrap(),
+                region,
+                endpoint,
+            })
+    }
+
     fn line() -> impl Strategy<Value = Line> {
         prop_oneof![
             (
                 at(),
                 text(),
                 text(),
-                "[0-9]{12}",
-                text(),
-                proptest::option::of(text()),
+                proptest::collection::vec(target_line(), 1..4),
                 any::<bool>()
             )
-                .prop_map(|(started_at, plan, sha, account, region, endpoint, dry)| {
+                .prop_map(|(started_at, plan, sha, targets, dry)| {
                     Line::Run(RunLine {
                         format: FORMAT_VERSION,
                         started_at,
                         plan,
                         plan_sha256: sha,
-                        account: AccountId::parse(&account).unwrap(),
-                        region,
-                        endpoint,
+                        targets,
                         mode: if dry { RunMode::DryRun } else { RunMode::Apply },
                     })
                 }),
             (
                 text(),
+                target_name(),
                 job_id(),
                 proptest::option::of(text()),
                 status(),
                 proptest::collection::vec(action(), 0..3)
             )
-                .prop_map(|(entry, job, description, status_before, actions)| {
-                    Line::Job(JobLine {
-                        entry,
-                        job,
-                        description,
-                        status_before,
-                        actions,
-                    })
-                }),
+                .prop_map(
+                    |(entry, target, job, description, status_before, actions)| {
+                        Line::Job(JobLine {
+                            entry,
+                            target,
+                            job,
+                            description,
+                            status_before,
+                            actions,
+                        })
+                    }
+                ),
             (
                 at(),
-                text(),
+                (text(), target_name()),
                 job_id(),
                 action(),
                 proptest::option::of(text()),
                 any::<u32>()
             )
-                .prop_map(|(at, entry, job, action, reason, attempt)| {
+                .prop_map(|(at, (entry, target), job, action, reason, attempt)| {
                     Line::Intent(IntentLine {
                         at,
                         entry,
+                        target,
                         job,
                         action,
                         call: action.call(),
@@ -318,7 +446,7 @@ mod tests {
                 }),
             (
                 at(),
-                text(),
+                (text(), target_name()),
                 job_id(),
                 action(),
                 any::<u32>(),
@@ -327,10 +455,20 @@ mod tests {
                 proptest::option::of(text())
             )
                 .prop_map(
-                    |(at, entry, job, action, attempt, status, error_code, request_id)| {
+                    |(
+                        at,
+                        (entry, target),
+                        job,
+                        action,
+                        attempt,
+                        status,
+                        error_code,
+                        request_id,
+                    )| {
                         Line::Ack(AckLine {
                             at,
                             entry,
+                            target,
                             job,
                             action,
                             call: action.call(),
@@ -342,7 +480,7 @@ mod tests {
                     }
                 ),
             (
-                text(),
+                (text(), target_name()),
                 job_id(),
                 action(),
                 proptest::option::of(status()),
@@ -351,9 +489,10 @@ mod tests {
                 any::<bool>()
             )
                 .prop_map(
-                    |(entry, job, action, status, request_id, attempts, uncertain)| {
+                    |((entry, target), job, action, status, request_id, attempts, uncertain)| {
                         Line::Carried(CarriedLine {
                             entry,
+                            target,
                             job,
                             action,
                             status,
@@ -385,6 +524,41 @@ mod tests {
         let (line, message) = parse(old).unwrap_err();
         assert_eq!(line, 1);
         assert!(message.contains("format 1"), "{message}");
+    }
+
+    #[test]
+    fn a_format_2_journal_reads_as_one_unnamed_target() {
+        let old = r#"{"record":"run","format":2,"started_at":"2026-11-29T10:00:00Z","plan":"p.yaml","plan_sha256":"ab","account":"111122223333","region":"us-east-1","endpoint":"http://127.0.0.1:9000","mode":"apply"}
+{"record":"intent","at":"2026-11-29T10:00:00Z","entry":"e","job":"job-1","action":{"set_status":"Cancelled"},"call":"UpdateJobStatus","reason":null,"attempt":1}
+"#;
+        let lines = parse(old).unwrap();
+        let Line::Run(run) = &lines[0] else {
+            panic!("{lines:?}")
+        };
+        assert_eq!(
+            run.targets,
+            vec![TargetLine {
+                name: None,
+                account: AccountId::parse("111122223333").unwrap(),
+                region: "us-east-1".to_owned(),
+                endpoint: Some("http://127.0.0.1:9000".to_owned()),
+            }]
+        );
+        let Line::Intent(intent) = &lines[1] else {
+            panic!("{lines:?}")
+        };
+        assert_eq!(intent.target, None);
+    }
+
+    #[test]
+    fn a_run_line_mixing_targets_and_one_account_is_refused() {
+        for bad in [
+            r#"{"record":"run","format":3,"started_at":"2026-11-29T10:00:00Z","plan":"p.yaml","plan_sha256":"ab","account":"111122223333","region":"us-east-1","endpoint":null,"mode":"apply"}"#,
+            r#"{"record":"run","format":3,"started_at":"2026-11-29T10:00:00Z","plan":"p.yaml","plan_sha256":"ab","targets":[],"mode":"apply"}"#,
+            r#"{"record":"run","format":2,"started_at":"2026-11-29T10:00:00Z","plan":"p.yaml","plan_sha256":"ab","targets":[{"name":null,"account":"111122223333","region":"us-east-1","endpoint":null}],"mode":"apply"}"#,
+        ] {
+            assert!(parse(&format!("{bad}\n\n")).is_err(), "{bad}");
+        }
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! What a resumed run must not redo, read from an earlier run's journal.
 //!
-//! Owns [`Resume`], the per-action verdicts `apply --resume` consults, keyed by (entry, job, action) and
-//! never by job alone: an acknowledged success is not sent again, an intent without an answer makes the job
+//! Owns [`Resume`], the per-action verdicts `apply --resume` consults, keyed by (entry, target, job, action)
+//! and never by job alone (a job id is unique only within its account and region): an acknowledged success is not sent again, an intent without an answer makes the job
 //! be read again with DescribeJob before anything is sent, and an action never sent runs. A job counts as
 //! done by the earlier run only when every action of its entry was acknowledged. Does not own the file
 //! format (`journal_line.rs`), writing the journal (`journal.rs`) or rendering a report from it
@@ -31,8 +31,8 @@ pub enum Prior {
     Uncertain,
 }
 
-/// One action of one job of one entry.
-type Key = (String, JobId, Action);
+/// One action of one job (in its target, by name) of one entry.
+type Key = (String, Option<String>, JobId, Action);
 
 /// The per-action verdicts of an earlier run's journal.
 #[derive(Debug, Clone, Default)]
@@ -58,11 +58,21 @@ impl Resume {
         for record in records {
             match record {
                 Line::Intent(intent) => {
-                    let key = (intent.entry.clone(), intent.job.clone(), intent.action);
+                    let key = (
+                        intent.entry.clone(),
+                        intent.target.clone(),
+                        intent.job.clone(),
+                        intent.action,
+                    );
                     calls.entry(key).or_default().intents += 1;
                 }
                 Line::Ack(ack) => {
-                    let key = (ack.entry.clone(), ack.job.clone(), ack.action);
+                    let key = (
+                        ack.entry.clone(),
+                        ack.target.clone(),
+                        ack.job.clone(),
+                        ack.action,
+                    );
                     if let Some(call) = calls.get_mut(&key) {
                         call.acks += 1;
                         call.last_ack = Some(ack.clone());
@@ -75,7 +85,12 @@ impl Resume {
         }
         let mut actions = HashMap::new();
         for record in carried {
-            let key = (record.entry.clone(), record.job.clone(), record.action);
+            let key = (
+                record.entry.clone(),
+                record.target.clone(),
+                record.job.clone(),
+                record.action,
+            );
             if calls.contains_key(&key) {
                 continue;
             }
@@ -106,13 +121,24 @@ impl Resume {
         Self { actions, run }
     }
 
-    /// What the earlier run left for `action` of `job` in `entry`.
-    pub fn get(&self, entry: &str, job: &JobId, action: Action) -> Option<&Prior> {
+    /// What the earlier run left for `action` of `job` (in the target named `target`) in `entry`.
+    pub fn get(
+        &self,
+        entry: &str,
+        target: Option<&str>,
+        job: &JobId,
+        action: Action,
+    ) -> Option<&Prior> {
         // Most runs resume nothing: skip building the key.
         if self.actions.is_empty() {
             return None;
         }
-        self.actions.get(&(entry.to_owned(), job.clone(), action))
+        self.actions.get(&(
+            entry.to_owned(),
+            target.map(str::to_owned),
+            job.clone(),
+            action,
+        ))
     }
 
     /// Jobs (per entry) the earlier run acted on.
@@ -120,12 +146,12 @@ impl Resume {
         self.jobs().len()
     }
 
-    /// The (entry, job) pairs the earlier run acted on, sorted.
-    fn jobs(&self) -> Vec<(&str, &JobId)> {
-        let mut jobs: Vec<(&str, &JobId)> = self
+    /// The (entry, target, job) triples the earlier run acted on, sorted.
+    fn jobs(&self) -> Vec<(&str, Option<&str>, &JobId)> {
+        let mut jobs: Vec<(&str, Option<&str>, &JobId)> = self
             .actions
             .keys()
-            .map(|(entry, job, _)| (entry.as_str(), job))
+            .map(|(entry, target, job, _)| (entry.as_str(), target.as_deref(), job))
             .collect();
         jobs.sort();
         jobs.dedup();
@@ -139,29 +165,38 @@ impl Resume {
 
     /// Adds to their entries the jobs the earlier run acted on that resolution no longer selects (a
     /// cancelled job no longer matches `status: [Suspended]`), so they appear in the new report and their
-    /// remaining actions run. A job added here is read with DescribeJob before anything is sent unless the
-    /// earlier run finished it, so the placeholder status and priority below are never judged.
+    /// remaining actions run, in the target the earlier run acted in. A job added here is read with
+    /// DescribeJob before anything is sent unless the earlier run finished it, so the placeholder status and
+    /// priority below are never judged. A job of a target this run does not have is left out (`apply`
+    /// refuses such a journal before resolving).
     pub fn extend_plan(&self, plan: &mut ResolvedPlan) {
-        for (entry_name, id) in self.jobs() {
+        for (entry_name, target_name, id) in self.jobs() {
+            let Some(target) = plan
+                .targets
+                .iter()
+                .position(|t| t.name.as_deref() == target_name)
+            else {
+                continue;
+            };
             let Some(entry) = plan.entries.iter_mut().find(|e| e.name == entry_name) else {
                 continue;
             };
-            if entry.jobs.iter().any(|j| &j.id == id) {
+            if entry.jobs.iter().any(|j| &j.id == id && j.target == target) {
                 continue;
             }
             let answered = self
                 .actions
                 .iter()
-                .find_map(|((e, j, _), prior)| match prior {
+                .find_map(|((e, t, j, _), prior)| match prior {
                     Prior::Done {
                         status: Some(status),
                         ..
-                    } if e == entry_name && j == id => Some(*status),
+                    } if e == entry_name && t.as_deref() == target_name && j == id => Some(*status),
                     _ => None,
                 });
             let status_seen = answered.unwrap_or(JobStatus::Suspended);
             entry.jobs.push(ResolvedJob {
-                target: 0,
+                target,
                 id: id.clone(),
                 description: None,
                 status_seen,
@@ -196,7 +231,7 @@ mod tests {
         let resume = Resume::from_records(&records);
         let id = |s: &str| JobId::parse(s).unwrap();
         assert_eq!(
-            resume.get("e", &id("job-1"), CANCEL),
+            resume.get("e", None, &id("job-1"), CANCEL),
             Some(&Prior::Done {
                 status: Some(JobStatus::Cancelled),
                 request_id: Some("R2".to_owned()),
@@ -204,16 +239,16 @@ mod tests {
             })
         );
         assert_eq!(
-            resume.get("e", &id("job-2"), CANCEL),
+            resume.get("e", None, &id("job-2"), CANCEL),
             Some(&Prior::Uncertain)
         );
         assert_eq!(
-            resume.get("e", &id("job-3"), CANCEL),
+            resume.get("e", None, &id("job-3"), CANCEL),
             None,
             "a failed call is redone"
         );
         assert_eq!(
-            resume.get("other", &id("job-1"), CANCEL),
+            resume.get("other", None, &id("job-1"), CANCEL),
             None,
             "keyed by entry too"
         );
@@ -230,11 +265,11 @@ mod tests {
         let resume = Resume::from_records(&parse(second_journal).unwrap());
         let id = |s: &str| JobId::parse(s).unwrap();
         assert_eq!(
-            resume.get("e", &id("job-2"), CANCEL),
+            resume.get("e", None, &id("job-2"), CANCEL),
             Some(&Prior::Uncertain)
         );
         assert!(matches!(
-            resume.get("e", &id("job-1"), CANCEL),
+            resume.get("e", None, &id("job-1"), CANCEL),
             Some(Prior::Done { .. })
         ));
     }
@@ -278,10 +313,73 @@ mod tests {
         let resume = Resume::from_records(&parse(journal).unwrap());
         let id = JobId::parse("job-1").unwrap();
         assert!(matches!(
-            resume.get("e", &id, priority),
+            resume.get("e", None, &id, priority),
             Some(Prior::Done { .. })
         ));
-        assert_eq!(resume.get("e", &id, ready), None);
+        assert_eq!(resume.get("e", None, &id, ready), None);
+    }
+
+    #[test]
+    fn one_job_id_in_two_targets_is_two_verdicts_and_extends_the_plan_in_its_own_target() {
+        // The same id in two regions: only prod-eu's was acknowledged, prod-us's was sent without an answer.
+        let journal = r#"{"record":"intent","at":"2026-11-29T10:00:00Z","entry":"e","target":"prod-us","job":"job-1","action":{"set_status":"Cancelled"},"call":"UpdateJobStatus","reason":null,"attempt":1}
+{"record":"intent","at":"2026-11-29T10:00:00Z","entry":"e","target":"prod-eu","job":"job-1","action":{"set_status":"Cancelled"},"call":"UpdateJobStatus","reason":null,"attempt":1}
+{"record":"ack","at":"2026-11-29T10:00:01Z","entry":"e","target":"prod-eu","job":"job-1","action":{"set_status":"Cancelled"},"call":"UpdateJobStatus","attempt":1,"status":"Cancelled","error_code":null,"request_id":"R1"}
+"#;
+        let resume = Resume::from_records(&parse(journal).unwrap());
+        let id = JobId::parse("job-1").unwrap();
+        assert_eq!(
+            resume.get("e", Some("prod-us"), &id, CANCEL),
+            Some(&Prior::Uncertain)
+        );
+        assert!(matches!(
+            resume.get("e", Some("prod-eu"), &id, CANCEL),
+            Some(Prior::Done { .. })
+        ));
+        assert_eq!(resume.get("e", None, &id, CANCEL), None);
+        assert_eq!(resume.len(), 2);
+
+        let target = |name: &str, region: &str| crate::resolved::Target {
+            name: Some(name.to_owned()),
+            account_id: crate::api::AccountId::parse("111122223333").unwrap(),
+            region: region.to_owned(),
+            endpoint: None,
+        };
+        let mut plan = ResolvedPlan {
+            // Listed in another order than the journal's: jobs are placed by name, not position.
+            targets: vec![
+                target("prod-eu", "eu-west-1"),
+                target("prod-us", "us-east-1"),
+            ],
+            settings: crate::resolved::RunSettings {
+                concurrency: 1,
+                rate_limit: 1.0,
+                poll_rate_limit: 1.0,
+                poll_interval: std::time::Duration::from_secs(1),
+                mode: crate::resolved::RunMode::Apply,
+            },
+            entries: vec![crate::resolved::ResolvedEntry {
+                name: "e".to_owned(),
+                after: Vec::new(),
+                jobs: Vec::new(),
+                gate: None,
+                actions: vec![CANCEL],
+                reason: None,
+            }],
+        };
+        resume.extend_plan(&mut plan);
+        let placed: Vec<(usize, &str, JobStatus)> = plan.entries[0]
+            .jobs
+            .iter()
+            .map(|j| (j.target, j.id.as_str(), j.status_seen))
+            .collect();
+        assert_eq!(
+            placed,
+            [
+                (0, "job-1", JobStatus::Cancelled),
+                (1, "job-1", JobStatus::Suspended)
+            ]
+        );
     }
 
     #[test]

@@ -52,5 +52,6 @@ mod saved_sweep;
 mod support;
 mod targets;
 mod targets_incident;
+mod targets_records;
 mod task_gates;
 mod torn_journal;

@@ -376,10 +376,16 @@ async fn a_saved_plan_records_what_was_reviewed() {
     let setup = Setup::new().await;
     let (plan, saved) = save(&setup).await;
     let doc: Value = serde_json::from_str(&std::fs::read_to_string(&saved).unwrap()).unwrap();
-    assert_eq!(doc["s3plan_saved_plan"], 3);
-    assert_eq!(doc["account_id"], ACCOUNT);
-    assert_eq!(doc["region"], "us-east-1");
-    assert_eq!(doc["endpoint"], setup.sandbox.url());
+    assert_eq!(doc["s3plan_saved_plan"], 4);
+    // A plan without `targets:` acts in one unnamed target.
+    assert_eq!(doc["targets"].as_array().unwrap().len(), 1);
+    let target = &doc["targets"][0];
+    assert_eq!(target["name"], Value::Null);
+    assert_eq!(target["account_id"], ACCOUNT);
+    assert_eq!(target["region"], "us-east-1");
+    assert_eq!(target["endpoint"], setup.sandbox.url());
+    assert_eq!(target["credentials"], "chain");
+    assert!(doc.get("account_id").is_none(), "{doc}");
     assert_eq!(
         doc["plan"]["path"].as_str().unwrap(),
         std::fs::canonicalize(&plan).unwrap().to_str().unwrap()

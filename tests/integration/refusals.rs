@@ -214,7 +214,7 @@ async fn an_expired_saved_plan_is_refused_before_any_call() {
     let saved = save(dir.path(), &sandbox, &[]).await;
     let doc: Value = serde_json::from_str(&std::fs::read_to_string(&saved).unwrap()).unwrap();
     assert_eq!(doc["max_age"], "1day");
-    assert_eq!(doc["s3plan_saved_plan"], 3);
+    assert_eq!(doc["s3plan_saved_plan"], 4);
     written_hours_ago(&saved, 25);
     let before = calls(&sandbox);
     let refused = output(apply_saved(dir.path(), &saved, &sandbox)).await;
@@ -254,9 +254,14 @@ async fn a_saved_plan_of_the_format_before_max_age_expires_after_the_default_day
     let dir = tempfile::tempdir().unwrap();
     let sandbox = sandbox(3).await;
     let saved = save(dir.path(), &sandbox, &[]).await;
+    // Format 2: no `max_age`, and one account, region and endpoint instead of `targets`.
     let older_format = |doc: &mut serde_json::Map<String, Value>| {
         doc.remove("max_age");
         doc.insert("s3plan_saved_plan".to_owned(), Value::from(2));
+        let target = doc.remove("targets").unwrap()[0].clone();
+        for key in ["account_id", "region", "endpoint"] {
+            doc.insert(key.to_owned(), target[key].clone());
+        }
     };
     edit(&saved, older_format);
     written_hours_ago(&saved, 25);
