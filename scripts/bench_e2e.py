@@ -7,8 +7,8 @@ Owns only measurement: it starts sandboxes, seeds jobs with `generate:` batches,
 checking that every job ended where the plan said. Run it through `scripts/bench-e2e.sh`, which builds the
 release binary and the Python venv first. Standard library only (boto3 runs in its own subprocess).
 
-Sections: peers (§1), limits (§2: rate, throttle, wait, resolve), scale (§3), validate (§3), saved (saved
-plans re-check by sweep), all.
+Sections: peers (§1), limits (§2: rate, throttle, wait, resolve), scale (§3), validate (§3), cpu (§4), saved
+(saved plans re-check by sweep), fanout (many targets), all.
 """
 
 import argparse
@@ -496,11 +496,75 @@ def fanout(a, workdir):
           f"{verdict(worst <= rate * 1.1 + 1)}; {load()}")
 
 
+# §4 CPU per call -----------------------------------------------------------------------------------------
+# Its own block: the `cpu` section measures s3plan's client CPU per cancel beside the boto3 pool in one run.
+
+def cpu_per_call(a, workdir):
+    """µs of s3plan CPU per cancel and jobs/s against the boto3 pool, unthrottled, same sandbox and run.
+
+    s3plan runs `--cpu-runs` times on fresh jobs (the median is the figure), boto3 once; `s3plan plan` over
+    one more batch measures what start-up and resolution (ListJobs pages) alone cost, so the CPU of the
+    cancels themselves is told apart from the fixed part.
+    """
+    n, runs = a.jobs, a.cpu_runs
+    print(f"== cpu: {n} cancels each, boto3 pool(32) once, s3plan {runs} times, unthrottled ({load()})")
+    batches = [{"count": n, "prefix": "boto-"}, {"count": n, "prefix": "res-"}]
+    batches += [{"count": n, "prefix": f"c{k}-"} for k in range(runs)]
+    sb = Sandbox(a.bin, workdir, seed_doc(batches))
+    proxy = {"HTTP_PROXY": sb.url, "NO_PROXY": "", "no_proxy": ""}
+
+    ids = os.path.join(workdir, "boto-ids.txt")
+    with open(ids, "w") as f:
+        f.write("\n".join(f"boto-{i:05}" for i in range(1, n + 1)) + "\n")
+    code, boto_wall, boto_cpu, _ = run_measured(
+        [sys.executable, os.path.join(HERE, "bench_boto3_cancel.py"), sb.url, ACCOUNT, ids, "32"],
+        stderr=None, extra_env=proxy)
+    if code != 0:
+        raise SystemExit(f"boto3 script exited {code}")
+    boto_ok = sum(1 for e in only(sb.audit(), "boto-") if e["outcome"] == "ok")
+
+    plan = os.path.join(workdir, "cpu-resolve.yaml")
+    with open(plan, "w") as f:
+        f.write(plan_doc("  - name: cancel\n    select: {status: [Suspended], description: \"res-*\"}\n"
+                         f"    max_jobs: {n}\n    set: Cancelled\n", concurrency=a.concurrency))
+    code, res_wall, res_cpu, _ = run_measured([a.bin, "plan", plan, "--endpoint-url", sb.url])
+    if code != 0:
+        raise SystemExit(f"s3plan plan exited {code}")
+
+    mine = []
+    for k in range(runs):
+        r = run_s3plan(a.bin, workdir, sb, f"cpu-s3plan-{k}",
+                       "  - name: cancel\n"
+                       f"    select: {{status: [Suspended], description: \"c{k}-*\"}}\n"
+                       f"    max_jobs: {n}\n"
+                       "    set: Cancelled\n", concurrency=a.concurrency)
+        ok = sum(1 for e in only(sb.audit(), f"c{k}-") if e["outcome"] == "ok")
+        mine.append((r["cpu"], r["wall"], ok, r["rss_kib"]))
+        print(f"  s3plan run {k + 1}: {ok}/{n} cancelled, wall {r['wall']:.2f} s = {n / r['wall']:.0f} jobs/s, "
+              f"cpu {r['cpu']:.2f} s = {r['cpu'] * 1e6 / n:.1f} us/cancel, peak RSS {r['rss_kib'] / 1024:.0f} MiB "
+              f"({load()})")
+    sb_cpu = sb.stop()
+
+    cpu = statistics.median(m[0] for m in mine)
+    wall = statistics.median(m[1] for m in mine)
+    boto_rate, rate = n / boto_wall, n / wall
+    print(f"boto3 pool(32): {boto_ok}/{n} cancelled, wall {boto_wall:.2f} s = {boto_rate:.0f} jobs/s, "
+          f"cpu {boto_cpu * 1e6 / n:.0f} us/cancel")
+    print(f"s3plan plan (start-up + resolution of {n} jobs, no cancels): wall {res_wall:.2f} s, "
+          f"cpu {res_cpu:.2f} s = {res_cpu * 1e6 / n:.1f} us/job")
+    print(f"s3plan apply, median of {runs}: wall {wall:.2f} s = {rate:.0f} jobs/s; cpu {cpu * 1e6 / n:.1f} us/cancel "
+          f"(of which start-up + resolution {res_cpu * 1e6 / n:.1f}, cancels {(cpu - res_cpu) * 1e6 / n:.1f})")
+    print(f"s3plan / boto3 pool: {rate / boto_rate:.1f}x (process wall); sandbox cpu {sb_cpu:.2f} s; {load()}")
+    every = boto_ok == n and all(m[2] == n for m in mine)
+    print(f"target <= 60 us of client cpu per cancel: {verdict(cpu * 1e6 / n <= 60)}; "
+          f">= 10x the boto3 pool: {verdict(rate / boto_rate >= 10)}; every job cancelled: {verdict(every)}")
+
+
 def main():
     p = argparse.ArgumentParser()
     p.add_argument("section", nargs="?", default="all",
-                   choices=["peers", "limits", "rate", "throttle", "wait", "resolve", "scale", "validate", "saved",
-                            "fanout", "all"])
+                   choices=["peers", "limits", "rate", "throttle", "wait", "resolve", "scale", "validate", "cpu",
+                            "saved", "fanout", "all"])
     p.add_argument("--bin", required=True)
     p.add_argument("--jobs", type=int, default=10000, help="jobs for boto3 and s3plan in peers")
     p.add_argument("--cli-jobs", type=int, default=100, help="jobs for the AWS CLI loop in peers")
@@ -512,15 +576,17 @@ def main():
     p.add_argument("--fanout-rate", type=float, default=20, help="rate_limit per target in fanout")
     p.add_argument("--saved-jobs", type=int, default=10000, help="jobs of the saved plan in saved")
     p.add_argument("--saved-poll-rate", type=int, default=100, help="poll_rate_limit of the saved plan")
+    p.add_argument("--cpu-runs", type=int, default=3, help="s3plan runs in cpu (the median is the figure)")
     a = p.parse_args()
     print(f"machine: {machine()}; {load()}")
     sections = {
         "peers": [peers], "rate": [rate_fidelity], "throttle": [throttled], "wait": [waiting],
         "resolve": [resolution], "limits": [rate_fidelity, throttled, waiting, resolution],
-        "scale": [scale], "validate": [validate], "saved": [saved_sweep], "fanout": [fanout],
+        "scale": [scale], "validate": [validate], "cpu": [cpu_per_call], "saved": [saved_sweep],
+        "fanout": [fanout],
     }
     sections["all"] = (sections["peers"] + sections["limits"] + sections["scale"] + sections["validate"]
-                       + sections["saved"] + sections["fanout"])
+                       + sections["cpu"] + sections["saved"] + sections["fanout"])
     with tempfile.TemporaryDirectory(prefix="s3plan-bench-") as workdir:
         for f in sections[a.section]:
             f(a, workdir)

@@ -12,7 +12,9 @@ use std::time::Duration;
 use aws_sdk_s3control::config::endpoint::{Endpoint, EndpointFuture, Params, ResolveEndpoint};
 use aws_sdk_s3control::config::retry::RetryConfig;
 use aws_sdk_s3control::config::timeout::TimeoutConfig;
-use aws_sdk_s3control::config::{BehaviorVersion, Credentials, Region};
+use aws_sdk_s3control::config::{
+    BehaviorVersion, Credentials, Region, StalledStreamProtectionConfig,
+};
 
 use crate::api::AccountId;
 use crate::api::aws::AwsJobControl;
@@ -397,6 +399,11 @@ pub(crate) fn sdk_settings(
 ) -> aws_sdk_s3control::config::Builder {
     let builder = builder
         .retry_config(RetryConfig::disabled())
+        // Stalled-stream protection watches the throughput of streaming bodies (uploads, downloads) and
+        // wraps every request and answer body in a throughput meter with its own timers. Job calls send and
+        // receive a few hundred bytes each, and the attempt timeout below already ends any attempt that
+        // stalls, so the meter only costs CPU on every call.
+        .stalled_stream_protection(StalledStreamProtectionConfig::disabled())
         .timeout_config(
             TimeoutConfig::builder()
                 .operation_attempt_timeout(timeouts.attempt)
@@ -595,6 +602,25 @@ mod tests {
             authority("http://:9300"),
             Err(ClientError::EndpointHost { .. })
         ));
+    }
+
+    #[test]
+    fn job_calls_keep_retries_off_and_their_timeouts_without_stalled_stream_protection() {
+        let timeouts = Timeouts {
+            attempt: Duration::from_secs(7),
+            connect: Duration::from_secs(2),
+        };
+        let conf = sdk_settings(
+            aws_sdk_s3control::config::Builder::new(),
+            Some("http://127.0.0.1:9000"),
+            timeouts,
+        )
+        .build();
+        assert_eq!(conf.retry_config().unwrap().max_attempts(), 1);
+        let limits = conf.timeout_config().unwrap();
+        assert_eq!(limits.operation_attempt_timeout(), Some(timeouts.attempt));
+        assert_eq!(limits.connect_timeout(), Some(timeouts.connect));
+        assert!(!conf.stalled_stream_protection().unwrap().is_enabled());
     }
 
     #[test]

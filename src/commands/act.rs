@@ -100,10 +100,7 @@ fn act(
         stem: name,
         text: &body,
     };
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
+    let runtime = match apply::run_runtime() {
         Ok(runtime) => runtime,
         Err(source) => {
             return errors::report(CommandError::Io {

@@ -10,7 +10,6 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use futures::future::BoxFuture;
-use tokio::io::AsyncWriteExt;
 use tokio::sync::{mpsc, oneshot};
 
 use crate::exec::journal_line::{
@@ -93,11 +92,12 @@ impl FileJournal {
         let mut file = tokio::fs::File::from_std(file);
         sync_parent(path).await?;
         cut_torn_tail(&mut file).await?;
+        let file = Arc::new(file.into_std().await);
         let held = sync_delay()?;
         let (tx, mut rx) = mpsc::unbounded_channel::<Pending>();
         let commits = Arc::new(AtomicU64::new(0));
         let counter = commits.clone();
-        let shown = path.to_path_buf();
+        let shown = Arc::new(path.to_path_buf());
         tokio::spawn(async move {
             let mut failed: Option<JournalError> = None;
             while let Some(first) = rx.recv().await {
@@ -112,22 +112,23 @@ impl FileJournal {
                         for (line, _) in &batch {
                             bytes.extend_from_slice(line);
                         }
-                        // `flush` waits for tokio's background write and returns its error; without it a
-                        // failed write (disk full, file size limit) is stashed and `sync_data` succeeds.
-                        let written = async {
-                            file.write_all(&bytes).await?;
-                            file.flush().await?;
-                            if let Some(delay) = held {
-                                tokio::time::sleep(delay).await;
-                            }
-                            file.sync_data().await
-                        }
+                        // One hand-over to the blocking pool per group commit, write and sync together
+                        // (tokio's own file type would hand over the write, the flush and the sync each).
+                        let file = file.clone();
+                        let shown = shown.clone();
+                        let written = tokio::task::spawn_blocking(move || {
+                            commit(&file, &bytes, held).map_err(|error| {
+                                JournalError::from(std::io::Error::new(
+                                    error.kind(),
+                                    format!("{}: {error}", shown.display()),
+                                ))
+                            })
+                        })
                         .await
-                        .map_err(|error| {
-                            JournalError::from(std::io::Error::new(
-                                error.kind(),
-                                format!("{}: {error}", shown.display()),
-                            ))
+                        .unwrap_or_else(|joined| {
+                            Err(JournalError::from(std::io::Error::other(format!(
+                                "the journal write stopped: {joined}"
+                            ))))
                         });
                         counter.fetch_add(1, Ordering::Relaxed);
                         if let Err(error) = &written {
@@ -225,6 +226,22 @@ impl FileJournal {
         self.tx.send((bytes, reply)).map_err(|_| closed())?;
         done.await.map_err(|_| closed())?
     }
+}
+
+/// Appends one group commit's records and makes them durable. A plain file write reports its error at once
+/// (disk full, file size limit), so a failed write never reaches `sync_data`.
+fn commit(
+    mut file: &std::fs::File,
+    bytes: &[u8],
+    held: Option<std::time::Duration>,
+) -> std::io::Result<()> {
+    use std::io::Write as _;
+
+    file.write_all(bytes)?;
+    if let Some(delay) = held {
+        std::thread::sleep(delay);
+    }
+    file.sync_data()
 }
 
 /// The hidden testing knob `S3PLAN_TEST_JOURNAL_SYNC_DELAY` (e.g. `3s`): every group commit waits this long
@@ -412,6 +429,22 @@ mod tests {
         assert_eq!(lines[200]["record"], "ack");
         assert_eq!(lines[200]["status"], "Cancelling");
         assert!(journal.commits() < 201, "{} commits", journal.commits());
+    }
+
+    #[test]
+    fn a_commit_that_cannot_write_fails_before_it_syncs() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("run.journal.jsonl");
+        std::fs::write(&path, "").unwrap();
+        // Opened for reading only: the write is refused, and the error is what the commit returns.
+        let file = std::fs::File::open(&path).unwrap();
+        assert!(commit(&file, b"{}\n", None).is_err());
+        let file = std::fs::OpenOptions::new()
+            .append(true)
+            .open(&path)
+            .unwrap();
+        commit(&file, b"{}\n", None).unwrap();
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "{}\n");
     }
 
     #[tokio::test]
