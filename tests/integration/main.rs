@@ -49,4 +49,5 @@ mod sandbox_regions;
 mod sandbox_support;
 mod support;
 mod task_gates;
+mod throttling;
 mod torn_journal;
