@@ -54,4 +54,5 @@ mod targets;
 mod targets_incident;
 mod targets_records;
 mod task_gates;
+mod throttling;
 mod torn_journal;
