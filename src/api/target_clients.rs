@@ -308,7 +308,11 @@ pub async fn check_account(target: &TargetClients, account: &AccountId) -> Resul
     use aws_credential_types::provider::ProvideCredentials as _;
     let clients = &target.clients;
     // Credentials first, so a role that cannot be assumed is named as such (not as a failed STS call).
-    match tokio::time::timeout(CREDENTIALS_TIMEOUT, target.credentials.provide_credentials()).await
+    match tokio::time::timeout(
+        CREDENTIALS_TIMEOUT,
+        target.credentials.provide_credentials(),
+    )
+    .await
     {
         Err(_) => {
             return Err(format!(

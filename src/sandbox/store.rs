@@ -430,7 +430,17 @@ impl Store {
                 }
                 record.timeline = Timeline::build(&record.script, record.events, rules);
                 record.status_update_reason = reason.map(str::to_owned);
-                Ok(record.timeline.status_at(now))
+                // The answer is the status the request moved the job to (`Ready`, `Cancelling`, …), as the
+                // service answers it, even when the seeded timings are zero and the job has already moved
+                // on at this same instant (a job confirmed with zero-length phases is `Complete` at once).
+                let segments = record.timeline.segments();
+                let entered = segments
+                    .iter()
+                    .rposition(|seg| seg.start <= now && seg.status == current)
+                    .and_then(|i| segments.get(i + 1))
+                    .filter(|next| next.start == now)
+                    .map(|next| next.status);
+                Ok(entered.unwrap_or_else(|| record.timeline.status_at(now)))
             }
         }
     }
