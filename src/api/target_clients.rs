@@ -181,14 +181,13 @@ impl Base {
                         "profile `{name}` cannot be used with --sandbox (it has no AWS profiles); use role_arn"
                     ));
                 }
-                let loaded = aws_config::defaults(BehaviorVersion::latest())
-                    .profile_name(name)
-                    .region(region.clone())
-                    .load()
-                    .await;
-                loaded
-                    .credentials_provider()
-                    .ok_or_else(|| format!("profile `{name}` has no credentials"))?
+                // The profile's own credentials, not the default chain with the profile selected:
+                // that chain reads the environment first, and AWS_ACCESS_KEY_ID would win over it.
+                SharedCredentialsProvider::new(
+                    aws_config::profile::ProfileFileCredentialsProvider::builder()
+                        .profile_name(name)
+                        .build(),
+                )
             }
             CredentialSource::AssumeRole {
                 role_arn,

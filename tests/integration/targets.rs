@@ -272,3 +272,51 @@ fn regression_a_role_target_does_not_panic_against_the_in_process_sandbox() {
         "{stdout}"
     );
 }
+
+/// A target whose credentials come from a named profile of the AWS config files: its key's account (the
+/// sandbox's STS maps keys to accounts) is checked like any other, and its jobs are changed with it.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_profile_target_signs_with_its_own_profile() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut seed = seed();
+    seed.caller_accounts
+        .insert("AKIDDRPROFILE".to_owned(), OTHER.to_owned());
+    let sandbox = frozen(seed, None).await;
+    // `s3plan()` points both AWS config files at this (absent) path: write the profile there.
+    std::fs::write(
+        dir.path().join(".no-aws-config"),
+        "[dr-admin]\naws_access_key_id = AKIDDRPROFILE\naws_secret_access_key = dr-secret\n\n[profile dr-admin]\nregion = us-west-2\n",
+    )
+    .unwrap();
+    let plan = dir.path().join("plan.yaml");
+    std::fs::write(
+        &plan,
+        format!(
+            r#"version: 1
+targets:
+  - name: dr
+    account_id: "{OTHER}"
+    region: us-west-2
+    profile: dr-admin
+jobs:
+  - name: cancel-reindex
+    select: {{status: [Active], description: "reindex-*"}}
+    set: Cancelled
+"#
+        ),
+    )
+    .unwrap();
+    let out = apply(dir.path(), &sandbox, &plan, &[]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert_eq!(
+        sandbox.job_status_in(OTHER, "us-west-2", "dr-reindex-1"),
+        Some(JobStatus::Cancelling)
+    );
+    assert_eq!(sandbox.calls(Operation::AssumeRole), 0);
+    // The base credentials (another account) were never asked to act for dr.
+    assert_eq!(
+        sandbox.job_status_in(ACCOUNT, "us-east-1", "us-reindex-1"),
+        Some(JobStatus::Active)
+    );
+}
