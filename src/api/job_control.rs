@@ -12,9 +12,15 @@ use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
 /// A Batch Operations job id: 5 to 36 characters of `[a-zA-Z0-9_-]` (the API's own pattern).
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+///
+/// Stored inline (its bytes and length, no heap allocation): a run holds one per resolved job, and a
+/// 36-character id in a `String` costs 72 bytes where this costs 37. Compares, orders and hashes as its text.
+#[derive(Clone, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
-pub struct JobId(String);
+pub struct JobId {
+    len: u8,
+    bytes: [u8; JobId::MAX_LEN],
+}
 
 /// Why a string is not a valid [`JobId`] or [`AccountId`].
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -28,22 +34,62 @@ pub enum IdError {
 }
 
 impl JobId {
+    /// The longest id the API allows.
+    const MAX_LEN: usize = 36;
+
     /// Checks `id` against the API's pattern.
     pub fn parse(id: &str) -> Result<Self, IdError> {
-        let valid = (5..=36).contains(&id.len())
+        let valid = (5..=Self::MAX_LEN).contains(&id.len())
             && id
                 .bytes()
                 .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
-        if valid {
-            Ok(Self(id.to_owned()))
-        } else {
-            Err(IdError::JobId(id.to_owned()))
+        if !valid {
+            return Err(IdError::JobId(id.to_owned()));
         }
+        let mut bytes = [0; Self::MAX_LEN];
+        bytes[..id.len()].copy_from_slice(id.as_bytes());
+        Ok(Self {
+            len: id.len() as u8,
+            bytes,
+        })
     }
 
     /// The id as sent on the wire.
     pub fn as_str(&self) -> &str {
-        &self.0
+        std::str::from_utf8(&self.bytes[..usize::from(self.len)])
+            .expect("parse admits only ASCII letters, digits, `-` and `_`")
+    }
+}
+
+impl PartialEq for JobId {
+    fn eq(&self, other: &Self) -> bool {
+        self.as_str() == other.as_str()
+    }
+}
+
+impl Eq for JobId {}
+
+impl PartialOrd for JobId {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for JobId {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.as_str().cmp(other.as_str())
+    }
+}
+
+impl std::hash::Hash for JobId {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.as_str().hash(state);
+    }
+}
+
+impl fmt::Debug for JobId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("JobId").field(&self.as_str()).finish()
     }
 }
 
@@ -56,13 +102,13 @@ impl TryFrom<String> for JobId {
 
 impl From<JobId> for String {
     fn from(value: JobId) -> Self {
-        value.0
+        value.as_str().to_owned()
     }
 }
 
 impl fmt::Display for JobId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
+        f.write_str(self.as_str())
     }
 }
 
@@ -547,6 +593,35 @@ pub trait JobControl: Send + Sync + 'static {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn job_ids_compare_order_hash_and_print_as_their_text() {
+        let ids = [
+            "job-b",
+            "job-aaaa",
+            "93735294-df46-44d5-8638-6356f335324e",
+            "JOB_z",
+        ];
+        let mut parsed: Vec<JobId> = ids.iter().map(|id| JobId::parse(id).unwrap()).collect();
+        parsed.sort();
+        let mut texts = ids.to_vec();
+        texts.sort_unstable();
+        let sorted: Vec<&str> = parsed.iter().map(JobId::as_str).collect();
+        assert_eq!(sorted, texts, "ordered as text, not by length");
+        let set: std::collections::HashSet<JobId> = parsed.iter().cloned().collect();
+        assert!(set.contains(&JobId::parse("job-b").unwrap()));
+        assert_ne!(
+            JobId::parse("job-b").unwrap(),
+            JobId::parse("job-bb").unwrap()
+        );
+        let id = JobId::parse("job-aaaa").unwrap();
+        assert_eq!(format!("{id} {id:?}"), "job-aaaa JobId(\"job-aaaa\")");
+        assert_eq!(String::from(id.clone()), "job-aaaa");
+        let json = serde_json::to_string(&id).unwrap();
+        assert_eq!(json, "\"job-aaaa\"");
+        assert_eq!(serde_json::from_str::<JobId>(&json).unwrap(), id);
+        assert!(serde_json::from_str::<JobId>("\"abc\"").is_err());
+    }
 
     #[test]
     fn job_ids_follow_the_api_pattern() {
