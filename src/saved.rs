@@ -280,10 +280,16 @@ pub fn detect(path: &Path) -> Result<Option<SavedPlan>, SavedPlanError> {
     if first != Some(&b'{') {
         return Ok(None);
     }
-    let Ok(value) = serde_json::from_slice::<serde_json::Value>(&bytes) else {
-        return Ok(None);
-    };
-    let Some(marker) = value.get("s3plan_saved_plan") else {
+    // The marker alone first: every other field is skipped without being built, so a saved plan of 100,000
+    // jobs is never held as a `serde_json::Value` tree (several times the file's size).
+    #[derive(Deserialize)]
+    struct Marker {
+        s3plan_saved_plan: Option<serde_json::Value>,
+    }
+    let Ok(Marker {
+        s3plan_saved_plan: Some(marker),
+    }) = serde_json::from_slice::<Marker>(&bytes)
+    else {
         return Ok(None);
     };
     let name = path.display().to_string();
@@ -294,7 +300,7 @@ pub fn detect(path: &Path) -> Result<Option<SavedPlan>, SavedPlanError> {
     if !(OLDEST_READ..=FORMAT_VERSION).contains(&found) {
         return Err(SavedPlanError::Version { path: name, found });
     }
-    let mut saved: SavedPlan = serde_json::from_value(value)
+    let mut saved: SavedPlan = serde_json::from_slice(&bytes)
         .map_err(|source| SavedPlanError::Format { path: name, source })?;
     saved.upgrade()?;
     Ok(Some(saved))

@@ -269,10 +269,14 @@ fn write_saved(out: &Path, saved: &SavedPlan) -> Result<(), CommandError> {
         path: out.display().to_string(),
         source,
     };
-    let text = serde_json::to_string_pretty(saved).map_err(|e| io(std::io::Error::other(e)))?;
     let mut temp = out.as_os_str().to_owned();
     temp.push(".tmp");
-    std::fs::write(&temp, format!("{text}\n")).map_err(io)?;
+    // Streamed into the file: the text of 100,000 jobs is never held in memory.
+    let mut file = std::io::BufWriter::new(std::fs::File::create(&temp).map_err(io)?);
+    serde_json::to_writer_pretty(&mut file, saved).map_err(|e| io(std::io::Error::other(e)))?;
+    file.write_all(b"\n").map_err(io)?;
+    file.flush().map_err(io)?;
+    drop(file);
     std::fs::rename(&temp, out).map_err(io)
 }
 
