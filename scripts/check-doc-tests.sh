@@ -2,7 +2,7 @@
 # Fails when a test named in docs/reliability.md does not exist, so the document cannot point at a test
 # that was renamed or removed. A name is a backticked path of two or more `::`-separated snake_case parts:
 # `module::test` is an integration test (tests/integration/module.rs must define `fn test`);
-# `a::b::tests::name` (marked "unit" in the document) is a unit test in src/a/b.rs, `a::b::name` a test in the
+# `a::b::tests::name` (marked "unit" in the document) is a unit test in src/a/b.rs (or src/a/b/tests.rs), `a::b::name` a test in the
 # test-only module src/a/b.rs, and a path ending in `tests` names the test module itself.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -35,6 +35,10 @@ while read -r name; do
         else
             pattern="fn ${last}\\b"
         fi
+    fi
+    # Unit tests kept in their own file beside the module (`src/a/b/tests.rs`, declared `mod tests;`).
+    if [[ $last != tests && -f ${file%.rs}/tests.rs ]] && ! grep -Eq "$pattern" "$file"; then
+        file=${file%.rs}/tests.rs
     fi
     checked=$((checked + 1))
     if [[ ! -f $file ]] || ! grep -Eq "$pattern" "$file"; then
