@@ -114,7 +114,7 @@ fn main() {
         .map(|i| ResolvedJob {
             target: 0,
             id: JobId::parse(&format!("{:08x}-bench-{i:010}", i)).expect("valid id"),
-            description: Some(format!("bench job {i}")),
+            description: Some(format!("bench job {i}").into()),
             status_seen: JobStatus::Active,
             priority_seen: 10,
             progress_seen: s3plan::api::Progress::default(),

@@ -240,35 +240,36 @@ pub async fn read_watched<C: JobControl>(
     watched
 }
 
-/// Judges every job of `resolved` from the statuses it holds (and `watched` for other-job gates).
+/// Judges every job of `resolved` from the statuses it holds (and `watched` for other-job gates), every
+/// job kept in each entry's `jobs`, in resolution order.
 pub fn forecast(resolved: &ResolvedPlan, watched: &Watched) -> Forecast {
-    let mut entries: Vec<EntryForecast> = resolved
+    forecast_shown(resolved, watched, None)
+}
+
+/// Judges every job of `resolved` like [`forecast`], counting every one, but keeps in each entry's `jobs`
+/// only the first `shown` in the order a person reads them (by target name, then verdict, then resolution
+/// order), themselves in resolution order; `None` keeps them all. A preview of a million jobs then holds a
+/// few judged jobs, not a million: each job is judged once into its verdict, and the kept ones again into
+/// their full forecast — the same pure judgment, so both agree.
+pub fn forecast_shown(
+    resolved: &ResolvedPlan,
+    watched: &Watched,
+    shown: Option<usize>,
+) -> Forecast {
+    let multi = resolved.is_multi_target();
+    // Pass 1: each job's verdict and the calls it would send, a few bytes a job.
+    let mut brief: Vec<Vec<Brief>> = resolved
         .entries
         .iter()
-        .map(|entry| EntryForecast {
-            name: entry.name.clone(),
-            target: entry.target(),
-            priority: entry.priority(),
-            after: entry
-                .after
-                .iter()
-                .filter_map(|i| resolved.entries.get(*i).map(|e| e.name.clone()))
-                .collect(),
-            counts: BTreeMap::new(),
-            jobs: entry
+        .map(|entry| {
+            entry
                 .jobs
                 .iter()
-                .map(|job| {
-                    let mut judged = judge_job(entry, job, watched);
-                    if resolved.is_multi_target() {
-                        judged.target = resolved.targets.get(job.target).map(|t| t.label());
-                    }
-                    judged
-                })
-                .collect(),
+                .map(|job| Brief::of(&judge_job(entry, job, watched)))
+                .collect()
         })
         .collect();
-    fail_dependents(&mut entries, resolved);
+    let failed_after = fail_dependents(&mut brief, resolved);
     // A waiting job whose gate only another entry's change can open: `apply --dry-run` does not wait for
     // it and says why; the forecast says the same.
     let unmade: HashMap<(usize, JobId), crate::exec::unmade::UnmadeGate> =
@@ -276,59 +277,150 @@ pub fn forecast(resolved: &ResolvedPlan, watched: &Watched) -> Forecast {
             .into_iter()
             .map(|gate| ((gate.entry, gate.job.clone()), gate))
             .collect();
-    if !unmade.is_empty() {
-        for (index, entry) in entries.iter_mut().enumerate() {
-            for job in &mut entry.jobs {
-                if job.verdict != Verdict::Waiting {
-                    continue;
-                }
-                if let Some(gate) = unmade.get(&(index, job.job_id.clone())) {
-                    job.reason = Some(gate.reason(resolved));
-                }
-            }
-        }
-    }
+    // Pass 2: the kept jobs judged in full, with what the whole plan adds to their reason.
+    let ranks = target_ranks(resolved);
     let mut totals = Totals::default();
-    for entry in &mut entries {
-        for job in &entry.jobs {
-            *entry.counts.entry(job.verdict).or_default() += 1;
-            *totals.verdicts.entry(job.verdict).or_default() += 1;
-            totals.jobs += 1;
-            if job.verdict == Verdict::Change {
-                totals.status_calls += usize::from(job.status_change.is_some());
-                totals.priority_calls += usize::from(job.priority_change.is_some());
+    let entries = resolved
+        .entries
+        .iter()
+        .zip(&brief)
+        .enumerate()
+        .map(|(index, (entry, briefs))| {
+            let mut counts = BTreeMap::new();
+            for b in briefs {
+                *counts.entry(b.verdict).or_default() += 1;
+                *totals.verdicts.entry(b.verdict).or_default() += 1;
+                totals.jobs += 1;
+                if b.verdict == Verdict::Change {
+                    totals.status_calls += usize::from(b.status_call);
+                    totals.priority_calls += usize::from(b.priority_call);
+                }
             }
-        }
-    }
+            let kept = kept_jobs(entry, briefs, &ranks, shown);
+            let jobs = kept
+                .into_iter()
+                .filter_map(|at| {
+                    let (job, b) = (entry.jobs.get(at)?, briefs.get(at)?);
+                    let mut judged = judge_job(entry, job, watched);
+                    if multi {
+                        judged.target = resolved.targets.get(job.target).map(|t| t.label());
+                    }
+                    if judged.verdict != b.verdict
+                        && let Some(name) = &failed_after[index]
+                    {
+                        judged.verdict = b.verdict;
+                        judged.reason = Some(format!(
+                            "runs after entry `{name}`, which has impossible jobs; it would not run"
+                        ));
+                    }
+                    if judged.verdict == Verdict::Waiting
+                        && let Some(gate) = unmade.get(&(index, job.id.clone()))
+                    {
+                        judged.reason = Some(gate.reason(resolved));
+                    }
+                    Some(judged)
+                })
+                .collect();
+            EntryForecast {
+                name: entry.name.clone(),
+                target: entry.target(),
+                priority: entry.priority(),
+                after: entry
+                    .after
+                    .iter()
+                    .filter_map(|i| resolved.entries.get(*i).map(|e| e.name.clone()))
+                    .collect(),
+                counts,
+                jobs,
+            }
+        })
+        .collect();
     Forecast { entries, totals }
 }
 
+/// A job's verdict and whether it would send each call: what the counts and the choice of shown jobs need.
+#[derive(Debug, Clone, Copy)]
+struct Brief {
+    verdict: Verdict,
+    status_call: bool,
+    priority_call: bool,
+}
+
+impl Brief {
+    fn of(judged: &JobForecast) -> Self {
+        Self {
+            verdict: judged.verdict,
+            status_call: judged.status_change.is_some(),
+            priority_call: judged.priority_change.is_some(),
+        }
+    }
+}
+
+/// Each target's place in the order of their names (how jobs are grouped when shown); all equal for a
+/// plan without `targets:`, whose jobs carry no name.
+fn target_ranks(resolved: &ResolvedPlan) -> Vec<usize> {
+    if !resolved.is_multi_target() {
+        return vec![0; resolved.targets.len()];
+    }
+    let labels: Vec<String> = resolved.targets.iter().map(|t| t.label()).collect();
+    let mut order: Vec<usize> = (0..labels.len()).collect();
+    order.sort_by(|a, b| labels[*a].cmp(&labels[*b]));
+    let mut ranks = vec![0; labels.len()];
+    for (rank, target) in order.into_iter().enumerate() {
+        ranks[target] = rank;
+    }
+    ranks
+}
+
+/// Indexes of the jobs of `entry` to keep, in resolution order: all of them, or the first `shown` by
+/// (target name, verdict, resolution order) — the ones a person is shown first.
+fn kept_jobs(
+    entry: &ResolvedEntry,
+    briefs: &[Brief],
+    ranks: &[usize],
+    shown: Option<usize>,
+) -> Vec<usize> {
+    let Some(shown) = shown.filter(|n| *n < briefs.len()) else {
+        return (0..briefs.len()).collect();
+    };
+    // A max-heap of the best `shown` keys so far: one pass, `shown` keys held.
+    let mut best = std::collections::BinaryHeap::with_capacity(shown + 1);
+    for (at, (job, b)) in entry.jobs.iter().zip(briefs).enumerate() {
+        best.push((ranks.get(job.target).copied().unwrap_or(0), b.verdict, at));
+        if best.len() > shown {
+            best.pop();
+        }
+    }
+    let mut kept: Vec<usize> = best.into_iter().map(|(_, _, at)| at).collect();
+    kept.sort_unstable();
+    kept
+}
+
 /// An entry whose `after:` entry would fail never starts: its jobs are impossible too (the executor ends
-/// them `not_run`). Repeated until nothing changes, so chains propagate whatever their order.
-fn fail_dependents(entries: &mut [EntryForecast], resolved: &ResolvedPlan) {
+/// them `not_run`). Repeated until nothing changes, so chains propagate whatever their order. Returns, per
+/// entry, the name of the failing entry it runs after, when that made any of its jobs impossible.
+fn fail_dependents(entries: &mut [Vec<Brief>], resolved: &ResolvedPlan) -> Vec<Option<String>> {
+    let mut because = vec![None; entries.len()];
     loop {
         let failing: Vec<bool> = entries
             .iter()
-            .map(|e| e.jobs.iter().any(|j| j.verdict == Verdict::Impossible))
+            .map(|jobs| jobs.iter().any(|j| j.verdict == Verdict::Impossible))
             .collect();
         let mut changed = false;
         for (index, entry) in resolved.entries.iter().enumerate() {
             let Some(&first) = entry.after.iter().find(|&&dep| failing[dep]) else {
                 continue;
             };
-            let name = resolved.entries[first].name.clone();
-            for job in &mut entries[index].jobs {
+            for job in &mut entries[index] {
                 if job.verdict != Verdict::Impossible {
                     job.verdict = Verdict::Impossible;
-                    job.reason = Some(format!(
-                        "runs after entry `{name}`, which has impossible jobs; it would not run"
-                    ));
+                    because[index] = Some(resolved.entries[first].name.clone());
                     changed = true;
                 }
             }
         }
         if !changed {
-            return;
+            return because;
         }
     }
 }
@@ -426,7 +518,7 @@ pub fn judge_job(entry: &ResolvedEntry, job: &ResolvedJob, watched: &Watched) ->
     JobForecast {
         target: None,
         job_id: job.id.clone(),
-        description: job.description.clone(),
+        description: job.description.as_deref().map(str::to_owned),
         status,
         priority: job.priority_seen,
         verdict: decided.verdict,
@@ -569,5 +661,76 @@ mod tests {
         let got = judge_job(&e, &job(S::Suspended), &watched);
         assert_eq!(got.verdict, Verdict::Waiting);
         assert!(!got.gate.unwrap().holds);
+    }
+
+    /// A plan over two targets, an entry running after one with an impossible job, jobs of every verdict
+    /// in a shuffled order: the bounded forecast shows exactly the lines and counts of the full one.
+    #[test]
+    fn a_forecast_kept_for_display_renders_like_the_full_one() {
+        let statuses = [
+            S::Active,
+            S::Complete,
+            S::Cancelled,
+            S::Preparing,
+            S::Suspended,
+        ];
+        let jobs = |offset: usize| -> Vec<ResolvedJob> {
+            (0..40)
+                .map(|i| ResolvedJob {
+                    target: (i * 7 + offset) % 3 % 2,
+                    id: JobId::parse(&format!("job-{offset}-{i:03}")).unwrap(),
+                    description: Some(format!("d{i}").into()),
+                    ..job(statuses[(i * 3 + offset) % statuses.len()])
+                })
+                .collect()
+        };
+        let mut first = entry(Some(TargetStatus::Ready), None);
+        first.name = "first".to_owned();
+        first.jobs = jobs(0);
+        let mut then = entry(
+            Some(TargetStatus::Cancelled),
+            own(&[S::Suspended, S::Active]),
+        );
+        then.name = "then".to_owned();
+        then.after = vec![0];
+        then.jobs = jobs(1);
+        let target = |name: &str| crate::resolved::Target {
+            name: Some(name.to_owned()),
+            account_id: crate::api::AccountId::parse("111122223333").unwrap(),
+            region: "us-east-1".to_owned(),
+            endpoint: None,
+        };
+        let resolved = ResolvedPlan {
+            // Named so that plan order and name order differ.
+            targets: vec![target("zeta"), target("alpha")],
+            settings: crate::resolved::RunSettings {
+                concurrency: 8,
+                rate_limit: 10.0,
+                poll_rate_limit: 10.0,
+                poll_interval: Duration::from_secs(5),
+                mode: crate::resolved::RunMode::Apply,
+            },
+            entries: vec![first, then],
+        };
+        let full = forecast(&resolved, &Watched::new());
+        let kept = crate::commands::plan::JOBS_SHOWN;
+        let shown = forecast_shown(&resolved, &Watched::new(), Some(kept));
+        assert_eq!(full.totals, shown.totals);
+        for (full, shown) in full.entries.iter().zip(&shown.entries) {
+            assert_eq!(full.counts, shown.counts);
+            assert_eq!(full.jobs.len(), 40);
+            assert_eq!(shown.jobs.len(), kept);
+        }
+        assert!(
+            full.totals.verdicts.len() >= 4,
+            "{:?}",
+            full.totals.verdicts
+        );
+        let render = |judged: &Forecast| {
+            let mut text = String::new();
+            crate::commands::plan::render_entries(&mut text, judged, false);
+            text
+        };
+        assert_eq!(render(&full), render(&shown));
     }
 }

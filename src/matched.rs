@@ -160,7 +160,7 @@ mod tests {
         ResolvedJob {
             target: 0,
             id: JobId::parse(id).unwrap(),
-            description: Some(description.to_owned()),
+            description: Some(description.into()),
             status_seen: status,
             priority_seen: 10,
             progress_seen: crate::api::Progress::default(),

@@ -27,6 +27,10 @@ use crate::resolved::{
 /// ListJobs page size: the API's maximum, so a selector over N jobs costs about N / 1000 calls.
 pub const LIST_PAGE_SIZE: i32 = 1000;
 
+/// The most resolved jobs of one entry room is set aside for before listing (4 Mi jobs, about 400 MiB of
+/// address space, untouched until written); a larger `max_jobs` grows the list as it fills beyond that.
+const MAX_ROOM: usize = 1 << 22;
+
 /// Reads in flight at once while resolving (each still takes a read permit).
 const RESOLVE_READ_CONCURRENCY: usize = 16;
 
@@ -253,14 +257,19 @@ pub async fn resolve<C: JobControl>(
                 .iter()
                 .filter_map(|&t| places.get(t).map(|p| (t, *p))),
         )
-        .map(|(t, place)| resolve_jobs(entry, t, place))
+        .map(|(t, place)| resolve_jobs(entry, t, place, in_targets.len() == 1))
         .buffered(RESOLVE_TARGET_CONCURRENCY)
         .collect()
         .await;
         let mut jobs = Vec::new();
         for found in per_target {
             let (found, missing) = found?;
-            jobs.extend(found);
+            // The first target's jobs are taken as they are rather than copied into a new list.
+            if jobs.is_empty() {
+                jobs = found;
+            } else {
+                jobs.extend(found);
+            }
             problems.extend(missing);
         }
         if let Some(JobSet::Select(_)) = entry.job_set() {
@@ -333,6 +342,7 @@ async fn resolve_jobs<C: JobControl>(
     entry: &Entry,
     target: usize,
     place: Place<'_, C>,
+    only_target: bool,
 ) -> Result<InTarget, ResolveError> {
     let mut problems = Vec::new();
     match entry.job_set() {
@@ -359,7 +369,16 @@ async fn resolve_jobs<C: JobControl>(
             Ok((jobs, problems))
         }
         Some(JobSet::Select(selector)) => {
-            let jobs = select(entry, selector, target, place).await?;
+            // An entry in one target may keep up to `max_jobs` (one more shows it went over): room for
+            // them is set aside at once. The system hands out memory as it is written, so untouched room
+            // costs nothing, and the list never copies itself while growing (a copy holds the old and the
+            // new storage at once: half again a million jobs' worth at its last growth).
+            let room = if only_target {
+                (entry.max_jobs() as usize).saturating_add(1).min(MAX_ROOM)
+            } else {
+                0
+            };
+            let jobs = select(entry, selector, target, place, room).await?;
             Ok((jobs, problems))
         }
         // Validation refuses an entry without jobs; resolving it to none keeps this total.
@@ -382,7 +401,7 @@ async fn describe<C: JobControl>(
         .read(ApiCall::DescribeJob, || control.describe_job(id))
         .await
     {
-        Ok(answer) => Ok(resolved_job(&answer.value.summary, index)),
+        Ok(answer) => Ok(resolved_job(answer.value.summary, index)),
         Err(error) if error.kind == ApiErrorKind::NotFound => Err(ResolveError::JobNotFound {
             entry: entry.name().to_owned(),
             job: id.clone(),
@@ -398,17 +417,39 @@ async fn select<C: JobControl>(
     selector: &Selector,
     index: usize,
     place: Place<'_, C>,
+    room: usize,
 ) -> Result<Vec<ResolvedJob>, ResolveError> {
     let Place {
         control, reader, ..
     } = place;
-    let listed = list_filtered(selector, control, reader)
+    // Each listed job is kept as the resolved job it becomes, not as its whole listing: a selector over a
+    // million jobs then holds one compact record per match while the pages stream in.
+    let listed = list_filtered_as(selector, control, reader, room, |job| {
+        resolved_job(job, index)
+    })
+    .await
+    .map_err(|error| api_error(entry, None, error, reader))?;
+    keep_tagged(selector, listed, control, reader)
         .await
-        .map_err(|error| api_error(entry, None, error, reader))?;
-    let kept = keep_tagged(selector, listed, control, reader)
-        .await
-        .map_err(|(job, error)| api_error(entry, Some(&job), error, reader))?;
-    Ok(kept.iter().map(|job| resolved_job(job, index)).collect())
+        .map_err(|(job, error)| api_error(entry, Some(&job), error, reader))
+}
+
+/// What the listing helpers need of a kept job: its id.
+pub(crate) trait Listed {
+    /// The job's id.
+    fn job_id(&self) -> &JobId;
+}
+
+impl Listed for JobSummary {
+    fn job_id(&self) -> &JobId {
+        &self.id
+    }
+}
+
+impl Listed for ResolvedJob {
+    fn job_id(&self) -> &JobId {
+        &self.id
+    }
 }
 
 /// The filters of a selector that ListJobs answers carry (all but tags), compiled once per sweep.
@@ -463,12 +504,24 @@ pub(crate) async fn list_filtered<C: JobControl>(
     control: &C,
     reader: &Caller,
 ) -> Result<Vec<JobSummary>, ApiError> {
+    list_filtered_as(selector, control, reader, 0, |job| job).await
+}
+
+/// [`list_filtered`], each kept job turned by `keep` into what the caller holds as the pages arrive, with
+/// room for `room` of them set aside up front (less if the system refuses that much).
+pub(crate) async fn list_filtered_as<C: JobControl, T: Listed>(
+    selector: &Selector,
+    control: &C,
+    reader: &Caller,
+    room: usize,
+    mut keep: impl FnMut(JobSummary) -> T,
+) -> Result<Vec<T>, ApiError> {
     let statuses = selector.statuses();
     let filters = Filters::of(selector);
-    // A set of ids drops duplicates should a job appear on two pages; the order of first appearance
-    // (ListJobs order) is kept in `order`.
     let mut order = Vec::new();
-    let mut seen = BTreeMap::new();
+    if order.try_reserve_exact(room).is_err() {
+        tracing::debug!(room, "could not set aside room for the listed jobs");
+    }
     let mut token: Option<String> = None;
     loop {
         let page = reader
@@ -477,11 +530,12 @@ pub(crate) async fn list_filtered<C: JobControl>(
             })
             .await?
             .value;
-        for job in page.jobs {
-            if filters.pass(&job) && seen.insert(job.id.clone(), ()).is_none() {
-                order.push(job);
-            }
-        }
+        order.extend(
+            page.jobs
+                .into_iter()
+                .filter(|job| filters.pass(job))
+                .map(&mut keep),
+        );
         match page.next_token {
             Some(next) if !next.is_empty() && token.as_deref() != Some(next.as_str()) => {
                 token = Some(next);
@@ -489,17 +543,44 @@ pub(crate) async fn list_filtered<C: JobControl>(
             _ => break,
         }
     }
+    keep_first_of_each(&mut order);
     Ok(order)
+}
+
+/// Drops every job of `jobs` whose id came earlier (a job listed on two pages), keeping the order of first
+/// appearance. Sorting positions by id costs a word per job for a moment, where a set of ids held through
+/// the whole sweep cost a copy of every id.
+fn keep_first_of_each<T: Listed>(jobs: &mut Vec<T>) {
+    let mut by_id: Vec<usize> = (0..jobs.len()).collect();
+    by_id.sort_unstable_by(|a, b| jobs[*a].job_id().cmp(jobs[*b].job_id()).then(a.cmp(b)));
+    let mut repeated = vec![false; jobs.len()];
+    let mut any = false;
+    for pair in by_id.windows(2) {
+        if let [first, then] = pair
+            && jobs[*first].job_id() == jobs[*then].job_id()
+        {
+            repeated[*then] = true;
+            any = true;
+        }
+    }
+    drop(by_id);
+    if any {
+        let mut at = 0;
+        jobs.retain(|_| {
+            at += 1;
+            !repeated[at - 1]
+        });
+    }
 }
 
 /// Keeps the jobs of `jobs` that carry every tag `selector` asks for, reading GetJobTagging once per job
 /// (none when the selector has no tag filter). A failed read names its job.
-pub(crate) async fn keep_tagged<C: JobControl>(
+pub(crate) async fn keep_tagged<C: JobControl, T: Listed>(
     selector: &Selector,
-    mut jobs: Vec<JobSummary>,
+    mut jobs: Vec<T>,
     control: &C,
     reader: &Caller,
-) -> Result<Vec<JobSummary>, (JobId, ApiError)> {
+) -> Result<Vec<T>, (JobId, ApiError)> {
     let tags = selector.tags();
     if tags.is_empty() {
         return Ok(jobs);
@@ -507,7 +588,9 @@ pub(crate) async fn keep_tagged<C: JobControl>(
     let matches: Vec<bool> = stream::iter(jobs.iter())
         .map(|job| async {
             let answer = reader
-                .read(ApiCall::GetJobTagging, || control.get_job_tagging(&job.id))
+                .read(ApiCall::GetJobTagging, || {
+                    control.get_job_tagging(job.job_id())
+                })
                 .await;
             match answer {
                 Ok(answer) => Ok(tags.iter().all(|(key, value)| {
@@ -518,7 +601,7 @@ pub(crate) async fn keep_tagged<C: JobControl>(
                 })),
                 // A job that vanished between ListJobs and GetJobTagging matches nothing.
                 Err(error) if error.kind == ApiErrorKind::NotFound => Ok(false),
-                Err(error) => Err((job.id.clone(), error)),
+                Err(error) => Err((job.job_id().clone(), error)),
             }
         })
         .buffered(RESOLVE_READ_CONCURRENCY)
@@ -529,11 +612,11 @@ pub(crate) async fn keep_tagged<C: JobControl>(
     Ok(jobs)
 }
 
-fn resolved_job(job: &JobSummary, target: usize) -> ResolvedJob {
+fn resolved_job(job: JobSummary, target: usize) -> ResolvedJob {
     ResolvedJob {
         target,
-        id: job.id.clone(),
-        description: job.description.clone(),
+        id: job.id,
+        description: job.description.map(String::into_boxed_str),
         status_seen: job.status,
         priority_seen: job.priority,
         progress_seen: job.progress,
@@ -594,6 +677,15 @@ fn conflicts<T: Copy + PartialEq>(
     entries: &[ResolvedEntry],
     wanted: impl Fn(&ResolvedEntry) -> Option<T>,
 ) -> Vec<Conflict<T>> {
+    // One entry asking cannot conflict with itself: most plans stop here, before a map of every job.
+    if entries
+        .iter()
+        .filter(|entry| wanted(entry).is_some())
+        .count()
+        < 2
+    {
+        return Vec::new();
+    }
     // Keyed by target too: the same id in two accounts or regions is two jobs.
     let mut first_asked: HashMap<(usize, &JobId), (&str, T)> = HashMap::new();
     let mut reported = std::collections::HashSet::new();
@@ -638,6 +730,34 @@ mod tests {
     use tokio_util::sync::CancellationToken;
 
     use super::*;
+
+    fn listed(id: &str) -> JobSummary {
+        JobSummary {
+            id: JobId::parse(id).unwrap(),
+            description: None,
+            operation: None,
+            priority: 0,
+            status: JobStatus::Suspended,
+            creation_time: None,
+            termination_date: None,
+            progress: crate::api::Progress::default(),
+        }
+    }
+
+    #[test]
+    fn a_job_listed_twice_is_kept_once_where_it_first_appeared() {
+        let mut jobs: Vec<JobSummary> =
+            ["b-0001", "a-0001", "b-0001", "c-0001", "a-0001", "b-0001"]
+                .into_iter()
+                .map(listed)
+                .collect();
+        keep_first_of_each(&mut jobs);
+        let ids: Vec<&str> = jobs.iter().map(|job| job.id.as_str()).collect();
+        assert_eq!(ids, ["b-0001", "a-0001", "c-0001"]);
+        let mut none: Vec<JobSummary> = Vec::new();
+        keep_first_of_each(&mut none);
+        assert!(none.is_empty());
+    }
     use crate::api::AccountId;
     use crate::api::fake::{FakeJobControl, Fault};
     use crate::exec::limiter::Limiter;

@@ -315,7 +315,6 @@ impl SavedPlan {
         max_age: Duration,
         resolved: &ResolvedPlan,
         forecast: &Forecast,
-        progress: &HashMap<JobId, Progress>,
         credentials: &[SavedCredentials],
     ) -> Self {
         let name = |index: usize| resolved.target_name(index).map(str::to_owned);
@@ -349,10 +348,10 @@ impl SavedPlan {
                     .map(|(job, judged)| SavedJob {
                         target: name(job.target),
                         job_id: job.id.clone(),
-                        description: job.description.clone(),
+                        description: job.description.as_deref().map(str::to_owned),
                         status: job.status_seen,
                         priority: job.priority_seen,
-                        progress: progress.get(&job.id).copied(),
+                        progress: Some(job.progress_seen),
                         verdict: judged.verdict,
                         decision: judged.decision.clone(),
                     })
@@ -566,7 +565,7 @@ impl SavedPlan {
                     Some(Ok(seen)) => jobs.push(ResolvedJob {
                         target,
                         id: job.job_id.clone(),
-                        description: job.description.clone(),
+                        description: job.description.as_deref().map(Into::into),
                         status_seen: seen.status,
                         priority_seen: seen.priority,
                         progress_seen: seen.progress,
@@ -740,7 +739,7 @@ impl SavedPlan {
                     Ok(ResolvedJob {
                         target: self.target_index(job.target.as_deref())?,
                         id: job.job_id.clone(),
-                        description: job.description.clone(),
+                        description: job.description.as_deref().map(Into::into),
                         status_seen: job.status,
                         priority_seen: job.priority,
                         progress_seen: job.progress.unwrap_or_default(),
@@ -1027,7 +1026,6 @@ mod tests {
             DEFAULT_MAX_AGE,
             &resolved,
             &judged,
-            &HashMap::new(),
             &[SavedCredentials::Chain],
         )
     }

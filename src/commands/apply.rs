@@ -193,7 +193,8 @@ pub(crate) async fn run_plan(
             watched = forecast::read_watched(&resolved, &places) => watched,
             () = signals.cancel.cancelled() => return Err(CommandError::Interrupted),
         };
-        let judged = forecast::forecast(&resolved, &watched);
+        let shown = (!args.all_jobs).then_some(crate::commands::plan::JOBS_SHOWN);
+        let judged = forecast::forecast_shown(&resolved, &watched, shown);
         console::note(overview(
             source.shown(),
             &resolved,

@@ -2,21 +2,20 @@
 //!
 //! Owns the rendering of a `Forecast` (human and JSON; `apply`'s overview reuses the entry blocks),
 //! `--detailed-exitcode`, writing a saved plan (`--out`) and showing one as reviewed (`plan SAVED.json`). Every judgment comes from `forecast.rs`, which asks the executor's own `decision::decide`. The
-//! job API is wrapped so that a mutating call is refused locally even if one were ever attempted, and so that
-//! the task counters seen while resolving are recorded for the saved plan. Does not apply anything (`apply`).
+//! job API is wrapped so that a mutating call is refused locally even if one were ever attempted. Does not
+//! apply anything (`apply`).
 
-use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::io::Write as _;
 use std::path::Path;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::Arc;
 
 use serde::Serialize;
 use tokio_util::sync::CancellationToken;
 
 use crate::api::{
     Answer, ApiCall, ApiError, ApiErrorKind, JobControl, JobDescription, JobId, JobPage, JobStatus,
-    Progress, Tag, TargetStatus,
+    Tag, TargetStatus,
 };
 use crate::cli::{OutputFormat, PlanArgs};
 use crate::commands::session::{Origin, Session};
@@ -94,22 +93,27 @@ async fn plan(args: &PlanArgs, all_jobs: bool) -> Result<bool, CommandError> {
     }
     let session = Session::open(&args.plan, &args.connect, RunMode::DryRun).await?;
     let cancel = CancellationToken::new();
-    let recorders: Vec<Arc<Recorder<_>>> = session
+    let read_only: Vec<Arc<ReadOnly<_>>> = session
         .controls
         .iter()
-        .map(|control| Arc::new(Recorder::new(control.clone())))
+        .map(|control| Arc::new(ReadOnly::new(control.clone())))
         .collect();
     let resolved = tokio::select! {
-        resolved = session.resolve_with(&recorders, &cancel) => resolved?,
+        resolved = session.resolve_with(&read_only, &cancel) => resolved?,
         _ = tokio::signal::ctrl_c() => {
             cancel.cancel();
             return Err(CommandError::Interrupted);
         }
     };
     let readers = session.readers(&cancel);
-    let places = session.places(&recorders, &readers);
+    let places = session.places(&read_only, &readers);
     let watched = forecast::read_watched(&resolved, &places).await;
-    let judged = forecast::forecast(&resolved, &watched);
+    // A person reads the first few jobs of each entry; JSON and a saved plan carry every one.
+    let shown = match (args.output, &args.out) {
+        (OutputFormat::Human, None) if !all_jobs => Some(JOBS_SHOWN),
+        _ => None,
+    };
+    let judged = forecast::forecast_shown(&resolved, &watched, shown);
 
     let meta = session.plan_meta();
     match args.output {
@@ -162,7 +166,6 @@ async fn plan(args: &PlanArgs, all_jobs: bool) -> Result<bool, CommandError> {
             args.max_age,
             &resolved,
             &judged,
-            &recorders.iter().flat_map(|r| r.progress()).collect(),
             &credentials,
         );
         write_saved(out, &saved)?;
@@ -339,12 +342,14 @@ pub fn render(plan: &str, resolved: &ResolvedPlan, judged: &Forecast, all_jobs: 
 /// totals: what `plan` prints after its header, and `apply`'s confirmation overview after its own.
 pub(crate) fn render_entries(text: &mut String, judged: &Forecast, all_jobs: bool) {
     for entry in &judged.entries {
+        // Counted over every job: a forecast made for display keeps only the jobs it shows.
+        let total: usize = entry.counts.values().sum();
         let _ = write!(text, "\n{}  {}", entry.name, action(entry));
         let _ = writeln!(
             text,
             "  {} job{}: {}",
-            entry.jobs.len(),
-            plural(entry.jobs.len()),
+            total,
+            plural(total),
             counts(&entry.counts)
         );
         if !entry.after.is_empty() {
@@ -392,7 +397,7 @@ pub(crate) fn render_entries(text: &mut String, judged: &Forecast, all_jobs: boo
                 detail(job)
             );
         }
-        let hidden = entry.jobs.len() - shown;
+        let hidden = total - shown;
         if hidden > 0 {
             let _ = writeln!(
                 text,
@@ -503,33 +508,15 @@ fn plural(n: usize) -> &'static str {
     if n == 1 { "" } else { "s" }
 }
 
-/// The job API for `plan`: reads pass through and their task counters are recorded; writes are refused
-/// here, so `plan` cannot change a job whatever code path is taken.
-struct Recorder<C> {
+/// The job API for `plan`: reads pass through; writes are refused here, so `plan` cannot change a job
+/// whatever code path is taken.
+struct ReadOnly<C> {
     inner: Arc<C>,
-    progress: Mutex<HashMap<JobId, Progress>>,
 }
 
-impl<C> Recorder<C> {
+impl<C> ReadOnly<C> {
     fn new(inner: Arc<C>) -> Self {
-        Self {
-            inner,
-            progress: Mutex::new(HashMap::new()),
-        }
-    }
-
-    fn record(&self, id: &JobId, progress: Progress) {
-        self.progress
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .insert(id.clone(), progress);
-    }
-
-    fn progress(&self) -> HashMap<JobId, Progress> {
-        self.progress
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .clone()
+        Self { inner }
     }
 }
 
@@ -541,11 +528,9 @@ fn no_changes(call: ApiCall) -> ApiError {
     )
 }
 
-impl<C: JobControl> JobControl for Recorder<C> {
+impl<C: JobControl> JobControl for ReadOnly<C> {
     async fn describe_job(&self, job: &JobId) -> Result<Answer<JobDescription>, ApiError> {
-        let answer = self.inner.describe_job(job).await?;
-        self.record(job, answer.value.summary.progress);
-        Ok(answer)
+        self.inner.describe_job(job).await
     }
 
     async fn list_jobs(
@@ -554,14 +539,9 @@ impl<C: JobControl> JobControl for Recorder<C> {
         next_token: Option<&str>,
         max_results: i32,
     ) -> Result<Answer<JobPage>, ApiError> {
-        let answer = self
-            .inner
+        self.inner
             .list_jobs(statuses, next_token, max_results)
-            .await?;
-        for job in &answer.value.jobs {
-            self.record(&job.id, job.progress);
-        }
-        Ok(answer)
+            .await
     }
 
     async fn update_job_status(

@@ -113,7 +113,7 @@ pub fn not_run_record(
         target: job.target,
         entry: names[index.entry].clone(),
         job_id: job.id.clone(),
-        description: job.description.clone(),
+        description: job.description.as_deref().map(str::to_owned),
         status_before: Some(job.status_seen),
         actions: entry.actions.clone(),
         status_after: None,

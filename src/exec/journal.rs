@@ -177,7 +177,7 @@ impl FileJournal {
                     entry: entry.name.clone(),
                     target: target.map(str::to_owned),
                     job: job.id.clone(),
-                    description: job.description.clone(),
+                    description: job.description.as_deref().map(str::to_owned),
                     status_before: job.status_seen,
                     actions: entry.actions.clone(),
                 }));

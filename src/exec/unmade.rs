@@ -37,16 +37,34 @@ impl UnmadeGate {
 /// those gates cannot open without a change the dry run will not make. Pure: judged from the statuses
 /// the plan was resolved with, by the one decision every other part asks.
 pub fn unmade_gates(plan: &ResolvedPlan) -> Vec<UnmadeGate> {
-    // Every job of the plan by id, with the entries naming it, so each gated job costs one look-up rather
-    // than a scan of the whole plan (plans reach 100,000 jobs).
-    // Keyed by target as well: the same id in another account or region is another job.
+    // The jobs some gate watches, then every entry naming one of them, so each gated job costs one look-up
+    // rather than a scan of the whole plan. Only watched jobs are indexed: a plan of a million jobs without
+    // gates builds nothing. Keyed by target as well: the same id in another account or region is another job.
     let mut by_id: HashMap<(usize, &JobId), Vec<(usize, &ResolvedJob)>> = HashMap::new();
+    for entry in &plan.entries {
+        match &entry.gate {
+            None => {}
+            Some(Gate {
+                subject: GateSubject::OtherJob { target, job },
+                ..
+            }) => {
+                by_id.entry((*target, job)).or_default();
+            }
+            Some(_) => {
+                for job in &entry.jobs {
+                    by_id.entry((job.target, &job.id)).or_default();
+                }
+            }
+        }
+    }
+    if by_id.is_empty() {
+        return Vec::new();
+    }
     for (index, entry) in plan.entries.iter().enumerate() {
         for job in &entry.jobs {
-            by_id
-                .entry((job.target, &job.id))
-                .or_default()
-                .push((index, job));
+            if let Some(naming) = by_id.get_mut(&(job.target, &job.id)) {
+                naming.push((index, job));
+            }
         }
     }
     let mut found = Vec::new();
