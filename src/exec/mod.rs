@@ -5,6 +5,7 @@ mod agreement;
 mod coordinator;
 pub mod emitter;
 pub(crate) mod executor;
+mod job_queue;
 pub(crate) mod journal;
 pub(crate) mod journal_line;
 pub mod limiter;

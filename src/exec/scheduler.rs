@@ -5,15 +5,15 @@
 //! `JobFinished` and `EntryFinished`, and on interruption starts nothing new. Does not own a job's life
 //! (`executor.rs`) or the event loop (`coordinator.rs`).
 
-use std::collections::VecDeque;
 use std::sync::Arc;
 
 use futures::StreamExt;
 use futures::stream::FuturesUnordered;
 
 use crate::api::JobControl;
-use crate::event::{EventKind, JobIndex, JobRecord};
+use crate::event::{EventKind, JobIndex};
 use crate::exec::executor::{Context, not_run_record, run_job};
+use crate::exec::job_queue::JobQueue;
 use crate::resolved::ResolvedPlan;
 
 /// Job futures alive at once. Waiting jobs hold a slot, so an entry with more gated jobs than this polls
@@ -32,10 +32,12 @@ pub async fn execute<C: JobControl>(ctx: Arc<Context<C>>) {
     let plan = ctx.plan.clone();
     let emitter = ctx.emitter.clone();
     let mut entries = vec![EntryState::Pending; plan.entries.len()];
-    let mut queue: VecDeque<JobIndex> = VecDeque::new();
+    let mut queue = JobQueue::default();
     let mut active = FuturesUnordered::new();
     let mut interrupted = false;
-    let mut finished_now: Vec<JobRecord> = Vec::new();
+    // Entries that will not run, with why: their jobs' records are made one at a time as they are sent
+    // (an entry of a million jobs must not become a million records at once).
+    let mut not_run: Vec<(usize, String)> = Vec::new();
     let mut entries_done: Vec<(usize, bool)> = Vec::new();
 
     start_entries(
@@ -43,14 +45,18 @@ pub async fn execute<C: JobControl>(ctx: Arc<Context<C>>) {
         &ctx.names,
         &mut entries,
         &mut queue,
-        &mut finished_now,
+        &mut not_run,
         &mut entries_done,
         &emitter,
     )
     .await;
     loop {
-        for record in finished_now.drain(..) {
-            emitter.emit(EventKind::JobFinished(Box::new(record))).await;
+        for (entry, reason) in not_run.drain(..) {
+            for job in 0..plan.entries[entry].jobs.len() {
+                let record =
+                    not_run_record(&plan, &ctx.names, JobIndex { entry, job }, reason.clone());
+                emitter.emit(EventKind::JobFinished(Box::new(record))).await;
+            }
         }
         for (entry, succeeded) in entries_done.drain(..) {
             emitter
@@ -79,7 +85,7 @@ pub async fn execute<C: JobControl>(ctx: Arc<Context<C>>) {
                         entries[index.entry] = EntryState::Finished { succeeded };
                         emitter.emit(EventKind::EntryFinished { entry: index.entry, succeeded }).await;
                         if !interrupted {
-                            start_entries(&plan, &ctx.names, &mut entries, &mut queue, &mut finished_now, &mut entries_done, &emitter).await;
+                            start_entries(&plan, &ctx.names, &mut entries, &mut queue, &mut not_run, &mut entries_done, &emitter).await;
                         }
                     }
                 }
@@ -93,7 +99,7 @@ pub async fn execute<C: JobControl>(ctx: Arc<Context<C>>) {
     } else {
         "its `after:` entries never finished (dependency cycle)"
     };
-    for index in queue.drain(..) {
+    for index in std::mem::take(&mut queue) {
         let record = not_run_record(&plan, &ctx.names, index, reason.to_owned());
         emitter.emit(EventKind::JobFinished(Box::new(record))).await;
     }
@@ -127,8 +133,8 @@ async fn start_entries(
     plan: &ResolvedPlan,
     names: &[Arc<str>],
     entries: &mut [EntryState],
-    queue: &mut VecDeque<JobIndex>,
-    finished: &mut Vec<JobRecord>,
+    queue: &mut JobQueue,
+    not_run: &mut Vec<(usize, String)>,
     done: &mut Vec<(usize, bool)>,
     emitter: &crate::exec::emitter::Emitter,
 ) {
@@ -146,15 +152,10 @@ async fn start_entries(
                 )
             });
             if let Some(&dep) = failed_dep {
-                let reason = format!("`after:` entry `{}` did not succeed", names[dep]);
-                for job in 0..entry.jobs.len() {
-                    finished.push(not_run_record(
-                        plan,
-                        names,
-                        JobIndex { entry: index, job },
-                        reason.clone(),
-                    ));
-                }
+                not_run.push((
+                    index,
+                    format!("`after:` entry `{}` did not succeed", names[dep]),
+                ));
                 entries[index] = EntryState::Finished { succeeded: false };
                 done.push((index, false));
                 changed = true;
@@ -180,33 +181,7 @@ async fn start_entries(
                 remaining: entry.jobs.len(),
                 failed: false,
             };
-            queue.extend(interleaved_by_target(entry).map(|job| JobIndex { entry: index, job }));
+            queue.push_entry(index, entry);
         }
     }
-}
-
-/// An entry's job indexes taking each target in turn (its first job of every target, then its second, ...),
-/// so an entry over many targets starts work in all of them at once instead of one target after another
-/// (each target has its own rate: a queue ordered by target would leave most rates idle). One target keeps
-/// plan order.
-fn interleaved_by_target(
-    entry: &crate::resolved::ResolvedEntry,
-) -> impl Iterator<Item = usize> + '_ {
-    let mut by_target: std::collections::BTreeMap<usize, VecDeque<usize>> = Default::default();
-    for (job, resolved) in entry.jobs.iter().enumerate() {
-        by_target.entry(resolved.target).or_default().push_back(job);
-    }
-    let mut lanes: Vec<VecDeque<usize>> = by_target.into_values().collect();
-    let mut turn = 0;
-    std::iter::from_fn(move || {
-        while !lanes.is_empty() {
-            turn %= lanes.len();
-            if let Some(job) = lanes[turn].pop_front() {
-                turn += 1;
-                return Some(job);
-            }
-            lanes.remove(turn);
-        }
-        None
-    })
 }
