@@ -303,7 +303,7 @@ pub fn forecast_shown(
                     let (job, b) = (entry.jobs.get(at)?, briefs.get(at)?);
                     let mut judged = judge_job(entry, job, watched);
                     if multi {
-                        judged.target = resolved.targets.get(job.target).map(|t| t.label());
+                        judged.target = resolved.targets.get(job.target()).map(|t| t.label());
                     }
                     if judged.verdict != b.verdict
                         && let Some(name) = &failed_after[index]
@@ -386,7 +386,7 @@ fn kept_jobs(
     // A max-heap of the best `shown` keys so far: one pass, `shown` keys held.
     let mut best = std::collections::BinaryHeap::with_capacity(shown + 1);
     for (at, (job, b)) in entry.jobs.iter().zip(briefs).enumerate() {
-        best.push((ranks.get(job.target).copied().unwrap_or(0), b.verdict, at));
+        best.push((ranks.get(job.target()).copied().unwrap_or(0), b.verdict, at));
         if best.len() > shown {
             best.pop();
         }
@@ -677,7 +677,7 @@ mod tests {
         let jobs = |offset: usize| -> Vec<ResolvedJob> {
             (0..40)
                 .map(|i| ResolvedJob {
-                    target: (i * 7 + offset) % 3 % 2,
+                    target: ((i * 7 + offset) % 3 % 2) as u32,
                     id: JobId::parse(&format!("job-{offset}-{i:03}")).unwrap(),
                     description: Some(format!("d{i}").into()),
                     ..job(statuses[(i * 3 + offset) % statuses.len()])

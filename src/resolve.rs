@@ -614,7 +614,7 @@ pub(crate) async fn keep_tagged<C: JobControl, T: Listed>(
 
 fn resolved_job(job: JobSummary, target: usize) -> ResolvedJob {
     ResolvedJob {
-        target,
+        target: crate::resolved::target_index(target),
         id: job.id,
         description: job.description.map(String::into_boxed_str),
         status_seen: job.status,
@@ -693,7 +693,7 @@ fn conflicts<T: Copy + PartialEq>(
     for entry in entries {
         let Some(value) = wanted(entry) else { continue };
         for job in &entry.jobs {
-            match first_asked.get(&(job.target, &job.id)) {
+            match first_asked.get(&(job.target(), &job.id)) {
                 Some((first, first_value)) if *first_value != value => {
                     if reported.insert((job.target, &job.id)) {
                         found.push((
@@ -705,7 +705,7 @@ fn conflicts<T: Copy + PartialEq>(
                 }
                 Some(_) => {}
                 None => {
-                    first_asked.insert((job.target, &job.id), (&entry.name, value));
+                    first_asked.insert((job.target(), &job.id), (&entry.name, value));
                 }
             }
         }

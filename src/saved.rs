@@ -346,7 +346,7 @@ impl SavedPlan {
                     .iter()
                     .zip(&judged.jobs)
                     .map(|(job, judged)| SavedJob {
-                        target: name(job.target),
+                        target: name(job.target()),
                         job_id: job.id.clone(),
                         description: job.description.as_deref().map(str::to_owned),
                         status: job.status_seen,
@@ -563,7 +563,7 @@ impl SavedPlan {
                 let target = self.target_index(job.target.as_deref())?;
                 match now.get(&(target, job.job_id.clone())) {
                     Some(Ok(seen)) => jobs.push(ResolvedJob {
-                        target,
+                        target: crate::resolved::target_index(target),
                         id: job.job_id.clone(),
                         description: job.description.as_deref().map(Into::into),
                         status_seen: seen.status,
@@ -624,7 +624,8 @@ impl SavedPlan {
                 .collect();
             // The forecast lists an entry's jobs in the resolved entry's order, which carries each target.
             for (job, placed) in judged.jobs.iter().zip(&resolved.jobs) {
-                let Some(then) = by_id.get(&(resolved_name(&targets, placed.target), &job.job_id))
+                let Some(then) =
+                    by_id.get(&(resolved_name(&targets, placed.target()), &job.job_id))
                 else {
                     continue;
                 };
@@ -640,7 +641,7 @@ impl SavedPlan {
                         "  entry `{}`: job {}{} was {} ({}), now {} ({}{})",
                         saved.name,
                         job.job_id,
-                        shown(placed.target),
+                        shown(placed.target()),
                         then.status,
                         then.verdict.label(),
                         job.status,
@@ -737,7 +738,9 @@ impl SavedPlan {
                 .iter()
                 .map(|job| {
                     Ok(ResolvedJob {
-                        target: self.target_index(job.target.as_deref())?,
+                        target: crate::resolved::target_index(
+                            self.target_index(job.target.as_deref())?,
+                        ),
                         id: job.job_id.clone(),
                         description: job.description.as_deref().map(Into::into),
                         status_seen: job.status,
@@ -1185,7 +1188,7 @@ mod tests {
         let jobs: Vec<(usize, &str)> = resolved.entries[0]
             .jobs
             .iter()
-            .map(|j| (j.target, j.id.as_str()))
+            .map(|j| (j.target(), j.id.as_str()))
             .collect();
         assert_eq!(jobs, [(0, "job-1"), (1, "job-1")]);
         assert!(matches!(

@@ -649,7 +649,7 @@ pub(crate) fn where_it_runs(resolved: &ResolvedPlan) -> String {
     }
     let mut jobs = vec![0usize; resolved.targets.len()];
     for job in resolved.entries.iter().flat_map(|e| &e.jobs) {
-        if let Some(count) = jobs.get_mut(job.target) {
+        if let Some(count) = jobs.get_mut(job.target()) {
             *count += 1;
         }
     }

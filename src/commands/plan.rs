@@ -324,7 +324,7 @@ fn targets_view(resolved: &ResolvedPlan) -> Vec<TargetView> {
                 .entries
                 .iter()
                 .flat_map(|e| &e.jobs)
-                .filter(|j| j.target == index)
+                .filter(|j| j.target() == index)
                 .count(),
         })
         .collect()

@@ -80,12 +80,12 @@ impl<C> Context<C> {
     /// The plan's name of the target of the job at `index`, as the journal names it.
     pub(crate) fn target_name_of(&self, index: JobIndex) -> Option<&str> {
         self.plan
-            .target_name(self.plan.entries[index.entry].jobs[index.job].target)
+            .target_name(self.plan.entries[index.entry].jobs[index.job].target())
     }
 
     /// The site of the job at `index`.
     pub(crate) fn site_of(&self, index: JobIndex) -> &Site<C> {
-        self.site(self.plan.entries[index.entry].jobs[index.job].target)
+        self.site(self.plan.entries[index.entry].jobs[index.job].target())
     }
 
     /// How a gate's subject is named in reasons: `job ID`, with its target when the plan has several.
@@ -110,7 +110,7 @@ pub fn not_run_record(
     let now = Timestamp::now();
     JobRecord {
         index,
-        target: job.target,
+        target: job.target(),
         entry: names[index.entry].clone(),
         job_id: job.id.clone(),
         description: job.description.as_deref().map(str::to_owned),
@@ -306,7 +306,7 @@ fn resumed<C>(
     for &action in &entry.actions {
         match ctx.resume.get(
             &entry.name,
-            ctx.plan.target_name(job.target),
+            ctx.plan.target_name(job.target()),
             &job.id,
             action,
         ) {

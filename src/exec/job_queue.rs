@@ -109,7 +109,10 @@ fn interleaved_by_target(entry: &ResolvedEntry) -> Vec<u32> {
     let mut by_target: std::collections::BTreeMap<usize, VecDeque<u32>> = Default::default();
     for (job, resolved) in entry.jobs.iter().enumerate() {
         if let Ok(job) = u32::try_from(job) {
-            by_target.entry(resolved.target).or_default().push_back(job);
+            by_target
+                .entry(resolved.target())
+                .or_default()
+                .push_back(job);
         }
     }
     let mut lanes: Vec<VecDeque<u32>> = by_target.into_values().collect();
@@ -141,7 +144,7 @@ mod tests {
                 .iter()
                 .enumerate()
                 .map(|(i, &target)| ResolvedJob {
-                    target,
+                    target: crate::resolved::target_index(target),
                     id: JobId::parse(&format!("job-{i:04}")).unwrap(),
                     description: None,
                     status_seen: JobStatus::Suspended,

@@ -172,7 +172,7 @@ impl FileJournal {
         })];
         for entry in &resolved.entries {
             for job in &entry.jobs {
-                let target = resolved.target_name(job.target);
+                let target = resolved.target_name(job.target());
                 lines.push(Line::Job(JobLine {
                     entry: entry.name.clone(),
                     target: target.map(str::to_owned),

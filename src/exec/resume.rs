@@ -181,7 +181,11 @@ impl Resume {
             let Some(entry) = plan.entries.iter_mut().find(|e| e.name == entry_name) else {
                 continue;
             };
-            if entry.jobs.iter().any(|j| &j.id == id && j.target == target) {
+            if entry
+                .jobs
+                .iter()
+                .any(|j| &j.id == id && j.target() == target)
+            {
                 continue;
             }
             let answered = self
@@ -196,7 +200,7 @@ impl Resume {
                 });
             let status_seen = answered.unwrap_or(JobStatus::Suspended);
             entry.jobs.push(ResolvedJob {
-                target,
+                target: crate::resolved::target_index(target),
                 id: id.clone(),
                 description: None,
                 status_seen,
@@ -371,7 +375,7 @@ mod tests {
         let placed: Vec<(usize, &str, JobStatus)> = plan.entries[0]
             .jobs
             .iter()
-            .map(|j| (j.target, j.id.as_str(), j.status_seen))
+            .map(|j| (j.target(), j.id.as_str(), j.status_seen))
             .collect();
         assert_eq!(
             placed,

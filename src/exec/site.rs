@@ -56,7 +56,7 @@ mod tests {
         for (t, fake) in fakes.iter().enumerate() {
             for n in 0..400 {
                 jobs.push(ResolvedJob {
-                    target: t,
+                    target: crate::resolved::target_index(t),
                     id: fake.add_job(&format!("job-{t}-{n:03}"), JobStatus::Suspended),
                     description: None,
                     status_seen: JobStatus::Suspended,

@@ -52,7 +52,7 @@ pub fn unmade_gates(plan: &ResolvedPlan) -> Vec<UnmadeGate> {
             }
             Some(_) => {
                 for job in &entry.jobs {
-                    by_id.entry((job.target, &job.id)).or_default();
+                    by_id.entry((job.target(), &job.id)).or_default();
                 }
             }
         }
@@ -62,7 +62,7 @@ pub fn unmade_gates(plan: &ResolvedPlan) -> Vec<UnmadeGate> {
     }
     for (index, entry) in plan.entries.iter().enumerate() {
         for job in &entry.jobs {
-            if let Some(naming) = by_id.get_mut(&(job.target, &job.id)) {
+            if let Some(naming) = by_id.get_mut(&(job.target(), &job.id)) {
                 naming.push((index, job));
             }
         }
@@ -74,7 +74,7 @@ pub fn unmade_gates(plan: &ResolvedPlan) -> Vec<UnmadeGate> {
         };
         for job in &entry.jobs {
             let (site, watched) = match &gate.subject {
-                GateSubject::OwnStatus => (job.target, &job.id),
+                GateSubject::OwnStatus => (job.target(), &job.id),
                 GateSubject::OtherJob { target, job } => (*target, job),
             };
             let named = by_id.get(&(site, watched)).map_or(&[][..], Vec::as_slice);
