@@ -2,7 +2,8 @@
 # End-to-end benchmarks of issue 7 (docs/performance.md): s3plan against the sandbox over HTTP, side by side
 # with the AWS CLI and a boto3 thread pool, close to the API's limits, and at 100,000 jobs.
 #
-# Usage: scripts/bench-e2e.sh [peers|limits|scale|validate|cpu|saved|fanout|all] [--jobs N] [--cli-jobs N] [--cpu-runs N]
+# Usage: scripts/bench-e2e.sh [peers|limits|scale|validate|cpu|saved|fanout|scale1m|all] [--jobs N] [--cli-jobs N] [--cpu-runs N]
+# (scale1m: 1,000,000 jobs selected and cancelled, the sandbox seeded with them; --scale1m-jobs N)
 # Builds s3plan --release, installs awscli + boto3 from PyPI into target/bench-venv (peers only), and runs
 # scripts/bench_e2e.py, which starts `s3plan sandbox` subprocesses and prints the figures.
 set -euo pipefail

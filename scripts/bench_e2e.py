@@ -8,7 +8,8 @@ checking that every job ended where the plan said. Run it through `scripts/bench
 release binary and the Python venv first. Standard library only (boto3 runs in its own subprocess).
 
 Sections: peers (§1), limits (§2: rate, throttle, wait, resolve), scale (§3), validate (§3), cpu (§4), saved
-(saved plans re-check by sweep), fanout (many targets), all.
+(saved plans re-check by sweep), fanout (many targets), scale1m (1,000,000 jobs: memory that does not grow with
+finished jobs), all.
 """
 
 import argparse
@@ -333,8 +334,8 @@ def resolution(a, workdir):
 
 # §3 ------------------------------------------------------------------------------------------------------
 
-def scale(a, workdir):
-    n = a.scale_jobs
+def scale(a, workdir, n=None, target_mib=100):
+    n = n or a.scale_jobs
     print(f"== scale: {n} jobs selected and cancelled ({load()})")
     sb = Sandbox(a.bin, workdir, seed_doc([{"count": n, "prefix": "sc-"}]))
     r = run_s3plan(a.bin, workdir, sb, "scale", "  - name: cancel-all\n"
@@ -348,7 +349,14 @@ def scale(a, workdir):
           f"{r['cpu'] * 1e6 / n:.1f} us per job; sandbox cpu {sb_cpu:.2f} s")
     print(f"peak RSS {r['rss_kib'] / 1024:.1f} MiB; " + ", ".join(
         f"{os.path.basename(p)} {s / 1048576:.1f} MiB" for p, s in r["sizes"].items()))
-    print(f"target peak RSS <= 150 MiB: {verdict(r['rss_kib'] <= 150 * 1024)}; {load()}")
+    print(f"target peak RSS <= {target_mib} MiB: {verdict(r['rss_kib'] <= target_mib * 1024)}; {load()}")
+
+
+# Memory that does not grow with finished jobs (issue 15) --------------------------------------------------
+
+def scale1m(a, workdir):
+    """The scale run at 1,000,000 jobs (the sandbox seeded with them): peak RSS against 150 MiB."""
+    scale(a, workdir, n=a.scale1m_jobs, target_mib=150)
 
 
 def validate(a, workdir):
@@ -379,9 +387,11 @@ def saved_sweep(a, workdir):
                          "    select: {status: [Suspended], description: \"sv-*\"}\n"
                          f"    max_jobs: {n}\n    set: Cancelled\n", poll_rate=poll))
     saved = os.path.join(workdir, "saved.json")
-    code, _, _, _ = run_measured([a.bin, "plan", plan, "--endpoint-url", sb.url, "--out", saved])
+    code, plan_wall, plan_cpu, plan_rss = run_measured([a.bin, "plan", plan, "--endpoint-url", sb.url, "--out",
+                                                        saved])
     if code != 0:
         raise SystemExit(f"s3plan plan --out exited {code}")
+    print(f"plan --out: process wall {plan_wall:.2f} s, cpu {plan_cpu:.2f} s, peak RSS {plan_rss / 1024:.1f} MiB")
     before = sb.calls()
     report = os.path.join(workdir, "saved-report.json")
     started = time.time()
@@ -591,11 +601,12 @@ def main():
     p = argparse.ArgumentParser()
     p.add_argument("section", nargs="?", default="all",
                    choices=["peers", "limits", "rate", "throttle", "wait", "resolve", "scale", "validate", "cpu",
-                            "saved", "fanout", "all"])
+                            "saved", "fanout", "scale1m", "all"])
     p.add_argument("--bin", required=True)
     p.add_argument("--jobs", type=int, default=10000, help="jobs for boto3 and s3plan in peers")
     p.add_argument("--cli-jobs", type=int, default=100, help="jobs for the AWS CLI loop in peers")
     p.add_argument("--scale-jobs", type=int, default=100000)
+    p.add_argument("--scale1m-jobs", type=int, default=1000000, help="jobs of scale1m")
     p.add_argument("--concurrency", type=int, default=256)
     p.add_argument("--validate-runs", type=int, default=50)
     p.add_argument("--fanout-accounts", type=int, default=100, help="accounts in fanout (4 regions each)")
@@ -614,10 +625,10 @@ def main():
         "peers": [peers], "rate": [rate_fidelity], "throttle": [throttle_rates], "wait": [waiting],
         "resolve": [resolution], "limits": [rate_fidelity, throttle_rates, waiting, resolution],
         "scale": [scale], "validate": [validate], "cpu": [cpu_per_call], "saved": [saved_sweep],
-        "fanout": [fanout],
+        "fanout": [fanout], "scale1m": [scale1m],
     }
     sections["all"] = (sections["peers"] + sections["limits"] + sections["scale"] + sections["validate"]
-                       + sections["cpu"] + sections["saved"] + sections["fanout"])
+                       + sections["cpu"] + sections["saved"] + sections["fanout"] + sections["scale1m"])
     with tempfile.TemporaryDirectory(prefix="s3plan-bench-") as workdir:
         for f in sections[a.section]:
             f(a, workdir)

@@ -25,7 +25,9 @@ pub struct Event {
 }
 
 /// Where one job sits in the plan: indexes into `ResolvedPlan::entries` and that entry's `jobs`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 pub struct JobIndex {
     /// The entry's index.
     pub entry: usize,
@@ -71,7 +73,7 @@ pub struct WatchedView {
 }
 
 /// An error as the report shows it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct ErrorView {
     /// The AWS error code, or the kind of local failure.
     pub code: String,
@@ -97,14 +99,16 @@ impl From<&ApiError> for ErrorView {
     }
 }
 
-/// How one job ended, with everything the report prints about it.
-#[derive(Debug, Clone, PartialEq)]
+/// How one job ended, with everything the report prints about it. Serializable for the report writers'
+/// spool (`report/run_record.rs`), which stores finished records on disk until the run ends.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct JobRecord {
     /// Where the job sits in the plan.
     pub index: JobIndex,
     /// The job's target: an index into `RunInfo::targets`.
     pub target: usize,
-    /// The entry's name.
+    /// The entry's name. Not spooled: every job of an entry shares the entry's name, restored on reading.
+    #[serde(skip)]
     pub entry: Arc<str>,
     /// The job.
     pub job_id: JobId,

@@ -143,8 +143,9 @@ pub struct JobForecast {
     pub status_change: Option<StatusChange>,
     /// The priority request apply would send.
     pub priority_change: Option<PriorityChange>,
-    /// The gate, if the entry has one.
-    pub gate: Option<GateForecast>,
+    /// The gate, if the entry has one. Boxed: a plan of 100,000 ungated jobs would otherwise hold ~110 bytes
+    /// of empty gate per job while its forecast lives.
+    pub gate: Option<Box<GateForecast>>,
     /// Why the job is skipped, already done or impossible; for a waiting job, why a dry run would not
     /// wait for its gate.
     pub reason: Option<String>,
@@ -524,15 +525,17 @@ pub fn judge_job(entry: &ResolvedEntry, job: &ResolvedJob, watched: &Watched) ->
         verdict: decided.verdict,
         status_change,
         priority_change,
-        gate: gate.map(|(gate, text, watched, check)| GateForecast {
-            gate: text,
-            watched_status: watched.map(|(status, _)| status),
-            holds: check == GateCheck::Holds,
-            watched_tasks: watched.map(|(_, progress)| GateTasks::of(progress)),
-            task_limit: gate.tasks.map(|limit| GateTaskLimit {
-                max_failed_tasks: limit.max_failed,
-                max_failure_rate_bp: limit.max_rate_bp,
-            }),
+        gate: gate.map(|(gate, text, watched, check)| {
+            Box::new(GateForecast {
+                gate: text,
+                watched_status: watched.map(|(status, _)| status),
+                holds: check == GateCheck::Holds,
+                watched_tasks: watched.map(|(_, progress)| GateTasks::of(progress)),
+                task_limit: gate.tasks.map(|limit| GateTaskLimit {
+                    max_failed_tasks: limit.max_failed,
+                    max_failure_rate_bp: limit.max_rate_bp,
+                }),
+            })
         }),
         reason,
         decision: DecisionKey {

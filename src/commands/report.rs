@@ -28,7 +28,7 @@ use crate::event::{ErrorView, JobIndex, JobRecord, RunInfo};
 use crate::exec::Outcome;
 use crate::report::json;
 use crate::report::markdown;
-use crate::report::run_record::{PlanMeta, RunMeta, RunRecord};
+use crate::report::run_record::{JobRows, PlanMeta, RunMeta, RunRecord};
 use crate::resolved::{Action, RunMode, Target, priority_of, target_of};
 
 /// Runs `s3plan report`.
@@ -610,7 +610,7 @@ fn run_record(rebuilt: &Rebuilt) -> RunRecord {
         },
         // Every request without an answer was cut short.
         interrupted: rebuilt.unanswered > 0,
-        jobs,
+        jobs: JobRows::from_records(jobs),
     }
 }
 
@@ -644,6 +644,10 @@ fn shared_markdown(rebuilt: &Rebuilt) -> std::io::Result<String> {
 mod tests {
     use super::*;
 
+    fn rows_of(record: &RunRecord) -> Vec<crate::event::JobRecord> {
+        record.jobs().collect::<std::io::Result<_>>().unwrap()
+    }
+
     #[test]
     fn a_job_that_needed_no_request_is_unchanged_or_skipped_not_not_run() {
         let text = r#"{"record":"run","format":2,"started_at":"2026-11-29T10:00:00Z","plan":"p.yaml","plan_sha256":"ab","account":"111122223333","region":"us-east-1","endpoint":null,"mode":"apply"}
@@ -654,8 +658,8 @@ mod tests {
 "#;
         let records = journal_line::parse(text).unwrap();
         let record = run_record(&rebuild(Path::new("j.jsonl"), &records));
-        let outcomes: Vec<(&str, Outcome)> = record
-            .jobs
+        let jobs = rows_of(&record);
+        let outcomes: Vec<(&str, Outcome)> = jobs
             .iter()
             .map(|j| (j.job_id.as_str(), j.outcome))
             .collect();
@@ -708,8 +712,8 @@ mod tests {
         // The shared report has no `unknown`: a request without an answer is `failed`, with an error
         // saying so, and a job without a request is `not_run`.
         let record = run_record(&rebuilt);
-        let outcomes: Vec<(&str, Outcome)> = record
-            .jobs
+        let jobs = rows_of(&record);
+        let outcomes: Vec<(&str, Outcome)> = jobs
             .iter()
             .map(|j| (j.job_id.as_str(), j.outcome))
             .collect();
@@ -723,11 +727,11 @@ mod tests {
             ]
         );
         assert_eq!(
-            record.jobs[1].error.as_ref().map(|e| e.code.as_str()),
+            jobs[1].error.as_ref().map(|e| e.code.as_str()),
             Some(NO_ANSWER)
         );
         assert_eq!(
-            record.jobs[2].error.as_ref().map(|e| e.kind),
+            jobs[2].error.as_ref().map(|e| e.kind),
             Some(ApiErrorKind::AccessDenied)
         );
         assert!(
@@ -757,12 +761,8 @@ mod tests {
         assert_eq!(rebuilt.summary.get("failed"), Some(&0));
         assert_eq!(rebuilt.summary.get("unknown"), Some(&0));
         assert!(!shared_markdown(&rebuilt).unwrap().contains("0 failed"));
-        let record = run_record(&rebuilt);
-        let rows: Vec<(&str, usize)> = record
-            .jobs
-            .iter()
-            .map(|j| (&*j.entry, j.index.entry))
-            .collect();
+        let jobs = rows_of(&run_record(&rebuilt));
+        let rows: Vec<(&str, usize)> = jobs.iter().map(|j| (&*j.entry, j.index.entry)).collect();
         assert_eq!(rows, [("prio", 0), ("confirm", 1)]);
     }
 
@@ -826,8 +826,10 @@ mod tests {
         let info = record.info.as_ref().unwrap();
         let names: Vec<String> = info.targets.iter().map(Target::label).collect();
         assert_eq!(names, ["prod-us", "dr"]);
-        let rows: Vec<(usize, Outcome)> =
-            record.jobs.iter().map(|j| (j.target, j.outcome)).collect();
+        let rows: Vec<(usize, Outcome)> = rows_of(&record)
+            .iter()
+            .map(|j| (j.target, j.outcome))
+            .collect();
         assert_eq!(rows, [(1, Outcome::NotRun), (0, Outcome::Applied)]);
 
         let stray = format!(

@@ -153,8 +153,9 @@ impl FileJournal {
         self.commits.load(Ordering::Relaxed)
     }
 
-    /// Records what the run is about to act on (the plan, where, and every job as resolved) in one durable
-    /// write, so that a report can be rebuilt from the journal alone (`s3plan report`).
+    /// Records what the run is about to act on (the plan, where, and every job as resolved), durable before it
+    /// returns (a few thousand lines a write), so that a report can be rebuilt from the journal alone
+    /// (`s3plan report`).
     pub async fn begin(
         &self,
         plan_path: &str,
@@ -162,6 +163,10 @@ impl FileJournal {
         resolved: &ResolvedPlan,
         resume: &Resume,
     ) -> Result<(), JournalError> {
+        // Written a chunk at a time: the header of a million jobs, as lines then as text, would be the run's
+        // largest allocation (several hundred MiB); every chunk is durable before this returns, so still
+        // before the first request.
+        const CHUNK: usize = 4_096;
         let mut lines = vec![Line::Run(RunLine {
             format: FORMAT_VERSION,
             started_at: jiff::Timestamp::now(),
@@ -172,6 +177,10 @@ impl FileJournal {
         })];
         for entry in &resolved.entries {
             for job in &entry.jobs {
+                if lines.len() >= CHUNK {
+                    self.append_all(&lines).await?;
+                    lines.clear();
+                }
                 let target = resolved.target_name(job.target());
                 lines.push(Line::Job(JobLine {
                     entry: entry.name.clone(),
@@ -429,6 +438,69 @@ mod tests {
         assert_eq!(lines[200]["record"], "ack");
         assert_eq!(lines[200]["status"], "Cancelling");
         assert!(journal.commits() < 201, "{} commits", journal.commits());
+    }
+
+    #[tokio::test]
+    async fn a_header_longer_than_a_write_keeps_every_job_once_in_plan_order_with_its_target() {
+        use crate::api::{AccountId, Progress};
+        use crate::resolved::{
+            ResolvedEntry, ResolvedJob, ResolvedPlan, RunMode, RunSettings, Target,
+        };
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("run.journal.jsonl");
+        let journal = FileJournal::create(&path).await.unwrap();
+        let target = |name: &str, region: &str| Target {
+            name: Some(name.to_owned()),
+            account_id: AccountId::parse("111122223333").unwrap(),
+            region: region.to_owned(),
+            endpoint: None,
+        };
+        // Two chunks and a bit, the two targets' jobs alternating.
+        let jobs = 2 * 4_096 + 5;
+        let plan = ResolvedPlan {
+            targets: vec![target("us", "us-east-1"), target("eu", "eu-west-1")],
+            settings: RunSettings {
+                concurrency: 4,
+                rate_limit: 10.0,
+                poll_rate_limit: 10.0,
+                poll_interval: std::time::Duration::from_secs(5),
+                mode: RunMode::Apply,
+            },
+            entries: vec![ResolvedEntry {
+                name: "cancel".to_owned(),
+                after: Vec::new(),
+                jobs: (0..jobs)
+                    .map(|i| ResolvedJob {
+                        target: (i % 2) as u32,
+                        id: JobId::parse(&format!("job-{i:05}")).unwrap(),
+                        description: None,
+                        status_seen: JobStatus::Suspended,
+                        priority_seen: 10,
+                        progress_seen: Progress::default(),
+                    })
+                    .collect(),
+                gate: None,
+                actions: vec![Action::SetStatus(TargetStatus::Cancelled)],
+                reason: None,
+            }],
+        };
+        journal
+            .begin("plan.yaml", "ab", &plan, &Resume::default())
+            .await
+            .unwrap();
+        let text = std::fs::read_to_string(&path).unwrap();
+        let lines: Vec<serde_json::Value> = text
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        assert_eq!(lines.len(), jobs + 1);
+        assert_eq!(lines[0]["record"], "run");
+        for (i, line) in lines[1..].iter().enumerate() {
+            assert_eq!(line["record"], "job");
+            assert_eq!(line["job"], format!("job-{i:05}"));
+            assert_eq!(line["target"], if i % 2 == 0 { "us" } else { "eu" });
+        }
+        assert!(journal.commits() >= 3, "{} commits", journal.commits());
     }
 
     #[test]

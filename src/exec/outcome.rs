@@ -7,13 +7,13 @@
 
 use std::fmt;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::api::{JobStatus, Progress, TargetStatus};
 use crate::resolved::TaskLimit;
 
 /// How one job ended. The report and the exit code are decided from these.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Outcome {
     /// A mutating call succeeded.

@@ -1,7 +1,7 @@
 //! The scheduler: which jobs run when.
 //!
 //! Starts entries when their `after:` entries succeeded (else their jobs end `not_run`), keeps at most
-//! [`MAX_ACTIVE_JOBS`] job futures alive at once (100,000 jobs never become 100,000 tasks), emits
+//! [`MAX_ACTIVE_JOBS`] job futures alive at once (fewer when no job waits for a gate) (100,000 jobs never become 100,000 tasks), emits
 //! `JobFinished` and `EntryFinished`, and on interruption starts nothing new. Does not own a job's life
 //! (`executor.rs`) or the event loop (`coordinator.rs`).
 
@@ -19,6 +19,29 @@ use crate::resolved::ResolvedPlan;
 /// Job futures alive at once. Waiting jobs hold a slot, so an entry with more gated jobs than this polls
 /// the rest one round later.
 pub const MAX_ACTIVE_JOBS: usize = 16_384;
+
+/// Job futures alive at once in a plan without gates, per target and per call in flight: such a job only
+/// waits for its limiter permit, and at most `concurrency` calls are in flight, so slots beyond a few times
+/// that buy nothing but memory (a few KiB each).
+const UNGATED_SLOTS_PER_CALL: usize = 4;
+
+/// The fewest job futures alive at once in a plan without gates, so jobs that need no call (already at
+/// target, dry run) never wait for a slot behind a small `concurrency`.
+const MIN_UNGATED_SLOTS: usize = 1_024;
+
+/// How many job futures `plan` keeps alive at once: [`MAX_ACTIVE_JOBS`] when a job may wait for a gate (it
+/// holds its slot while it waits), else a few per call in flight and target.
+fn active_slots(plan: &ResolvedPlan) -> usize {
+    if plan.entries.iter().any(|e| e.gate.is_some()) {
+        return MAX_ACTIVE_JOBS;
+    }
+    let per_target = (plan.settings.concurrency as usize)
+        .saturating_mul(UNGATED_SLOTS_PER_CALL)
+        .max(MIN_UNGATED_SLOTS);
+    per_target
+        .saturating_mul(plan.targets.len().max(1))
+        .min(MAX_ACTIVE_JOBS)
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum EntryState {
@@ -39,6 +62,7 @@ pub async fn execute<C: JobControl>(ctx: Arc<Context<C>>) {
     // (an entry of a million jobs must not become a million records at once).
     let mut not_run: Vec<(usize, String)> = Vec::new();
     let mut entries_done: Vec<(usize, bool)> = Vec::new();
+    let slots = active_slots(&plan);
 
     start_entries(
         &plan,
@@ -63,7 +87,7 @@ pub async fn execute<C: JobControl>(ctx: Arc<Context<C>>) {
                 .emit(EventKind::EntryFinished { entry, succeeded })
                 .await;
         }
-        while !interrupted && active.len() < MAX_ACTIVE_JOBS {
+        while !interrupted && active.len() < slots {
             let Some(index) = queue.pop_front() else {
                 break;
             };
@@ -182,6 +206,66 @@ async fn start_entries(
                 failed: false,
             };
             queue.push_entry(index, entry);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+    use crate::api::{AccountId, JobStatus, TargetStatus};
+    use crate::resolved::{Action, Gate, GateSubject, ResolvedEntry, RunMode, RunSettings, Target};
+
+    fn plan(concurrency: u32, targets: usize, gate: bool) -> ResolvedPlan {
+        let target = Target {
+            name: None,
+            account_id: AccountId::parse("111122223333").unwrap(),
+            region: "us-east-1".to_owned(),
+            endpoint: None,
+        };
+        ResolvedPlan {
+            targets: vec![target; targets],
+            settings: RunSettings {
+                concurrency,
+                rate_limit: 100.0,
+                poll_rate_limit: 10.0,
+                poll_interval: Duration::from_secs(5),
+                mode: RunMode::Apply,
+            },
+            entries: vec![ResolvedEntry {
+                name: "cancel".to_owned(),
+                after: Vec::new(),
+                jobs: Vec::new(),
+                gate: gate.then(|| Gate {
+                    subject: GateSubject::OwnStatus,
+                    statuses: vec![JobStatus::Suspended],
+                    timeout: Duration::from_secs(60),
+                    tasks: None,
+                }),
+                actions: vec![Action::SetStatus(TargetStatus::Cancelled)],
+                reason: None,
+            }],
+        }
+    }
+
+    #[test]
+    fn job_slots_shrink_to_a_few_per_call_in_flight_only_when_no_job_waits_for_a_gate() {
+        for (concurrency, targets, gate, slots) in [
+            (256, 1, false, 1_024),
+            (16, 1, false, MIN_UNGATED_SLOTS),
+            (1_024, 1, false, 4_096),
+            (256, 3, false, 3_072),
+            (1_024, 400, false, MAX_ACTIVE_JOBS),
+            (256, 1, true, MAX_ACTIVE_JOBS),
+            (16, 1, true, MAX_ACTIVE_JOBS),
+        ] {
+            assert_eq!(
+                active_slots(&plan(concurrency, targets, gate)),
+                slots,
+                "concurrency {concurrency}, {targets} targets, gate {gate}"
+            );
         }
     }
 }

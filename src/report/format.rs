@@ -1,7 +1,9 @@
 //! Report file formats (`--report FILE`, `--report-format`) and the one reporter that writes any of them.
 //!
 //! Owns the mapping of file extensions to formats and [`FileReporter`]: it accumulates the run's
-//! [`RunRecord`] from events and, at `RunFinished`, renders it with the format's `render(&RunRecord, &mut dyn
+//! [`RunRecord`] from events (for a file, its job records spooled beside the report, so memory does not grow
+//! with finished jobs; for a writer such as stdout, in memory, so a full disk cannot take that report too)
+//! and, at `RunFinished`, renders it with the format's `render(&RunRecord, &mut dyn
 //! Write)` into its sink. A file is written atomically (a temporary file in the same directory, fsync,
 //! rename, then the directory), so a crash or a full disk never leaves half a report under the report's
 //! name. Does not own the formats themselves (`json.rs`, `markdown.rs`, `junit.rs`) or the flags (`cli.rs`).
@@ -41,9 +43,15 @@ impl ReportFormat {
 
     /// A reporter writing this format to `sink` at `RunFinished`.
     pub fn reporter(self, meta: RunMeta, sink: ReportSink) -> FileReporter {
+        let record = match &sink {
+            ReportSink::File(path) => {
+                RunRecord::new(meta).spooled_in(directory_of(path).to_owned())
+            }
+            ReportSink::Writer(_) => RunRecord::new(meta),
+        };
         FileReporter {
             format: self,
-            record: RunRecord::new(meta),
+            record,
             sink: Some(sink),
         }
     }
@@ -81,7 +89,7 @@ impl Reporter for FileReporter {
     }
 
     fn report(&mut self, event: &Event) -> std::io::Result<()> {
-        if self.record.observe(event)
+        if self.record.observe(event)?
             && let Some(sink) = self.sink.take()
         {
             let format = self.format;
@@ -107,16 +115,21 @@ fn write_sink(
     }
 }
 
+/// The directory a report file goes to.
+fn directory_of(path: &Path) -> &Path {
+    match path.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => parent,
+        _ => Path::new("."),
+    }
+}
+
 /// Writes `path` through a temporary file beside it: fsync, rename over `path`, fsync the directory. On
 /// failure the temporary file is removed and `path` is untouched.
 fn write_atomically(
     path: &Path,
     render: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
 ) -> std::io::Result<()> {
-    let dir = match path.parent() {
-        Some(parent) if !parent.as_os_str().is_empty() => parent,
-        _ => Path::new("."),
-    };
+    let dir = directory_of(path);
     let name = path.file_name().map_or_else(
         || "report".into(),
         |name| name.to_string_lossy().into_owned(),
@@ -143,7 +156,10 @@ fn write_atomically(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::report::run_record::fixtures::{SharedBuf, meta, run_events};
+    use crate::event::Event;
+    use crate::report::run_record::fixtures::{
+        SharedBuf, meta, multi_target_events, run_events, two_target_events,
+    };
     use crate::resolved::RunMode;
 
     #[test]
@@ -163,6 +179,50 @@ mod tests {
             .map(|e| e.unwrap().file_name())
             .collect();
         assert_eq!(names, ["report.json"], "no temporary file is left behind");
+    }
+
+    /// A synthetic run's events, in a mode, interrupted or not.
+    type Events = fn(RunMode, bool) -> Vec<Event>;
+
+    #[test]
+    fn a_report_spooled_beside_its_file_is_byte_for_byte_the_one_kept_in_memory() {
+        let dir = tempfile::tempdir().unwrap();
+        let runs: [(&str, Events); 3] = [
+            ("one target", run_events),
+            ("two targets", two_target_events),
+            ("three targets", multi_target_events),
+        ];
+        for (format, name) in [
+            (ReportFormat::Json, "run.json"),
+            (ReportFormat::Markdown, "run.md"),
+            (ReportFormat::Junit, "run.xml"),
+        ] {
+            for (run, events) in runs {
+                for interrupted in [false, true] {
+                    let buffer = SharedBuf::default();
+                    let mut in_memory =
+                        format.reporter(meta(), ReportSink::Writer(Box::new(buffer.clone())));
+                    let path = dir.path().join(name);
+                    let mut spooled = format.reporter(meta(), ReportSink::File(path.clone()));
+                    for event in events(RunMode::Apply, interrupted) {
+                        in_memory.report(&event).unwrap();
+                        spooled.report(&event).unwrap();
+                    }
+                    let text = std::fs::read_to_string(&path).unwrap();
+                    assert_eq!(text, buffer.text(), "{name}, {run}");
+                    if run == "two targets" {
+                        // The third target's jobs moved to `dr/us-east-1`; in Markdown the job over its
+                        // task condition is listed before the other failures.
+                        assert!(!text.contains("dr/us-west-2"), "{name}: {text}");
+                        let at =
+                            |job: &str| text.find(job).unwrap_or_else(|| panic!("{job}: {text}"));
+                        if format == ReportFormat::Markdown {
+                            assert!(at("job-not-run") < at("job-timed-out"), "{text}");
+                        }
+                    }
+                }
+            }
+        }
     }
 
     #[test]

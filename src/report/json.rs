@@ -54,7 +54,7 @@ pub fn render(record: &RunRecord, out: &mut dyn Write) -> std::io::Result<()> {
             .to_string(),
         interrupted: record.interrupted,
         summary,
-        jobs: JobsView(&record.jobs, &record.meta, record.targets()),
+        jobs: JobsView(record),
     };
     serde_json::to_writer_pretty(&mut *out, &report)?;
     out.write_all(b"\n")
@@ -132,16 +132,23 @@ impl Summary {
     }
 }
 
-/// Serializes the records one by one into the writer.
-struct JobsView<'a>(&'a [JobRecord], &'a RunMeta, &'a [Target]);
+/// Serializes the records one by one into the writer, as they are read back.
+struct JobsView<'a>(&'a RunRecord);
 
 impl Serialize for JobsView<'_> {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.collect_seq(
-            self.0
-                .iter()
-                .map(|job| JobView(job, self.1, self.2.get(job.target))),
-        )
+        use serde::ser::{Error, SerializeSeq};
+        let record = self.0;
+        let mut seq = serializer.serialize_seq(None)?;
+        for job in record.jobs() {
+            let job = job.map_err(S::Error::custom)?;
+            seq.serialize_element(&JobView(
+                &job,
+                &record.meta,
+                record.targets().get(job.target),
+            ))?;
+        }
+        seq.end()
     }
 }
 

@@ -32,35 +32,35 @@ use crate::resolved::{RunMode, Target};
 
 /// Writes the JUnit XML report of a finished run.
 pub fn render(record: &RunRecord, out: &mut dyn Write) -> std::io::Result<()> {
-    to_junit(record)
+    to_junit(record)?
         .serialize(out)
         .map_err(std::io::Error::other)
 }
 
-/// The JUnit document of a finished run.
-pub fn to_junit(record: &RunRecord) -> Report {
+/// The JUnit document of a finished run (its rows read back from the spool: a read can fail).
+pub fn to_junit(record: &RunRecord) -> std::io::Result<Report> {
     let mut report = Report::new("s3plan");
     report.set_time(record.elapsed);
     if !record.is_multi_target() {
         let properties = run_properties(record, record.targets().first(), false);
         for entry in record.entries() {
-            report.add_test_suite(suite(entry.name, &entry, &properties));
+            report.add_test_suite(suite(entry.name, &entry, &properties)?);
         }
-        return report;
+        return Ok(report);
     }
     for target in record.by_target() {
         let properties = run_properties(record, Some(target.target), true);
         let label = target.target.label();
         for entry in record.entries_in(target.index) {
             let name = format!("{label}.{}", entry.name);
-            report.add_test_suite(suite(&name, &entry, &properties));
+            report.add_test_suite(suite(&name, &entry, &properties)?);
         }
     }
     let properties = run_properties(record, None, false);
     for entry in record.entries_without_jobs() {
-        report.add_test_suite(suite(entry.name, &entry, &properties));
+        report.add_test_suite(suite(entry.name, &entry, &properties)?);
     }
-    report
+    Ok(report)
 }
 
 /// The run's facts, with `target`'s place when the suite is about one (and its name when `named`).
@@ -104,18 +104,20 @@ fn run_properties(record: &RunRecord, target: Option<&Target>, named: bool) -> V
 }
 
 /// The suite named `name` of `entry`'s jobs; its cases are class-named `name` too.
-fn suite(name: &str, entry: &EntryRecords<'_>, properties: &[Property]) -> TestSuite {
+fn suite(
+    name: &str,
+    entry: &EntryRecords<'_>,
+    properties: &[Property],
+) -> std::io::Result<TestSuite> {
     let mut suite = TestSuite::new(name);
     suite.add_properties(properties.iter().cloned());
-    let first = entry.jobs.iter().map(|j| j.started_at).min();
-    let last = entry.jobs.iter().map(|j| j.finished_at).max();
-    if let (Some(first), Some(last)) = (first, last) {
+    if let (Some(first), Some(last)) = (entry.first_started, entry.last_finished) {
         suite.set_time(span(first, last));
     }
-    for job in &entry.jobs {
-        suite.add_test_case(case(name, job));
+    for job in entry.jobs() {
+        suite.add_test_case(case(name, &job?));
     }
-    suite
+    Ok(suite)
 }
 
 fn case(classname: &str, job: &JobRecord) -> TestCase {

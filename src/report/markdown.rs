@@ -5,7 +5,8 @@
 //! code, request id and a hint, then one table per entry. A run over a plan's `targets:` lists them in the
 //! header, sums each one up after the summary, names each failed job's target and has a section per target
 //! (its summary and its entries' tables) instead of one list of entries. Renders a [`RunRecord`], the same data as the JSON
-//! report, row by row into the writer. Does not accumulate events or open the file (`format.rs`), nor decide
+//! report, row by row into the writer, reading the rows back (from the report's spool) once per pass
+//! rather than holding them. Does not accumulate events or open the file (`format.rs`), nor decide
 //! where the file goes (the command does).
 
 use std::collections::BTreeSet;
@@ -15,7 +16,8 @@ use crate::api::Progress;
 use crate::event::JobRecord;
 use crate::exec::{Outcome, grouped, percent, rate_bp};
 use crate::report::run_record::{
-    EntryRecords, RunRecord, format_duration, outcome_hint, outcome_words, status_change,
+    EntryRecords, RunRecord, format_duration, is_over_task_condition, outcome_hint, outcome_words,
+    status_change,
 };
 use crate::resolved::{RunMode, Target};
 
@@ -121,14 +123,27 @@ pub fn render(record: &RunRecord, out: &mut dyn Write) -> std::io::Result<()> {
             )?;
             writeln!(out, "| --- | --- | --- | --- | --- | --- | --- | --- |")?;
         }
-        let failed: Vec<&JobRecord> = record
-            .jobs
-            .iter()
-            .filter(|j| !j.outcome.is_success())
+        // Jobs over a task condition first: the rows of the entries with failures are read again for each
+        // group rather than held.
+        let failing: Vec<EntryRecords<'_>> = record
+            .entries()
+            .into_iter()
+            .filter(|entry| entry.counts().unsuccessful() > 0)
             .collect();
-        for job in task_conditions_first(failed) {
-            let target = multi.then(|| record.target_label(job).unwrap_or_else(|| "?".to_owned()));
-            write_failure(out, job, target.as_deref())?;
+        for &over_task_condition in task_condition_passes(&failing) {
+            for entry in &failing {
+                for job in entry.jobs() {
+                    let job = job?;
+                    if job.outcome.is_success()
+                        || is_over_task_condition(&job) != over_task_condition
+                    {
+                        continue;
+                    }
+                    let target =
+                        multi.then(|| record.target_label(&job).unwrap_or_else(|| "?".to_owned()));
+                    write_failure(out, &job, target.as_deref())?;
+                }
+            }
         }
         writeln!(out)?;
     }
@@ -282,7 +297,7 @@ fn write_entry(
         counts.describe()
     )?;
     writeln!(out)?;
-    let Some(first) = entry.jobs.first() else {
+    let Some(first) = entry.first()? else {
         writeln!(out, "No jobs.")?;
         return Ok(());
     };
@@ -310,32 +325,41 @@ fn write_entry(
         "| Job | Description | Before → after | Outcome | Tasks failed | Attempts | Request id | What happened |"
     )?;
     writeln!(out, "| --- | --- | --- | --- | ---: | ---: | --- | --- |")?;
-    for job in task_conditions_first(entry.jobs.clone()) {
-        writeln!(
-            out,
-            "| `{}` | {} | {} | {} | {} | {} | {} | {} |",
-            job.job_id,
-            optional(job.description.as_deref()),
-            status_change(job, "→"),
-            outcome_words(job.outcome),
-            tasks_failed(job.tasks),
-            job.attempts,
-            optional(job.request_id.as_deref()),
-            optional(job.reason.as_deref()),
-        )?;
+    for &over_task_condition in task_condition_passes(std::slice::from_ref(entry)) {
+        for job in entry.jobs() {
+            let job = job?;
+            if is_over_task_condition(&job) == over_task_condition {
+                write_job(out, &job)?;
+            }
+        }
     }
     Ok(())
 }
 
-/// `jobs` with those whose gate failed on a task condition first (the ones to look at in an incident),
-/// each group in its order.
-fn task_conditions_first(mut jobs: Vec<&JobRecord>) -> Vec<&JobRecord> {
-    jobs.sort_by_key(|job| {
-        !job.reason
-            .as_deref()
-            .is_some_and(crate::exec::is_over_task_condition)
-    });
-    jobs
+/// One row of an entry's table.
+fn write_job(out: &mut dyn Write, job: &JobRecord) -> std::io::Result<()> {
+    writeln!(
+        out,
+        "| `{}` | {} | {} | {} | {} | {} | {} | {} |",
+        job.job_id,
+        optional(job.description.as_deref()),
+        status_change(job, "→"),
+        outcome_words(job.outcome),
+        tasks_failed(job.tasks),
+        job.attempts,
+        optional(job.request_id.as_deref()),
+        optional(job.reason.as_deref()),
+    )
+}
+
+/// The passes over `entries`' rows that list the jobs over a task condition first, then the others, each
+/// group in plan order: one pass, for the others, when no job is over a task condition.
+fn task_condition_passes(entries: &[EntryRecords<'_>]) -> &'static [bool] {
+    if entries.iter().any(|e| e.over_task_condition() > 0) {
+        &[true, false]
+    } else {
+        &[false]
+    }
 }
 
 /// `412 of 20,000 (2.06 %)`: failed of the finished tasks, and the rate; `—` before any task finished.

@@ -10,6 +10,7 @@ pub(crate) mod junit;
 pub(crate) mod markdown;
 pub mod progress;
 pub mod run_record;
+pub(crate) mod spool;
 pub mod summary;
 
 use crate::event::Event;

@@ -1,7 +1,10 @@
 //! The data every report file is rendered from: the run's facts, accumulated from events.
 //!
-//! Owns [`RunRecord`] (run info, every `JobRecord`, start and end, interrupted flag) and [`OutcomeCounts`],
-//! so the Markdown and JUnit writers render exactly the data the JSON report (the reference format) holds.
+//! Owns [`RunRecord`] (run info, every `JobRecord`, start and end, interrupted flag), [`JobRows`] and
+//! [`OutcomeCounts`], so the Markdown and JUnit writers render exactly the data the JSON report (the reference
+//! format) holds. A run's records for a report file are not kept in memory: [`JobRows`] counts them as they
+//! come (over the run, per entry, and per target and entry) and spools them to disk (`spool.rs`), and the
+//! writers read them back, in plan order, at the end: all of them, or one target's.
 //! Also owns the few words shared by those writers: outcome hints and duration formatting. Does not own any
 //! output format (`json.rs`, `markdown.rs`, `junit.rs`) or the failure hints of API errors (`summary.rs`).
 
@@ -14,6 +17,7 @@ use jiff::Timestamp;
 
 use crate::event::{Event, EventKind, JobRecord, RunInfo};
 use crate::exec::Outcome;
+use crate::report::spool::JobSpool;
 use crate::report::summary;
 use crate::resolved::Target;
 
@@ -53,6 +57,13 @@ impl OutcomeCounts {
     /// Counts one more job with `outcome`.
     pub fn add(&mut self, outcome: Outcome) {
         self.0[slot(outcome)] += 1;
+    }
+
+    /// Adds every job counted in `other`.
+    pub fn merge(&mut self, other: &OutcomeCounts) {
+        for (mine, theirs) in self.0.iter_mut().zip(other.0) {
+            *mine += theirs;
+        }
     }
 
     /// Jobs that ended with `outcome`.
@@ -163,6 +174,14 @@ pub fn status_change(record: &JobRecord, arrow: &str) -> String {
     }
 }
 
+/// Whether the job's gate failed on a task condition: reports list such jobs first (the ones to look at in
+/// an incident).
+pub fn is_over_task_condition(job: &JobRecord) -> bool {
+    job.reason
+        .as_deref()
+        .is_some_and(crate::exec::is_over_task_condition)
+}
+
 /// A duration for people, to the second (`1h 2m 3s`), or to the millisecond under a second.
 pub fn format_duration(duration: Duration) -> String {
     if duration < Duration::from_secs(1) {
@@ -172,20 +191,47 @@ pub fn format_duration(duration: Duration) -> String {
 }
 
 /// One entry's part of a finished run (or of one target's part of it).
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Copy)]
 pub struct EntryRecords<'a> {
     /// The entry's index in the plan.
     pub index: usize,
     /// The entry's name.
     pub name: &'a str,
-    /// Its jobs, in plan order.
-    pub jobs: Vec<&'a JobRecord>,
+    /// The target whose jobs these are; `None` for the entry's jobs in every target.
+    pub target: Option<usize>,
+    /// When its first job started, if it has jobs.
+    pub first_started: Option<Timestamp>,
+    /// When its last job finished, if it has jobs.
+    pub last_finished: Option<Timestamp>,
+    counts: OutcomeCounts,
+    over_task_condition: usize,
+    rows: &'a JobRows,
 }
 
 impl EntryRecords<'_> {
     /// Its jobs per outcome.
     pub fn counts(&self) -> OutcomeCounts {
-        counts_of(self.jobs.iter().copied())
+        self.counts
+    }
+
+    /// How many of its jobs have a gate that failed on a task condition ([`is_over_task_condition`]).
+    pub fn over_task_condition(&self) -> usize {
+        self.over_task_condition
+    }
+
+    /// Whether it has no job.
+    pub fn is_empty(&self) -> bool {
+        self.counts.total() == 0
+    }
+
+    /// Its jobs, in plan order (read back from the spool: each read can fail).
+    pub fn jobs(&self) -> impl Iterator<Item = std::io::Result<JobRecord>> + '_ {
+        self.rows.entry_rows(self.index, self.target, self.name)
+    }
+
+    /// Its first job in plan order, if any.
+    pub fn first(&self) -> std::io::Result<Option<JobRecord>> {
+        self.jobs().next().transpose()
     }
 }
 
@@ -200,12 +246,164 @@ pub struct TargetRecords<'a> {
     pub counts: OutcomeCounts,
 }
 
-fn counts_of<'a>(jobs: impl Iterator<Item = &'a JobRecord>) -> OutcomeCounts {
-    let mut counts = OutcomeCounts::default();
-    for job in jobs {
-        counts.add(job.outcome);
+/// What is known of one entry's finished jobs (in the whole run, or in one target) without reading them
+/// back.
+#[derive(Debug, Clone, Default)]
+struct EntryFacts {
+    name: Option<Arc<str>>,
+    counts: OutcomeCounts,
+    over_task_condition: usize,
+    first_started: Option<Timestamp>,
+    last_finished: Option<Timestamp>,
+}
+
+impl EntryFacts {
+    fn add(&mut self, record: &JobRecord) {
+        self.name.get_or_insert_with(|| record.entry.clone());
+        self.counts.add(record.outcome);
+        if is_over_task_condition(record) {
+            self.over_task_condition += 1;
+        }
+        self.first_started = Some(
+            self.first_started
+                .map_or(record.started_at, |t| t.min(record.started_at)),
+        );
+        self.last_finished = Some(
+            self.last_finished
+                .map_or(record.finished_at, |t| t.max(record.finished_at)),
+        );
     }
-    counts
+}
+
+/// `facts[index]`, grown with defaults to hold it.
+fn slot_of<T: Default>(facts: &mut Vec<T>, index: usize) -> &mut T {
+    if facts.len() <= index {
+        facts.resize_with(index + 1, T::default);
+    }
+    &mut facts[index]
+}
+
+/// Where the finished records are.
+#[derive(Debug)]
+enum RowStore {
+    /// None yet; the spool is created in this directory with the first record.
+    Unopened(PathBuf),
+    /// On disk, one line each (a run's report files: memory does not grow with finished jobs).
+    Spool(JobSpool),
+    /// In memory, in plan order once finished (a report written to stdout, which must survive a full disk
+    /// or a file size limit; a record rebuilt from a journal; tests).
+    Memory(Vec<JobRecord>),
+}
+
+/// A run's finished jobs: counted as they come (totals, per entry, per target and entry, first start and
+/// last end), the records themselves spooled to disk or held in memory, and read back in plan order, all
+/// of them or one target's.
+#[derive(Debug)]
+pub struct JobRows {
+    store: RowStore,
+    counts: OutcomeCounts,
+    /// Per entry, over every target.
+    entries: Vec<EntryFacts>,
+    /// Per target, then per entry: a few numbers per target and entry, not per job.
+    in_targets: Vec<Vec<EntryFacts>>,
+}
+
+impl JobRows {
+    /// Rows spooled to an unnamed temporary file in `dir`.
+    pub fn spooled_in(dir: PathBuf) -> Self {
+        Self::with_store(RowStore::Unopened(dir))
+    }
+
+    /// Rows held in memory, e.g. rebuilt from a journal.
+    pub fn from_records(mut records: Vec<JobRecord>) -> Self {
+        records.sort_by_key(|r| r.index);
+        let mut rows = Self::with_store(RowStore::Memory(Vec::new()));
+        for record in &records {
+            rows.count(record);
+        }
+        rows.store = RowStore::Memory(records);
+        rows
+    }
+
+    fn with_store(store: RowStore) -> Self {
+        Self {
+            store,
+            counts: OutcomeCounts::default(),
+            entries: Vec::new(),
+            in_targets: Vec::new(),
+        }
+    }
+
+    /// Adds one finished job.
+    pub fn push(&mut self, record: &JobRecord) -> std::io::Result<()> {
+        if let RowStore::Unopened(dir) = &self.store {
+            self.store = RowStore::Spool(JobSpool::create_in(dir)?);
+        }
+        match &mut self.store {
+            RowStore::Spool(spool) => spool.push(record)?,
+            RowStore::Memory(records) => records.push(record.clone()),
+            RowStore::Unopened(_) => {}
+        }
+        self.count(record);
+        Ok(())
+    }
+
+    /// Makes every row readable, in plan order.
+    fn finish(&mut self) -> std::io::Result<()> {
+        match &mut self.store {
+            RowStore::Spool(spool) => spool.flush(),
+            RowStore::Memory(records) => {
+                records.sort_by_key(|r| r.index);
+                Ok(())
+            }
+            RowStore::Unopened(_) => Ok(()),
+        }
+    }
+
+    fn count(&mut self, record: &JobRecord) {
+        self.counts.add(record.outcome);
+        let entry = record.index.entry;
+        slot_of(&mut self.entries, entry).add(record);
+        slot_of(slot_of(&mut self.in_targets, record.target), entry).add(record);
+    }
+
+    /// The facts of `entry`, in `target` or in every target.
+    fn facts(&self, entry: usize, target: Option<usize>) -> Option<&EntryFacts> {
+        match target {
+            None => self.entries.get(entry),
+            Some(target) => self.in_targets.get(target)?.get(entry),
+        }
+    }
+
+    /// The rows of `entry` (in `target`, or in every target) in plan order, each named `name`.
+    fn entry_rows<'a>(
+        &'a self,
+        entry: usize,
+        target: Option<usize>,
+        name: &str,
+    ) -> Box<dyn Iterator<Item = std::io::Result<JobRecord>> + 'a> {
+        match &self.store {
+            RowStore::Spool(spool) => {
+                let name = match self.entries.get(entry).and_then(|f| f.name.clone()) {
+                    Some(known) if *known == *name => known,
+                    _ => Arc::from(name),
+                };
+                Box::new(spool.rows(entry, target, name))
+            }
+            RowStore::Memory(records) => {
+                let start = records.partition_point(|r| r.index.entry < entry);
+                let end = records.partition_point(|r| r.index.entry <= entry);
+                Box::new(
+                    records[start..end]
+                        .iter()
+                        .filter(move |r| target.is_none_or(|t| r.target == t))
+                        .cloned()
+                        .map(Ok),
+                )
+            }
+            RowStore::Unopened(_) => Box::new(std::iter::empty()),
+        }
+    }
 }
 
 /// What the report says about the plan file, known only to the command.
@@ -235,7 +433,7 @@ impl std::fmt::Debug for ReportSink {
 }
 
 /// Everything a report says about a run, accumulated from its events.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct RunRecord {
     /// What the command knows about the run.
     pub meta: RunMeta,
@@ -249,12 +447,12 @@ pub struct RunRecord {
     pub elapsed: Duration,
     /// Whether the run was cancelled.
     pub interrupted: bool,
-    /// Every finished job; in plan order once the run finished.
-    pub jobs: Vec<JobRecord>,
+    /// Every finished job, counted, and readable in plan order once the run finished.
+    pub jobs: JobRows,
 }
 
 impl RunRecord {
-    /// An empty record of a run described by `meta`.
+    /// An empty record of a run described by `meta`, keeping its job records in memory.
     pub fn new(meta: RunMeta) -> Self {
         Self {
             meta,
@@ -263,34 +461,49 @@ impl RunRecord {
             finished_at: None,
             elapsed: Duration::ZERO,
             interrupted: false,
-            jobs: Vec::new(),
+            jobs: JobRows::from_records(Vec::new()),
         }
     }
 
-    /// Folds one event in; returns `true` at `RunFinished`, when the record is complete and in plan order.
-    pub fn observe(&mut self, event: &Event) -> bool {
+    /// The same, spooling its job records to `dir` (the report's own directory, so the spool is on the disk
+    /// the report goes to).
+    #[must_use]
+    pub fn spooled_in(mut self, dir: PathBuf) -> Self {
+        self.jobs = JobRows::spooled_in(dir);
+        self
+    }
+
+    /// Folds one event in; returns `true` at `RunFinished`, when the record is complete and readable in
+    /// plan order. Fails when a job record cannot be spooled.
+    pub fn observe(&mut self, event: &Event) -> std::io::Result<bool> {
         match &event.kind {
             EventKind::RunStarted(info) => {
                 self.info = Some(info.clone());
                 self.started_at = Some(event.at);
-                self.jobs.reserve(info.total_jobs);
             }
-            EventKind::JobFinished(record) => self.jobs.push((**record).clone()),
+            EventKind::JobFinished(record) => self.jobs.push(record)?,
             EventKind::RunFinished { interrupted } => {
                 self.finished_at = Some(event.at);
                 self.elapsed = event.elapsed;
                 self.interrupted = *interrupted;
-                self.jobs.sort_by_key(|r| r.index);
-                return true;
+                self.jobs.finish()?;
+                return Ok(true);
             }
             _ => {}
         }
-        false
+        Ok(false)
     }
 
     /// Jobs per outcome over the whole run.
     pub fn counts(&self) -> OutcomeCounts {
-        counts_of(self.jobs.iter())
+        self.jobs.counts
+    }
+
+    /// Every finished job in plan order; call once finished.
+    pub fn jobs(&self) -> impl Iterator<Item = std::io::Result<JobRecord>> + '_ {
+        self.entries()
+            .into_iter()
+            .flat_map(|entry| self.jobs.entry_rows(entry.index, entry.target, entry.name))
     }
 
     /// Where the run acted, in plan order (empty before `RunStarted`).
@@ -310,76 +523,65 @@ impl RunRecord {
 
     /// Every target in plan order with its jobs per outcome; call once finished.
     pub fn by_target(&self) -> Vec<TargetRecords<'_>> {
-        let mut counts = vec![OutcomeCounts::default(); self.targets().len()];
-        for job in &self.jobs {
-            if let Some(counts) = counts.get_mut(job.target) {
-                counts.add(job.outcome);
-            }
-        }
         self.targets()
             .iter()
-            .zip(counts)
             .enumerate()
-            .map(|(index, (target, counts))| TargetRecords {
-                index,
-                target,
-                counts,
+            .map(|(index, target)| {
+                let mut counts = OutcomeCounts::default();
+                for facts in self.jobs.in_targets.get(index).into_iter().flatten() {
+                    counts.merge(&facts.counts);
+                }
+                TargetRecords {
+                    index,
+                    target,
+                    counts,
+                }
             })
             .collect()
     }
 
     /// The entries in plan order with their jobs (entries without jobs included); call once finished.
     pub fn entries(&self) -> Vec<EntryRecords<'_>> {
-        self.entries_where(|_| true)
-            .into_iter()
-            .map(|(index, name, jobs)| EntryRecords { index, name, jobs })
-            .collect()
+        self.entries_where(None).collect()
     }
 
     /// The entries in plan order with their jobs in target `target`, leaving out entries without a job
     /// there; call once finished.
     pub fn entries_in(&self, target: usize) -> Vec<EntryRecords<'_>> {
-        self.entries_where(|job| job.target == target)
-            .into_iter()
-            .filter(|(_, _, jobs)| !jobs.is_empty())
-            .map(|(index, name, jobs)| EntryRecords { index, name, jobs })
+        self.entries_where(Some(target))
+            .filter(|entry| !entry.is_empty())
             .collect()
     }
 
     /// The entries without any job, in plan order.
     pub fn entries_without_jobs(&self) -> Vec<EntryRecords<'_>> {
-        self.entries()
-            .into_iter()
-            .filter(|entry| entry.jobs.is_empty())
+        self.entries_where(None)
+            .filter(EntryRecords::is_empty)
             .collect()
     }
 
-    fn entries_where(
-        &self,
-        keep: impl Fn(&JobRecord) -> bool,
-    ) -> Vec<(usize, &str, Vec<&JobRecord>)> {
-        let names: Vec<&str> = match &self.info {
-            Some(info) => info.entries.iter().map(|(name, _)| &**name).collect(),
-            None => Vec::new(),
-        };
-        let count = self
-            .jobs
-            .last()
-            .map_or(0, |r| r.index.entry + 1)
-            .max(names.len());
-        (0..count)
-            .map(|index| {
-                let start = self.jobs.partition_point(|r| r.index.entry < index);
-                let end = self.jobs.partition_point(|r| r.index.entry <= index);
-                let all = &self.jobs[start..end];
-                let name = names
-                    .get(index)
-                    .copied()
-                    .or_else(|| all.first().map(|r| &*r.entry))
-                    .unwrap_or("");
-                (index, name, all.iter().filter(|job| keep(job)).collect())
-            })
-            .collect()
+    fn entries_where(&self, target: Option<usize>) -> impl Iterator<Item = EntryRecords<'_>> + '_ {
+        let names: &[(Arc<str>, usize)] = self.info.as_deref().map_or(&[], |info| &info.entries);
+        let count = self.jobs.entries.len().max(names.len());
+        (0..count).map(move |index| {
+            let all = self.jobs.entries.get(index);
+            let facts = self.jobs.facts(index, target);
+            let name = names
+                .get(index)
+                .map(|(name, _)| &**name)
+                .or_else(|| all.and_then(|f| f.name.as_deref()))
+                .unwrap_or("");
+            EntryRecords {
+                index,
+                name,
+                target,
+                first_started: facts.and_then(|f| f.first_started),
+                last_finished: facts.and_then(|f| f.last_finished),
+                counts: facts.map(|f| f.counts).unwrap_or_default(),
+                over_task_condition: facts.map_or(0, |f| f.over_task_condition),
+                rows: &self.jobs,
+            }
+        })
     }
 }
 
@@ -583,6 +785,36 @@ pub(crate) mod fixtures {
                             "job-unchanged" | "job-failed" => 1,
                             _ => 2,
                         };
+                    }
+                    _ => {}
+                }
+                event
+            })
+            .collect()
+    }
+
+    /// The run of [`multi_target_events`] over its first two targets only: the third's jobs go to the second
+    /// (`dr/us-east-1`), and one of them, `job-not-run`, ended on its gate's task condition (such jobs are
+    /// listed first).
+    pub(crate) fn two_target_events(mode: RunMode, interrupted: bool) -> Vec<Event> {
+        multi_target_events(mode, interrupted)
+            .into_iter()
+            .map(|mut event| {
+                match &mut event.kind {
+                    EventKind::RunStarted(info) => {
+                        let mut two = (**info).clone();
+                        two.targets.truncate(2);
+                        *info = Arc::new(two);
+                    }
+                    EventKind::JobFinished(record) => {
+                        record.target = record.target.min(1);
+                        if record.job_id.as_str() == "job-not-run" {
+                            record.attempts = 3;
+                            record.reason = Some(
+                                "watched job has 9 failed tasks, above max_failed_tasks 5"
+                                    .to_owned(),
+                            );
+                        }
                     }
                     _ => {}
                 }

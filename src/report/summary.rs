@@ -2,13 +2,16 @@
 //! error code, request id and a hint about what to do.
 //!
 //! A run over several targets also gets a line per target with its counts, and each failed job names its
-//! target. Owns the wording of failures and their hints. Keeps only the unsuccessful records (not all 100,000) and
-//! writes once, at `RunFinished`. Does not own the JSON report (`json.rs`) or live progress.
+//! target. Owns the wording of failures and their hints. Keeps counts (over the run and per target), the
+//! records of the jobs it prints one by one (those a call or an error touched) and, for the jobs never
+//! touched, one count per entry, target and reason (an interrupted run of a million jobs keeps a handful of
+//! numbers, not a million records); writes once, at `RunFinished`. Does not own the JSON report (`json.rs`)
+//! or live progress.
 
 use std::io::Write;
 
 use crate::api::{ApiCall, ApiErrorKind};
-use crate::event::{Event, EventKind, JobRecord};
+use crate::event::{Event, EventKind, JobIndex, JobRecord};
 use crate::exec::Outcome;
 use crate::report::Reporter;
 use crate::report::run_record::OutcomeCounts;
@@ -64,8 +67,26 @@ pub struct SummaryReporter {
     counts: [usize; Outcome::ALL.len()],
     /// The run's targets, from `RunStarted`, with their jobs per outcome.
     targets: Vec<(String, OutcomeCounts)>,
-    unsuccessful: Vec<JobRecord>,
+    /// Unsuccessful jobs printed one by one.
+    touched: Vec<JobRecord>,
+    /// Jobs never touched, counted per entry, target and reason, with the first of them in plan order (the
+    /// groups are printed in that order).
+    untouched: Vec<UntouchedGroup>,
     resume_command: Option<String>,
+}
+
+/// Jobs of one entry (in one target, when the run has several) that ended `not_run` for one reason
+/// without a call or an error.
+#[derive(Debug)]
+struct UntouchedGroup {
+    /// How the summary names them: the entry, and its target when the run has several.
+    label: String,
+    entry: std::sync::Arc<str>,
+    /// The target, when the run has several and it is known.
+    target: Option<usize>,
+    reason: Option<String>,
+    first: JobIndex,
+    jobs: usize,
 }
 
 impl std::fmt::Debug for SummaryReporter {
@@ -84,7 +105,8 @@ impl SummaryReporter {
             out,
             counts: [0; Outcome::ALL.len()],
             targets: Vec::new(),
-            unsuccessful: Vec::new(),
+            touched: Vec::new(),
+            untouched: Vec::new(),
             resume_command: None,
         }
     }
@@ -97,7 +119,8 @@ impl SummaryReporter {
     }
 
     fn write(&mut self, interrupted: bool) -> std::io::Result<()> {
-        self.unsuccessful.sort_by_key(|r| r.index);
+        self.touched.sort_by_key(|r| r.index);
+        self.untouched.sort_by_key(|g| g.first);
         let total: usize = self.counts.iter().sum();
         let parts: Vec<String> = Outcome::ALL
             .iter()
@@ -128,24 +151,9 @@ impl SummaryReporter {
                 )?;
             }
         }
-        let label = |record: &JobRecord| match self.targets.get(record.target) {
-            Some((label, _)) if several => format!("{} in {label}", record.entry),
-            _ => record.entry.to_string(),
-        };
-        // Jobs the run never touched (no call sent, no error) say nothing one by one: after an interrupt
-        // there can be thousands, so they are counted per entry and reason instead.
-        let (untouched, touched): (Vec<&JobRecord>, Vec<&JobRecord>) = self
-            .unsuccessful
-            .iter()
-            .partition(|r| r.outcome == Outcome::NotRun && r.attempts == 0 && r.error.is_none());
-        for record in touched {
-            write!(
-                self.out,
-                "  {} {} [{}]",
-                record.outcome,
-                record.job_id,
-                label(record)
-            )?;
+        for record in &self.touched {
+            let label = self.label(record, self.target_of(record));
+            write!(self.out, "  {} {} [{label}]", record.outcome, record.job_id)?;
             if let Some(error) = &record.error {
                 write!(self.out, " {} {}", error.call, error.code)?;
             }
@@ -161,25 +169,15 @@ impl SummaryReporter {
                 writeln!(self.out, "    hint: {}", hint(error.kind, error.call))?;
             }
         }
-        let mut groups: Vec<(String, Option<&str>, usize)> = Vec::new();
-        for record in untouched {
-            let key = (label(record), record.reason.as_deref());
-            match groups
-                .iter_mut()
-                .find(|(e, r, _)| (e, *r) == (&key.0, key.1))
-            {
-                Some(group) => group.2 += 1,
-                None => groups.push((key.0, key.1, 1)),
-            }
-        }
-        for (entry, reason, count) in groups {
+        for group in &self.untouched {
             write!(
                 self.out,
-                "  {} {} [{entry}]",
+                "  {} {} [{}]",
                 Outcome::NotRun,
-                crate::text::plural(count, "job")
+                crate::text::plural(group.jobs, "job"),
+                group.label
             )?;
-            match reason {
+            match &group.reason {
                 Some(reason) => writeln!(self.out, ": {reason}")?,
                 None => writeln!(self.out)?,
             }
@@ -188,6 +186,56 @@ impl SummaryReporter {
             writeln!(self.out, "to continue where this run stopped:\n  {command}")?;
         }
         self.out.flush()
+    }
+}
+
+/// Jobs the run never touched (no call sent, no error) say nothing one by one: after an interrupt there can
+/// be thousands, so they are counted per entry, target and reason instead.
+fn is_untouched(record: &JobRecord) -> bool {
+    record.outcome == Outcome::NotRun && record.attempts == 0 && record.error.is_none()
+}
+
+impl SummaryReporter {
+    /// `record`'s target, when the run has several (with one, the summary names none) and it is known.
+    fn target_of(&self, record: &JobRecord) -> Option<usize> {
+        (self.targets.len() > 1 && record.target < self.targets.len()).then_some(record.target)
+    }
+
+    /// `entry in target` when the job's target is named, else the entry.
+    fn label(&self, record: &JobRecord, target: Option<usize>) -> String {
+        match target.and_then(|t| self.targets.get(t)) {
+            Some((label, _)) => format!("{} in {label}", record.entry),
+            None => record.entry.to_string(),
+        }
+    }
+
+    fn count_untouched(&mut self, record: &JobRecord) {
+        let target = self.target_of(record);
+        // Targets are compared by how they are named, as the printed groups are.
+        let named = |t: Option<usize>| t.and_then(|t| self.targets.get(t)).map(|(l, _)| l.as_str());
+        let found = self.untouched.iter().position(|g| {
+            *g.entry == *record.entry
+                && named(g.target) == named(target)
+                && g.reason.as_deref() == record.reason.as_deref()
+        });
+        match found {
+            Some(at) => {
+                let group = &mut self.untouched[at];
+                group.jobs += 1;
+                group.first = group.first.min(record.index);
+            }
+            None => {
+                let label = self.label(record, target);
+                self.untouched.push(UntouchedGroup {
+                    label,
+                    entry: record.entry.clone(),
+                    target,
+                    reason: record.reason.clone(),
+                    first: record.index,
+                    jobs: 1,
+                });
+            }
+        }
     }
 }
 
@@ -213,7 +261,11 @@ impl Reporter for SummaryReporter {
                     counts.add(record.outcome);
                 }
                 if !record.outcome.is_success() {
-                    self.unsuccessful.push((**record).clone());
+                    if is_untouched(record) {
+                        self.count_untouched(record);
+                    } else {
+                        self.touched.push((**record).clone());
+                    }
                 }
             }
             EventKind::RunFinished { interrupted } => self.write(*interrupted)?,

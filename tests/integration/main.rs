@@ -6,6 +6,7 @@ mod plan_cmd;
 mod refusals;
 mod report_agrees;
 mod report_shape;
+mod report_spool;
 mod reports_by_target;
 mod validate;
 
