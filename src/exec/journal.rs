@@ -65,6 +65,11 @@ impl Journal for NoJournal {
 
 type Pending = (Vec<u8>, oneshot::Sender<Result<(), JournalError>>);
 
+/// The shortest time between the starts of two group commits. A request waits for its intent's commit, so
+/// this adds at most this much to a call's latency (an API round trip is tens of ms); it bounds the syncs to
+/// 500 a second whatever the call rate.
+const GROUP_WINDOW: std::time::Duration = std::time::Duration::from_millis(2);
+
 /// The write-ahead journal in a JSON-lines file. Records are appended by one writer task; each `intent`
 /// resolves only after its line is on disk (`sync_data`).
 #[derive(Debug, Clone)]
@@ -100,7 +105,17 @@ impl FileJournal {
         let shown = Arc::new(path.to_path_buf());
         tokio::spawn(async move {
             let mut failed: Option<JournalError> = None;
+            let mut last_commit: Option<tokio::time::Instant> = None;
             while let Some(first) = rx.recv().await {
+                // Commits start at most once per `GROUP_WINDOW`: records arriving meanwhile share the next
+                // one. Without the window a fast disk syncs every few records, and each fdatasync costs the
+                // process tens of µs of CPU (at 10,000 calls/s: ~10 µs per job).
+                if let Some(last) = last_commit
+                    && last.elapsed() < GROUP_WINDOW
+                {
+                    tokio::time::sleep_until(last + GROUP_WINDOW).await;
+                }
+                last_commit = Some(tokio::time::Instant::now());
                 let mut batch = vec![first];
                 while let Ok(more) = rx.try_recv() {
                     batch.push(more);
@@ -429,6 +444,25 @@ mod tests {
         assert_eq!(lines[200]["record"], "ack");
         assert_eq!(lines[200]["status"], "Cancelling");
         assert!(journal.commits() < 201, "{} commits", journal.commits());
+    }
+
+    #[tokio::test]
+    async fn commits_start_at_most_once_per_group_window() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("run.journal.jsonl");
+        let journal = FileJournal::create(&path).await.unwrap();
+        let started = std::time::Instant::now();
+        // One record at a time, each waiting for its commit: every commit after the first waits out the
+        // window, however fast the disk syncs.
+        for i in 0..4 {
+            journal.intent(&intent(i)).await.unwrap();
+        }
+        assert_eq!(journal.commits(), 4);
+        assert!(
+            started.elapsed() >= 3 * GROUP_WINDOW,
+            "4 commits in {:?}",
+            started.elapsed()
+        );
     }
 
     #[test]
