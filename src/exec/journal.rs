@@ -67,7 +67,7 @@ type Pending = (Vec<u8>, oneshot::Sender<Result<(), JournalError>>);
 
 /// The shortest time between the starts of two group commits while records come in groups. A request waits
 /// for its intent's commit, so this adds at most this much to a call's latency (an API round trip is tens of
-/// ms); it bounds the syncs to 500 a second whatever the call rate.
+/// ms); it keeps the syncs near 500 a second whatever the call rate.
 const GROUP_WINDOW: std::time::Duration = std::time::Duration::from_millis(2);
 
 /// The write-ahead journal in a JSON-lines file. Records are appended by one writer task; each `intent`
