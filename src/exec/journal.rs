@@ -65,6 +65,11 @@ impl Journal for NoJournal {
 
 type Pending = (Vec<u8>, oneshot::Sender<Result<(), JournalError>>);
 
+/// The shortest time between the starts of two group commits while records come in groups. A request waits
+/// for its intent's commit, so this adds at most this much to a call's latency (an API round trip is tens of
+/// ms); it keeps the syncs near 500 a second whatever the call rate.
+const GROUP_WINDOW: std::time::Duration = std::time::Duration::from_millis(2);
+
 /// The write-ahead journal in a JSON-lines file. Records are appended by one writer task; each `intent`
 /// resolves only after its line is on disk (`sync_data`).
 #[derive(Debug, Clone)]
@@ -100,11 +105,24 @@ impl FileJournal {
         let shown = Arc::new(path.to_path_buf());
         tokio::spawn(async move {
             let mut failed: Option<JournalError> = None;
+            // When the last commit started, and whether it grouped several records.
+            let mut last_commit: Option<(tokio::time::Instant, bool)> = None;
             while let Some(first) = rx.recv().await {
+                // After a commit of several records, the next starts no sooner than `GROUP_WINDOW` after it:
+                // records arriving meanwhile share it. Without the window a fast disk syncs every few records,
+                // and each fdatasync costs the process tens of µs of CPU (at 10,000 calls/s: ~10 µs per
+                // job). A lone record (one job at a time) is not held back for company that will not come.
+                if let Some((last, true)) = last_commit
+                    && last.elapsed() < GROUP_WINDOW
+                {
+                    tokio::time::sleep_until(last + GROUP_WINDOW).await;
+                }
+                let started = tokio::time::Instant::now();
                 let mut batch = vec![first];
                 while let Ok(more) = rx.try_recv() {
                     batch.push(more);
                 }
+                last_commit = Some((started, batch.len() > 1));
                 let result = match &failed {
                     Some(error) => Err(error.clone()),
                     None => {
@@ -370,6 +388,7 @@ mod tests {
     use super::*;
     use crate::api::{ApiCall, JobId, JobStatus, TargetStatus};
     use crate::resolved::Action;
+    use std::time::Duration;
 
     fn intent(i: u32) -> Intent {
         Intent {
@@ -501,6 +520,32 @@ mod tests {
             assert_eq!(line["target"], if i % 2 == 0 { "us" } else { "eu" });
         }
         assert!(journal.commits() >= 3, "{} commits", journal.commits());
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_commit_after_a_group_waits_out_the_window_and_a_lone_record_does_not() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("run.journal.jsonl");
+        let journal = FileJournal::create(&path).await.unwrap();
+        // Paused time moves only when a timer is waited for: a commit that waits shows as elapsed time.
+        let start = tokio::time::Instant::now();
+        // One record at a time (one job at a time): no commit waits, however fast they follow each other.
+        for i in 0..3 {
+            journal.intent(&intent(i)).await.unwrap();
+        }
+        assert_eq!(start.elapsed(), Duration::ZERO);
+        // Both are queued before the writer runs: one commit of two records.
+        let (third, fourth) = (intent(3), intent(4));
+        let (a, b) = futures::join!(journal.intent(&third), journal.intent(&fourth));
+        a.unwrap();
+        b.unwrap();
+        assert_eq!(journal.commits(), 4);
+        // The next commit starts a window after the group's.
+        journal.intent(&intent(5)).await.unwrap();
+        assert!(start.elapsed() >= GROUP_WINDOW, "{:?}", start.elapsed());
+        assert_eq!(journal.commits(), 5);
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert_eq!(text.lines().count(), 6);
     }
 
     #[test]
