@@ -548,18 +548,23 @@ pub(crate) async fn list_filtered_as<C: JobControl, T: Listed>(
 }
 
 /// Drops every job of `jobs` whose id came earlier (a job listed on two pages), keeping the order of first
-/// appearance. Sorting positions by id costs a word per job for a moment, where a set of ids held through
+/// appearance. Sorting positions by id costs 4 bytes a job for a moment, where a set of ids held through
 /// the whole sweep cost a copy of every id.
 fn keep_first_of_each<T: Listed>(jobs: &mut Vec<T>) {
-    let mut by_id: Vec<usize> = (0..jobs.len()).collect();
-    by_id.sort_unstable_by(|a, b| jobs[*a].job_id().cmp(jobs[*b].job_id()).then(a.cmp(b)));
+    // Positions as u32: a list of four billion jobs keeps its repeats rather than overflow.
+    let Ok(len) = u32::try_from(jobs.len()) else {
+        return;
+    };
+    let mut by_id: Vec<u32> = (0..len).collect();
+    let id = |at: &u32| jobs[*at as usize].job_id();
+    by_id.sort_unstable_by(|a, b| id(a).cmp(id(b)).then(a.cmp(b)));
     let mut repeated = vec![false; jobs.len()];
     let mut any = false;
     for pair in by_id.windows(2) {
         if let [first, then] = pair
-            && jobs[*first].job_id() == jobs[*then].job_id()
+            && id(first) == id(then)
         {
-            repeated[*then] = true;
+            repeated[*then as usize] = true;
             any = true;
         }
     }
