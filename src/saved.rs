@@ -610,48 +610,52 @@ impl SavedPlan {
                 watched.insert((*target, job.clone()), seen);
             }
         }
-        let judged = forecast::forecast(&resolved, &watched);
-        for ((saved, judged), resolved) in self
-            .entries
-            .iter()
-            .zip(&judged.entries)
-            .zip(&resolved.entries)
-        {
+        // Each job is judged alone (its decision key does not depend on the rest of the plan), so a saved
+        // plan of 100,000 jobs is checked without a forecast of every job; the whole forecast is made only
+        // when a job moved, to name its verdict and reason as `plan` would.
+        let mut full: Option<forecast::Forecast> = None;
+        for (index, (saved, entry)) in self.entries.iter().zip(&resolved.entries).enumerate() {
             let by_id: HashMap<(Option<&str>, &JobId), &SavedJob> = saved
                 .jobs
                 .iter()
                 .map(|j| ((j.target.as_deref(), &j.job_id), j))
                 .collect();
-            // The forecast lists an entry's jobs in the resolved entry's order, which carries each target.
-            for (job, placed) in judged.jobs.iter().zip(&resolved.jobs) {
-                let Some(then) =
-                    by_id.get(&(resolved_name(&targets, placed.target()), &job.job_id))
+            for (at, placed) in entry.jobs.iter().enumerate() {
+                let Some(then) = by_id.get(&(resolved_name(&targets, placed.target()), &placed.id))
                 else {
                     continue;
                 };
+                let decision = forecast::judge_job(entry, placed, &watched).decision;
+                if then.decision == decision {
+                    continue;
+                }
                 // A job whose every action is now already done needs no call: it reached its target
                 // (the earlier run of this saved plan, or someone else), which is what the review asked for,
                 // so applying again converges like a rerun of the plan instead of refusing.
-                if then.decision != job.decision && at_target(&job.decision) {
+                if at_target(&decision) {
                     converged += 1;
-                } else if then.decision != job.decision {
-                    count += 1;
-                    let _ = writeln!(
-                        moved,
-                        "  entry `{}`: job {}{} was {} ({}), now {} ({}{})",
-                        saved.name,
-                        job.job_id,
-                        shown(placed.target()),
-                        then.status,
-                        then.verdict.label(),
-                        job.status,
-                        job.verdict.label(),
-                        job.reason
-                            .as_deref()
-                            .map(|r| format!(": {r}"))
-                            .unwrap_or_default(),
-                    );
+                    continue;
                 }
+                count += 1;
+                let judged = full.get_or_insert_with(|| forecast::forecast(&resolved, &watched));
+                let Some(job) = judged.entries.get(index).and_then(|e| e.jobs.get(at)) else {
+                    continue;
+                };
+                let _ = writeln!(
+                    moved,
+                    "  entry `{}`: job {}{} was {} ({}), now {} ({}{})",
+                    saved.name,
+                    job.job_id,
+                    shown(placed.target()),
+                    then.status,
+                    then.verdict.label(),
+                    job.status,
+                    job.verdict.label(),
+                    job.reason
+                        .as_deref()
+                        .map(|r| format!(": {r}"))
+                        .unwrap_or_default(),
+                );
             }
         }
         if converged > 0 {
