@@ -117,7 +117,7 @@ fn main() {
             description: Some(format!("bench job {i}").into()),
             status_seen: JobStatus::Active,
             priority_seen: 10,
-            progress_seen: s3plan::api::Progress::default(),
+            progress_seen: Default::default(),
         })
         .collect();
     let control = Arc::new(Instantly {

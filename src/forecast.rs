@@ -438,7 +438,7 @@ pub fn judge_job(entry: &ResolvedEntry, job: &ResolvedJob, watched: &Watched) ->
         let (text, seen) = match &gate.subject {
             GateSubject::OwnStatus => (
                 format!("own status {wanted}"),
-                Ok((status, job.progress_seen)),
+                Ok((status, job.progress_seen())),
             ),
             GateSubject::OtherJob { target, job: other } => (
                 format!("job {other} is {wanted}"),
@@ -582,7 +582,7 @@ mod tests {
             description: None,
             status_seen: status,
             priority_seen: 10,
-            progress_seen: crate::api::Progress::default(),
+            progress_seen: Default::default(),
         }
     }
 

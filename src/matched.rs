@@ -163,7 +163,7 @@ mod tests {
             description: Some(description.into()),
             status_seen: status,
             priority_seen: 10,
-            progress_seen: crate::api::Progress::default(),
+            progress_seen: Default::default(),
         }
     }
 

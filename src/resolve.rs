@@ -624,7 +624,7 @@ fn resolved_job(job: JobSummary, target: usize) -> ResolvedJob {
         description: job.description.map(String::into_boxed_str),
         status_seen: job.status,
         priority_seen: job.priority,
-        progress_seen: job.progress,
+        progress_seen: job.progress.into(),
     }
 }
 

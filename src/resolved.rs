@@ -186,14 +186,68 @@ pub struct ResolvedJob {
     pub status_seen: JobStatus,
     /// Its priority when it was resolved.
     pub priority_seen: i32,
-    /// Its task counters when it was resolved.
-    pub progress_seen: Progress,
+    /// Its task counters when it was resolved ([`ResolvedJob::progress_seen`] gives them whole).
+    pub progress_seen: SeenProgress,
 }
 
 impl ResolvedJob {
     /// The job's target: an index into `ResolvedPlan::targets`.
     pub fn target(&self) -> usize {
         self.target as usize
+    }
+
+    /// Its task counters when it was resolved.
+    pub fn progress_seen(&self) -> Progress {
+        self.progress_seen.get()
+    }
+}
+
+/// Task counters as a resolved job keeps them: four 32-bit numbers inline when each fits (tasks fewer than
+/// four billion, active time under 136 years: nearly every job), else the counters boxed. 24 bytes instead
+/// of 32, as a run holds one per job.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SeenProgress {
+    /// Total, succeeded, failed, active seconds.
+    Inline([u32; 4]),
+    /// Counters that do not fit 32 bits.
+    Boxed(Box<Progress>),
+}
+
+impl SeenProgress {
+    /// The counters.
+    pub fn get(&self) -> Progress {
+        match self {
+            Self::Inline([total, succeeded, failed, elapsed]) => Progress {
+                total_tasks: i64::from(*total),
+                succeeded_tasks: i64::from(*succeeded),
+                failed_tasks: i64::from(*failed),
+                elapsed_active_seconds: i64::from(*elapsed),
+            },
+            Self::Boxed(progress) => **progress,
+        }
+    }
+}
+
+impl From<Progress> for SeenProgress {
+    fn from(progress: Progress) -> Self {
+        let fit = |n: i64| u32::try_from(n).ok();
+        match (
+            fit(progress.total_tasks),
+            fit(progress.succeeded_tasks),
+            fit(progress.failed_tasks),
+            fit(progress.elapsed_active_seconds),
+        ) {
+            (Some(total), Some(succeeded), Some(failed), Some(elapsed)) => {
+                Self::Inline([total, succeeded, failed, elapsed])
+            }
+            _ => Self::Boxed(Box::new(progress)),
+        }
+    }
+}
+
+impl Default for SeenProgress {
+    fn default() -> Self {
+        Self::Inline([0; 4])
     }
 }
 
@@ -280,8 +334,31 @@ mod tests {
     /// A run holds one resolved job per selected job, a million in the largest runs: its size is most of
     /// the run's memory per job, so growing it must be a decision, not an accident.
     #[test]
-    fn a_resolved_job_stays_within_96_bytes() {
+    fn a_resolved_job_stays_within_88_bytes() {
         let size = std::mem::size_of::<ResolvedJob>();
-        assert!(size <= 96, "a resolved job takes {size} bytes");
+        assert!(size <= 88, "a resolved job takes {size} bytes");
+    }
+
+    #[test]
+    fn task_counters_come_back_whole_inline_or_boxed() {
+        let small = Progress {
+            total_tasks: 4_000_000_000,
+            succeeded_tasks: 7,
+            failed_tasks: 0,
+            elapsed_active_seconds: 60,
+        };
+        let large = Progress {
+            total_tasks: 9_000_000_000,
+            ..small
+        };
+        let negative = Progress {
+            failed_tasks: -1,
+            ..small
+        };
+        assert!(matches!(SeenProgress::from(small), SeenProgress::Inline(_)));
+        for progress in [small, large, negative, Progress::default()] {
+            assert_eq!(SeenProgress::from(progress).get(), progress);
+        }
+        assert!(matches!(SeenProgress::from(large), SeenProgress::Boxed(_)));
     }
 }

@@ -351,7 +351,7 @@ impl SavedPlan {
                         description: job.description.as_deref().map(str::to_owned),
                         status: job.status_seen,
                         priority: job.priority_seen,
-                        progress: Some(job.progress_seen),
+                        progress: Some(job.progress_seen()),
                         verdict: judged.verdict,
                         decision: judged.decision.clone(),
                     })
@@ -568,7 +568,7 @@ impl SavedPlan {
                         description: job.description.as_deref().map(Into::into),
                         status_seen: seen.status,
                         priority_seen: seen.priority,
-                        progress_seen: seen.progress,
+                        progress_seen: seen.progress.into(),
                     }),
                     failed => {
                         let error = match failed {
@@ -749,7 +749,7 @@ impl SavedPlan {
                         description: job.description.as_deref().map(Into::into),
                         status_seen: job.status,
                         priority_seen: job.priority,
-                        progress_seen: job.progress.unwrap_or_default(),
+                        progress_seen: job.progress.unwrap_or_default().into(),
                     })
                 })
                 .collect::<Result<Vec<_>, SavedPlanError>>()?;
@@ -1005,7 +1005,7 @@ mod tests {
                         description: None,
                         status_seen: fake.status(id).unwrap(),
                         priority_seen: 0,
-                        progress_seen: Progress::default(),
+                        progress_seen: Default::default(),
                     })
                     .collect(),
                 gate: Some(Gate {

@@ -217,7 +217,7 @@ fn table(fake: &FakeJobControl) -> (Vec<ResolvedEntry>, Watched) {
                                 description: None,
                                 status_seen: status,
                                 priority_seen: 10,
-                                progress_seen: tasks.progress(),
+                                progress_seen: tasks.progress().into(),
                             }],
                             gate: gate.clone(),
                             actions: actions.clone(),
@@ -326,7 +326,7 @@ fn regression_a_rerun_on_a_job_past_its_gate_is_already_done_in_the_plan() {
             description: None,
             status_seen: status,
             priority_seen: 10,
-            progress_seen: Progress::default(),
+            progress_seen: Default::default(),
         };
         let judged = forecast::judge_job(&entry, &job, &Watched::new());
         assert_eq!(judged.verdict, Verdict::Unchanged, "{status} -> {target}");

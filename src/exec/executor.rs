@@ -123,7 +123,7 @@ pub fn not_run_record(
         reason: Some(reason),
         request_id: None,
         error: None,
-        tasks: Some(job.progress_seen),
+        tasks: Some(job.progress_seen()),
         failure_reasons: Vec::new(),
         started_at: now,
         finished_at: now,

@@ -133,7 +133,7 @@ fn interleaved_by_target(entry: &ResolvedEntry) -> Vec<u32> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::api::{JobId, JobStatus, Progress};
+    use crate::api::{JobId, JobStatus};
     use crate::resolved::ResolvedJob;
 
     fn entry(targets: &[usize]) -> ResolvedEntry {
@@ -149,7 +149,7 @@ mod tests {
                     description: None,
                     status_seen: JobStatus::Suspended,
                     priority_seen: 10,
-                    progress_seen: Progress::default(),
+                    progress_seen: Default::default(),
                 })
                 .collect(),
             gate: None,

@@ -9,7 +9,7 @@
 
 use std::collections::HashMap;
 
-use crate::api::{JobId, JobStatus, Progress};
+use crate::api::{JobId, JobStatus};
 use crate::exec::journal_line::{AckLine, Line, RunLine};
 use crate::resolved::{Action, ResolvedJob, ResolvedPlan};
 
@@ -205,7 +205,7 @@ impl Resume {
                 description: None,
                 status_seen,
                 priority_seen: entry.priority().unwrap_or_default(),
-                progress_seen: Progress::default(),
+                progress_seen: Default::default(),
             });
         }
     }

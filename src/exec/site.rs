@@ -27,7 +27,7 @@ mod tests {
 
     use super::*;
     use crate::api::fake::FakeJobControl;
-    use crate::api::{AccountId, ApiCall, JobStatus, Progress, TargetStatus};
+    use crate::api::{AccountId, ApiCall, JobStatus, TargetStatus};
     use crate::exec::{Outcome, RunOptions, run};
     use crate::report::ReporterSet;
     use crate::resolved::{
@@ -61,7 +61,7 @@ mod tests {
                     description: None,
                     status_seen: JobStatus::Suspended,
                     priority_seen: 10,
-                    progress_seen: Progress::default(),
+                    progress_seen: Default::default(),
                 });
             }
         }

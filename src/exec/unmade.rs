@@ -109,7 +109,7 @@ fn changer(
             &gate.statuses,
             gate.tasks.as_ref(),
             job.status_seen,
-            job.progress_seen,
+            job.progress_seen(),
         ) == GateCheck::Holds;
         if holds {
             return None;
@@ -133,7 +133,7 @@ mod tests {
     use std::time::Duration;
 
     use super::*;
-    use crate::api::{AccountId, JobStatus, Progress, TargetStatus};
+    use crate::api::{AccountId, JobStatus, TargetStatus};
     use crate::resolved::{ResolvedEntry, ResolvedJob, RunMode, RunSettings, Target};
 
     fn id(text: &str) -> JobId {
@@ -147,7 +147,7 @@ mod tests {
             description: None,
             status_seen: status,
             priority_seen: 10,
-            progress_seen: Progress::default(),
+            progress_seen: Default::default(),
         }
     }
 

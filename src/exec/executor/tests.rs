@@ -69,7 +69,7 @@ fn job(fake: &FakeJobControl, id: &str, status: JobStatus) -> ResolvedJob {
         description: None,
         status_seen: status,
         priority_seen: 10,
-        progress_seen: crate::api::Progress::default(),
+        progress_seen: Default::default(),
     }
 }
 
@@ -291,7 +291,7 @@ async fn a_missing_job_fails_with_the_aws_code() {
         description: None,
         status_seen: JobStatus::Active,
         priority_seen: 1,
-        progress_seen: crate::api::Progress::default(),
+        progress_seen: Default::default(),
     };
     let out = run_plan(
         &fake,
@@ -518,7 +518,7 @@ async fn a_failed_entry_skips_every_entry_after_it_even_transitively() {
         description: None,
         status_seen: JobStatus::Suspended,
         priority_seen: 1,
-        progress_seen: crate::api::Progress::default(),
+        progress_seen: Default::default(),
     };
     let broken = entry("broken", vec![ghost], Some(TargetStatus::Ready));
     let mut blocked = entry(
