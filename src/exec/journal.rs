@@ -461,7 +461,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_header_longer_than_a_write_keeps_every_job_once_in_plan_order_with_its_target() {
-        use crate::api::{AccountId, Progress};
+        use crate::api::AccountId;
         use crate::resolved::{
             ResolvedEntry, ResolvedJob, ResolvedPlan, RunMode, RunSettings, Target,
         };
@@ -495,7 +495,7 @@ mod tests {
                         description: None,
                         status_seen: JobStatus::Suspended,
                         priority_seen: 10,
-                        progress_seen: Progress::default(),
+                        progress_seen: Default::default(),
                     })
                     .collect(),
                 gate: None,
